@@ -1,0 +1,39 @@
+# rivalscope — `make run` and `make test` work on a fresh machine: they install what is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+URLS ?=
+PROMPT ?=
+
+.PHONY: run test unit integration lint bench reanalyze report system-deps clean
+
+$(STAMP): requirements/dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+system-deps:
+	@scripts/ensure-system-deps
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP) system-deps
+	$(BIN)/python -m pytest -m integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP) system-deps
+	$(BIN)/python -m bench.crawl
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,2 @@
+"""The analyser: a Lambda container handler that asks an LLM about stored pages, plus the local
+re-analysis and report commands."""

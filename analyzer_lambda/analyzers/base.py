@@ -1,0 +1,43 @@
+"""The analyser plugin contract.
+
+An analyser turns one page record and one prompt into a structured answer. It is built once per
+process (a Lambda warm start keeps it) by the factory registered under the
+``rivalscope.analyzers`` entry-point group, and called from several threads at once, so it must
+be thread-safe. It reports failures as ``Analysis.error`` — it never raises for one page's
+problem — and never puts an error text inside ``answer``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rivalscope_core.records import ErrorInfo, Usage
+
+if TYPE_CHECKING:
+    from analyzer_lambda.prompts import Prompt
+    from rivalscope_core.records import PageRecord
+
+
+@dataclass(frozen=True)
+class Analysis:
+    answer: dict[str, Any] | None
+    usage: Usage = field(default_factory=Usage)
+    error: ErrorInfo | None = None
+
+
+class Deadline(Protocol):
+    """Seconds left before the caller must stop (the Lambda's remaining time, minus a margin)."""
+
+    def remaining(self) -> float: ...
+
+
+class Analyzer(Protocol):
+    #: the ``analyzer`` field of result records (``gemini``, ``extract``)
+    name: str
+
+    def model_for(self, prompt: Prompt) -> str:
+        """The model id this analyser would use for ``prompt``: part of the result key, so it
+        must be known before the call (``extract`` returns a fixed version string)."""
+        ...
+
+    def analyze(self, page: PageRecord, prompt: Prompt, deadline: Deadline) -> Analysis: ...

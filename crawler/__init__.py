@@ -1,0 +1,2 @@
+"""The Scrapy project: the ``competitors`` spider, Selenium rendering behind the downloader
+slots, the private-address guard and the S3 archive."""

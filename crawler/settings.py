@@ -1,0 +1,75 @@
+"""Every setting of the crawler, declared once with its default (Scrapy's habit).
+
+This is the only crawler module that reads ``os.environ``: ``PAGES_BUCKET`` becomes the default
+``S3PIPELINE_URL``. ``AWS_ENDPOINT_URL(_S3)`` is left to botocore, which reads it itself.
+Components read these values in ``from_crawler`` into frozen, validated config objects.
+"""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "rivalscope"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"
+
+# --- Politeness (SPEC.md: polite by default) -------------------------------------------------
+RIVALSCOPE_CONTACT_URL = "https://github.com/rivalscope/rivalscope"
+USER_AGENT = f"rivalscope/0.1 (+{RIVALSCOPE_CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+RETRY_TIMES = 2
+# robots.txt Crawl-delay is applied per site when longer than DOWNLOAD_DELAY (scrapy#892).
+ROBOTSTXT_CRAWL_DELAY_MAX = 60.0
+
+# --- Rendering through Selenium, behind the downloader slot ----------------------------------
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.selenium.SeleniumDownloadHandler",
+    "https": "crawler.handlers.selenium.SeleniumDownloadHandler",
+}
+SELENIUM_BROWSER_PATH = "/usr/bin/chromium"
+SELENIUM_DRIVER_PATH = "/usr/bin/chromedriver"
+SELENIUM_POOL_SIZE = 2
+SELENIUM_PAGE_LOAD_TIMEOUT = 30.0
+SELENIUM_SETTLE_TIMEOUT = 3.0
+SELENIUM_WINDOW_WIDTH = 1280
+SELENIUM_WINDOW_HEIGHT = 900
+SELENIUM_SCREENSHOT_FORMAT = "webp"
+SELENIUM_SCREENSHOT_QUALITY = 80
+SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
+SELENIUM_RECYCLE_AFTER = 200
+SELENIUM_HIDE_CONSENT = True
+SELENIUM_SCROLL_LAZY = True
+SELENIUM_RENDER_BY_DEFAULT = True
+
+# --- Private-address guard (SPEC.md ALLOW_PRIVATE_ADDRESSES) ---------------------------------
+# host, host:port or CIDR entries exempted from the guard; empty means none.
+ALLOW_PRIVATE_ADDRESSES: list[str] = []
+
+# --- Storage ----------------------------------------------------------------------------------
+ITEM_PIPELINES = {"crawler.pipelines.ReliableS3Pipeline": 100}
+S3PIPELINE_URL = (
+    f"s3://{os.environ.get('PAGES_BUCKET', 'rivalscope-pages')}"
+    "/raw/{name}/{time}/items.{chunk:07d}.jl.gz"
+)
+S3PIPELINE_MAX_CHUNK_SIZE = 20
+S3PIPELINE_MAX_WAIT_UPLOAD_TIME = 30.0
+S3PIPELINE_UPLOAD_RETRIES = 5
+S3PIPELINE_SPILL_DIR = "spill"
+
+# --- Graceful stop ----------------------------------------------------------------------------
+# After SIGTERM/SIGINT, in-flight pages may finish for at most this long (Fargate allows 120 s).
+RIVALSCOPE_STOP_GRACE = 60.0
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

@@ -1,0 +1,131 @@
+"""The S3 layout of SPEC.md as pure functions.
+
+``raw/{spider}/{time}/items.{chunk:07d}.jl.gz`` is written by scrapy-s3pipeline (its ``{chunk}``
+is the offset of the chunk's first item, its ``{time}`` looks like ``2026-11-23T22-19-03``).
+Analyses live at a key that is a pure function of (page, prompt id, model), so a repeated event
+finds its work done; a page is identified by its chunk and 1-based line, which never change
+because raw chunks are immutable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, urlparse
+
+RAW_PREFIX = "raw/"
+ANALYSIS_PREFIX = "analysis/"
+PROMPTS_PREFIX = "prompts/"
+REPORTS_PREFIX = "reports/"
+DEFAULT_RAW_TEMPLATE = "raw/{name}/{time}/items.{chunk:07d}.jl.gz"
+
+_RAW_KEY = re.compile(r"^raw/(?P<spider>[^/]+)/(?P<time>[^/]+)/(?P<chunk>[^/]+\.jl(?:\.gz)?)$")
+
+
+@dataclass(frozen=True)
+class S3Uri:
+    bucket: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def parse_s3_uri(uri: str) -> S3Uri:
+    """``s3://bucket/key`` → S3Uri; a ValueError names what is wrong."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an s3:// URI: {uri!r} (expected s3://BUCKET/KEY)")
+    return S3Uri(bucket=parsed.netloc, key=parsed.path.lstrip("/"))
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """One crawl run: every chunk under ``raw/{spider}/{time}/``."""
+
+    bucket: str
+    spider: str
+    time: str
+
+    @property
+    def raw_prefix(self) -> str:
+        return f"{RAW_PREFIX}{self.spider}/{self.time}/"
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.raw_prefix}"
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """One immutable raw chunk."""
+
+    bucket: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def run(self) -> RunRef:
+        match = _RAW_KEY.match(self.key)
+        if match is None:
+            raise ValueError(f"not a raw chunk key: {self.key!r}")
+        return RunRef(self.bucket, match["spider"], match["time"])
+
+    @property
+    def stem(self) -> str:
+        """``items.0000005`` for ``.../items.0000005.jl.gz``."""
+        name = self.key.rsplit("/", 1)[-1]
+        return name.split(".jl", 1)[0]
+
+
+def is_raw_chunk_key(key: str) -> bool:
+    return _RAW_KEY.match(key) is not None
+
+
+def parse_run_uri(uri: str) -> RunRef | ChunkRef:
+    """A run (``s3://B/raw/competitors/<time>/``) or one chunk URI, as the re-analysis and report
+    commands take them."""
+    ref = parse_s3_uri(uri)
+    if is_raw_chunk_key(ref.key):
+        return ChunkRef(ref.bucket, ref.key)
+    parts = ref.key.strip("/").split("/")
+    if len(parts) == 3 and parts[0] == "raw":  # noqa: PLR2004 - raw/{spider}/{time}
+        return RunRef(ref.bucket, parts[1], parts[2])
+    raise ValueError(
+        f"{uri!r} is neither a run (s3://BUCKET/raw/SPIDER/TIME/) "
+        "nor a chunk (s3://BUCKET/raw/SPIDER/TIME/items.NNNNNNN.jl.gz)"
+    )
+
+
+def model_slug(model: str) -> str:
+    """Model names may hold ``/`` (``models/gemini-...``) or ``:``; keep keys flat and stable."""
+    return quote(model.removeprefix("models/"), safe="-._")
+
+
+def analysis_prefix(run: RunRef, prompt_id: str, model: str | None = None) -> str:
+    """Where every result of a run with one prompt (and model) lives; listing it finds them."""
+    prefix = f"{ANALYSIS_PREFIX}{run.spider}/{run.time}/{prompt_id}/"
+    return prefix if model is None else f"{prefix}{model_slug(model)}/"
+
+
+def analysis_key(chunk: ChunkRef, line: int, prompt_id: str, model: str) -> str:
+    """The one key of the result for (page, prompt id, model): a pure function of them."""
+    if line < 1:
+        raise ValueError("lines are 1-based")
+    return f"{analysis_prefix(chunk.run, prompt_id, model)}{chunk.stem}/{line:06d}.json"
+
+
+def claim_key(result_key: str) -> str:
+    """The key an analyser claims (conditional write) before it calls the model."""
+    return result_key.removesuffix(".json") + ".claim"
+
+
+def prompt_key(name: str) -> str:
+    return f"{PROMPTS_PREFIX}{name}.md"
+
+
+def report_prefix(run: RunRef, prompt_id: str) -> str:
+    return f"{REPORTS_PREFIX}{run.spider}/{run.time}/{prompt_id}/"

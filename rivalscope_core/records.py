@@ -1,0 +1,148 @@
+"""The page record (one JSON line of a raw chunk) and the result record (one analysis).
+
+Both sides of the system read and write these, so the format lives here once. Readers ignore
+fields they do not know (SPEC.md), which lets either side add fields without breaking the other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utc_now_iso() -> str:
+    """ISO 8601 UTC with a trailing ``Z``, the form every record uses."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """Why a page could not be rendered or analysed: ``type`` is a stable short name
+    (``timeout``, ``dns``, ``http_status``, ``blocked_address``, ``browser_crash``, ...)."""
+
+    type: str
+    message: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ErrorInfo | None:
+        if not data:
+            return None
+        return cls(type=str(data.get("type", "error")), message=str(data.get("message", "")))
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    """A full-page screenshot; ``data`` is base64 of the encoded image. ``truncated`` is true
+    when the page was taller than ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` and the capture was cut;
+    ``page_height`` is the document height in CSS pixels, whatever was captured."""
+
+    format: str
+    width: int
+    height: int
+    data: str
+    truncated: bool = False
+    page_height: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Screenshot | None:
+        if not data:
+            return None
+        return cls(
+            format=str(data["format"]),
+            width=int(data["width"]),
+            height=int(data["height"]),
+            data=str(data["data"]),
+            truncated=bool(data.get("truncated", False)),
+            page_height=data.get("page_height"),
+        )
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """One crawled page. ``body`` keeps the name of ``s3pipeline.Page`` so that chunks stay
+    readable by tools that know that item."""
+
+    url: str
+    final_url: str | None
+    status: int | None
+    crawled_at: str
+    body: str
+    title: str | None = None
+    screenshot: Screenshot | None = None
+    prompt: str | None = None
+    error: ErrorInfo | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PageRecord:
+        """Build from a decoded chunk line. Unknown fields are ignored; ``url`` is required."""
+        if not isinstance(data, dict) or "url" not in data:
+            raise ValueError("a page record is a JSON object with at least a 'url'")
+        status = data.get("status")
+        return cls(
+            url=str(data["url"]),
+            final_url=data.get("final_url"),
+            status=int(status) if status is not None else None,
+            crawled_at=str(data.get("crawled_at") or ""),
+            body=str(data.get("body") or ""),
+            title=data.get("title"),
+            screenshot=Screenshot.from_dict(data.get("screenshot")),
+            prompt=data.get("prompt"),
+            error=ErrorInfo.from_dict(data.get("error")),
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """One analysis of one page with one prompt and model (SPEC.md, ``results.jsonl``)."""
+
+    url: str
+    final_url: str | None
+    crawled_at: str
+    chunk: str
+    line: int
+    prompt_id: str
+    model: str
+    analyzer: str
+    analysis: dict[str, Any] | None
+    usage: Usage = field(default_factory=Usage)
+    error: ErrorInfo | None = None
+    analyzed_at: str = field(default_factory=utc_now_iso)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResultRecord:
+        usage = data.get("usage") or {}
+        return cls(
+            url=str(data["url"]),
+            final_url=data.get("final_url"),
+            crawled_at=str(data.get("crawled_at") or ""),
+            chunk=str(data["chunk"]),
+            line=int(data["line"]),
+            prompt_id=str(data["prompt_id"]),
+            model=str(data["model"]),
+            analyzer=str(data.get("analyzer") or ""),
+            analysis=data.get("analysis"),
+            usage=Usage(
+                input_tokens=int(usage.get("input_tokens") or 0),
+                output_tokens=int(usage.get("output_tokens") or 0),
+            ),
+            error=ErrorInfo.from_dict(data.get("error")),
+            analyzed_at=str(data.get("analyzed_at") or ""),
+        )

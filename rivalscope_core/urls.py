@@ -1,0 +1,52 @@
+"""Parsing and checking the URL lists users give (``-a urls=``, ``urls_file``, ``URLS=``)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+_SEPARATORS = re.compile(r"[\s,]+")
+
+
+class BadUrlError(ValueError):
+    """A URL the crawl cannot take; the message names the URL and why."""
+
+
+def normalize_url(raw: str) -> str:
+    """Check one user-given URL and return it in a canonical form (lower-case scheme and host,
+    ``/`` for an empty path). Raises BadUrlError with a message a user can act on."""
+    url = raw.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError as exc:
+        raise BadUrlError(f"malformed URL {raw!r}: {exc}") from exc
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise BadUrlError(
+            f"unsupported URL {raw!r}: only http:// and https:// can be crawled"
+            if parts.scheme
+            else f"malformed URL {raw!r}: it needs a scheme, e.g. https://{url}"
+        )
+    host = parts.hostname
+    if not host or " " in url or (port is not None and not 0 < port < 65536):  # noqa: PLR2004
+        raise BadUrlError(f"malformed URL {raw!r}: no valid host")
+    netloc = host if port is None else f"{host}:{port}"
+    if ":" in host:  # IPv6 literal
+        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
+    if parts.username or parts.password:
+        raise BadUrlError(f"URL {raw!r} carries credentials; remove them")
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
+def split_url_list(text: str) -> list[str]:
+    """Comma- or whitespace-separated URLs; in files, ``#`` starts a comment."""
+    lines = (line.split("#", 1)[0] for line in text.splitlines())
+    return [token for line in lines for token in _SEPARATORS.split(line) if token]
+
+
+def parse_url_list(text: str) -> list[str]:
+    """Parse, check and de-duplicate (keeping order). An empty list is an error."""
+    urls = list(dict.fromkeys(normalize_url(token) for token in split_url_list(text)))
+    if not urls:
+        raise BadUrlError("no URL given: pass -a urls='https://…' or -a urls_file=PATH_OR_S3_URI")
+    return urls
