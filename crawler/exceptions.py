@@ -1,0 +1,50 @@
+"""Why a page could not be fetched or rendered. Each class carries the stable ``error_type``
+that ends up in the page record's ``error.type`` (SPEC.md), so the spider never maps errors by
+matching message text."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RenderError(Exception):
+    """Base: the page could not be rendered; the crawl goes on and records the error."""
+
+    error_type: ClassVar[str] = "render_error"
+
+
+class PageTimeoutError(RenderError):
+    error_type = "timeout"
+
+
+class BrowserCrashedError(RenderError):
+    """The browser (or its driver) died while rendering; the pool replaces it."""
+
+    error_type = "browser_crash"
+
+
+class NavigationError(RenderError):
+    """Chromium reported a network error for the main document (``net::ERR_...``)."""
+
+    error_type = "navigation"
+
+
+class DnsLookupError(NavigationError):
+    error_type = "dns"
+
+
+class ConnectionRefusedRenderError(NavigationError):
+    error_type = "connection_refused"
+
+
+class BlockedAddressError(RenderError):
+    """The request, a redirect or a followed link would reach a non-public address that
+    ``ALLOW_PRIVATE_ADDRESSES`` does not exempt."""
+
+    error_type = "blocked_address"
+
+
+class ShuttingDownError(RenderError):
+    """The crawl is stopping (SIGTERM/SIGINT): the page was not rendered."""
+
+    error_type = "shutdown"
