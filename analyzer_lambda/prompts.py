@@ -69,7 +69,9 @@ def parse_prompt(raw: str, *, source: str = "", fallback_name: str = "prompt") -
         try:
             loaded = yaml.safe_load(match["meta"]) or {}
         except yaml.YAMLError as exc:
-            raise PromptError(f"prompt {source or fallback_name}: bad YAML front matter: {exc}") from exc
+            raise PromptError(
+                f"prompt {source or fallback_name}: bad YAML front matter: {exc}"
+            ) from exc
         if not isinstance(loaded, dict):
             raise PromptError(f"prompt {source or fallback_name}: front matter must be a mapping")
         meta = loaded

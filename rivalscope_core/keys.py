@@ -92,7 +92,7 @@ def parse_run_uri(uri: str) -> RunRef | ChunkRef:
     if is_raw_chunk_key(ref.key):
         return ChunkRef(ref.bucket, ref.key)
     parts = ref.key.strip("/").split("/")
-    if len(parts) == 3 and parts[0] == "raw":  # noqa: PLR2004 - raw/{spider}/{time}
+    if len(parts) == 3 and parts[0] == "raw":
         return RunRef(ref.bucket, parts[1], parts[2])
     raise ValueError(
         f"{uri!r} is neither a run (s3://BUCKET/raw/SPIDER/TIME/) "

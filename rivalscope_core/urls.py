@@ -28,7 +28,7 @@ def normalize_url(raw: str) -> str:
             else f"malformed URL {raw!r}: it needs a scheme, e.g. https://{url}"
         )
     host = parts.hostname
-    if not host or " " in url or (port is not None and not 0 < port < 65536):  # noqa: PLR2004
+    if not host or " " in url or (port is not None and not 0 < port < 65536):
         raise BadUrlError(f"malformed URL {raw!r}: no valid host")
     netloc = host if port is None else f"{host}:{port}"
     if ":" in host:  # IPv6 literal

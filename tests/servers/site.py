@@ -31,7 +31,7 @@ class LoggedRequest:
 class _Handler(SimpleHTTPRequestHandler):
     server: _SiteHTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
