@@ -54,6 +54,10 @@ SELENIUM_RENDER_BY_DEFAULT = True
 # --- Private-address guard (SPEC.md ALLOW_PRIVATE_ADDRESSES) ---------------------------------
 # host, host:port or CIDR entries exempted from the guard; empty means none.
 ALLOW_PRIVATE_ADDRESSES: list[str] = []
+DOWNLOADER_MIDDLEWARES = {
+    # before RobotsTxtMiddleware (100): a refused host is not even asked for robots.txt
+    "crawler.netguard_middleware.NetguardMiddleware": 50,
+}
 
 # --- Storage ----------------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ReliableS3Pipeline": 100}

@@ -1,0 +1,42 @@
+"""The guard middleware is on by default, ahead of robots.txt, built from settings once, and
+fits Scrapy 2.19's middleware signature (a deprecated one would warn, and warnings are errors
+here). Its behaviour in a crawl is tested in tests/integration/netguard/."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.core.downloader.middleware import DownloaderMiddlewareManager
+from scrapy.settings import Settings
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+
+from crawler.netguard_middleware import NetguardMiddleware
+
+PATH = "crawler.netguard_middleware.NetguardMiddleware"
+
+
+def test_the_project_enables_the_guard_before_robots_txt() -> None:
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    priorities = settings.get_component_priority_dict_with_base("DOWNLOADER_MIDDLEWARES")
+    robots = priorities["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"]
+    assert priorities[PATH] < robots
+    assert settings.getlist("ALLOW_PRIVATE_ADDRESSES") == []
+
+
+def test_the_manager_takes_the_middleware_without_deprecation_warnings() -> None:
+    crawler = get_crawler(settings_dict={"DOWNLOADER_MIDDLEWARES": {PATH: 50}})
+    manager = DownloaderMiddlewareManager.from_crawler(crawler)
+    assert any(isinstance(mw, NetguardMiddleware) for mw in manager.middlewares)
+
+
+def test_exemptions_come_from_the_command_line_form_of_the_setting() -> None:
+    crawler = get_crawler(settings_dict={"ALLOW_PRIVATE_ADDRESSES": "127.0.0.1:8000,10.0.0.0/8"})
+    middleware = build_from_crawler(NetguardMiddleware, crawler)
+    assert [e.entry for e in middleware.policy.exemptions] == ["127.0.0.1:8000", "10.0.0.0/8"]
+
+
+def test_a_bad_entry_stops_the_crawl_naming_the_setting() -> None:
+    crawler = get_crawler(settings_dict={"ALLOW_PRIVATE_ADDRESSES": ["localhost:eighty"]})
+    with pytest.raises(ValueError, match="ALLOW_PRIVATE_ADDRESSES: bad entry 'localhost:eighty'"):
+        build_from_crawler(NetguardMiddleware, crawler)
