@@ -1,0 +1,125 @@
+"""The bundled demo: each directory of ``demo/site/`` served as its own "competitor" site on
+loopback, so ``make run`` works offline.
+
+Each site needs its own host — Scrapy's per-site politeness (downloader slots, robots.txt) keys
+on it — so the sites listen on ``127.0.0.2``, ``127.0.0.3``, … (Linux routes all of 127/8 to
+the loopback interface); where that fails (macOS), on ports of ``127.0.0.1``. The crawl must
+exempt exactly these ``host:port`` pairs from its private-address guard:
+:attr:`DemoSites.allow_private`. Every request is counted, which lets a test assert that
+re-analysis fetched nothing."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Self
+
+DEMO_ROOT = Path(__file__).resolve().parents[1] / "demo" / "site"
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    server: _CountingServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.count(self.path)
+        super().do_GET()
+
+    def do_HEAD(self) -> None:
+        self.server.count(self.path)
+        super().do_HEAD()
+
+
+class _CountingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], root: Path) -> None:
+        super().__init__(address, partial(_Handler, directory=str(root)))
+        self.paths: list[str] = []
+        self._lock = threading.Lock()
+
+    def count(self, path: str) -> None:
+        with self._lock:
+            self.paths.append(path)
+
+
+class DemoSites:
+    """Serve every site under ``root``; :attr:`urls` are their home pages."""
+
+    def __init__(self, root: Path = DEMO_ROOT) -> None:
+        self._root = root
+        self._servers: list[_CountingServer] = []
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Self:
+        sites = sorted(p for p in self._root.iterdir() if p.is_dir())
+        if not sites:
+            raise FileNotFoundError(f"no demo site under {self._root}")
+        for index, site in enumerate(sites):
+            server = _bind(site, f"127.0.0.{index + 2}")
+            thread = threading.Thread(target=server.serve_forever, daemon=True, name=site.name)
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    @property
+    def netlocs(self) -> list[str]:
+        return [f"{s.server_address[0]!s}:{s.server_address[1]}" for s in self._servers]
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://{netloc}/" for netloc in self.netlocs]
+
+    @property
+    def allow_private(self) -> str:
+        """The value of ``-s ALLOW_PRIVATE_ADDRESSES=`` that exempts these sites and no more."""
+        return ",".join(self.netlocs)
+
+    def request_count(self) -> int:
+        return sum(len(s.paths) for s in self._servers)
+
+    def requested_paths(self) -> dict[str, list[str]]:
+        return {
+            netloc: list(s.paths) for netloc, s in zip(self.netlocs, self._servers, strict=True)
+        }
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _bind(root: Path, host: str) -> _CountingServer:
+    try:
+        return _CountingServer((host, 0), root)
+    except OSError:  # 127.0.0.N not routed here: share 127.0.0.1, one port per site
+        return _CountingServer(("127.0.0.1", 0), root)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the bundled demo sites on loopback.")
+    parser.parse_args()
+    with DemoSites() as sites:
+        for url in sites.urls:
+            print(url, flush=True)
+        print(f"-s ALLOW_PRIVATE_ADDRESSES={sites.allow_private}  (Ctrl-C stops)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
