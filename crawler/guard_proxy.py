@@ -1,0 +1,393 @@
+"""A forward HTTP proxy on loopback that holds the browser to the private-address policy.
+
+Chromium resolves and connects by itself, so a Scrapy middleware cannot see an iframe, an
+image or a ``fetch()`` of the rendered page. The browser is therefore started with
+``--proxy-server=http://127.0.0.1:PORT --proxy-bypass-list=<-loopback>`` (the latter stops
+Chromium from sending loopback traffic around the proxy) and every connection it makes passes
+here: each request (absolute-form ``GET http://...``) and each tunnel (``CONNECT host:port``
+for https and wss) is checked with ``AddressPolicy`` and connects to the vetted address, never
+to a second lookup (DNS rebinding). A refused target gets a 403 and is counted.
+
+Plain-http requests are parsed (http.server for the client side, http.client upstream) rather
+than blindly relayed: Chromium reuses one proxy connection for requests to different hosts,
+so each request must be checked and routed on its own. Threads, one per client connection;
+``stop()`` closes every socket and joins every thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import ipaddress
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
+
+from crawler.exceptions import BlockedAddressError, DnsLookupError
+from crawler.netguard import non_public_kind
+
+if TYPE_CHECKING:
+    from crawler.netguard import AddressPolicy
+
+logger = logging.getLogger(__name__)
+
+# Request and response headers that concern one connection, not the message (RFC 9110 7.6.1).
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_CHUNK = 64 * 1024
+_MAX_BLOCKED_KEPT = 1000
+BLOCKED_HEADER = "X-Rivalscope-Netguard"
+
+
+@dataclass(frozen=True)
+class BlockedTarget:
+    host: str
+    port: int
+    reason: str
+
+
+class _Server(ThreadingHTTPServer):
+    # Non-daemon threads, joined by server_close(): stop() leaves no thread behind.
+    daemon_threads = False
+    block_on_close = True
+    guard: GuardProxy
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser that drops a connection mid-response is routine, not worth a traceback.
+        logger.debug("guard proxy: connection from %s failed", client_address)
+
+
+class GuardProxy:
+    """``start()`` returns "127.0.0.1:PORT"; ``blocked`` lists refused targets (the first
+    1000), ``blocked_count`` counts them all."""
+
+    def __init__(
+        self, policy: AddressPolicy, *, connect_timeout: float = 10.0, idle_timeout: float = 120.0
+    ) -> None:
+        self.policy = policy
+        self.connect_timeout = connect_timeout
+        self.idle_timeout = idle_timeout
+        self.blocked: list[BlockedTarget] = []
+        self.blocked_count = 0
+        self._lock = threading.Lock()
+        self._logged_hosts: set[str] = set()
+        self._sockets: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the guard proxy is not running")
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def start(self) -> str:
+        server = _Server(("127.0.0.1", 0), _ProxyHandler)
+        server.guard = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="guard-proxy", kwargs={"poll_interval": 0.1}
+        )
+        self._thread.start()
+        return self.address
+
+    def stop(self) -> None:
+        """Stop accepting, cut every open connection (idle keep-alive ones too) and join."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            open_sockets = list(self._sockets)
+        for sock in open_sockets:
+            _shutdown(sock)
+        server.server_close()  # joins the connection threads
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- used by the handler threads ----------------------------------------------------------
+
+    def vet(self, host: str, port: int, url: str) -> list[str]:
+        """The addresses to connect to, or BlockedAddressError. The proxy itself is always
+        refused, whatever the exemptions: a page must not drive the proxy through itself."""
+        addresses = self.policy.check_all(host, port, url=url)
+        own_port = int(self.address.rsplit(":", 1)[1])
+        if port == own_port and any(_is_local(a) for a in addresses):
+            raise BlockedAddressError(f"{url} is rivalscope's own guard proxy")
+        return addresses
+
+    def record_block(self, host: str, port: int, reason: str) -> None:
+        with self._lock:
+            self.blocked_count += 1
+            if len(self.blocked) < _MAX_BLOCKED_KEPT:
+                self.blocked.append(BlockedTarget(host, port, reason))
+            first = host not in self._logged_hosts
+            self._logged_hosts.add(host)
+        if first:
+            logger.info("Blocked a browser request: %s", reason)
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+
+    def untrack(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    def connect(self, addresses: list[str], port: int) -> socket.socket:
+        """A connection to the first vetted address that answers."""
+        error: OSError = OSError("no address")
+        for address in addresses:
+            try:
+                sock = socket.create_connection((address, port), timeout=self.connect_timeout)
+            except OSError as exc:
+                error = exc
+                continue
+            sock.settimeout(self.idle_timeout)
+            self.track(sock)
+            return sock
+        raise error
+
+
+def _is_local(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    return non_public_kind(ip) in ("loopback", "unspecified")
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Upstream(http.client.HTTPConnection):
+    """An HTTP connection over a socket the proxy already opened to a vetted address."""
+
+    def __init__(self, sock: socket.socket, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.sock = sock
+        self.auto_open = 0  # never reconnect on its own: that would skip the policy
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive to the browser
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.guard = self.server.guard
+        self.connection.settimeout(self.guard.idle_timeout)
+        self.guard.track(self.connection)
+
+    def finish(self) -> None:
+        self.guard.untrack(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug(format, *args)
+
+    # --- refusals -----------------------------------------------------------------------------
+
+    def _refuse(self, status: int, text: str, *, blocked: bool = False) -> None:
+        body = f"{text}\n".encode()
+        self.send_response_only(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        if blocked:
+            self.send_header(BLOCKED_HEADER, "blocked")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _vet_or_refuse(self, host: str, port: int, url: str) -> list[str] | None:
+        try:
+            return self.guard.vet(host, port, url)
+        except BlockedAddressError as exc:
+            self.guard.record_block(host, port, str(exc))
+            self._refuse(
+                403, f"Blocked by rivalscope's private-address guard: {exc}", blocked=True
+            )
+        except DnsLookupError as exc:
+            self._refuse(502, str(exc))
+        return None
+
+    def _open(self, host: str, port: int, url: str) -> socket.socket | None:
+        addresses = self._vet_or_refuse(host, port, url)
+        if addresses is None:
+            return None
+        try:
+            return self.guard.connect(addresses, port)
+        except OSError as exc:
+            self._refuse(502, f"{url}: cannot connect ({exc})")
+            return None
+
+    # --- CONNECT: https and wss tunnels -------------------------------------------------------
+
+    def do_CONNECT(self) -> None:
+        host, sep, port_text = self.path.rpartition(":")
+        if not sep or not port_text.isdigit():
+            self._refuse(400, f"bad CONNECT target {self.path!r}")
+            return
+        port = int(port_text)
+        upstream = self._open(host, port, f"{host}:{port}")
+        if upstream is None:
+            return
+        self.send_response_only(200, "Connection Established")
+        self.end_headers()
+        self.close_connection = True  # the connection is the tunnel's from now on
+        pump = threading.Thread(target=_relay, args=(upstream, self.connection), daemon=True)
+        pump.start()
+        # Bytes the client sent after its CONNECT head are already in rfile's buffer.
+        _relay_from_file(self.rfile, upstream)
+        pump.join()
+        self.guard.untrack(upstream)
+        upstream.close()
+
+    # --- absolute-form requests: plain http ---------------------------------------------------
+
+    def _forward(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.scheme != "http" or not parts.hostname:
+            self._refuse(400, "this proxy takes absolute http:// URLs and CONNECT only")
+            return
+        port = parts.port or 80
+        sock = self._open(parts.hostname, port, self.path)
+        if sock is None:
+            return
+        upstream = _Upstream(sock, parts.hostname, port)
+        self._responding = False
+        try:
+            self._exchange(upstream, parts.path or "/", parts.query)
+        except (OSError, http.client.HTTPException) as exc:
+            if self._responding:  # too late for an error page: cut the connection
+                self.close_connection = True
+            else:
+                self._refuse(502, f"{self.path}: the server failed ({exc!r})")
+        finally:
+            self.guard.untrack(sock)
+            upstream.close()
+
+    def _exchange(self, upstream: _Upstream, path: str, query: str) -> None:
+        target = f"{path}?{query}" if query else path
+        upstream.putrequest(self.command, target, skip_host=True, skip_accept_encoding=True)
+        listed = {v.strip().lower() for v in self.headers.get("Connection", "").split(",")}
+        for name, value in self.headers.items():
+            if name.lower() not in _HOP_BY_HOP and name.lower() not in listed:
+                upstream.putheader(name, value)
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        if chunked:
+            upstream.putheader("Transfer-Encoding", "chunked")
+        upstream.endheaders()
+        if chunked:
+            _copy_chunked_request(self.rfile, upstream)
+        else:
+            _copy_exact(self.rfile, upstream, int(self.headers.get("Content-Length") or 0))
+        response = upstream.getresponse()
+        self._relay_response(response)
+
+    def _relay_response(self, response: http.client.HTTPResponse) -> None:
+        no_body = self.command == "HEAD" or response.status in (204, 304)
+        self._responding = True
+        self.send_response_only(response.status, response.reason)
+        listed = {v.strip().lower() for v in response.headers.get("Connection", "").split(",")}
+        for name, value in response.headers.items():
+            lower = name.lower()
+            if lower in _HOP_BY_HOP or lower in listed:
+                continue
+            if lower == "content-length" and not no_body:
+                continue  # set below from what http.client decoded
+            self.send_header(name, value)
+        if no_body:
+            self.end_headers()
+            return
+        if response.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif response.length is not None:
+            self.send_header("Content-Length", str(response.length))
+        else:  # body ends when the server closes: so must we
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        while data := response.read1(_CHUNK):
+            if response.chunked:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                self.wfile.write(data)
+        if response.chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _forward
+
+
+def _relay(source: socket.socket, sink: socket.socket) -> None:
+    """Copy bytes until ``source`` ends, then pass the end on (half-close)."""
+    try:
+        while data := source.recv(_CHUNK):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+def _relay_from_file(source: Any, sink: socket.socket) -> None:
+    try:
+        while data := source.read1(_CHUNK):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+def _copy_exact(source: Any, sink: http.client.HTTPConnection, length: int) -> None:
+    while length > 0:
+        data = source.read(min(length, _CHUNK))
+        if not data:
+            raise ConnectionError("the client closed the connection mid-body")
+        sink.send(data)
+        length -= len(data)
+
+
+def _copy_chunked_request(source: Any, sink: http.client.HTTPConnection) -> None:
+    """Re-send a chunked request body as it comes, chunk by chunk (trailers dropped)."""
+    while True:
+        size_line = source.readline(1024)
+        size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+        if size == 0:
+            while source.readline(8192) not in (b"\r\n", b"\n", b""):
+                pass
+            sink.send(b"0\r\n\r\n")
+            return
+        data = source.read(size)
+        source.readline(8)
+        sink.send(b"%x\r\n%s\r\n" % (len(data), data))

@@ -1,0 +1,187 @@
+"""Real servers for the private-address guard's tests: two loopback sites (one exempted, one
+not: the "internal service" that must never be reached), TCP echo servers for CONNECT
+tunnels, a small HTTP/1.1 server for bodies and chunked replies, and a headless Chromium
+whose every connection goes through a GuardProxy."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import socketserver
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from crawler.guard_proxy import GuardProxy
+from crawler.netguard import AddressPolicy
+from tests.servers.site import SITE_ROOT, SiteServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+GUARD_ROOT = SITE_ROOT / "guard"
+SECRET_TEXT = "SECRET-TEXT-internal-service-7f3a"
+CONTROL_TEXT = "CONTROL-TEXT-reached-through-the-guard"
+
+
+class EchoServer:
+    """A TCP server on loopback that echoes what it receives and counts connections."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        outer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                outer.connections += 1
+                while data := self.request.recv(65536):
+                    self.request.sendall(data)
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> EchoServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _BodyHandler(BaseHTTPRequestHandler):
+    """POST /echo answers the request body; GET /chunked answers in three chunks."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("X-Seen-Host", self.headers.get("Host", ""))
+        self.end_headers()
+        for part in (b"first,", b"second,", b"third"):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        self.wfile.write(b"0\r\n\r\n")
+
+
+@pytest.fixture(scope="module")
+def exempt_site() -> Iterator[SiteServer]:
+    server = SiteServer(root=GUARD_ROOT).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def secret_site() -> Iterator[SiteServer]:
+    """The internal service: a loopback port no exemption covers. Its secret text is
+    readable cross-origin, so any leak would show in the page."""
+    server = SiteServer(root=GUARD_ROOT).start()
+    secret = (SECRET_TEXT + "\n").encode()
+    server.route(
+        "/secret.txt",
+        lambda _h: (
+            200,
+            {"Content-Type": "text/plain", "Access-Control-Allow-Origin": "*"},
+            secret,
+        ),
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def secret(secret_site: SiteServer) -> SiteServer:
+    secret_site.clear_log()
+    return secret_site
+
+
+@pytest.fixture(scope="module")
+def body_server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _BodyHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def echo() -> Iterator[EchoServer]:
+    server = EchoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def other_echo() -> Iterator[EchoServer]:
+    server = EchoServer().start()
+    yield server
+    server.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def browser_proxy(exempt_site: SiteServer) -> Iterator[GuardProxy]:
+    """The guard the browser goes through: only the exempted site's host:port is allowed."""
+    proxy = GuardProxy(AddressPolicy.from_entries([exempt_site.netloc]))
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(browser_proxy: GuardProxy) -> Iterator[webdriver.Chrome]:
+    profile = tempfile.mkdtemp(prefix="netguard-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,900",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--proxy-server=http://{browser_proxy.address}",
+        "--proxy-bypass-list=<-loopback>",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(Path(profile), ignore_errors=True)

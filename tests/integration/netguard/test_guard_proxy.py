@@ -1,0 +1,178 @@
+"""The browser's forward proxy, driven with real sockets on loopback: exempted targets are
+reached (plain requests, bodies, chunked replies, CONNECT tunnels), every other loopback port
+is refused with a 403 and never sees a connection, and stop() leaves nothing behind."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from crawler.guard_proxy import BLOCKED_HEADER, GuardProxy
+from crawler.netguard import AddressPolicy
+from tests.integration.netguard.conftest import CONTROL_TEXT, EchoServer, free_port
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.servers.site import SiteServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def proxy(exempt_site: SiteServer, body_server: str, echo: EchoServer) -> Iterator[GuardProxy]:
+    entries = [exempt_site.netloc, body_server, f"127.0.0.1:{echo.port}"]
+    with GuardProxy(AddressPolicy.from_entries(entries)) as guard:
+        yield guard
+
+
+def client(proxy: GuardProxy) -> http.client.HTTPConnection:
+    host, port = proxy.address.rsplit(":", 1)
+    return http.client.HTTPConnection(host, int(port), timeout=10)
+
+
+@pytest.fixture
+def conn(proxy: GuardProxy) -> Iterator[http.client.HTTPConnection]:
+    connection = client(proxy)
+    yield connection
+    connection.close()
+
+
+def connect_tunnel(proxy: GuardProxy, target: str) -> tuple[socket.socket, bytes]:
+    """Open a CONNECT tunnel; return the socket and the proxy's reply head."""
+    host, port = proxy.address.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        data = sock.recv(4096)
+        if not data:
+            break
+        head += data
+    return sock, head
+
+
+def test_a_request_to_an_exempted_server_goes_through(
+    proxy: GuardProxy, conn: http.client.HTTPConnection, exempt_site: SiteServer
+) -> None:
+    exempt_site.clear_log()
+    conn.request("GET", exempt_site.url("/control.txt?x=1"))
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.read().decode().strip() == CONTROL_TEXT
+    assert exempt_site.paths() == ["/control.txt?x=1"]
+    assert exempt_site.requests()[0].headers["Host"] == exempt_site.netloc
+    assert proxy.blocked == []
+
+
+def test_a_non_exempted_loopback_port_gets_403_and_no_request(
+    proxy: GuardProxy, conn: http.client.HTTPConnection, secret: SiteServer
+) -> None:
+    conn.request("GET", secret.url("/secret.txt"))
+    response = conn.getresponse()
+    body = response.read().decode()
+    assert response.status == 403
+    assert response.headers[BLOCKED_HEADER] == "blocked"
+    assert f"ALLOW_PRIVATE_ADDRESSES={secret.netloc}" in body
+    assert "SECRET" not in body
+    assert secret.requests() == []
+    assert [(b.host, b.port) for b in proxy.blocked] == [("127.0.0.1", secret.port)]
+
+
+def test_a_hostname_resolving_to_loopback_is_refused(
+    proxy: GuardProxy, conn: http.client.HTTPConnection, secret: SiteServer
+) -> None:
+    conn.request("GET", f"http://localhost:{secret.port}/secret.txt")
+    response = conn.getresponse()
+    assert response.status == 403
+    assert "resolves to 127.0.0.1, a loopback address" in response.read().decode()
+    assert secret.requests() == []
+
+
+def test_each_request_on_a_kept_alive_connection_is_checked_on_its_own(
+    proxy: GuardProxy,
+    conn: http.client.HTTPConnection,
+    exempt_site: SiteServer,
+    secret: SiteServer,
+) -> None:
+    """Chromium reuses one proxy connection for requests to different hosts."""
+    statuses = []
+    sockets = set()
+    for url in (exempt_site.url("/control.txt"), secret.url("/secret.txt"), exempt_site.url("/")):
+        conn.request("GET", url)
+        response = conn.getresponse()
+        response.read()
+        statuses.append(response.status)
+        sockets.add(id(conn.sock))
+    assert statuses == [200, 403, 200]
+    assert len(sockets) == 1  # one client connection throughout
+    assert secret.requests() == []
+
+
+def test_request_bodies_and_chunked_replies_are_relayed(
+    proxy: GuardProxy, conn: http.client.HTTPConnection, body_server: str
+) -> None:
+    payload = b"x" * 200_000 + b"end"
+    conn.request("POST", f"http://{body_server}/echo", body=payload)
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (200, payload)
+
+    conn.request("GET", f"http://{body_server}/chunked")
+    response = conn.getresponse()
+    assert response.getheader("Transfer-Encoding") == "chunked"
+    assert response.getheader("X-Seen-Host") == body_server
+    assert response.read() == b"first,second,third"
+
+
+def test_a_connect_tunnel_to_an_exempted_port_relays_both_ways(
+    proxy: GuardProxy, echo: EchoServer
+) -> None:
+    sock, head = connect_tunnel(proxy, f"127.0.0.1:{echo.port}")
+    with sock:
+        assert head.startswith(b"HTTP/1.1 200")
+        sock.sendall(b"hello through the tunnel")
+        assert sock.recv(4096) == b"hello through the tunnel"
+    assert echo.connections == 1
+
+
+def test_a_connect_tunnel_to_another_port_is_refused(
+    proxy: GuardProxy, other_echo: EchoServer
+) -> None:
+    sock, head = connect_tunnel(proxy, f"127.0.0.1:{other_echo.port}")
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 403")
+    assert other_echo.connections == 0
+    assert proxy.blocked_count == 1
+
+
+def test_the_proxy_never_forwards_to_itself_even_when_loopback_is_exempted() -> None:
+    with GuardProxy(AddressPolicy.from_entries(["127.0.0.0/8"])) as guard:
+        sock, head = connect_tunnel(guard, guard.address)
+        sock.close()
+        assert head.startswith(b"HTTP/1.1 403")
+        assert guard.blocked[0].reason.endswith("is rivalscope's own guard proxy")
+
+
+def test_stop_closes_idle_connections_and_tunnels_and_leaves_no_thread(echo: EchoServer) -> None:
+    before = set(threading.enumerate())
+    guard = GuardProxy(AddressPolicy.from_entries([f"127.0.0.1:{echo.port}"]))
+    address = guard.start()
+    tunnel, head = connect_tunnel(guard, f"127.0.0.1:{echo.port}")
+    assert head.startswith(b"HTTP/1.1 200")
+    idle = client(guard)
+    idle.request("GET", f"http://127.0.0.1:{free_port()}/")  # refused: not exempted
+    assert idle.getresponse().read()
+    started = time.monotonic()
+    guard.stop()
+    assert time.monotonic() - started < 3
+    assert set(threading.enumerate()) - before == set()
+    assert tunnel.recv(10) == b""  # the tunnel was closed
+    tunnel.close()
+    idle.close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", int(address.rsplit(":", 1)[1])), timeout=2)
