@@ -19,7 +19,8 @@ RIVALSCOPE_CONTACT_URL = "https://github.com/rivalscope/rivalscope"
 USER_AGENT = f"rivalscope/0.1 (+{RIVALSCOPE_CONTACT_URL})"
 ROBOTSTXT_OBEY = True
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+# ±50% around DOWNLOAD_DELAY (RANDOMIZE_DOWNLOAD_DELAY is deprecated in Scrapy 2.19 and warns).
+DOWNLOAD_DELAY_JITTER = 0.5
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 AUTOTHROTTLE_ENABLED = True
@@ -57,7 +58,15 @@ ALLOW_PRIVATE_ADDRESSES: list[str] = []
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxtMiddleware (100): a refused host is not even asked for robots.txt
     "crawler.netguard_middleware.NetguardMiddleware": 50,
+    # Scrapy's robots.txt middleware lets concurrent requests of one site skip robots.txt
+    # (NOTES.md); ours gives every waiter the parser.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
+    # After robots.txt (which may hold a request back): refuses everything once stopping.
+    "crawler.stop.GracefulStop": 960,
 }
+# Connected after AutoThrottle (0), so a slot's Crawl-delay survives its adjustments.
+EXTENSIONS = {"crawler.crawl_delay.CrawlDelay": 100}
 
 # --- Storage ----------------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ReliableS3Pipeline": 100}
@@ -68,6 +77,8 @@ S3PIPELINE_URL = (
 S3PIPELINE_MAX_CHUNK_SIZE = 20
 S3PIPELINE_MAX_WAIT_UPLOAD_TIME = 30.0
 S3PIPELINE_UPLOAD_RETRIES = 5
+# Seconds before the first retry of a failed upload; doubled at each further retry.
+S3PIPELINE_RETRY_BACKOFF = 1.0
 S3PIPELINE_SPILL_DIR = "spill"
 
 # --- Graceful stop ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,3 +51,28 @@ def parse_url_list(text: str) -> list[str]:
     if not urls:
         raise BadUrlError("no URL given: pass -a urls='https://…' or -a urls_file=PATH_OR_S3_URI")
     return urls
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` (0-based I) → ``(I, N)``; a ValueError names the problem."""
+    index_text, sep, count_text = text.partition("/")
+    try:
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        index, count = -1, 0
+    if not sep or count < 1 or not 0 <= index < count:
+        raise ValueError(f"bad shard {text!r}: use I/N with 0 <= I < N, e.g. 0/4")
+    return index, count
+
+
+def shard_of(url: str, count: int) -> int:
+    """The shard (0..count-1) that crawls ``url``: a stable hash of the normalised URL, the same
+    in every process and on every machine (unlike ``hash()``), so N tasks split one list and
+    crawl each URL exactly once."""
+    digest = hashlib.sha256(normalize_url(url).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
+def select_shard(urls: list[str], index: int, count: int) -> list[str]:
+    """The URLs shard ``index`` of ``count`` crawls, in their given order."""
+    return [url for url in urls if shard_of(url, count) == index]

@@ -1,0 +1,1 @@
+"""Scrapy command overrides of the project (``COMMANDS_MODULE``)."""

@@ -1,0 +1,73 @@
+"""``scrapy crawl`` with the exit codes of SPEC.md.
+
+Scrapy's own ``crawl`` exits 1 only when the crawler fails to start. This override
+
+- checks the spider's arguments first (``validate_arguments``, when the spider has it): bad
+  input exits 2 with a message naming what to fix, before any browser starts;
+- after the crawl, exits 0 when every page was stored without error, 1 when some page failed
+  (an error record), a chunk had to be spilled locally, or the crawl was interrupted, and 1
+  too when no page at all was stored.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+
+from crawler.pipelines import STAT_PREFIX
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Mapping
+
+EXIT_OK = 0
+EXIT_PAGES_FAILED = 1
+EXIT_USAGE = 2
+
+
+def crawl_exit_code(stats: Mapping[str, Any]) -> tuple[int, str]:
+    """The exit code of a finished crawl from its stats, and a one-line summary."""
+    stored = int(stats.get(f"{STAT_PREFIX}/items_stored", 0))
+    spilled = int(stats.get(f"{STAT_PREFIX}/items_spilled", 0))
+    scraped = int(stats.get("item_scraped_count", 0))
+    failed = int(stats.get("rivalscope/pages/failed", 0))
+    reason = str(stats.get("finish_reason", "unknown"))
+    summary = (
+        f"{stored} page record(s) stored ({failed} with an error), "
+        f"{spilled} spilled locally, finish reason {reason!r}"
+    )
+    if stored == 0:
+        return EXIT_PAGES_FAILED, f"no page stored: {summary}"
+    if failed or spilled or stored < scraped or reason != "finished":
+        return EXIT_PAGES_FAILED, summary
+    return EXIT_OK, summary
+
+
+class Command(ScrapyCrawlCommand):
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            super().run(args, opts)  # raises Scrapy's usage error
+            return
+        assert self.crawler_process is not None
+        try:
+            spidercls = self.crawler_process.spider_loader.load(args[0])
+        except KeyError as exc:
+            raise UsageError(f"unknown spider {args[0]!r}", print_help=False) from exc
+        validate = getattr(spidercls, "validate_arguments", None)
+        if validate is not None:
+            try:
+                validate(dict(opts.spargs))
+            except ValueError as exc:
+                raise UsageError(str(exc), print_help=False) from exc
+
+        crawler = self._create_crawler(spidercls)
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = EXIT_PAGES_FAILED
+            return
+        self.exitcode, summary = crawl_exit_code(crawler.stats.get_stats())
+        print(f"rivalscope: {summary}; exit code {self.exitcode}", file=sys.stderr)

@@ -1,0 +1,266 @@
+"""Page records to S3 as gzipped JSON-lines chunks, without losing any (SPEC.md "Stored layout").
+
+A thin subclass of ``s3pipeline.S3Pipeline`` 0.7.0 that keeps its key template
+(``S3PIPELINE_URL``: ``{chunk}`` is the offset of the chunk's first item, ``{time}`` looks like
+``2026-11-23T22-19-03``), chunk size and exporter, and replaces how chunks are sealed and
+uploaded, because of the flaws measured in NOTES.md:
+
+- uploads ran synchronously in ``process_item``, stalling the reactor: here encoding and upload
+  run in a thread (``deferToThread``), awaited through ``maybe_deferred_to_future``;
+- a ``threading.Timer`` flushed the buffer while ``process_item`` appended to it (items lost,
+  a key uploaded twice): here the time-based flush is a reactor timer, and a chunk is sealed
+  (items taken, key fixed) in one synchronous step on the reactor thread;
+- a failed upload emptied the buffer anyway and only ``ClientError`` was caught: here a sealed
+  chunk stays pending until S3 confirms it, uploads are retried with exponential backoff on any
+  ``ClientError`` or ``BotoCoreError`` (refused endpoint, timeouts), and a chunk still not
+  stored at close is spilled to ``S3PIPELINE_SPILL_DIR`` (same bytes, the intended key in the
+  file name), logged, and counted so the crawl exits non-zero.
+
+Each chunk has one key, fixed when sealed, and is written with ``IfNoneMatch="*"``: a retry
+after a lost response finds its own chunk there and counts it as stored, and a key already
+holding other data (another task started in the same second) is never overwritten.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from s3pipeline import S3Pipeline
+from scrapy.utils.asyncio import call_later
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import DeferredLock
+from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThread
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from mypy_boto3_s3 import S3Client
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+    from scrapy.utils.asyncio import CallLaterResult
+
+logger = logging.getLogger(__name__)
+
+STAT_PREFIX = "s3pipeline"
+_PRECONDITION_FAILED = {"PreconditionFailed", "412"}
+
+
+class ChunkKeyTakenError(Exception):
+    """The chunk's key already holds different data; uploading again cannot help."""
+
+
+@dataclass(frozen=True)
+class UploadConfig:
+    retries: int
+    backoff: float
+    spill_dir: Path
+    max_wait: float
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> UploadConfig:
+        if not str(settings.get("S3PIPELINE_URL") or "").startswith("s3://"):
+            raise ValueError("S3PIPELINE_URL must be an s3:// URL (set PAGES_BUCKET)")
+        retries = settings.getint("S3PIPELINE_UPLOAD_RETRIES", 5)
+        backoff = settings.getfloat("S3PIPELINE_RETRY_BACKOFF", 1.0)
+        max_wait = settings.getfloat("S3PIPELINE_MAX_WAIT_UPLOAD_TIME", 30.0)
+        spill_dir = str(settings.get("S3PIPELINE_SPILL_DIR") or "")
+        if retries < 0:
+            raise ValueError(f"S3PIPELINE_UPLOAD_RETRIES must be >= 0, got {retries}")
+        if backoff < 0:
+            raise ValueError(f"S3PIPELINE_RETRY_BACKOFF must be >= 0 seconds, got {backoff}")
+        if max_wait <= 0:
+            raise ValueError(f"S3PIPELINE_MAX_WAIT_UPLOAD_TIME must be > 0, got {max_wait}")
+        if not spill_dir:
+            raise ValueError("S3PIPELINE_SPILL_DIR must name a directory for unstored chunks")
+        return cls(retries=retries, backoff=backoff, spill_dir=Path(spill_dir), max_wait=max_wait)
+
+
+@dataclass
+class _Chunk:
+    key: str
+    items: list[Any]
+    body: bytes | None = field(default=None, repr=False)
+
+
+class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships no type hints
+    # Set by S3Pipeline.__init__ / open_spider; declared for the type checker.
+    items: list[Any]
+    chunk_number: int
+    max_chunk_size: int
+    bucket_name: str
+    object_key_template: str
+    use_gzip: bool
+    ts: str
+
+    def __init__(self, crawler: Crawler, client: S3Client, config: UploadConfig) -> None:
+        super().__init__(crawler.settings, crawler.stats)
+        self.strategy = None  # the base class's client is replaced by ``client``
+        self._client = client
+        self._config = config
+        self._pending: deque[_Chunk] = deque()
+        self._upload_lock = DeferredLock()
+        self._timer: CallLaterResult | None = None
+        self._crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        config = UploadConfig.from_settings(crawler.settings)
+        # botocore reads AWS_ENDPOINT_URL(_S3) itself; its own retries are off so that ours,
+        # which keep the chunk, are the only ones.
+        client = boto3.session.Session().client(
+            "s3",
+            config=Config(
+                retries={"mode": "standard", "total_max_attempts": 1},
+                connect_timeout=10,
+                read_timeout=60,
+            ),
+        )
+        return cls(crawler, client, config)
+
+    # --- Scrapy 2.19 pipeline API (no ``spider`` argument) ------------------------------------
+
+    def open_spider(self) -> None:
+        self.ts = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S")
+        self._spider = self._crawler.spider
+        self._timer = None
+
+    async def process_item(self, item: Any) -> Any:
+        self.items.append(item)
+        if len(self.items) == 1:
+            self._timer = call_later(self._config.max_wait, self._flush_on_timer)
+        if len(self.items) >= self.max_chunk_size:
+            self._seal()
+            await self._upload_pending()
+        return item
+
+    async def close_spider(self) -> None:
+        self._seal()
+        await self._upload_pending()
+        while self._pending:
+            chunk = self._pending.popleft()
+            path = await maybe_deferred_to_future(deferToThread(self._spill, chunk))
+            self.stats.inc_value(f"{STAT_PREFIX}/chunks_spilled")
+            self.stats.inc_value(f"{STAT_PREFIX}/items_spilled", len(chunk.items))
+            logger.error(
+                "Could not store %d page(s) in s3://%s/%s; kept them in %s "
+                "(upload that file to that key once S3 is reachable)",
+                len(chunk.items),
+                self.bucket_name,
+                chunk.key,
+                path,
+            )
+
+    # --- sealing and uploading ----------------------------------------------------------------
+
+    def _seal(self) -> None:
+        """Take the buffer as one chunk with its final key. Runs on the reactor thread only,
+        so no item can slip in between reading and clearing the buffer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self.items:
+            return
+        key = self.object_key_template.format(**self._get_uri_params())
+        self._pending.append(_Chunk(key=key, items=self.items))
+        self.chunk_number += len(self.items)
+        self.items = []
+
+    def _flush_on_timer(self) -> None:
+        self._timer = None
+        self._seal()
+        deferred_from_coro(self._upload_pending()).addErrback(
+            lambda failure: logger.error("Timed chunk flush failed: %s", failure.value)
+        )
+
+    async def _upload_pending(self) -> None:
+        """Upload pending chunks in order; a chunk leaves the queue only once stored."""
+        await maybe_deferred_to_future(self._upload_lock.acquire())
+        try:
+            while self._pending:
+                if not await self._upload_with_retries(self._pending[0]):
+                    return
+                self._pending.popleft()
+        finally:
+            self._upload_lock.release()
+
+    async def _upload_with_retries(self, chunk: _Chunk) -> bool:
+        for attempt in range(self._config.retries + 1):
+            try:
+                await maybe_deferred_to_future(deferToThread(self._put, chunk))
+            except ChunkKeyTakenError as exc:
+                logger.error("Not overwriting s3://%s/%s: %s", self.bucket_name, chunk.key, exc)
+                return False
+            except (ClientError, BotoCoreError) as exc:
+                self.stats.inc_value(f"{STAT_PREFIX}/upload_errors")
+                delay = self._config.backoff * 2**attempt
+                logger.warning(
+                    "Upload of s3://%s/%s failed (attempt %d of %d): %s",
+                    self.bucket_name,
+                    chunk.key,
+                    attempt + 1,
+                    self._config.retries + 1,
+                    exc,
+                )
+                if attempt < self._config.retries:
+                    from twisted.internet import reactor  # the installed one, never a default
+
+                    await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+            else:
+                self.stats.inc_value(f"{STAT_PREFIX}/chunks_stored")
+                self.stats.inc_value(f"{STAT_PREFIX}/items_stored", len(chunk.items))
+                logger.info(
+                    "Stored %d page(s) in s3://%s/%s",
+                    len(chunk.items),
+                    self.bucket_name,
+                    chunk.key,
+                )
+                return True
+        return False
+
+    # --- blocking work, in threads ------------------------------------------------------------
+
+    def _encode(self, chunk: _Chunk) -> bytes:
+        if chunk.body is None:
+            raw = BytesIO()
+            exporter = self.exporter_cls(raw, encoding="utf-8")
+            exporter.start_exporting()
+            for item in chunk.items:
+                exporter.export_item(item)
+            exporter.finish_exporting()
+            data = raw.getvalue()
+            chunk.body = gzip.compress(data, compresslevel=6) if self.use_gzip else data
+        return chunk.body
+
+    def _put(self, chunk: _Chunk) -> None:
+        body = self._encode(chunk)
+        try:
+            self._client.put_object(
+                Bucket=self.bucket_name, Key=chunk.key, Body=body, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) not in _PRECONDITION_FAILED:
+                raise
+            # The key exists: ours from an attempt whose answer was lost, or someone else's.
+            etag = self._client.head_object(Bucket=self.bucket_name, Key=chunk.key)["ETag"]
+            if etag.strip('"') != hashlib.md5(body, usedforsecurity=False).hexdigest():
+                raise ChunkKeyTakenError("the key holds a different object") from exc
+
+    def _spill(self, chunk: _Chunk) -> Path:
+        """Write the chunk's bytes to the spill directory, its key in the file name."""
+        body = self._encode(chunk)
+        self._config.spill_dir.mkdir(parents=True, exist_ok=True)
+        path = self._config.spill_dir / f"{self.bucket_name}__{chunk.key.replace('/', '__')}"
+        path.write_bytes(body)
+        return path.resolve()

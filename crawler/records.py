@@ -1,0 +1,110 @@
+"""Turns what the downloader hands back — a response, or a failure — into one page record.
+
+Failures are mapped by exception type, never by message text: our own ``RenderError``
+subclasses carry their ``error_type``; Twisted's and Scrapy's network errors are classified
+here. A failed page still becomes a record (SPEC.md: recorded, never dropped).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import TextResponse
+from twisted.internet import error as net
+from twisted.internet.defer import TimeoutError as DeferTimeoutError
+from twisted.web.client import ResponseFailed, ResponseNeverReceived
+
+from crawler.exceptions import RenderError
+from crawler.robots import RobotsDisallowedError
+from rivalscope_core.records import ErrorInfo, PageRecord, Screenshot, utc_now_iso
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+
+_MAX_MESSAGE = 500
+_HTTP_ERROR_FROM = 400
+
+# Most specific first: the first matching class names the error type.
+_NETWORK_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (net.DNSLookupError, "dns"),
+    (net.ConnectionRefusedError, "connection_refused"),
+    (net.TimeoutError, "timeout"),
+    (net.TCPTimedOutError, "timeout"),
+    (DeferTimeoutError, "timeout"),
+    (TimeoutError, "timeout"),
+    (ResponseNeverReceived, "connection_lost"),
+    (ResponseFailed, "connection_lost"),
+    (net.ConnectionLost, "connection_lost"),
+    (net.ConnectError, "connection_failed"),
+    (RobotsDisallowedError, "robots_disallowed"),
+    (IgnoreRequest, "ignored"),
+)
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    """The ``{type, message}`` a failed page is recorded with."""
+    message = f"{type(exc).__name__}: {exc}".strip()[:_MAX_MESSAGE]
+    if isinstance(exc, RenderError):
+        return ErrorInfo(exc.error_type, message)
+    for cls, error_type in _NETWORK_ERRORS:
+        if isinstance(exc, cls):
+            return ErrorInfo(error_type, message)
+    return ErrorInfo("error", message)
+
+
+def failed_page(url: str, exc: BaseException, prompt: str | None) -> PageRecord:
+    return PageRecord(
+        url=url,
+        final_url=None,
+        status=None,
+        crawled_at=utc_now_iso(),
+        body="",
+        prompt=prompt,
+        error=error_info(exc),
+    )
+
+
+def _http_error(status: int | None) -> ErrorInfo | None:
+    if status is not None and status >= _HTTP_ERROR_FROM:
+        return ErrorInfo("http_status", f"HTTP {status}")
+    return None
+
+
+def _plain_title(response: Response) -> str | None:
+    if not isinstance(response, TextResponse):
+        return None
+    title = response.xpath("normalize-space(//title)").get()
+    return title or None
+
+
+def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecord:
+    """The record of a page that came back. With rendering on, the download handler put the
+    rendered page in ``meta["selenium_page"]``; with it off, the plain response is the page."""
+    page: Any = response.meta.get("selenium_page")
+    if page is not None:
+        screenshot = page.screenshot
+        if screenshot is not None and not isinstance(screenshot, Screenshot):
+            screenshot = Screenshot.from_dict(screenshot)
+        status = page.status
+        return PageRecord(
+            url=url,
+            final_url=page.final_url or response.url,
+            status=status,
+            crawled_at=utc_now_iso(),
+            body=page.html or "",
+            title=page.title or None,
+            screenshot=screenshot,
+            prompt=prompt,
+            error=_http_error(status),
+        )
+    return PageRecord(
+        url=url,
+        final_url=response.url,
+        status=response.status,
+        crawled_at=utc_now_iso(),
+        body=response.text if isinstance(response, TextResponse) else "",
+        title=_plain_title(response),
+        prompt=prompt,
+        error=_http_error(response.status),
+    )

@@ -1,0 +1,1 @@
+"""The ``competitors`` spider and its helpers."""

@@ -1,0 +1,164 @@
+"""``scrapy crawl competitors``: each given URL (and, with ``max_pages``, same-site links,
+breadth-first) becomes exactly one page record.
+
+Pages are rendered by the Selenium download handler when ``meta["selenium"]`` is true
+(``SELENIUM_RENDER_BY_DEFAULT``, or ``-a render=`` for this run). Every status reaches the
+callback (``handle_httpstatus_all``), so a 4xx/5xx page is recorded with an ``http_status``
+error; a page that fails to download or render reaches the errback and is recorded with the
+error's type. Requests dropped by a graceful stop produce no record: they were never fetched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy.http import TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+from w3lib.url import canonicalize_url
+
+from crawler.exceptions import ShuttingDownError
+from crawler.items import PageItem
+from crawler.records import failed_page, rendered_page
+from crawler.robots import RobotsDisallowedError
+from crawler.spiders.arguments import CrawlArguments, load_url_text
+from crawler.spiders.sites import site_of
+from rivalscope_core.urls import BadUrlError, normalize_url
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
+
+_META_URL = "rivalscope_url"
+_META_SITE = "rivalscope_site"
+_META_START = "rivalscope_start"
+_HTTP_ERROR_FROM = 400
+
+
+class CompetitorsSpider(scrapy.Spider):
+    name = "competitors"
+    # Breadth-first: shallow pages of a site first, so max_pages keeps the nearest pages.
+    custom_settings = {  # noqa: RUF012 - Scrapy's documented class attribute
+        "DEPTH_PRIORITY": 1,
+        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+    }
+
+    def __init__(self, name: str | None = None, **kwargs: Any) -> None:
+        self.args = CrawlArguments.parse(kwargs)
+        super().__init__(name)
+        self.prompt = self.args.prompt
+        self.render = True
+        self._seen: set[str] = set()
+        self._per_site: Counter[str] = Counter()
+        self._links = LinkExtractor()
+
+    @classmethod
+    def validate_arguments(cls, kwargs: dict[str, Any]) -> None:
+        """Everything that can be wrong with the arguments, checked before the crawl starts
+        (the ``crawl`` command turns a ``BadArgumentError`` into exit code 2)."""
+        args = CrawlArguments.parse(kwargs)
+        file_text = load_url_text(args.urls_file) if args.urls_file else None
+        args.start_urls(file_text)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CompetitorsSpider:
+        spider: CompetitorsSpider = super().from_crawler(crawler, *args, **kwargs)
+        default = crawler.settings.getbool("SELENIUM_RENDER_BY_DEFAULT", True)
+        spider.render = default if spider.args.render is None else spider.args.render
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        file_text = None
+        if self.args.urls_file:
+            file_text = await maybe_deferred_to_future(
+                deferToThread(load_url_text, self.args.urls_file)
+            )
+        urls = self.args.start_urls(file_text)
+        index, count = self.args.shard
+        logger.info(
+            "Crawling %d URL(s)%s, up to %d page(s) per site",
+            len(urls),
+            f" (shard {index}/{count})" if count > 1 else "",
+            self.args.max_pages,
+        )
+        for url in urls:
+            request = self._page_request(url, start=True)
+            if request is not None:
+                yield request
+
+    def _page_request(self, url: str, *, start: bool) -> scrapy.Request | None:
+        fingerprint = canonicalize_url(url, keep_fragments=False)
+        site = site_of(url)
+        if fingerprint in self._seen:
+            return None
+        if not start and self._per_site[site] >= self.args.max_pages:
+            return None
+        self._seen.add(fingerprint)
+        self._per_site[site] += 1
+        return scrapy.Request(
+            url,
+            callback=self.parse,
+            errback=self.on_error,
+            meta={
+                "selenium": self.render,
+                "handle_httpstatus_all": True,
+                _META_URL: url,
+                _META_SITE: site,
+                _META_START: start,
+            },
+        )
+
+    def parse(self, response: Response, **_: Any) -> Iterator[Any]:
+        url = response.meta.get(_META_URL, response.url)
+        record = rendered_page(url, response, self.prompt)
+        self._count(record.error is None)
+        yield PageItem.from_record(record)
+        if record.error is None and self.args.max_pages > 1:
+            yield from self._follow(response)
+
+    def _follow(self, response: Response) -> Iterator[scrapy.Request]:
+        site = response.meta.get(_META_SITE) or site_of(response.url)
+        if self._per_site[site] >= self.args.max_pages:
+            return
+        if not isinstance(response, TextResponse):
+            return  # an image or a PDF has no links to follow
+        for link in self._links.extract_links(response):
+            try:
+                url = normalize_url(link.url.split("#", 1)[0])
+            except BadUrlError:
+                continue
+            if site_of(url) != site:
+                continue
+            request = self._page_request(url, start=False)
+            if request is not None:
+                yield request
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined] # set by Scrapy on errbacks
+        exc = failure.value
+        assert exc is not None
+        if isinstance(exc, ShuttingDownError):
+            self.crawler.stats.inc_value("rivalscope/pages/not_crawled")
+            return
+        if isinstance(exc, RobotsDisallowedError) and not request.meta.get(_META_START):
+            # A followed link robots.txt forbids is not followed, and leaves the budget alone.
+            self._per_site[request.meta.get(_META_SITE) or site_of(request.url)] -= 1
+            return
+        record = failed_page(request.meta.get(_META_URL, request.url), exc, self.prompt)
+        assert record.error is not None
+        logger.warning("Page %s failed: %s", record.url, record.error.message)
+        self._count(ok=False)
+        yield PageItem.from_record(record)
+
+    def _count(self, ok: bool) -> None:
+        self.crawler.stats.inc_value(f"rivalscope/pages/{'ok' if ok else 'failed'}")

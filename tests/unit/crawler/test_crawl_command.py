@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from scrapy.settings import Settings
+
+from crawler.commands.crawl import crawl_exit_code
+from crawler.crawl_delay import CrawlDelayConfig
+from crawler.pipelines import UploadConfig
+from crawler.stop import StopConfig
+
+
+def _stats(**values: Any) -> dict[str, Any]:
+    base = {
+        "s3pipeline/items_stored": 3,
+        "item_scraped_count": 3,
+        "finish_reason": "finished",
+    }
+    return base | {k.replace("__", "/"): v for k, v in values.items()}
+
+
+@pytest.mark.parametrize(
+    ("stats", "code"),
+    [
+        (_stats(), 0),
+        (_stats(rivalscope__pages__failed=1), 1),
+        (_stats(s3pipeline__items_spilled=2, item_scraped_count=5), 1),
+        (_stats(s3pipeline__items_stored=0, item_scraped_count=0), 1),
+        (_stats(finish_reason="shutdown"), 1),
+        (_stats(item_scraped_count=4), 1),  # an item neither stored nor spilled
+    ],
+)
+def test_exit_codes(stats: dict[str, Any], code: int) -> None:
+    assert crawl_exit_code(stats)[0] == code
+
+
+def test_no_page_stored_says_so() -> None:
+    assert "no page stored" in crawl_exit_code({"finish_reason": "finished"})[1]
+
+
+def test_crawl_delay_is_used_only_when_longer_and_is_capped() -> None:
+    config = CrawlDelayConfig.from_settings(
+        Settings({"ROBOTSTXT_OBEY": True, "DOWNLOAD_DELAY": 1.0, "ROBOTSTXT_CRAWL_DELAY_MAX": 10})
+    )
+    assert [config.effective(d) for d in (None, 0.5, 1.0, 2.5, 600)] == [None, None, None, 2.5, 10]
+
+
+@pytest.mark.parametrize(
+    ("settings", "name"),
+    [
+        ({"S3PIPELINE_UPLOAD_RETRIES": -1}, "S3PIPELINE_UPLOAD_RETRIES"),
+        ({"S3PIPELINE_RETRY_BACKOFF": -1}, "S3PIPELINE_RETRY_BACKOFF"),
+        ({"S3PIPELINE_MAX_WAIT_UPLOAD_TIME": 0}, "S3PIPELINE_MAX_WAIT_UPLOAD_TIME"),
+        ({"S3PIPELINE_SPILL_DIR": ""}, "S3PIPELINE_SPILL_DIR"),
+        ({"S3PIPELINE_URL": "gs://b/k"}, "S3PIPELINE_URL"),
+    ],
+)
+def test_bad_pipeline_settings_name_the_setting(settings: dict[str, Any], name: str) -> None:
+    base = {"S3PIPELINE_URL": "s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz"}
+    with pytest.raises(ValueError, match=name):
+        UploadConfig.from_settings(Settings(base | settings))
+
+
+def test_stop_grace_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="RIVALSCOPE_STOP_GRACE"):
+        StopConfig.from_settings(Settings({"RIVALSCOPE_STOP_GRACE": -1}))

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import HtmlResponse, Request, Response
+from twisted.internet import error as net
+
+from crawler.exceptions import BlockedAddressError, BrowserCrashedError, PageTimeoutError
+from crawler.records import error_info, failed_page, rendered_page
+from crawler.robots import RobotsDisallowedError
+from rivalscope_core.records import PageRecord, Screenshot
+
+
+@pytest.mark.parametrize(
+    ("exc", "error_type"),
+    [
+        (net.DNSLookupError("no such host"), "dns"),
+        (net.ConnectionRefusedError(), "connection_refused"),
+        (net.TCPTimedOutError(), "timeout"),
+        (net.TimeoutError(), "timeout"),
+        (net.ConnectionLost(), "connection_lost"),
+        (RobotsDisallowedError("x"), "robots_disallowed"),
+        (IgnoreRequest("x"), "ignored"),
+        (PageTimeoutError("slow"), "timeout"),
+        (BrowserCrashedError("gone"), "browser_crash"),
+        (BlockedAddressError("10.0.0.1"), "blocked_address"),
+        (RuntimeError("?"), "error"),
+    ],
+)
+def test_failures_map_to_error_types_by_class(exc: Exception, error_type: str) -> None:
+    info = error_info(exc)
+    assert info.type == error_type
+    assert type(exc).__name__ in info.message
+
+
+def test_a_failed_page_is_a_full_record() -> None:
+    record = failed_page("https://a.example/", net.DNSLookupError("x"), "pricing")
+    data = record.to_dict()
+    assert set(data) == set(PageRecord.__dataclass_fields__)
+    assert (data["status"], data["final_url"], data["prompt"]) == (None, None, "pricing")
+    assert data["error"]["type"] == "dns"
+    assert data["crawled_at"].endswith("Z")
+
+
+def _html(url: str, status: int, body: bytes) -> HtmlResponse:
+    return HtmlResponse(url, status=status, body=body, encoding="utf-8", request=Request(url))
+
+
+def test_plain_response_record_takes_title_and_final_url() -> None:
+    response = _html("https://a.example/final", 200, b"<title> Price \n list </title><p>x")
+    record = rendered_page("https://a.example/start", response, None)
+    assert (record.url, record.final_url, record.status) == (
+        "https://a.example/start",
+        "https://a.example/final",
+        200,
+    )
+    assert record.title == "Price list"
+    assert record.screenshot is None
+    assert record.error is None
+
+
+def test_http_error_status_is_recorded_with_the_page() -> None:
+    record = rendered_page("https://a.example/x", _html("https://a.example/x", 503, b"busy"), None)
+    assert record.error is not None
+    assert (record.error.type, record.status, record.body) == ("http_status", 503, "busy")
+
+
+def test_non_text_response_has_no_body_or_title() -> None:
+    url = "https://a.example/a.pdf"
+    response = Response(url, status=200, body=b"%PDF", request=Request(url))
+    record = rendered_page("https://a.example/a.pdf", response, None)
+    assert (record.body, record.title) == ("", None)
+
+
+def test_rendered_page_comes_from_the_selenium_page() -> None:
+    shot = Screenshot(format="webp", width=1280, height=2000, data="AAAA")
+    request = Request("https://a.example/")
+    response = HtmlResponse(
+        "https://a.example/after",
+        body=b"<title>raw</title>",
+        encoding="utf-8",
+        request=request,
+    )
+    request.meta["selenium_page"] = SimpleNamespace(
+        requested_url="https://a.example/",
+        final_url="https://a.example/after",
+        status=200,
+        title="Rendered",
+        html="<html>rendered</html>",
+        screenshot=shot,
+    )
+    record = rendered_page("https://a.example/", response, "p")
+    assert record.title == "Rendered"
+    assert record.body == "<html>rendered</html>"
+    assert record.to_dict()["screenshot"] == {
+        "format": "webp",
+        "width": 1280,
+        "height": 2000,
+        "data": "AAAA",
+        "truncated": False,
+        "page_height": None,
+    }
