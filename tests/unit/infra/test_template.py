@@ -220,10 +220,11 @@ def test_no_policy_allows_a_wildcard_action_on_a_wildcard_resource(
 
 
 def test_crawler_may_only_put_under_raw_and_read_its_url_list(template: dict[str, Any]) -> None:
+    # GetObject on raw/* authorises the HEAD the pipeline makes after a 412 on its own chunk.
     assert s3_grants(template, "CrawlerTaskRole", "PagesBucket") == {
         "s3:PutObject": {"raw/*"},
         "s3:AbortMultipartUpload": {"raw/*"},
-        "s3:GetObject": {"config/*"},
+        "s3:GetObject": {"config/*", "raw/*"},
     }
     # The scheduled crawl's URL list is inside what the crawler may read.
     assert template["Parameters"]["UrlListKey"]["AllowedPattern"] == "^config/.+"
@@ -232,15 +233,19 @@ def test_crawler_may_only_put_under_raw_and_read_its_url_list(template: dict[str
 def test_analyzer_may_only_read_raw_and_prompts_and_write_analysis(
     template: dict[str, Any],
 ) -> None:
+    # Reading and deleting under analysis/ is its own idempotency bookkeeping (claims).
     assert s3_grants(template, "AnalyzerRole", "PagesBucket") == {
-        "s3:GetObject": {"raw/*", "prompts/*"},
+        "s3:GetObject": {"raw/*", "prompts/*", "analysis/*"},
         "s3:ListBucket": {""},
         "s3:PutObject": {"analysis/*"},
+        "s3:DeleteObject": {"analysis/*"},
     }
     [listing] = [
         s for s in role_statements(template, "AnalyzerRole") if s["Action"] == "s3:ListBucket"
     ]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["raw/*", "prompts/*"]}}
+    assert listing["Condition"] == {
+        "StringLike": {"s3:prefix": ["raw/*", "prompts/*", "analysis/*"]}
+    }
 
 
 def test_crawler_task_is_sized_reaped_and_given_time_to_flush(
