@@ -18,6 +18,21 @@ $(STAMP): requirements/dev.txt pyproject.toml
 system-deps:
 	@scripts/ensure-system-deps
 
+# The whole pipeline on this machine (rivalscope_local/run.py); data persists under data/.
+run: $(STAMP) system-deps
+	$(BIN)/python -m rivalscope_local.run $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT))
+
+# On the local archive (default RUN: the latest in data/): make reanalyze PROMPT=file [RUN=s3://...]
+# [MODEL=m] [ARGS="--dry-run"]; make report [RUN=...] [PROMPT=...]
+RUN ?=
+MODEL ?=
+ARGS ?=
+reanalyze: $(STAMP)
+	$(BIN)/python -m rivalscope_local.archive reanalyze $(RUN) $(if $(PROMPT),--prompt $(PROMPT)) $(if $(MODEL),--model $(MODEL)) $(ARGS)
+
+report: $(STAMP)
+	$(BIN)/python -m rivalscope_local.archive report $(RUN) $(if $(PROMPT),--prompt $(PROMPT)) $(ARGS)
+
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 

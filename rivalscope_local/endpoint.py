@@ -137,7 +137,11 @@ def serve(host: str, port: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
+    parent = os.getppid()
+    # an orphaned endpoint (its run was killed with SIGKILL) stops by itself
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            break
     server.stop()
 
 

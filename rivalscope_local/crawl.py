@@ -1,0 +1,132 @@
+"""``scrapy crawl competitors`` as a subprocess of the local run, with progress.
+
+A subprocess, as in AWS (Fargate runs the crawl, Lambda the analysis): the crawl gets its own
+Twisted reactor and browser pool and reaches the local endpoint over HTTP like any client. Its
+log goes to ``data/logs/``; the console gets a progress line from Scrapy's periodic stats
+(``LOGSTATS_INTERVAL``), errors, and the crawl's summary."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+_STATS = re.compile(r"Crawled (?P<pages>\d+) pages? .*scraped (?P<items>\d+) items?")
+_SUMMARY = re.compile(r"^rivalscope: (?P<stored>\d+) page record")
+_SHOWN = re.compile(r"\] (ERROR|CRITICAL):|^rivalscope: ")
+
+
+@dataclass
+class CrawlProgress:
+    pages: int = 0
+    items: int = 0
+    #: pages stored, from the crawl's closing summary (None while it runs)
+    stored: int | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+def crawl_command(
+    urls: Sequence[str],
+    *,
+    prompt: str | None,
+    max_pages: int,
+    allow_private: str = "",
+    chunk_size: int = 5,
+) -> list[str]:
+    command = [
+        sys.executable, "-m", "scrapy", "crawl", "competitors",
+        "-a", f"urls={','.join(urls)}",
+        "-a", f"max_pages={max_pages}",
+        "-s", "LOGSTATS_INTERVAL=2",
+        # small chunks: analysis starts while the crawl goes on
+        "-s", f"S3PIPELINE_MAX_CHUNK_SIZE={chunk_size}",
+    ]  # fmt: skip
+    if prompt:
+        command += ["-a", f"prompt={prompt}"]
+    if allow_private:
+        command += ["-s", f"ALLOW_PRIVATE_ADDRESSES={allow_private}"]
+    return command
+
+
+class CrawlProcess:
+    """One crawl; :meth:`wait` returns its exit code (SPEC.md: 0, 1 some pages failed, 2)."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        on_line: Callable[[str], None] | None = None,
+    ) -> None:
+        self.progress = CrawlProgress()
+        self._on_line = on_line
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log_path.open("w", encoding="utf-8")
+        self._proc = subprocess.Popen(
+            list(command),
+            cwd=ROOT,
+            env={**env, "SE_OFFLINE": "true", "SE_AVOID_STATS": "true"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            # its own process group: Ctrl-C reaches the run, which stops the crawl gracefully
+            start_new_session=True,
+        )
+        assert self._proc.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._log.write(line)
+            self._log.flush()
+            match = _STATS.search(line)
+            if match:
+                self.progress.pages = int(match["pages"])
+                self.progress.items = int(match["items"])
+            summary = _SUMMARY.search(line)
+            if summary:
+                self.progress.stored = int(summary["stored"])
+            if _SHOWN.search(line):
+                self.progress.lines.append(line.rstrip())
+                if self._on_line is not None:
+                    self._on_line(line.rstrip())
+
+    def poll(self) -> int | None:
+        return self._proc.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self._proc.wait(timeout)
+        self._reader.join(5)
+        self._log.close()
+        return code
+
+    def stop(self, grace: float = 20.0) -> None:
+        """SIGINT (Scrapy's graceful stop), then SIGTERM, then SIGKILL to the whole group."""
+        for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            if self._proc.poll() is not None:
+                break
+            try:
+                os.killpg(self._proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self._proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+        if not self._log.closed:
+            self._reader.join(5)
+            self._log.close()

@@ -1,0 +1,244 @@
+"""``make run``: the whole pipeline on one machine, in the AWS topology.
+
+``python -m rivalscope_local.run [--urls "u1 u2"] [--prompt FILE] [--data-dir data] [--out out]``
+
+1. start the embedded S3/SQS endpoint and restore ``data/`` into it (no event raised);
+2. wire bucket → queue (raw chunks only) and start the worker that hands SQS batches to the
+   Lambda handler in-process, honouring partial-batch failures;
+3. crawl the URLs — or the bundled demo sites on loopback — with ``scrapy crawl competitors`` in
+   a subprocess, printing progress;
+4. wait until the queue is drained, then write the report into ``out/<run time>/``;
+5. on exit, Ctrl-C included: stop the crawl, sync to ``data/``, stop everything started.
+
+Exit codes: 0 success; 1 the job ran but some pages failed (crawl or analysis), or nothing was
+stored; 2 bad usage or configuration; 130 interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from analyzer_lambda.prompts import PromptError, parse_prompt
+from rivalscope_core.keys import RunRef, analysis_prefix
+from rivalscope_core.urls import BadUrlError, parse_url_list
+from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
+from rivalscope_local.demo import DemoSites
+from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from rivalscope_local.worker import QueueWorker
+
+SPIDER = "competitors"
+DEFAULT_PROMPT = ROOT / "analyzer_lambda" / "default_prompt.md"
+
+
+def say(message: str) -> None:
+    print(f"rivalscope: {message}", flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--urls", default="", help="sites to crawl (default: the demo sites)")
+    parser.add_argument("--prompt", type=Path, default=None, help="prompt file (Markdown)")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--out", type=Path, default=Path("out"))
+    parser.add_argument("--bucket", default=DEFAULT_BUCKET)
+    parser.add_argument("--max-pages", type=int, default=None,
+                        help="pages per site (default: 3 for the demo, 1 for --urls)")  # fmt: skip
+    parser.add_argument("--allow-private", default="",
+                        help="ALLOW_PRIVATE_ADDRESSES for own loopback/LAN sites")  # fmt: skip
+    parser.add_argument("--chunk-size", type=int, default=5, help="pages per raw chunk")
+    parser.add_argument("--analysis-timeout", type=float, default=1800.0,
+                        help="seconds to wait for the analyser after the crawl")  # fmt: skip
+    return parser.parse_args(argv)
+
+
+def _interrupt(signum: int, frame: Any) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    prompt_path = (args.prompt or DEFAULT_PROMPT).resolve()
+    try:
+        prompt = parse_prompt(prompt_path.read_text("utf-8"), source=str(prompt_path),
+                              fallback_name=prompt_path.stem)  # fmt: skip
+        urls = parse_url_list(args.urls) if args.urls.strip() else []
+    except (OSError, PromptError, BadUrlError) as exc:
+        print(f"rivalscope: {exc}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)
+    if notice := choose_analyzer(os.environ):
+        say(notice)
+    started = time.monotonic()
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    demo: DemoSites | None = None
+    stack = LocalStack(args.data_dir, args.bucket)
+    crawl: CrawlProcess | None = None
+    interrupted = False
+    try:
+        stack.start()
+        say(f"local S3/SQS endpoint at {stack.endpoint.url}; data in {args.data_dir}/ "
+            f"({stack.restored} objects restored)")  # fmt: skip
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines are for CloudWatch only
+        from analyzer_lambda.handler import lambda_handler  # after the environment points here
+
+        _handler_logs_to(args.data_dir / "logs" / f"analyzer-{stamp}.log")
+        worker = stack.start_analyzer(lambda_handler)
+        allow = args.allow_private
+        if not urls:
+            demo = DemoSites().start()
+            urls, allow = demo.urls, demo.allow_private
+            say(f"no URLS given: crawling the bundled demo sites {' '.join(urls)}")
+        max_pages = args.max_pages or (3 if demo else 1)
+        s3 = stack.endpoint.s3()
+        before = _runs(s3, args.bucket)
+        crawl = CrawlProcess(
+            crawl_command(
+                urls,
+                prompt=str(prompt_path),
+                max_pages=max_pages,
+                allow_private=allow,
+                chunk_size=args.chunk_size,
+            ),
+            stack.env,
+            args.data_dir / "logs" / f"crawl-{stamp}.log",
+            on_line=lambda line: print(f"  crawl | {line}", flush=True),
+        )
+        progress = _Progress(s3, args.bucket, prompt.prompt_id, before, worker, crawl, started)
+        while crawl.poll() is None:
+            progress.tick()
+            time.sleep(0.5)
+        crawl_code = crawl.wait()
+        crawl = None
+        run = progress.find_run()
+        if crawl_code == 2:
+            say("the crawl rejected its arguments or settings (see above)")
+            return 2
+        if run is None:
+            say(f"the crawl stored no page (exit {crawl_code}); log in {args.data_dir}/logs/")
+            return 1
+        say(f"crawl finished (exit {crawl_code}); run {run.uri}")
+        if not worker.wait_drained(args.analysis_timeout, on_tick=progress.tick):
+            say(f"the analyser did not finish within {args.analysis_timeout:.0f} s")
+        progress.tick(force=True)
+        stack.sync()
+        report_code, report_dir = _report(run, prompt_path, args.out, stack.env)
+        stack.sync()
+        failed = worker.stats.failed + worker.dead_letters()
+        if failed:
+            say(f"{worker.dead_letters()} chunk event(s) failed for good (dead-letter queue); "
+                f"`make reanalyze RUN={run.uri}` retries their pages")  # fmt: skip
+        if report_code == 0:
+            say(f"report: {(report_dir / 'report.html').resolve()}")
+        say(f"done in {time.monotonic() - started:.0f} s; next: make reanalyze RUN={run.uri} "
+            "PROMPT=your-prompt.md")  # fmt: skip
+        return max(crawl_code, report_code, 1 if worker.dead_letters() else 0)
+    except KeyboardInterrupt:
+        interrupted = True
+        say("interrupted: stopping the crawl and the analyser, saving data/ …")
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the sync
+        if crawl is not None:
+            crawl.stop(grace=5.0 if interrupted else 20.0)
+        if demo is not None:
+            demo.stop()
+        stack.stop(worker_timeout=10.0 if interrupted else 60.0)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _handler_logs_to(path: Path) -> None:
+    """The handler's JSON logs go to ``path``; the console keeps its warnings and errors."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setLevel(logging.INFO)
+    for name in ("rivalscope-analyzer", "analyzer_lambda"):
+        logger = logging.getLogger(name)
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr:
+                to_file.setFormatter(handler.formatter)
+                handler.setLevel(logging.WARNING)
+        logger.addHandler(to_file)
+
+
+def _runs(s3: S3Client, bucket: str) -> set[str]:
+    prefix = f"raw/{SPIDER}/"
+    found: set[str] = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, Delimiter="/"
+    ):
+        found.update(
+            p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])
+        )
+    return found
+
+
+def _count(s3: S3Client, bucket: str, prefix: str, suffix: str) -> int:
+    total = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        total += sum(1 for obj in page.get("Contents", []) if obj["Key"].endswith(suffix))
+    return total
+
+
+class _Progress:
+    """One console line whenever the crawl or the analysis moved, at most every 2 s."""
+
+    def __init__(self, s3: S3Client, bucket: str, prompt_id: str, before: set[str],
+                 worker: QueueWorker, crawl: CrawlProcess, started: float) -> None:  # fmt: skip
+        self._s3, self._bucket, self._prompt_id, self._before = s3, bucket, prompt_id, before
+        self._worker, self._crawl, self._started = worker, crawl, started
+        self._run: RunRef | None = None
+        self._last = ""
+        self._last_at = 0.0
+
+    def find_run(self) -> RunRef | None:
+        if self._run is None:
+            new = sorted(_runs(self._s3, self._bucket) - self._before)
+            if new:
+                self._run = RunRef(self._bucket, SPIDER, new[-1])
+        return self._run
+
+    def tick(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if now - self._last_at < 2.0 and not force:
+            return
+        self._last_at = now
+        run = self.find_run()
+        chunks = _count(self._s3, self._bucket, run.raw_prefix, ".jl.gz") if run else 0
+        analysed = (
+            _count(self._s3, self._bucket, analysis_prefix(run, self._prompt_id), ".json")
+            if run
+            else 0
+        )
+        crawled = self._crawl.progress
+        if crawled.stored is None:
+            crawl = f"crawl: {crawled.pages} pages fetched, {crawled.items} stored"
+        else:
+            crawl = f"crawl: done, {crawled.stored} pages stored"
+        line = f"{crawl} in {chunks} chunk(s) | analysis: {analysed} page(s) analysed"
+        if line != self._last or force:
+            print(f"[{now - self._started:5.0f}s] {line}", flush=True)
+            self._last = line
+
+
+def _report(run: RunRef, prompt: Path, out: Path, env: dict[str, str]) -> tuple[int, Path]:
+    report_dir = out / run.time
+    say(f"writing the report into {report_dir}/")
+    command = [sys.executable, "-m", "analyzer_lambda.report", run.uri,
+               "--prompt", str(prompt), "--out", str(report_dir)]  # fmt: skip
+    code = subprocess.run(command, env=env, cwd=Path.cwd(), check=False).returncode
+    return code, report_dir
+
+
+if __name__ == "__main__":
+    sys.exit(main())
