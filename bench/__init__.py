@@ -1,0 +1,1 @@
+"""Benchmarks: the crawl (bench.crawl) and the analyser."""

@@ -1,0 +1,267 @@
+"""The crawl benchmark (issue 2): rivalscope against scrapy-playwright and the original design.
+
+``python -m bench.crawl [--pages N] [--only rivalscope,baseline,playwright] [--record]`` serves
+a generated six-site workload on loopback (threads of this process), then crawls it with each
+approach in its own process while sampling the PSS of that process tree alone. It reports
+pages/min (first request to last page stored), the median per-page render time, peak PSS, CPU
+seconds per page, stored bytes per page and how many screenshots hold the complete page, and
+the ratios between approaches measured in the same run. ``--record`` appends the table to
+``bench/RESULTS.md``.
+
+Throughput settings are the same for all: no download delay, one request at a time per site,
+AutoThrottle off (a polite delay would make every approach wait alike).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.pss import PssSampler
+from bench.rivalscope_crawl import RivalscopeRun
+from bench.workload import Page, WorkloadServers, build_workload, describe
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "RESULTS.md"
+APPROACHES = ("rivalscope", "playwright", "baseline")
+_MODULES = {"playwright": "bench.playwright_crawl", "baseline": "bench.baseline"}
+_LABELS = {
+    "rivalscope": "rivalscope (Selenium pool, Scrapy)",
+    "playwright": "scrapy-playwright, 4 concurrent",
+    "baseline": "new Chrome per URL, 5 threads",
+}
+
+
+@dataclass
+class Outcome:
+    name: str
+    pages: int = 0
+    failed: int = 0
+    complete: int = 0
+    wall: float = 0.0
+    process_wall: float = 0.0
+    render_ms: list[float] = field(default_factory=list)
+    peak_pss: int = 0
+    pss_by_hundred: list[int] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    stored_bytes: int = 0
+    load: tuple[float, float] = (0.0, 0.0)
+    note: str = ""
+
+    @property
+    def pages_per_min(self) -> float:
+        return self.pages / self.wall * 60 if self.wall else 0.0
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.render_ms) if self.render_ms else 0.0
+
+
+def _run_process(
+    name: str, command: list[str], env: dict[str, str], log: Path, timeout: float
+) -> tuple[PssSampler, float, int]:
+    started = time.time()
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+        sampler = PssSampler(process.pid).start()
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+            print(f"{name}: timed out after {timeout:.0f} s", file=sys.stderr)
+        finally:
+            sampler.stop()
+    return sampler, time.time() - started, code
+
+
+def _summarise(
+    name: str,
+    timing: dict[str, Any],
+    expected: dict[str, Page],
+    sampler: PssSampler,
+    stored: dict[str, tuple[int, int | None, str | None]] | None,
+) -> Outcome:
+    """``stored`` (url -> bytes, screenshot height, error), when read back from storage,
+    overrides what the crawler's own timing file says about each page."""
+    outcome = Outcome(name)
+    pages = sorted(timing["pages"], key=lambda p: p["done_at"])
+    for page in pages:
+        url = page["url"]
+        size, height, error = (
+            stored.get(url, (0, None, "not stored"))
+            if stored
+            else (
+                page.get("bytes") or 0,
+                page.get("shot_height"),
+                page.get("error"),
+            )
+        )
+        if error:
+            outcome.failed += 1
+            continue
+        outcome.pages += 1
+        outcome.stored_bytes += size
+        if page.get("render_ms") is not None:
+            outcome.render_ms.append(float(page["render_ms"]))
+        if url in expected and height is not None and height >= expected[url].expected_height:
+            outcome.complete += 1
+    if timing.get("first_request") and timing.get("finished"):
+        outcome.wall = timing["finished"] - timing["first_request"]
+    outcome.peak_pss = sampler.peak
+    start = timing.get("first_request") or 0.0
+    for end_index in range(99, len(pages), 100):
+        end = pages[end_index]["done_at"]
+        outcome.pss_by_hundred.append(sampler.peak_between(start, end))
+        start = end
+    outcome.cpu_seconds = sampler.cpu_seconds
+    return outcome
+
+
+def run_approach(name: str, servers: WorkloadServers, work: Path, timeout: float) -> Outcome:
+    urls = servers.urls()
+    urls_file = work / "urls.txt"
+    urls_file.write_text("\n".join(url for url, _ in urls) + "\n")
+    timing_file = work / f"{name}-timing.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SE_OFFLINE": "true", "SE_AVOID_STATS": "true"}
+    rivalscope = RivalscopeRun(servers.netlocs, work) if name == "rivalscope" else None
+    if rivalscope is not None:
+        missing = rivalscope.missing()
+        if missing:
+            return Outcome(name, note=f"not run: {missing}")
+        env.update(rivalscope.start())
+        command = rivalscope.command(urls_file, timing_file)
+    else:
+        command = [sys.executable, "-m", _MODULES[name], str(urls_file), str(work / name)]
+        command.append(str(timing_file))
+    load_before = os.getloadavg()[0]
+    print(f"{name}: {shlex.join(command[:6])} … ({len(urls)} pages)", file=sys.stderr)
+    try:
+        sampler, process_wall, code = _run_process(
+            name, command, env, work / f"{name}.log", timeout
+        )
+        stored = rivalscope.read_back() if rivalscope is not None else None
+    finally:
+        if rivalscope is not None:
+            rivalscope.stop()
+    if not timing_file.exists():
+        return Outcome(name, note=f"exit {code}, no timing file; see {work / name}.log")
+    timing = json.loads(timing_file.read_text())
+    outcome = _summarise(name, timing, dict(urls), sampler, stored)
+    outcome.process_wall = process_wall
+    outcome.load = (load_before, os.getloadavg()[0])
+    if code:
+        outcome.note = f"exit code {code}"
+    return outcome
+
+
+def _mb(value: float) -> str:
+    return f"{value / 2**20:,.0f}"
+
+
+def table(outcomes: list[Outcome], total: int) -> str:
+    lines = [
+        (
+            "| approach | pages/min | median ms/page | peak PSS MB | CPU s/page | KB/page stored "
+            "| complete shots | load 1-min (start→end) | process wall s |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        if o.note.startswith(("not run", "exit")) and not o.pages:
+            lines.append(f"| {_LABELS[o.name]} | {o.note} |||||||||")
+            continue
+        per_page = o.stored_bytes / o.pages / 1024 if o.pages else 0
+        cpu = o.cpu_seconds / o.pages if o.pages else 0
+        lines.append(
+            f"| {_LABELS[o.name]} | {o.pages_per_min:.1f} | {o.median_ms:,.0f} | "
+            f"{_mb(o.peak_pss)} | {cpu:.2f} | {per_page:,.0f} | "
+            f"{o.complete}/{total}{f' ({o.failed} failed)' if o.failed else ''} | "
+            f"{o.load[0]:.1f}→{o.load[1]:.1f} | {o.process_wall:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def ratios(outcomes: list[Outcome]) -> list[str]:
+    by_name = {o.name: o for o in outcomes if o.pages}
+    lines = []
+    for a, b, goal in (
+        ("rivalscope", "playwright", 1.5),
+        ("rivalscope", "baseline", 4.0),
+        ("playwright", "baseline", None),
+    ):
+        if a in by_name and b in by_name and by_name[b].pages_per_min:
+            ratio = by_name[a].pages_per_min / by_name[b].pages_per_min
+            target = f" (goal ≥ {goal}×: {'met' if ratio >= goal else 'NOT met'})" if goal else ""
+            lines.append(f"- pages/min {a} ÷ {b}: **{ratio:.2f}×**{target}")
+    for o in outcomes:
+        if o.pss_by_hundred:
+            steps = ", ".join(_mb(v) for v in o.pss_by_hundred)
+            lines.append(f"- {o.name} peak PSS MB per 100 pages: {steps}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.crawl", description=__doc__)
+    parser.add_argument("--pages", type=int, default=60, help="pages in the workload (60)")
+    parser.add_argument(
+        "--only",
+        default=",".join(APPROACHES),
+        help="comma-separated subset of " + "|".join(APPROACHES),
+    )
+    parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--keep", type=Path, help="keep screenshots, logs and timings here")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(APPROACHES))
+    if unknown or not chosen:
+        parser.error(f"--only takes {', '.join(APPROACHES)}; got {', '.join(unknown) or 'none'}")
+    workload = build_workload(args.pages)
+    print(describe(workload), file=sys.stderr)
+    servers = WorkloadServers(workload).start()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-crawl-"))
+    work.mkdir(parents=True, exist_ok=True)
+    timeout = max(900.0, args.pages * 15.0)
+    try:
+        outcomes = [run_approach(name, servers, work, timeout) for name in chosen]
+    finally:
+        servers.stop()
+    command = "python -m bench.crawl " + shlex.join(argv if argv is not None else sys.argv[1:])
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report = "\n".join(
+        [
+            f"### {stamp}: `{command.strip()}`",
+            "",
+            (
+                f"Workload: {describe(workload)}. {os.cpu_count()} cores; "
+                f"`uptime` at the end: {os.getloadavg()[0]:.1f} (1 min). Artefacts: {work}"
+            ),
+            "",
+            table(outcomes, workload.page_count),
+            "",
+            *ratios(outcomes),
+            *(f"- {o.name}: {o.note}" for o in outcomes if o.note),
+        ]
+    )
+    print(report)
+    if args.record:
+        if not RESULTS.exists():
+            RESULTS.write_text("# Benchmark results\n")
+        with RESULTS.open("a") as out:
+            out.write("\n" + report + "\n")
+    return 0 if all(o.pages for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Peak proportional set size (PSS) of one process tree, sampled from a thread.
+
+PSS splits shared pages between the processes that map them, so summing it over a browser's
+many processes (python + chromedriver + chromium's zygote, GPU, renderer and utility children)
+counts shared libraries once. RSS would count Chromium's shared memory once per process.
+Only the crawler's tree is sampled: the workload's web servers run elsewhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+SAMPLE_INTERVAL = 0.2
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float  # time.time(), comparable with the crawlers' own timestamps
+    pss: int  # bytes, summed over the tree
+    processes: int
+
+
+def tree_pss(
+    root: psutil.Process, cpu: dict[tuple[int, float], float] | None = None
+) -> tuple[int, int]:
+    """(PSS bytes, process count) of ``root`` and all its descendants; processes that exit
+    while being read are skipped. ``cpu``, when given, is updated with each process's CPU
+    seconds so far (user + system), by (pid, start time): pids are reused."""
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0, 0
+    total, counted = 0, 0
+    for process in processes:
+        try:
+            total += process.memory_full_info().pss
+            counted += 1
+            if cpu is not None:
+                times = process.cpu_times()
+                cpu[process.pid, process.create_time()] = times.user + times.system
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            continue
+    return total, counted
+
+
+@dataclass
+class PssSampler:
+    """Samples the tree under ``pid`` every ``interval`` seconds until ``stop()``."""
+
+    pid: int
+    interval: float = SAMPLE_INTERVAL
+    samples: list[Sample] = field(default_factory=list)
+    # CPU seconds by pid as last seen: a process that exits between two samples loses at
+    # most one interval of CPU time from the total.
+    cpu_by_pid: dict[tuple[int, float], float] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> PssSampler:
+        self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            started = time.time()
+            pss, count = tree_pss(root, self.cpu_by_pid)
+            if count:
+                self.samples.append(Sample(started, pss, count))
+            self._stop.wait(max(0.0, self.interval - (time.time() - started)))
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu_by_pid.values())
+
+    @property
+    def peak(self) -> int:
+        return max((s.pss for s in self.samples), default=0)
+
+    def peak_between(self, start: float, end: float) -> int:
+        return max((s.pss for s in self.samples if start <= s.at <= end), default=0)
