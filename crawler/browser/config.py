@@ -1,0 +1,115 @@
+"""Every ``SELENIUM_*`` setting, read once into a frozen, validated value (scrapy-playwright's
+``Config`` habit), so the pool and the render flow never look at Scrapy settings themselves and a
+bad value fails at start-up with the name of the setting to fix."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.settings import BaseSettings
+
+ScreenshotFormat = Literal["png", "jpeg", "webp"]
+SCREENSHOT_FORMATS: tuple[ScreenshotFormat, ...] = ("png", "jpeg", "webp")
+
+
+@dataclass(frozen=True)
+class SeleniumConfig:
+    browser_path: str
+    driver_path: str
+    pool_size: int
+    page_load_timeout: float
+    settle_timeout: float
+    window_width: int
+    window_height: int
+    screenshot_format: ScreenshotFormat
+    screenshot_quality: int
+    max_screenshot_height: int
+    recycle_after: int
+    hide_consent: bool
+    scroll_lazy: bool
+    user_agent: str
+    # "127.0.0.1:PORT" of the private-address guard proxy; every browser request goes through it.
+    proxy_server: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Self:
+        """Raise ``ValueError`` naming the setting when a value is unusable."""
+        fmt = str(settings.get("SELENIUM_SCREENSHOT_FORMAT", "webp")).lower()
+        if fmt == "jpg":
+            fmt = "jpeg"
+        if fmt not in SCREENSHOT_FORMATS:
+            raise ValueError(
+                f"SELENIUM_SCREENSHOT_FORMAT must be one of {', '.join(SCREENSHOT_FORMATS)},"
+                f" not {fmt!r}"
+            )
+        return cls(
+            browser_path=_executable(settings, "SELENIUM_BROWSER_PATH", "/usr/bin/chromium"),
+            driver_path=_executable(settings, "SELENIUM_DRIVER_PATH", "/usr/bin/chromedriver"),
+            pool_size=_at_least(settings, "SELENIUM_POOL_SIZE", 2, 1),
+            page_load_timeout=_positive_float(settings, "SELENIUM_PAGE_LOAD_TIMEOUT", 30.0),
+            settle_timeout=_non_negative_float(settings, "SELENIUM_SETTLE_TIMEOUT", 3.0),
+            window_width=_at_least(settings, "SELENIUM_WINDOW_WIDTH", 1280, 320),
+            window_height=_at_least(settings, "SELENIUM_WINDOW_HEIGHT", 900, 240),
+            screenshot_format=fmt,
+            screenshot_quality=_quality(settings),
+            max_screenshot_height=_at_least(settings, "SELENIUM_MAX_SCREENSHOT_HEIGHT", 30000, 1),
+            recycle_after=_at_least(settings, "SELENIUM_RECYCLE_AFTER", 200, 1),
+            hide_consent=settings.getbool("SELENIUM_HIDE_CONSENT", True),
+            scroll_lazy=settings.getbool("SELENIUM_SCROLL_LAZY", True),
+            user_agent=str(settings.get("USER_AGENT") or ""),
+        )
+
+    def with_proxy(self, proxy_server: str | None) -> SeleniumConfig:
+        return dataclasses.replace(self, proxy_server=proxy_server)
+
+
+def _executable(settings: BaseSettings, name: str, default: str) -> str:
+    value = str(settings.get(name) or default)
+    if not Path(value).is_file():
+        raise ValueError(
+            f"{name}={value!r} is not a file: install Debian's chromium and chromium-driver"
+            f" (make system-deps) or point {name} at the binary"
+        )
+    return value
+
+
+def _number(settings: BaseSettings, name: str, default: float) -> float:
+    raw = settings.get(name, default)
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+
+def _at_least(settings: BaseSettings, name: str, default: int, minimum: int) -> int:
+    value = _number(settings, name, default)
+    if value != int(value) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, not {value!r}")
+    return int(value)
+
+
+def _positive_float(settings: BaseSettings, name: str, default: float) -> float:
+    value = _number(settings, name, default)
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return value
+
+
+def _non_negative_float(settings: BaseSettings, name: str, default: float) -> float:
+    value = _number(settings, name, default)
+    if value < 0:
+        raise ValueError(f"{name} must be zero or more seconds, not {value!r}")
+    return value
+
+
+def _quality(settings: BaseSettings) -> int:
+    value = _at_least(settings, "SELENIUM_SCREENSHOT_QUALITY", 80, 1)
+    if value > 100:
+        raise ValueError(f"SELENIUM_SCREENSHOT_QUALITY must be 1..100, not {value}")
+    return value

@@ -1,0 +1,112 @@
+"""The render flow of one page in one browser, and its result, ``RenderedPage``.
+
+Order matters: navigate (page-load timeout) → read the main document's status or network error
+from the performance log → scroll through the page so lazy content loads → settle until quiet
+(bounded) → record DOM, title and final URL → hide consent overlays → full-page screenshot.
+Blocking: runs in a worker thread with a browser checked out of the pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from selenium.common.exceptions import TimeoutException, WebDriverException
+
+from crawler.browser import netlog, scripts
+from crawler.browser.consent import hide_consent_overlays
+from crawler.browser.screenshot import full_page
+from crawler.exceptions import BrowserCrashedError, PageTimeoutError
+
+if TYPE_CHECKING:
+    from selenium.webdriver.chrome.webdriver import WebDriver
+
+    from crawler.browser.config import SeleniumConfig
+    from crawler.browser.session import BrowserSession
+    from rivalscope_core.records import Screenshot
+
+# A page counts as settled after this long without DOM change or fetch/XHR activity.
+QUIET_MS = 150
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """What the browser saw; ``status`` is the main document's HTTP status (None if unknown)."""
+
+    requested_url: str
+    final_url: str
+    status: int | None
+    title: str
+    html: str
+    screenshot: Screenshot | None
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Per-request choices on top of the config (request meta ``selenium_screenshot``)."""
+
+    screenshot: bool = True
+
+
+def render_page(
+    session: BrowserSession, url: str, config: SeleniumConfig, options: RenderOptions
+) -> RenderedPage:
+    """Render ``url``; raises a ``RenderError``. Marks the session broken when the browser
+    crashed or hung, so the pool replaces it."""
+    session.pages += 1
+    try:
+        return _render(session, url, config, options)
+    except TimeoutException as exc:
+        session.broken = True  # a hung page can keep the renderer busy: start afresh
+        raise PageTimeoutError(
+            f"{url} did not finish loading within {config.page_load_timeout:g} s"
+            " (SELENIUM_PAGE_LOAD_TIMEOUT)"
+        ) from exc
+    except WebDriverException as exc:
+        session.broken = True
+        raise BrowserCrashedError(f"browser failed rendering {url}: {exc.msg or exc}") from exc
+
+
+def _render(
+    session: BrowserSession, url: str, config: SeleniumConfig, options: RenderOptions
+) -> RenderedPage:
+    driver = session.driver
+    frame_id = str(driver.execute_cdp_cmd("Page.getFrameTree", {})["frameTree"]["frame"]["id"])
+    _performance_log(driver)  # drop what the previous page left in the log
+    driver.get(url)
+    document = netlog.main_document(_performance_log(driver), frame_id)
+    if document.guard_verdict is not None:
+        raise netlog.guard_error(url, document.guard_verdict, document.status)
+    if document.error_text is not None:
+        raise netlog.navigation_error(url, document.error_text)
+    if config.scroll_lazy:
+        driver.execute_async_script(scripts.SCROLL_THROUGH, config.max_screenshot_height)
+    driver.execute_async_script(
+        scripts.SETTLE, QUIET_MS, int(config.settle_timeout * 1000), config.scroll_lazy
+    )
+    html = str(driver.execute_script("return document.documentElement.outerHTML"))
+    title = str(driver.title or "")
+    final_url = str(driver.current_url)
+    screenshot = None
+    if options.screenshot:
+        if config.hide_consent:
+            hide_consent_overlays(driver)
+        screenshot = full_page(
+            driver,
+            config.screenshot_format,
+            config.screenshot_quality,
+            config.max_screenshot_height,
+        )
+    return RenderedPage(
+        requested_url=url,
+        final_url=final_url,
+        status=document.status,
+        title=title,
+        html=html,
+        screenshot=screenshot,
+    )
+
+
+def _performance_log(driver: WebDriver) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = driver.get_log("performance")  # type: ignore[no-untyped-call]
+    return entries

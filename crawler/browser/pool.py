@@ -1,0 +1,139 @@
+"""A fixed number of reused browsers (``SELENIUM_POOL_SIZE``), started on first use.
+
+Reuse is the point: a new Chrome per URL ran at 30 pages/min, a pool of two reused drivers at 88
+(shared/NOTES.md). A browser is replaced when it crashed or hung (``session.broken``), when it
+is found dead at check-out (someone killed it between pages), and after
+``SELENIUM_RECYCLE_AFTER`` pages, so slow leaks cannot build up over a long crawl.
+
+Check-out happens on the reactor (a ``DeferredSemaphore``); every WebDriver call runs in the
+reactor's thread pool through ``deferToThread``, awaited via ``maybe_deferred_to_future`` (a bare
+``await`` of a Deferred fails under the asyncio reactor).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from typing import TYPE_CHECKING, TypeVar
+
+from scrapy.utils.defer import maybe_deferred_to_future
+from selenium.common.exceptions import WebDriverException
+from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
+from twisted.internet.threads import deferToThread
+
+from crawler.browser.session import BrowserSession
+from crawler.exceptions import BrowserCrashedError, ShuttingDownError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from crawler.browser.config import SeleniumConfig
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class BrowserPool:
+    def __init__(
+        self,
+        config: SeleniumConfig,
+        on_event: Callable[[str], None] = lambda _name: None,
+    ) -> None:
+        """``on_event`` receives ``browser_restarts``, ``browsers_recycled`` and
+        ``browsers_started`` (the handler turns them into stats)."""
+        self._config = config
+        self._on_event = on_event
+        self._slots = DeferredSemaphore(config.pool_size)
+        self._idle: list[BrowserSession] = []
+        self._sessions: set[BrowserSession] = set()
+        self._quitting: set[Deferred[None]] = set()
+        self._closing = False
+        # Last resort if the crawl dies without close(): no orphan browsers.
+        atexit.register(self._kill_all_now)
+
+    @property
+    def sessions(self) -> list[BrowserSession]:
+        return list(self._sessions)
+
+    async def run(self, job: Callable[[BrowserSession], T]) -> T:
+        """Run ``job(session)`` in a worker thread with a browser of the pool to itself."""
+        self._refuse_if_closing()
+        await maybe_deferred_to_future(self._slots.acquire())
+        try:
+            self._refuse_if_closing()
+            session = await self._check_out()
+            try:
+                return await maybe_deferred_to_future(deferToThread(job, session))
+            finally:
+                self._check_in(session)
+        finally:
+            self._slots.release()
+
+    async def close(self) -> None:
+        """Quit every browser (in threads, concurrently) and wait for all of them."""
+        self._closing = True
+        self._idle.clear()
+        for session in list(self._sessions):
+            self._quit_in_background(session)
+        if self._quitting:
+            await maybe_deferred_to_future(DeferredList(list(self._quitting)))
+        atexit.unregister(self._kill_all_now)
+
+    def _refuse_if_closing(self) -> None:
+        if self._closing:
+            raise ShuttingDownError("the crawl is stopping: page not rendered")
+
+    async def _check_out(self) -> BrowserSession:
+        while self._idle:
+            session = self._idle.pop()
+            if await maybe_deferred_to_future(deferToThread(_is_alive, session)):
+                return session
+            logger.warning("browser found dead between pages; replacing it")
+            self._on_event("browser_restarts")
+            self._quit_in_background(session)
+        try:
+            session = await maybe_deferred_to_future(
+                deferToThread(BrowserSession.start, self._config)
+            )
+        except WebDriverException as exc:
+            raise BrowserCrashedError(f"could not start Chromium: {exc.msg or exc}") from exc
+        self._sessions.add(session)
+        self._on_event("browsers_started")
+        if self._closing:  # close() ran while this browser was starting
+            self._quit_in_background(session)
+            self._refuse_if_closing()
+        return session
+
+    def _check_in(self, session: BrowserSession) -> None:
+        if self._closing or session not in self._sessions:
+            self._quit_in_background(session)
+        elif session.broken:
+            self._on_event("browser_restarts")
+            self._quit_in_background(session)
+        elif session.pages >= self._config.recycle_after:
+            self._on_event("browsers_recycled")
+            self._quit_in_background(session)
+        else:
+            self._idle.append(session)
+
+    def _quit_in_background(self, session: BrowserSession) -> None:
+        if session not in self._sessions:
+            return
+        self._sessions.discard(session)
+        done: Deferred[None] = deferToThread(session.quit)
+        self._quitting.add(done)
+        done.addBoth(lambda _: self._quitting.discard(done))
+
+    def _kill_all_now(self) -> None:
+        for session in list(self._sessions):
+            session.quit()
+        self._sessions.clear()
+
+
+def _is_alive(session: BrowserSession) -> bool:
+    try:
+        session.driver.execute_script("return 1")
+    except WebDriverException:
+        return False
+    return True

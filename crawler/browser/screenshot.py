@@ -1,0 +1,123 @@
+"""Full-page screenshots: captured in tiles through CDP, joined and encoded with Pillow.
+
+Why tiles: one ``Page.captureScreenshot`` taller than ~16,384 px repeats or blanks content
+(GPU texture limit; puppeteer#359), so taller pages are captured as clipped tiles well below that
+and pasted together, up to ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` (then ``truncated`` is set).
+
+Why PNG with ``optimizeForSpeed`` and a Pillow re-encode: rasterising costs ~300 ms whatever the
+format; Chrome's own PNG/WebP compression then costs as much again, while its fast PNG plus a
+Pillow WebP at ``method=0`` is quicker and smaller (shared/NOTES.md, bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from rivalscope_core.records import Screenshot
+
+if TYPE_CHECKING:
+    from selenium.webdriver.chrome.webdriver import WebDriver
+
+    from crawler.browser.config import ScreenshotFormat
+
+# Well below the 16,384 px where a single capture goes wrong.
+TILE_HEIGHT = 8000
+# Largest side each encoder accepts.
+_MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
+
+
+@dataclass(frozen=True)
+class Tile:
+    y: int
+    height: int
+
+
+def plan_tiles(
+    page_height: int, max_height: int, tile_height: int = TILE_HEIGHT
+) -> tuple[list[Tile], bool]:
+    """Tiles covering ``min(page_height, max_height)`` from the top, and whether that cuts the
+    page."""
+    captured = max(1, min(page_height, max_height))
+    tiles = [
+        Tile(y=y, height=min(tile_height, captured - y)) for y in range(0, captured, tile_height)
+    ]
+    return tiles, page_height > max_height
+
+
+def output_format(wanted: ScreenshotFormat, height: int) -> ScreenshotFormat:
+    """WebP cannot be taller than 16,383 px: very tall captures fall back to JPEG, then PNG."""
+    for fmt in (wanted, "jpeg", "png"):
+        if height <= _MAX_SIDE[fmt]:
+            return fmt
+    return "png"
+
+
+def encode(image: Image.Image, fmt: ScreenshotFormat, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "webp":
+        # method 0 is the fastest WebP effort; quality still decides legibility.
+        image.save(buffer, "WEBP", quality=quality, method=0)
+    elif fmt == "jpeg":
+        image.save(buffer, "JPEG", quality=quality)
+    else:
+        image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def stitch(tiles: list[Image.Image], width: int) -> Image.Image:
+    if len(tiles) == 1:
+        return tiles[0]
+    canvas = Image.new("RGB", (width, sum(tile.height for tile in tiles)), "white")
+    y = 0
+    for tile in tiles:
+        canvas.paste(tile, (0, y))
+        y += tile.height
+    return canvas
+
+
+def page_size(driver: WebDriver) -> tuple[int, int]:
+    """(viewport width, document height) in CSS pixels."""
+    metrics: dict[str, Any] = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    viewport = metrics.get("cssLayoutViewport") or metrics["layoutViewport"]
+    content = metrics.get("cssContentSize") or metrics["contentSize"]
+    width = int(viewport["clientWidth"])
+    height = max(math.ceil(content["height"]), int(viewport["clientHeight"]))
+    return width, height
+
+
+def capture_tile(driver: WebDriver, width: int, tile: Tile) -> Image.Image:
+    result: dict[str, Any] = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "optimizeForSpeed": True,
+            "captureBeyondViewport": True,
+            "fromSurface": True,
+            "clip": {"x": 0, "y": tile.y, "width": width, "height": tile.height, "scale": 1},
+        },
+    )
+    image = Image.open(io.BytesIO(base64.b64decode(result["data"])))
+    return image.convert("RGB")
+
+
+def full_page(
+    driver: WebDriver, fmt: ScreenshotFormat, quality: int, max_height: int
+) -> Screenshot:
+    width, page_height = page_size(driver)
+    tiles, truncated = plan_tiles(page_height, max_height)
+    image = stitch([capture_tile(driver, width, tile) for tile in tiles], width)
+    chosen = output_format(fmt, image.height)
+    return Screenshot(
+        format=chosen,
+        width=image.width,
+        height=image.height,
+        data=base64.b64encode(encode(image, chosen, quality)).decode("ascii"),
+        truncated=truncated,
+        page_height=page_height,
+    )

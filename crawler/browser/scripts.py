@@ -1,0 +1,101 @@
+"""JavaScript the render flow runs in the page. Kept apart so the flow reads as Python."""
+
+from __future__ import annotations
+
+# Installed before any page script (Page.addScriptToEvaluateOnNewDocument): counts fetch/XHR
+# in flight, keeps the ids of pending short timers (<= 1 s, the usual "show it a moment after
+# load"), and remembers when the DOM last changed, so the settle step can stop as soon as the
+# page is quiet instead of sleeping a fixed time (a fixed 500 ms cost a third of the
+# throughput, shared/NOTES.md). Attribute changes are ignored: carousels and animations change
+# attributes forever and would always use up the whole SELENIUM_SETTLE_TIMEOUT.
+ACTIVITY_TRACKER = """
+(() => {
+  if (window.__rivalscope) return;
+  const state = window.__rivalscope = {pending: 0, last: performance.now()};
+  const touch = () => { state.last = performance.now(); };
+  const originalFetch = window.fetch;
+  if (originalFetch) {
+    window.fetch = function (...args) {
+      state.pending++; touch();
+      return originalFetch.apply(this, args).finally(() => { state.pending--; touch(); });
+    };
+  }
+  const timers = state.timers = new Set();
+  const setTimer = state.setTimeout = window.setTimeout.bind(window);
+  const clearTimer = window.clearTimeout.bind(window);
+  window.setTimeout = function (callback, delay, ...rest) {
+    if (typeof callback !== 'function' || !((delay || 0) <= 1000)) {
+      return setTimer(callback, delay, ...rest);
+    }
+    const id = setTimer(function (...args) {
+      timers.delete(id); touch(); return callback.apply(this, args);
+    }, delay, ...rest);
+    timers.add(id);
+    return id;
+  };
+  window.clearTimeout = function (id) { timers.delete(id); return clearTimer(id); };
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (...args) {
+    state.pending++; touch();
+    this.addEventListener('loadend', () => { state.pending--; touch(); }, {once: true});
+    return send.apply(this, args);
+  };
+  new MutationObserver(touch).observe(document, {subtree: true, childList: true,
+                                                 characterData: true});
+})();
+"""
+
+# Scrolls down in jumps of two viewports, one frame each, so IntersectionObserver-based and
+# native lazy loading see every part of the page, then returns to the top. Stops at
+# arguments[0] px (the screenshot limit): infinite-scroll pages end somewhere.
+SCROLL_THROUGH = """
+const limit = arguments[0];
+const done = arguments[arguments.length - 1];
+const step = Math.max(window.innerHeight, 400) * 2;
+const wait = (window.__rivalscope && window.__rivalscope.setTimeout) || setTimeout;
+let y = 0;
+const height = () => Math.max(document.documentElement.scrollHeight,
+                              document.body ? document.body.scrollHeight : 0);
+function next() {
+  if (y >= Math.min(height(), limit)) {
+    window.scrollTo(0, 0);
+    requestAnimationFrame(() => done(height()));
+    return;
+  }
+  y += step;
+  window.scrollTo(0, y);
+  requestAnimationFrame(() => wait(next, 0));
+}
+next();
+"""
+
+# Resolves true when the page is quiet: loaded, no fetch/XHR in flight, none of the short timers
+# pending at the start has still to fire (timers they start in turn are not awaited: polling
+# loops never end), no image with a layout box still loading (when arguments[2]), and no DOM
+# change for arguments[0] ms; false when arguments[1] ms (SELENIUM_SETTLE_TIMEOUT) ran out
+# first. Never an unbounded network-idle wait.
+SETTLE = """
+const [quietMs, timeoutMs, waitImages] = [arguments[0], arguments[1], arguments[2]];
+const done = arguments[arguments.length - 1];
+const start = performance.now();
+const state = window.__rivalscope || {pending: 0, last: 0, timers: new Set()};
+const wait = state.setTimeout || setTimeout;
+const awaited = new Set(state.timers);
+const timersPending = () => { for (const id of awaited) if (state.timers.has(id)) return true;
+                              return false; };
+function loadingImages() {
+  if (!waitImages) return 0;
+  let count = 0;
+  for (const img of document.images) {
+    if (!img.complete && img.getClientRects().length) count++;
+  }
+  return count;
+}
+(function check() {
+  const now = performance.now();
+  const quiet = document.readyState === 'complete' && state.pending <= 0
+    && now - state.last >= quietMs && !timersPending() && loadingImages() === 0;
+  if (quiet || now - start >= timeoutMs) { done(quiet); return; }
+  wait(check, 25);
+})();
+"""

@@ -1,0 +1,160 @@
+"""One headless Chromium driven by chromedriver: how it is started, and how it is made to
+disappear completely (browser, driver, every helper process and the temporary profile).
+
+Everything here blocks; the pool calls it from worker threads, never on the reactor.
+
+chromedriver is started in a new session (``start_new_session``), so it and every Chromium
+process it spawns share one process group whose id is the driver's pid. ``quit()`` asks
+WebDriver politely, then kills that group, which also reaps processes a crashed or hung browser
+leaves behind; no psutil needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+from crawler.browser.scripts import ACTIVITY_TRACKER
+
+if TYPE_CHECKING:
+    from crawler.browser.config import SeleniumConfig
+
+logger = logging.getLogger(__name__)
+
+PROFILE_PREFIX = "rivalscope-chromium-"
+
+# Flags verified offline as root (shared/NOTES.md): no sandbox (containers), no GPU, no
+# background traffic that would leave the guard proxy or phone home.
+_CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
+
+
+def _avoid_selenium_manager() -> None:
+    """Safety net: we always pass the driver path, so Selenium Manager should never run; if
+    it did, it must neither download nor send statistics."""
+    os.environ.setdefault("SE_OFFLINE", "true")
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+
+
+def chromium_options(config: SeleniumConfig, profile_dir: str) -> Options:
+    options = Options()
+    options.binary_location = config.browser_path
+    for flag in _CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile_dir}")
+    options.add_argument(f"--window-size={config.window_width},{config.window_height}")
+    if config.user_agent:
+        options.add_argument(f"--user-agent={config.user_agent}")
+    if config.proxy_server:
+        options.add_argument(f"--proxy-server=http://{config.proxy_server}")
+        # Chromium bypasses the proxy for loopback unless told not to; the guard must see it.
+        options.add_argument("--proxy-bypass-list=<-loopback>")
+    # The performance log carries the main document's status and network error.
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.page_load_strategy = "normal"
+    # alert()/confirm() on a page would otherwise fail every later WebDriver command.
+    options.unhandled_prompt_behavior = "dismiss"
+    return options
+
+
+class BrowserSession:
+    """A started browser; ``pages`` counts renders so the pool can recycle it."""
+
+    def __init__(self, driver: webdriver.Chrome, profile_dir: str, process_group: int) -> None:
+        self.driver = driver
+        self.profile_dir = profile_dir
+        self.process_group = process_group
+        self.pages = 0
+        self.broken = False
+
+    @classmethod
+    def start(cls, config: SeleniumConfig) -> BrowserSession:
+        _avoid_selenium_manager()
+        profile_dir = tempfile.mkdtemp(prefix=PROFILE_PREFIX)
+        service = Service(
+            config.driver_path,
+            log_output=subprocess.DEVNULL,
+            popen_kw={"start_new_session": True},
+        )
+        try:
+            driver = webdriver.Chrome(
+                service=service, options=chromium_options(config, profile_dir)
+            )
+        except BaseException:
+            process = service.process
+            if process is not None:
+                _kill_group(process.pid)
+            shutil.rmtree(profile_dir, ignore_errors=True)
+            raise
+        assert service.process is not None
+        session = cls(driver, profile_dir, service.process.pid)
+        try:
+            driver.set_page_load_timeout(config.page_load_timeout)
+            driver.set_script_timeout(config.settle_timeout + config.page_load_timeout)
+            driver.execute_cdp_cmd(
+                "Page.addScriptToEvaluateOnNewDocument", {"source": ACTIVITY_TRACKER}
+            )
+        except BaseException:
+            session.quit()
+            raise
+        return session
+
+    def pids(self) -> list[int]:
+        """Live processes of this browser (driver and Chromium), from /proc; for tests and logs."""
+        return _group_members(self.process_group)
+
+    def quit(self) -> None:
+        """Never raises: a browser that will not quit is killed, and its profile removed."""
+        try:
+            self.driver.quit()
+        except (WebDriverException, OSError) as exc:
+            logger.debug("quit failed, killing the browser's process group: %s", exc)
+        _kill_group(self.process_group)
+        shutil.rmtree(self.profile_dir, ignore_errors=True)
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    # Reap the driver if it is our child, so it does not linger as a zombie.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pgid, os.WNOHANG)
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        # Fields after the ")" that ends the command name: state ppid pgrp ...
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members

@@ -1,0 +1,1 @@
+"""Scrapy download handlers: rendering through Selenium behind the downloader slots."""

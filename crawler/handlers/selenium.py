@@ -1,0 +1,166 @@
+"""The download handler that renders pages in headless Chromium, behind Scrapy's politeness.
+
+Why a download handler and not a downloader middleware: Scrapy applies ``DOWNLOAD_DELAY``,
+``CONCURRENT_REQUESTS_PER_DOMAIN`` and AutoThrottle in the downloader's per-site *slots*, which
+sit between the middlewares and the download handlers. A middleware that renders in
+``process_request`` and returns a response runs *before* the slot, so every page would go out at
+once, with no delay and no per-site limit (scrapy#4591; the trap of the usual
+scrapy-selenium middleware). A handler is what the slot calls when a request's turn has come,
+exactly like the HTTP handler it replaces, so rendering obeys the same politeness as a plain
+fetch, and AutoThrottle measures the real render latency.
+
+Only requests with a truthy ``request.meta["selenium"]`` are rendered; everything else
+(robots.txt, plain fetches) goes to Scrapy's own HTTP/1.1 handler. Scrapy builds one handler per
+scheme, so the ``http`` and ``https`` instances share one render service (browser pool and guard
+proxy) per crawler.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
+
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.exceptions import NotSupported
+from scrapy.http import HtmlResponse
+from scrapy.utils.misc import build_from_crawler
+
+from crawler.browser.config import SeleniumConfig
+from crawler.browser.page import RenderedPage, RenderOptions, render_page
+from crawler.browser.pool import BrowserPool
+from crawler.exceptions import BlockedAddressError, NavigationError, RenderError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+    from crawler.browser.session import BrowserSession
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RenderedPage", "SeleniumDownloadHandler"]
+
+
+class _RenderService:
+    """The browser pool and the guard proxy of one crawler, shared by its handler instances."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+        config = SeleniumConfig.from_settings(crawler.settings)
+        self.proxy = _start_guard_proxy(crawler)
+        self.config = config.with_proxy(self.proxy.start() if self.proxy else None)
+        self.pool = BrowserPool(self.config, on_event=self._count)
+        self.users = 0
+
+    def _count(self, name: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(f"selenium/{name}")
+
+    def explain(self, error: RenderError, url: str) -> RenderError:
+        """An https page the guard refused fails as a bare tunnel error in Chromium; the
+        proxy's own list of refusals says it was blocked."""
+        if type(error) is not NavigationError or self.proxy is None:
+            return error
+        target = urlsplit(url)
+        port = target.port or (443 if target.scheme == "https" else 80)
+        host = (target.hostname or "").lower()
+        for blocked in list(self.proxy.blocked):
+            if str(blocked.host).strip("[]").lower() == host and int(blocked.port) == port:
+                return BlockedAddressError(f"{url}: {blocked.reason}")
+        return error
+
+    async def close(self) -> None:
+        try:
+            await self.pool.close()
+        finally:
+            if self.proxy is not None:
+                self.proxy.stop()
+
+
+_SERVICES: WeakKeyDictionary[Crawler, _RenderService] = WeakKeyDictionary()
+
+
+def _start_guard_proxy(crawler: Crawler) -> Any:
+    """The private-address guard's proxy (crawler.guard_proxy), when that module exists:
+    every browser request then goes through it, loopback included."""
+    try:
+        guard_proxy = importlib.import_module("crawler.guard_proxy")
+        netguard = importlib.import_module("crawler.netguard")
+    except ModuleNotFoundError:
+        logger.warning("crawler.guard_proxy is missing: the browser runs without the guard")
+        return None
+    return guard_proxy.GuardProxy(netguard.AddressPolicy.from_settings(crawler.settings))
+
+
+class SeleniumDownloadHandler:
+    lazy = False  # built at start-up, so a bad SELENIUM_* setting fails the crawl at once
+
+    def __init__(self, crawler: Crawler) -> None:
+        self._crawler = crawler
+        self._http = build_from_crawler(HTTP11DownloadHandler, crawler)
+        service = _SERVICES.get(crawler)
+        if service is None:
+            service = _SERVICES[crawler] = _RenderService(crawler)
+        service.users += 1
+        self._service = service
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    @property
+    def pool(self) -> BrowserPool:
+        return self._service.pool
+
+    async def download_request(self, request: Request) -> Response:
+        if not request.meta.get("selenium"):
+            return await self._http.download_request(request)
+        if request.method != "GET":
+            raise NotSupported(f"rendering supports GET only, not {request.method} {request}")
+        config = self._service.config
+        options = RenderOptions(screenshot=bool(request.meta.get("selenium_screenshot", True)))
+
+        def job(session: BrowserSession) -> RenderedPage:
+            return render_page(session, request.url, config, options)
+
+        try:
+            page = await self.pool.run(job)
+        except RenderError as exc:
+            error = self._service.explain(exc, request.url)
+            self._inc(f"selenium/render_errors/{error.error_type}")
+            if error is exc:
+                raise
+            raise error from exc
+        self._inc("selenium/pages_rendered")
+        if page.screenshot is not None and page.screenshot.truncated:
+            self._inc("selenium/screenshot_truncated")
+        request.meta["selenium_page"] = page
+        return HtmlResponse(
+            url=page.final_url,
+            status=page.status if page.status is not None else 200,
+            headers={"Content-Type": "text/html; charset=utf-8"},
+            body=page.html.encode("utf-8"),
+            encoding="utf-8",
+            request=request,
+            flags=["rendered"],
+        )
+
+    async def close(self) -> None:
+        """Closes the plain HTTP handler; the last instance of the crawler also quits every
+        browser and stops the guard proxy."""
+        await self._http.close()
+        service = self._service
+        service.users -= 1
+        if service.users == 0:
+            _SERVICES.pop(self._crawler, None)
+            await service.close()
+
+    def _inc(self, name: str) -> None:
+        if self._crawler.stats is not None:
+            self._crawler.stats.inc_value(name)
