@@ -12,7 +12,7 @@ import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from selenium import webdriver
@@ -25,9 +25,28 @@ from tests.servers.site import SITE_ROOT, SiteServer
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from PIL import Image
+
 GUARD_ROOT = SITE_ROOT / "guard"
 SECRET_TEXT = "SECRET-TEXT-internal-service-7f3a"
 CONTROL_TEXT = "CONTROL-TEXT-reached-through-the-guard"
+SECRET_RED = (255, 0, 0)
+CONTROL_GREEN = (0, 192, 0)
+
+
+def pixels_near(image: Image.Image, colour: tuple[int, int, int], tolerance: int = 40) -> int:
+    """How many pixels of ``image`` are within ``tolerance`` of ``colour`` on every channel."""
+    rgb = image.convert("RGB")
+    # an RGB image's colours are (count, (r, g, b)) pairs
+    histogram = cast(
+        "list[tuple[int, tuple[int, int, int]]]",
+        rgb.getcolors(maxcolors=rgb.width * rgb.height) or [],
+    )
+    return sum(
+        count
+        for count, pixel in histogram
+        if all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=True))
+    )
 
 
 class EchoServer:
@@ -116,6 +135,14 @@ def secret_site() -> Iterator[SiteServer]:
 def secret(secret_site: SiteServer) -> SiteServer:
     secret_site.clear_log()
     return secret_site
+
+
+@pytest.fixture
+def guarded_page(exempt_site: SiteServer, secret: SiteServer) -> str:
+    """The embedding page, served by the exempted site, pointing at the secret server."""
+    html = (GUARD_ROOT / "page.html").read_text().replace("SECRET_ORIGIN", secret.url(""))
+    exempt_site.route("/guarded.html", lambda _h: (200, {}, html.encode()))
+    return exempt_site.url("/guarded.html")
 
 
 @pytest.fixture(scope="module")

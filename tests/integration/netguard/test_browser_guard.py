@@ -8,14 +8,20 @@ render, which shows the test would see a leak."""
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.netguard.conftest import CONTROL_TEXT, GUARD_ROOT, SECRET_TEXT
+from tests.integration.netguard.conftest import (
+    CONTROL_GREEN,
+    CONTROL_TEXT,
+    SECRET_RED,
+    SECRET_TEXT,
+    pixels_near,
+)
 
 if TYPE_CHECKING:
     from selenium import webdriver
@@ -25,36 +31,10 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-SECRET_RED = (255, 0, 0)
-CONTROL_GREEN = (0, 192, 0)
-
-
-def pixels_near(image: Image.Image, colour: tuple[int, int, int], tolerance: int = 40) -> int:
-    """How many pixels of ``image`` are within ``tolerance`` of ``colour`` on every channel."""
-    rgb = image.convert("RGB")
-    # an RGB image's colours are (count, (r, g, b)) pairs
-    histogram = cast(
-        "list[tuple[int, tuple[int, int, int]]]",
-        rgb.getcolors(maxcolors=rgb.width * rgb.height) or [],
-    )
-    return sum(
-        count
-        for count, pixel in histogram
-        if all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=True))
-    )
-
 
 def fetches_done(driver: webdriver.Chrome) -> bool:
     shown = [driver.find_element(By.ID, i).text for i in ("control-fetch", "secret-fetch")]
     return all(text != "pending" for text in shown)
-
-
-@pytest.fixture
-def guarded_page(exempt_site: SiteServer, secret: SiteServer) -> str:
-    """The embedding page, served by the exempted site, pointing at the secret server."""
-    html = (GUARD_ROOT / "page.html").read_text().replace("SECRET_ORIGIN", secret.url(""))
-    exempt_site.route("/guarded.html", lambda _h: (200, {}, html.encode()))
-    return exempt_site.url("/guarded.html")
 
 
 def test_subresources_on_a_non_exempted_loopback_port_never_load(
