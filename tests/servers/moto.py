@@ -52,4 +52,6 @@ class MotoServer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()  # else a ResourceWarning (an error here) at teardown
             self._proc = None
