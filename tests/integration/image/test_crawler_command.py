@@ -72,13 +72,10 @@ def test_the_task_command_crawls_the_url_list_from_s3(
     workdir.mkdir()
 
     # The command override of a one-off run adds only settings; the URLs come from URLS_FILE.
+    override = ["-s", f"ALLOW_PRIVATE_ADDRESSES={site.netloc}", "-s", "DOWNLOAD_DELAY=0.2"]
+    override += ["-s", "TELNETCONSOLE_ENABLED=False"]
     result = subprocess.run(
-        [
-            str(ENTRY),
-            "-s", f"ALLOW_PRIVATE_ADDRESSES={site.netloc}",
-            "-s", "DOWNLOAD_DELAY=0.2",
-            "-s", "TELNETCONSOLE_ENABLED=False",
-        ],  # fmt: skip
+        [str(ENTRY), *override],
         cwd=workdir,
         env=_image_env(bucket, moto_server.endpoint, f"s3://{bucket}/config/urls.txt"),
         capture_output=True,
