@@ -22,6 +22,7 @@ import ipaddress
 import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Self
@@ -51,6 +52,7 @@ _HOP_BY_HOP = frozenset(
 )
 _CHUNK = 64 * 1024
 _MAX_BLOCKED_KEPT = 1000
+_MAX_VETTED_KEPT = 4096
 BLOCKED_HEADER = "X-Rivalscope-Netguard"
 
 
@@ -77,9 +79,19 @@ class GuardProxy:
     1000), ``blocked_count`` counts them all."""
 
     def __init__(
-        self, policy: AddressPolicy, *, connect_timeout: float = 10.0, idle_timeout: float = 120.0
+        self,
+        policy: AddressPolicy,
+        *,
+        connect_timeout: float = 10.0,
+        idle_timeout: float = 120.0,
+        vetted_ttl: float = 60.0,
     ) -> None:
         self.policy = policy
+        # Vetted addresses are reused for vetted_ttl seconds: Chromium resolves nothing itself
+        # behind a proxy, so without this every plain-http subresource would cost a lookup.
+        # Pinning the address also keeps a rebinding DNS answer out for that long.
+        self.vetted_ttl = vetted_ttl
+        self._vetted: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
         self.blocked: list[BlockedTarget] = []
@@ -102,7 +114,10 @@ class GuardProxy:
         server.guard = self
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name="guard-proxy", kwargs={"poll_interval": 0.1}
+            target=server.serve_forever,
+            name="guard-proxy",
+            kwargs={"poll_interval": 0.1},
+            daemon=True,  # a forgotten stop() must not hold the process open
         )
         self._thread.start()
         return self.address
@@ -133,7 +148,15 @@ class GuardProxy:
     def vet(self, host: str, port: int, url: str) -> list[str]:
         """The addresses to connect to, or BlockedAddressError. The proxy itself is always
         refused, whatever the exemptions: a page must not drive the proxy through itself."""
-        addresses = self.policy.check_all(host, port, url=url)
+        key = (host.lower(), port)
+        with self._lock:
+            expires, addresses = self._vetted.get(key, (0.0, []))
+        if expires < time.monotonic():
+            addresses = self.policy.check_all(host, port, url=url)
+            with self._lock:
+                if len(self._vetted) >= _MAX_VETTED_KEPT:
+                    self._vetted.clear()
+                self._vetted[key] = (time.monotonic() + self.vetted_ttl, addresses)
         own_port = int(self.address.rsplit(":", 1)[1])
         if port == own_port and any(_is_local(a) for a in addresses):
             raise BlockedAddressError(f"{url} is rivalscope's own guard proxy")

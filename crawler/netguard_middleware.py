@@ -6,8 +6,13 @@ request raises ``BlockedAddressError``, which reaches the spider's errback, so a
 URL becomes an error record (``error.type`` = ``blocked_address``) rather than vanishing.
 
 It sits before RobotsTxtMiddleware (100) so a refused host is not even asked for robots.txt.
-The browser's own connections (subresources, and redirects Chromium follows itself) are held to
-the same policy by ``guard_proxy``. The lookup runs in a thread: ``getaddrinfo`` blocks.
+The lookup runs in a thread: ``getaddrinfo`` blocks.
+
+Checking a name is not enough: Scrapy's HTTP handler would look it up again to connect, and a
+DNS server that answers a public address first and a private one next (rebinding) would slip
+through. So requests are also sent through a ``GuardProxy`` (``meta["proxy"]``), which connects
+to the address it vetted itself. Rendered requests ignore that key: the browser has its own
+guard proxy. A ``proxy`` the request already carries is left alone.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from scrapy import signals
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.threads import deferToThread
 
 from crawler.exceptions import BlockedAddressError
+from crawler.guard_proxy import GuardProxy
 from crawler.netguard import AddressPolicy
 
 if TYPE_CHECKING:
@@ -39,11 +46,15 @@ class NetguardMiddleware:
         self.policy = policy
         self.stats = stats
         self._logged_hosts: set[str] = set()
+        self._proxy: GuardProxy | None = None
+        self._proxy_url = ""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        return cls(AddressPolicy.from_settings(crawler.settings), crawler.stats)
+        middleware = cls(AddressPolicy.from_settings(crawler.settings), crawler.stats)
+        crawler.signals.connect(middleware.stop_proxy, signal=signals.engine_stopped)
+        return middleware
 
     async def process_request(self, request: Request) -> None:
         """Return None when the request may go; raise BlockedAddressError when it may not.
@@ -63,3 +74,17 @@ class NetguardMiddleware:
                 self._logged_hosts.add(parts.hostname)
                 logger.warning("Blocked %s: %s", request, exc)
             raise
+        if "proxy" not in request.meta:
+            request.meta["proxy"] = self._proxy_for_plain_downloads()
+
+    def _proxy_for_plain_downloads(self) -> str:
+        if self._proxy is None:
+            self._proxy = GuardProxy(self.policy)
+            self._proxy_url = f"http://{self._proxy.start()}"
+        return self._proxy_url
+
+    def stop_proxy(self) -> None:
+        proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            self.stats.set_value("netguard/proxy_blocked", proxy.blocked_count)
+            proxy.stop()

@@ -52,7 +52,7 @@ def pixels_near(image: Image.Image, colour: tuple[int, int, int], tolerance: int
 class EchoServer:
     """A TCP server on loopback that echoes what it receives and counts connections."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.connections = 0
         outer = self
 
@@ -62,7 +62,7 @@ class EchoServer:
                 while data := self.request.recv(65536):
                     self.request.sendall(data)
 
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server = socketserver.ThreadingTCPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

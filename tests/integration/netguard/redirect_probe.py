@@ -23,7 +23,13 @@ class RedirectProbe(scrapy.Spider):
             yield scrapy.Request(url, errback=self.failed, cb_kwargs={"asked": url})
 
     def parse(self, response: Response, asked: str) -> Iterator[dict[str, Any]]:
-        yield {"asked": asked, "url": response.url, "status": response.status, "error": None}
+        yield {
+            "asked": asked,
+            "url": response.url,
+            "status": response.status,
+            "error": None,
+            "proxy": response.meta.get("proxy"),
+        }
 
     def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         request = failure.request  # type: ignore[attr-defined] # set by Scrapy on errbacks

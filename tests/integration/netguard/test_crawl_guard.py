@@ -156,6 +156,8 @@ def test_a_redirect_to_a_refused_address_reaches_the_errback(
     assert f"ALLOW_PRIVATE_ADDRESSES={secret.netloc}" in refused["message"]
     followed = items[exempt_site.url("/to-control")]
     assert (followed["url"], followed["status"]) == (exempt_site.url("/control.html"), 200)
+    # Scrapy's own downloads connect through a guard proxy too (a DNS rebinding defence).
+    assert followed["proxy"].startswith("http://127.0.0.1:")
     assert secret.requests() == []
 
 

@@ -176,3 +176,54 @@ def test_stop_closes_idle_connections_and_tunnels_and_leaves_no_thread(echo: Ech
     idle.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", int(address.rsplit(":", 1)[1])), timeout=2)
+
+
+def test_the_proxy_connects_to_the_address_it_vetted_never_to_a_second_lookup(
+    exempt_site: SiteServer,
+) -> None:
+    """DNS rebinding: a name answers the exempted address when checked, then another
+    loopback address, where a server waits on the same port. The proxy connects to what it
+    checked; a later answer is checked anew."""
+    rebound = EchoServer("127.0.0.2", exempt_site.port).start()
+    answers = iter([["127.0.0.1"], ["127.0.0.2"], ["127.0.0.2"]])
+    lookups: list[str] = []
+
+    def rebinding_dns(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return next(answers)
+
+    policy = AddressPolicy.from_entries([exempt_site.netloc], resolver=rebinding_dns)
+    url = f"http://rebind.test:{exempt_site.port}/control.txt"
+    try:
+        with GuardProxy(policy, vetted_ttl=0) as guard:
+            connection = client(guard)
+            connection.request("GET", url)
+            first = connection.getresponse()
+            assert (first.status, first.read().decode().strip()) == (200, CONTROL_TEXT)
+            connection.request("GET", url)
+            second = connection.getresponse()
+            assert second.status == 403
+            assert "resolves to 127.0.0.2" in second.read().decode()
+            connection.close()
+    finally:
+        rebound.stop()
+    assert lookups == ["rebind.test", "rebind.test"]
+    assert rebound.connections == 0
+
+
+def test_vetted_addresses_are_pinned_for_a_while(exempt_site: SiteServer) -> None:
+    lookups: list[str] = []
+
+    def counting_dns(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    policy = AddressPolicy.from_entries([exempt_site.netloc], resolver=counting_dns)
+    with GuardProxy(policy) as guard:
+        connection = client(guard)
+        for _ in range(3):
+            connection.request("GET", f"http://pinned.test:{exempt_site.port}/control.txt")
+            response = connection.getresponse()
+            assert (response.status, response.read().decode().strip()) == (200, CONTROL_TEXT)
+        connection.close()
+    assert lookups == ["pinned.test"]
