@@ -59,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bucket", default=DEFAULT_BUCKET)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("runs", help="list the runs stored in data/")
-    reanalyze = commands.add_parser("reanalyze", help="python -m analyzer_lambda.reanalyze")
-    reanalyze.add_argument("run", nargs="?", default="")
+    # RUN_URI is optional and positional among options passed through untouched: it is the
+    # argument that starts with s3:// (argparse would take a prompt path for it)
+    commands.add_parser("reanalyze", help="python -m analyzer_lambda.reanalyze")
     report = commands.add_parser("report", help="python -m analyzer_lambda.report")
-    report.add_argument("run", nargs="?", default="")
     report.add_argument("--prompt", default=str(DEFAULT_PROMPT))
     report.add_argument("--out", type=Path, default=None, help="default: out/<run time>/")
     commands.add_parser("exec", help="any command, with the local endpoint up")
@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         if not rest:
             parser.error("exec needs a command after --")
         return run_in_stack(rest, args.data_dir, args.bucket)
-    run = args.run or (runs[-1] if runs else "")
+    given = [arg for arg in rest if arg.startswith("s3://") and "/raw/" in arg][:1]
+    rest = [arg for arg in rest if arg not in given]
+    run = given[0] if given else (runs[-1] if runs else "")
     if not run:
         print(f"rivalscope: no run in {args.data_dir}/ and no RUN given", file=sys.stderr)
         return 2

@@ -1,0 +1,282 @@
+"""``python -m analyzer_lambda.reanalyze`` as users run it: a subprocess against a moto server,
+the fake Gemini server and a site server that counts requests (re-analysis must fetch nothing)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pytest
+from PIL import Image
+
+from tests.servers.gemini import GeminiServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mypy_boto3_s3 import S3Client
+
+    from tests.servers.moto import MotoServer
+    from tests.servers.site import SiteServer
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+RUN = "raw/competitors/2026-11-23T22-19-03/"
+SECOND_PROMPT = """---
+name: pricing-watch
+include_screenshot: true
+---
+List every plan and price on this page.
+"""
+
+
+@pytest.fixture(scope="module")
+def gemini() -> Iterator[GeminiServer]:
+    server = GeminiServer().start()
+    yield server
+    server.stop()
+
+
+def _screenshot() -> dict[str, Any]:
+    buffer = io.BytesIO()
+    Image.new("RGB", (1280, 3000), "white").save(buffer, "WEBP", quality=50)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return {"format": "webp", "width": 1280, "height": 3000, "data": data}
+
+
+def _page(url: str, text: str, *, error: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "url": url, "final_url": url, "status": None if error else 200,
+        "crawled_at": "2026-11-23T22:19:05.000000Z",
+        "body": "" if error else f"<html><body><main><h1>{text}</h1><p>Pro $49/month</p>"
+        "</main></body></html>",
+        "title": text, "screenshot": None if error else _screenshot(), "prompt": None,
+        "error": error,
+    }  # fmt: skip
+
+
+def _chunk(pages: list[dict[str, Any]]) -> bytes:
+    lines = "".join(json.dumps(page, ensure_ascii=False) + "\n" for page in pages)
+    return gzip.compress(lines.encode())
+
+
+@pytest.fixture
+def run(s3: S3Client, bucket: str, site: SiteServer) -> str:
+    """A stored run of 5 pages of the site server in two chunks, one page a render failure."""
+    first = [_page(site.url(f"/p{i}.html"), f"Page {i}") for i in range(3)]
+    second = [
+        _page(site.url("/p3.html"), "料金プラン"),
+        _page(site.url("/gone.html"), "", error={"type": "timeout", "message": "30 s"}),
+    ]
+    s3.put_object(Bucket=bucket, Key=f"{RUN}items.0000000.jl.gz", Body=_chunk(first))
+    s3.put_object(Bucket=bucket, Key=f"{RUN}items.0000003.jl.gz", Body=_chunk(second))
+    return f"s3://{bucket}/{RUN}"
+
+
+@pytest.fixture
+def prompt_file(tmp_path: Path) -> Path:
+    path = tmp_path / "pricing-watch.md"
+    path.write_text(SECOND_PROMPT, encoding="utf-8")
+    return path
+
+
+def reanalyze(
+    moto_server: MotoServer, gemini: GeminiServer, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto_server.endpoint,
+        "GEMINI_API_KEY": "test-key",
+        "GOOGLE_GEMINI_BASE_URL": gemini.base_url,
+        "GEMINI_MAX_ATTEMPTS": "1",
+        **env,
+    }
+    environ.pop("ANALYZER", None)
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer_lambda.reanalyze", *args],
+        env=environ, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _results(s3: S3Client, bucket: str, prefix: str = "analysis/") -> list[dict[str, Any]]:
+    keys = [
+        obj["Key"]
+        for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        if obj["Key"].endswith(".json")
+    ]
+    return [json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys]
+
+
+def test_dry_run_prints_pages_tokens_and_cost_and_calls_nothing(
+    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path,
+    s3: S3Client, bucket: str, site: SiteServer, tmp_path: Path,
+) -> None:  # fmt: skip
+    gemini.reset()
+    done = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "pages: 5 in 2 chunk(s)" in done.stderr
+    assert "5 to analyse" in done.stderr
+    assert "model gemini-2.5-flash" in done.stderr
+    tokens = int(done.stderr.split("estimated tokens: ")[1].split(" input")[0].replace(",", ""))
+    assert tokens > 4 * 516  # four rendered pages, each with a screenshot of two tiles
+    assert "estimated cost: $0.00" in done.stderr
+
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"gemini-2.5-flash": {
+        "input_per_million": 1000, "output_per_million": 0, "as_of": "2030-01-01"}}))  # fmt: skip
+    dearer = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--dry-run",
+                       RIVALSCOPE_PRICES_FILE=str(prices))  # fmt: skip
+    assert f"estimated cost: ${tokens * 1000 / 1e6:.4f} (prices as of 2030-01-01)" in dearer.stderr
+
+    assert gemini.calls == 0
+    assert site.paths() == []
+    assert _results(s3, bucket) == []
+
+
+def test_one_model_call_per_page_no_site_request_and_a_rerun_calls_nothing(
+    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path,
+    s3: S3Client, bucket: str, site: SiteServer,
+) -> None:  # fmt: skip
+    gemini.reset()
+    first = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--yes")
+    # the page the crawler could not render is recorded as failed: exit 1, and it is named
+    assert first.returncode == 1, first.stderr
+    assert "gone.html: timeout" in first.stderr
+    assert gemini.calls == 4
+    results = _results(s3, bucket)
+    assert len(results) == 5
+    assert {r["prompt_id"] for r in results} == {results[0]["prompt_id"]}
+    assert results[0]["prompt_id"].startswith("pricing-watch-")
+    assert sum(r["analysis"] is not None for r in results) == 4
+
+    second = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--yes")
+    assert second.returncode == 0, second.stderr
+    assert "nothing to do" in second.stderr
+    assert gemini.calls == 4
+    assert site.paths() == []
+
+
+def test_a_costly_run_without_a_terminal_needs_yes(
+    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path
+) -> None:
+    gemini.reset()
+    done = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file),
+                     RIVALSCOPE_CONFIRM_ABOVE_USD="0")  # fmt: skip
+    assert done.returncode == 2
+    assert "pass --yes" in done.stderr
+    assert gemini.calls == 0
+
+
+def test_bad_usage_exits_2_with_a_message(
+    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path
+) -> None:
+    not_a_run = reanalyze(moto_server, gemini, "s3://b/elsewhere/", "--prompt", str(prompt_file))
+    assert not_a_run.returncode == 2
+    assert "neither a run" in not_a_run.stderr
+    no_function = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file),
+                            "--via", "lambda", ANALYZER_FUNCTION="")  # fmt: skip
+    assert no_function.returncode == 2
+    assert "--function" in no_function.stderr
+    no_prompt = reanalyze(moto_server, gemini, run, "--prompt", "missing.md")
+    assert no_prompt.returncode in (1, 2)
+    assert "missing.md" in no_prompt.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_a_rerun_resumes_without_repeating_a_call(
+    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path,
+    s3: S3Client, bucket: str,
+) -> None:  # fmt: skip
+    gemini.reset(default="slow:1.5")
+    environ = {**os.environ, "AWS_ENDPOINT_URL": moto_server.endpoint,
+               "GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": gemini.base_url}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analyzer_lambda.reanalyze", run, "--prompt", str(prompt_file),
+         "--yes", "--concurrency", "1"],
+        env=environ, cwd=ROOT, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while gemini.calls < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "rerun" in stderr
+    interrupted_calls = gemini.calls
+    assert 1 <= interrupted_calls < 4
+
+    gemini.reset()
+    resumed = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--yes")
+    assert resumed.returncode == 1  # the unrenderable page, as before
+    results = _results(s3, bucket)
+    assert len(results) == 5
+    assert interrupted_calls + gemini.calls == 4  # no page asked twice
+
+
+class _LambdaApi(BaseHTTPRequestHandler):
+    """The Lambda Invoke API, as far as asynchronous invokes go."""
+
+    calls: ClassVar[list[tuple[str, str, dict[str, Any]]]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        payload = json.loads(self.rfile.read(length))
+        function = self.path.split("/functions/")[1].split("/")[0]
+        self.calls.append((function, self.headers.get("X-Amz-Invocation-Type", ""), payload))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_via_lambda_sends_one_asynchronous_reanalyze_event_per_chunk(
+    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path,
+    s3: S3Client, bucket: str, site: SiteServer,
+) -> None:  # fmt: skip
+    gemini.reset()
+    _LambdaApi.calls = []
+    api = ThreadingHTTPServer(("127.0.0.1", 0), _LambdaApi)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    try:
+        done = reanalyze(
+            moto_server, gemini, run, "--prompt", str(prompt_file), "--via", "lambda", "--yes",
+            ANALYZER_FUNCTION="rivalscope-analyzer",
+            AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{api.server_address[1]}",
+        )  # fmt: skip
+    finally:
+        api.shutdown()
+        api.server_close()
+    assert done.returncode == 0, done.stderr
+    prompt_uri = f"s3://{bucket}/prompts/pricing-watch.md"
+    assert sorted(_LambdaApi.calls, key=lambda c: c[2]["reanalyze"]["chunks"]) == [
+        (
+            "rivalscope-analyzer",
+            "Event",
+            {
+                "reanalyze": {
+                    "chunks": [f"{run}items.{n}.jl.gz"],
+                    "prompt": prompt_uri,
+                    "model": "gemini-2.5-flash",
+                }
+            },
+        )
+        for n in ("0000000", "0000003")
+    ]
+    stored = s3.get_object(Bucket=bucket, Key="prompts/pricing-watch.md")["Body"].read()
+    assert stored.decode() == SECOND_PROMPT
+    assert gemini.calls == 0
+    assert site.paths() == []
