@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import TextResponse
 from twisted.internet import error as net
 from twisted.internet.defer import TimeoutError as DeferTimeoutError
@@ -27,6 +35,13 @@ _HTTP_ERROR_FROM = 400
 
 # Most specific first: the first matching class names the error type.
 _NETWORK_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    # Scrapy 2.19 wraps Twisted's errors in its own download errors
+    (CannotResolveHostError, "dns"),
+    (DownloadConnectionRefusedError, "connection_refused"),
+    (DownloadTimeoutError, "timeout"),
+    (ResponseDataLossError, "connection_lost"),
+    (DownloadCancelledError, "cancelled"),
+    (DownloadFailedError, "connection_failed"),
     (net.DNSLookupError, "dns"),
     (net.ConnectionRefusedError, "connection_refused"),
     (net.TimeoutError, "timeout"),

@@ -3,7 +3,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import HtmlResponse, Request, Response
 from twisted.internet import error as net
 
@@ -17,6 +23,10 @@ from rivalscope_core.records import PageRecord, Screenshot
     ("exc", "error_type"),
     [
         (net.DNSLookupError("no such host"), "dns"),
+        (CannotResolveHostError("no such host"), "dns"),
+        (DownloadConnectionRefusedError("111"), "connection_refused"),
+        (DownloadTimeoutError("60 s"), "timeout"),
+        (DownloadFailedError("reset"), "connection_failed"),
         (net.ConnectionRefusedError(), "connection_refused"),
         (net.TCPTimedOutError(), "timeout"),
         (net.TimeoutError(), "timeout"),

@@ -1,0 +1,123 @@
+"""The spider and the pipeline end to end: what a user finds in S3 after ``scrapy crawl``."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+import pytest
+
+from rivalscope_core.records import PageRecord
+from tests.integration.crawler.conftest import CHUNK_KEY, stored_chunks, stored_records
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from tests.integration.crawler.conftest import Crawl
+    from tests.servers.site import SiteServer
+
+pytestmark = pytest.mark.integration
+
+SPEC_FIELDS = {
+    "url",
+    "final_url",
+    "status",
+    "crawled_at",
+    "body",
+    "title",
+    "screenshot",
+    "prompt",
+    "error",
+}
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_pages_and_failures_become_records_in_chunks(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    refused = f"127.0.0.1:{_closed_port()}"
+    urls = [
+        crawl_site.url("/"),
+        crawl_site.url("/a.html"),
+        crawl_site.url("/missing.html"),
+        crawl_site.url("/private/secret.html"),
+        f"http://{refused}/",
+        crawl_site.url("/a.html"),  # a duplicate is crawled once
+    ]
+    result = crawl.run(
+        f"urls={','.join(urls)}",
+        "prompt=pricing",
+        S3PIPELINE_MAX_CHUNK_SIZE=2,
+        ALLOW_PRIVATE_ADDRESSES=f"{crawl_site.netloc},{refused}",
+    )
+    assert result.returncode == 1, result.log  # some pages failed
+
+    chunks = stored_chunks(s3, bucket)
+    offsets = sorted(int(CHUNK_KEY.match(key)[1]) for key in chunks)  # type: ignore[index]
+    assert offsets == [0, 2, 4]  # {chunk} is the offset of the chunk's first record
+    records = {r["url"]: r for r in stored_records(s3, bucket)}
+    assert len(records) == 5
+    assert all(set(r) == SPEC_FIELDS for r in records.values())
+    assert all(
+        r["prompt"] == "pricing" and r["crawled_at"].endswith("Z") for r in records.values()
+    )
+    for record in records.values():
+        PageRecord.from_dict(record)  # reads back as the shared record type
+
+    home = records[crawl_site.url("/")]
+    assert (home["status"], home["title"], home["error"]) == (200, "Crawl home", None)
+    assert "Crawl test site" in home["body"]
+    assert records[crawl_site.url("/missing.html")]["error"]["type"] == "http_status"
+    assert records[crawl_site.url("/missing.html")]["status"] == 404
+    assert records[crawl_site.url("/private/secret.html")]["error"]["type"] == "robots_disallowed"
+    assert records[f"http://{refused}/"]["error"]["type"] == "connection_refused"
+    assert "/private/secret.html" not in crawl_site.paths()
+    assert crawl_site.paths().count("/a.html") == 1
+
+
+def test_max_pages_follows_same_site_links_breadth_first(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    result = crawl.run(f"urls={crawl_site.url('/')}", "max_pages=3")
+    assert result.returncode == 0, result.log
+    urls = sorted(r["url"] for r in stored_records(s3, bucket))
+    # depth 1 (a, b) before depth 2 (a1); /private/ is disallowed and costs no budget
+    assert urls == sorted(crawl_site.url(p) for p in ("/", "/a.html", "/b.html"))
+    assert "/a1.html" not in crawl_site.paths()
+    assert "/private/secret.html" not in crawl_site.paths()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["urls="], "no URL given"),
+        (["urls_file=/nonexistent/urls.txt"], "cannot read urls_file"),
+    ],
+)
+def test_bad_input_exits_2_before_crawling(
+    crawl: Crawl, crawl_site: SiteServer, args: list[str], message: str
+) -> None:
+    # every other bad argument is covered by tests/unit/crawler/test_spider_arguments.py
+    result = crawl.run(*args)
+    assert result.returncode == 2, result.log
+    assert message in result.log
+    assert "Spider opened" not in result.log
+    assert crawl_site.paths() == []
+
+
+def test_urls_file_from_s3(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    s3.put_object(
+        Bucket=bucket,
+        Key="lists/competitors.txt",
+        Body=f"# ours\n{crawl_site.url('/a.html')}\n{crawl_site.url('/b.html')}  # B\n".encode(),
+    )
+    result = crawl.run(f"urls_file=s3://{bucket}/lists/competitors.txt")
+    assert result.returncode == 0, result.log
+    assert sorted(r["title"] for r in stored_records(s3, bucket)) == ["Page A", "Page B"]

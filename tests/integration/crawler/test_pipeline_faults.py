@@ -1,0 +1,85 @@
+"""S3 failing during a crawl: nothing is lost, and what cannot be stored is kept and reported."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.integration.crawler.conftest import CHUNK_KEY, stored_chunks
+from tests.servers.tcp_proxy import TcpProxy
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mypy_boto3_s3 import S3Client
+
+    from tests.integration.crawler.conftest import Crawl
+    from tests.servers.moto import MotoServer
+    from tests.servers.site import SiteServer
+
+pytestmark = pytest.mark.integration
+
+PAGES = ["/", "/a.html", "/b.html", "/a1.html"]
+
+
+@pytest.fixture
+def s3_proxy(moto_server: MotoServer) -> Iterator[TcpProxy]:
+    target = urlsplit(moto_server.endpoint)
+    proxy = TcpProxy(str(target.hostname), int(target.port or 80)).start()
+    yield proxy
+    proxy.stop()
+
+
+def test_s3_down_for_a_few_seconds_loses_nothing(
+    crawl: Crawl, crawl_site: SiteServer, s3_proxy: TcpProxy, s3: S3Client, bucket: str
+) -> None:
+    s3_proxy.down()
+    process = crawl.start(
+        "urls=" + " ".join(crawl_site.url(p) for p in PAGES),
+        endpoint=s3_proxy.endpoint,
+        S3PIPELINE_MAX_CHUNK_SIZE=2,
+        S3PIPELINE_UPLOAD_RETRIES=6,
+        S3PIPELINE_RETRY_BACKOFF=0.5,
+    )
+    deadline = time.monotonic() + 120
+    while s3_proxy.refused == 0 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert s3_proxy.refused > 0, "the crawl never tried to upload while S3 was down"
+    time.sleep(2.0)
+    s3_proxy.up()
+    log, _ = process.communicate(timeout=180)
+
+    assert process.returncode == 0, log
+    assert "failed (attempt 1 of 7)" in log
+    chunks = stored_chunks(s3, bucket)
+    assert sorted(int(CHUNK_KEY.match(k)[1]) for k in chunks) == [0, 2]  # type: ignore[index]
+    urls = sorted(r["url"] for records in chunks.values() for r in records)
+    assert urls == sorted(crawl_site.url(p) for p in PAGES)
+    assert not crawl.spill_dir.exists()
+
+
+def test_s3_down_for_good_spills_the_chunk_and_exits_non_zero(
+    crawl: Crawl, crawl_site: SiteServer, s3_proxy: TcpProxy, s3: S3Client, bucket: str
+) -> None:
+    s3_proxy.down()
+    result = crawl.run(
+        "urls=" + " ".join(crawl_site.url(p) for p in PAGES[:3]),
+        endpoint=s3_proxy.endpoint,
+        S3PIPELINE_UPLOAD_RETRIES=1,
+        S3PIPELINE_RETRY_BACKOFF=0.1,
+    )
+    assert result.returncode == 1, result.log
+    assert "no page stored" in result.log
+    assert stored_chunks(s3, bucket) == {}
+    (spilled,) = crawl.spill_dir.iterdir()
+    key = spilled.name.split("__", 1)[1].replace("__", "/")
+    assert CHUNK_KEY.match(key), spilled.name  # the intended key is in the file name
+    assert spilled.name.startswith(f"{bucket}__")
+    assert str(spilled) in result.log
+    records = [json.loads(line) for line in gzip.decompress(spilled.read_bytes()).splitlines()]
+    assert sorted(r["url"] for r in records) == sorted(crawl_site.url(p) for p in PAGES[:3])
