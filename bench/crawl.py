@@ -59,6 +59,14 @@ class Outcome:
     load: tuple[float, float] = (0.0, 0.0)
     note: str = ""
 
+    round: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.round < 0:
+            return f"{_LABELS[self.name]}, all rounds"
+        return _LABELS[self.name] + (f", round {self.round}" if self.round else "")
+
     @property
     def pages_per_min(self) -> float:
         return self.pages / self.wall * 60 if self.wall else 0.0
@@ -66,6 +74,24 @@ class Outcome:
     @property
     def median_ms(self) -> float:
         return statistics.median(self.render_ms) if self.render_ms else 0.0
+
+
+def combine(runs: list[Outcome]) -> Outcome:
+    """One approach over several rounds: pooled throughput, all render times, worst PSS."""
+    total = Outcome(runs[0].name, round=-1)
+    for run in runs:
+        total.pages += run.pages
+        total.failed += run.failed
+        total.complete += run.complete
+        total.wall += run.wall
+        total.process_wall += run.process_wall
+        total.render_ms += run.render_ms
+        total.peak_pss = max(total.peak_pss, run.peak_pss)
+        total.cpu_seconds += run.cpu_seconds
+        total.stored_bytes += run.stored_bytes
+    total.load = (runs[0].load[0], runs[-1].load[1])
+    total.note = "; ".join(run.note for run in runs if run.note)
+    return total
 
 
 def _run_process(
@@ -170,7 +196,7 @@ def _mb(value: float) -> str:
     return f"{value / 2**20:,.0f}"
 
 
-def table(outcomes: list[Outcome], total: int) -> str:
+def table(outcomes: list[Outcome]) -> str:
     lines = [
         (
             "| approach | pages/min | median ms/page | peak PSS MB | CPU s/page | KB/page stored "
@@ -180,14 +206,14 @@ def table(outcomes: list[Outcome], total: int) -> str:
     ]
     for o in outcomes:
         if o.note.startswith(("not run", "exit")) and not o.pages:
-            lines.append(f"| {_LABELS[o.name]} | {o.note} |||||||||")
+            lines.append(f"| {o.label} | {o.note} |||||||||")
             continue
         per_page = o.stored_bytes / o.pages / 1024 if o.pages else 0
         cpu = o.cpu_seconds / o.pages if o.pages else 0
         lines.append(
-            f"| {_LABELS[o.name]} | {o.pages_per_min:.1f} | {o.median_ms:,.0f} | "
+            f"| {o.label} | {o.pages_per_min:.1f} | {o.median_ms:,.0f} | "
             f"{_mb(o.peak_pss)} | {cpu:.2f} | {per_page:,.0f} | "
-            f"{o.complete}/{total}{f' ({o.failed} failed)' if o.failed else ''} | "
+            f"{o.complete}/{o.pages + o.failed}{f' ({o.failed} failed)' if o.failed else ''} | "
             f"{o.load[0]:.1f}→{o.load[1]:.1f} | {o.process_wall:.0f} |"
         )
     return "\n".join(lines)
@@ -220,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(APPROACHES),
         help="comma-separated subset of " + "|".join(APPROACHES),
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every approach this often, in ABC then CBA order, so load drift on a shared "
+        "machine evens out; figures are pooled over the rounds (1)",
+    )
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--keep", type=Path, help="keep screenshots, logs and timings here")
     args = parser.parse_args(argv)
@@ -227,16 +260,29 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(chosen) - set(APPROACHES))
     if unknown or not chosen:
         parser.error(f"--only takes {', '.join(APPROACHES)}; got {', '.join(unknown) or 'none'}")
+    if args.rounds < 1 or args.pages < 1:
+        parser.error("--rounds and --pages must be at least 1")
     workload = build_workload(args.pages)
     print(describe(workload), file=sys.stderr)
     servers = WorkloadServers(workload).start()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-crawl-"))
     work.mkdir(parents=True, exist_ok=True)
     timeout = max(900.0, args.pages * 15.0)
+    runs: list[Outcome] = []
     try:
-        outcomes = [run_approach(name, servers, work, timeout) for name in chosen]
+        for number in range(1, args.rounds + 1):
+            order = chosen if number % 2 else chosen[::-1]
+            for name in order:
+                run_dir = work / f"round{number}" if args.rounds > 1 else work
+                run_dir.mkdir(exist_ok=True)
+                run = run_approach(name, servers, run_dir, timeout)
+                run.round = number if args.rounds > 1 else 0
+                runs.append(run)
     finally:
         servers.stop()
+    outcomes = runs
+    if args.rounds > 1:
+        outcomes = [combine([r for r in runs if r.name == name]) for name in chosen]
     command = "python -m bench.crawl " + shlex.join(argv if argv is not None else sys.argv[1:])
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = "\n".join(
@@ -248,10 +294,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"`uptime` at the end: {os.getloadavg()[0]:.1f} (1 min). Artefacts: {work}"
             ),
             "",
-            table(outcomes, workload.page_count),
+            table(runs + (outcomes if args.rounds > 1 else [])),
             "",
             *ratios(outcomes),
-            *(f"- {o.name}: {o.note}" for o in outcomes if o.note),
+            *(f"- {o.label}: {o.note}" for o in runs if o.note),
         ]
     )
     print(report)
