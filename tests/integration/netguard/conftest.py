@@ -5,9 +5,11 @@ whose every connection goes through a GuardProxy."""
 
 from __future__ import annotations
 
+import datetime
 import shutil
 import socket
 import socketserver
+import ssl
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
@@ -143,6 +149,47 @@ def guarded_page(exempt_site: SiteServer, secret: SiteServer) -> str:
     html = (GUARD_ROOT / "page.html").read_text().replace("SECRET_ORIGIN", secret.url(""))
     exempt_site.route("/guarded.html", lambda _h: (200, {}, html.encode()))
     return exempt_site.url("/guarded.html")
+
+
+def _self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 (Scrapy does not verify certificates)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="module")
+def tls_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteServer]:
+    """The guard's site over https, on another loopback port (reached by CONNECT)."""
+    cert, key = _self_signed_cert(tmp_path_factory.mktemp("tls"))
+    server = SiteServer(root=GUARD_ROOT)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd = server._httpd
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

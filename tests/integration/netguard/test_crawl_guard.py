@@ -114,14 +114,20 @@ def test_refused_start_urls_become_error_records(
 
 
 def test_a_redirect_to_a_refused_address_reaches_the_errback(
-    tmp_path: Path, exempt_site: SiteServer, secret: SiteServer
+    tmp_path: Path, exempt_site: SiteServer, secret: SiteServer, tls_site: SiteServer
 ) -> None:
-    """Scrapy's RedirectMiddleware sends the new request back through the chain."""
+    """Scrapy's RedirectMiddleware sends the new request back through the chain. (An https
+    page rides along: plain downloads go through the guard proxy, https by CONNECT.)"""
     exempt_site.route(
         "/to-secret", lambda _h: (302, {"Location": secret.url("/secret.html")}, b"")
     )
     exempt_site.route("/to-control", lambda _h: (301, {"Location": "/control.html"}, b""))
     out = tmp_path / "items.jsonl"
+    urls = [
+        exempt_site.url("/to-secret"),
+        exempt_site.url("/to-control"),
+        f"https://{tls_site.netloc}/control.txt",
+    ]
     result = subprocess.run(
         [
             sys.executable,
@@ -130,7 +136,7 @@ def test_a_redirect_to_a_refused_address_reaches_the_errback(
             "runspider",
             str(Path(__file__).with_name("redirect_probe.py")),
             "-a",
-            f"urls={exempt_site.url('/to-secret')},{exempt_site.url('/to-control')}",
+            f"urls={','.join(urls)}",
             "-o",
             str(out),
             "-s",
@@ -140,7 +146,7 @@ def test_a_redirect_to_a_refused_address_reaches_the_errback(
             "-s",
             "DOWNLOAD_DELAY=0",
             "-s",
-            f"ALLOW_PRIVATE_ADDRESSES={exempt_site.netloc}",
+            f"ALLOW_PRIVATE_ADDRESSES={exempt_site.netloc},{tls_site.netloc}",
         ],
         check=False,
         cwd=REPO,
@@ -158,6 +164,9 @@ def test_a_redirect_to_a_refused_address_reaches_the_errback(
     assert (followed["url"], followed["status"]) == (exempt_site.url("/control.html"), 200)
     # Scrapy's own downloads connect through a guard proxy too (a DNS rebinding defence).
     assert followed["proxy"].startswith("http://127.0.0.1:")
+    secure = items[f"https://{tls_site.netloc}/control.txt"]
+    assert (secure["status"], secure["proxy"]) == (200, followed["proxy"])
+    assert "/control.txt" in tls_site.paths()
     assert secret.requests() == []
 
 
