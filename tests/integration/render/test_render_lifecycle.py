@@ -1,0 +1,61 @@
+"""The pool's life: browsers rendering side by side, then ``close()`` leaving nothing behind."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.integration.render.conftest import harness_settings
+
+if TYPE_CHECKING:
+    from tests.servers.site import SiteServer
+
+pytestmark = pytest.mark.integration
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _in_group(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+def test_close_quits_every_browser_and_removes_profiles(harness_factory: Any, site: SiteServer):
+    harness = harness_factory(harness_settings(site, SELENIUM_POOL_SIZE=2))
+    urls = [site.url("/render/plain.html"), site.url("/render/japanese.html")]
+    replies = harness.render_many(urls)
+    assert all(reply["ok"] for reply in replies), replies
+    browsers = harness.browsers()
+    assert len(browsers) == 2  # two pages at once: two browsers of the pool
+    pids = [pid for browser in browsers for pid in browser["pids"]]
+    assert len(pids) > 4  # chromedriver, chromium and its helpers
+    profiles = [Path(browser["profile"]) for browser in browsers]
+    assert all(profile.is_dir() for profile in profiles)
+
+    assert harness.close() == 0
+
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in pids if _alive(pid)] == []
+    assert [pgid for b in browsers if _in_group(pgid := b["pgid"])] == []
+    assert [profile for profile in profiles if profile.exists()] == []
+    assert os.getpid() not in pids
