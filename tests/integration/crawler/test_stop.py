@@ -1,0 +1,70 @@
+"""SIGTERM (a Fargate stop) during a crawl: scheduling stops, stored means stored, quick exit."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.integration.crawler.conftest import stored_records
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from tests.integration.crawler.conftest import Crawl
+    from tests.servers.site import SiteServer, _Handler
+
+pytestmark = pytest.mark.integration
+
+PAGES = 20
+IN_FLIGHT_MAX = 2  # CONCURRENT_REQUESTS_PER_DOMAIN below
+SCRAPED = re.compile(r"Scraped from <\d+ (\S+)>")
+
+
+def _slow_page(handler: _Handler) -> tuple[int, dict[str, str], bytes]:
+    time.sleep(1.0)
+    return 200, {}, f"<title>slow {handler.path}</title><p>slow page</p>".encode()
+
+
+def test_sigterm_stops_scheduling_and_stores_every_scraped_page(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    crawl_site.route("/slow", _slow_page)
+    urls = [crawl_site.url(f"/slow?n={n}") for n in range(PAGES)]
+    process = crawl.start(
+        "urls=" + " ".join(urls),
+        CONCURRENT_REQUESTS_PER_DOMAIN=IN_FLIGHT_MAX,
+        DOWNLOAD_DELAY=0.1,
+        S3PIPELINE_MAX_CHUNK_SIZE=3,
+        RIVALSCOPE_STOP_GRACE=15,
+        LOG_LEVEL="DEBUG",
+    )
+
+    def slow_requests() -> list[float]:
+        return [r.at for r in crawl_site.requests() if r.path.startswith("/slow")]
+
+    deadline = time.monotonic() + 120
+    while len(slow_requests()) < 5 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the crawl ended before it could be stopped"
+    requested_before = len(slow_requests())
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    log, _ = process.communicate(timeout=150)
+    stopped_after = time.monotonic() - signalled
+
+    assert stopped_after < 60, f"took {stopped_after:.1f} s to stop"
+    assert "Stopping (SIGTERM)" in log
+    # no more pages were asked for after the signal than could have been in flight
+    assert len(slow_requests()) <= requested_before + IN_FLIGHT_MAX
+    assert len(slow_requests()) < PAGES
+
+    scraped = SCRAPED.findall(log)
+    stored = [r["url"] for r in stored_records(s3, bucket)]
+    assert len(scraped) >= 3
+    assert sorted(stored) == sorted(scraped)  # every record yielded is in S3, once
+    assert all(r["error"] is None for r in stored_records(s3, bucket))
+    assert process.returncode == 1  # interrupted: not every page was crawled
