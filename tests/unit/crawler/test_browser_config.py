@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+from scrapy.settings import Settings
+
+from crawler import settings as project_settings
+from crawler.browser.config import SeleniumConfig
+from crawler.browser.session import chromium_options
+
+
+def _settings(**overrides: object) -> Settings:
+    base = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+    return Settings({**base, **overrides})
+
+
+def test_project_defaults_make_a_valid_config():
+    config = SeleniumConfig.from_settings(_settings())
+    assert config.driver_path == "/usr/bin/chromedriver"
+    assert config.pool_size == project_settings.SELENIUM_POOL_SIZE
+    assert config.screenshot_format == project_settings.SELENIUM_SCREENSHOT_FORMAT
+    assert config.user_agent == project_settings.USER_AGENT
+    assert config.proxy_server is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SELENIUM_SCREENSHOT_FORMAT", "gif"),
+        ("SELENIUM_SCREENSHOT_QUALITY", 101),
+        ("SELENIUM_POOL_SIZE", 0),
+        ("SELENIUM_POOL_SIZE", "two"),
+        ("SELENIUM_PAGE_LOAD_TIMEOUT", 0),
+        ("SELENIUM_SETTLE_TIMEOUT", -1),
+        ("SELENIUM_MAX_SCREENSHOT_HEIGHT", 0),
+        ("SELENIUM_RECYCLE_AFTER", 1.5),
+        ("SELENIUM_DRIVER_PATH", "/nonexistent/chromedriver"),
+        ("SELENIUM_BROWSER_PATH", "/nonexistent/chromium"),
+    ],
+)
+def test_bad_value_names_the_setting(name: str, value: object):
+    with pytest.raises(ValueError, match=name):
+        SeleniumConfig.from_settings(_settings(**{name: value}))
+
+
+def test_jpg_means_jpeg_and_numbers_may_be_strings():
+    config = SeleniumConfig.from_settings(
+        _settings(SELENIUM_SCREENSHOT_FORMAT="JPG", SELENIUM_POOL_SIZE="3")
+    )
+    assert (config.screenshot_format, config.pool_size) == ("jpeg", 3)
+
+
+def test_browser_flags_carry_user_agent_window_and_guard_proxy():
+    config = SeleniumConfig.from_settings(
+        _settings(USER_AGENT="rivalscope-test/1", SELENIUM_WINDOW_WIDTH=1024)
+    ).with_proxy("127.0.0.1:8118")
+    arguments = chromium_options(config, "/tmp/profile").arguments
+    assert "--headless=new" in arguments
+    assert "--user-data-dir=/tmp/profile" in arguments
+    assert f"--window-size=1024,{config.window_height}" in arguments
+    assert "--user-agent=rivalscope-test/1" in arguments
+    assert "--proxy-server=http://127.0.0.1:8118" in arguments
+    assert "--proxy-bypass-list=<-loopback>" in arguments
+
+
+def test_no_proxy_flags_without_a_proxy():
+    config = SeleniumConfig.from_settings(_settings())
+    arguments = chromium_options(config, "/tmp/profile").arguments
+    assert not [a for a in arguments if a.startswith("--proxy")]

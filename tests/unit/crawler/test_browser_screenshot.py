@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from crawler.browser.screenshot import Tile, encode, output_format, plan_tiles, stitch
+
+
+def test_short_page_is_one_tile():
+    assert plan_tiles(900, 30000) == ([Tile(0, 900)], False)
+
+
+def test_tall_page_is_cut_into_tiles_well_below_16384_px():
+    tiles, truncated = plan_tiles(20000, 30000)
+    assert tiles == [Tile(0, 8000), Tile(8000, 8000), Tile(16000, 4000)]
+    assert not truncated
+    assert max(t.height for t in tiles) < 16384
+
+
+def test_page_over_the_limit_is_captured_up_to_the_limit_and_marked():
+    tiles, truncated = plan_tiles(50000, 30000)
+    assert sum(t.height for t in tiles) == 30000
+    assert truncated
+
+
+def test_webp_falls_back_when_too_tall_for_it():
+    assert output_format("webp", 16383) == "webp"
+    assert output_format("webp", 16384) == "jpeg"
+    assert output_format("png", 100000) == "png"
+
+
+def test_stitched_tiles_keep_their_order_and_offsets():
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    tiles = [Image.new("RGB", (50, 40), c) for c in colours]
+    image = stitch(tiles, 50)
+    assert image.size == (50, 120)
+    assert [image.getpixel((25, y)) for y in (20, 60, 100)] == colours
+
+
+@pytest.mark.parametrize(
+    ("fmt", "pillow_name"), [("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WEBP")]
+)
+def test_encode_writes_the_announced_format(fmt: str, pillow_name: str):
+    data = encode(Image.new("RGB", (64, 32), (10, 20, 30)), fmt, 80)  # type: ignore[arg-type]
+    decoded = Image.open(io.BytesIO(data))
+    assert (decoded.format, decoded.size) == (pillow_name, (64, 32))
