@@ -50,5 +50,10 @@ lint: $(STAMP)
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.crawl
 
+# Build and push both images, deploy infra/template.yaml: make deploy VPC_ID=vpc-.. SUBNET_IDS=..
+.PHONY: deploy
+deploy:
+	scripts/deploy
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
