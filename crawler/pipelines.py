@@ -57,6 +57,15 @@ STAT_PREFIX = "s3pipeline"
 _PRECONDITION_FAILED = {"PreconditionFailed", "412"}
 
 
+def with_shard(key: str, label: str) -> str:
+    """``.../items.0000000.jl.gz`` → ``.../items.0000000.shard1of4.jl.gz``: N shard tasks that
+    start in the same second share ``{time}`` and chunk offsets, and must not share keys."""
+    if not label:
+        return key
+    head, sep, tail = key.rpartition(".jl")
+    return f"{head}.{label}{sep}{tail}" if sep else f"{key}.{label}"
+
+
 class ChunkKeyTakenError(Exception):
     """The chunk's key already holds different data; uploading again cannot help."""
 
@@ -173,6 +182,7 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         if not self.items:
             return
         key = self.object_key_template.format(**self._get_uri_params())
+        key = with_shard(key, str(getattr(self._spider, "shard_label", "")))
         self._pending.append(_Chunk(key=key, items=self.items))
         self.chunk_number += len(self.items)
         self.items = []

@@ -62,6 +62,12 @@ class CompetitorsSpider(scrapy.Spider):
         self._per_site: Counter[str] = Counter()
         self._links = LinkExtractor()
 
+    @property
+    def shard_label(self) -> str:
+        """Part of every chunk key of a sharded crawl (``shard1of4``); empty otherwise."""
+        index, count = self.args.shard
+        return f"shard{index}of{count}" if count > 1 else ""
+
     @classmethod
     def validate_arguments(cls, kwargs: dict[str, Any]) -> None:
         """Everything that can be wrong with the arguments, checked before the crawl starts

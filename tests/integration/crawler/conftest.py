@@ -75,7 +75,8 @@ class Crawl:
         for arg in args:
             command += ["-a", arg]
         for name, value in merged.items():
-            command += ["-s", f"{name}={value}"]
+            if value is not None:  # None: keep the project's setting
+                command += ["-s", f"{name}={value}"]
         return command
 
     def env(self, endpoint: str | None = None) -> dict[str, str]:

@@ -121,3 +121,19 @@ def test_urls_file_from_s3(
     result = crawl.run(f"urls_file=s3://{bucket}/lists/competitors.txt")
     assert result.returncode == 0, result.log
     assert sorted(r["title"] for r in stored_records(s3, bucket)) == ["Page A", "Page B"]
+
+
+def test_shards_crawl_every_url_once_without_sharing_chunk_keys(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    pages = ["/", "/a.html", "/b.html", "/a1.html", "/missing.html", "/index.html"]
+    urls = "urls=" + " ".join(crawl_site.url(p) for p in pages)
+    # both tasks start in the same second: same {time}, same chunk offsets
+    tasks = [crawl.start(urls, f"shard={i}/2") for i in range(2)]
+    logs = [task.communicate(timeout=180)[0] for task in tasks]
+    assert all(task.returncode in (0, 1) for task in tasks), logs
+    assert "Not overwriting" not in "".join(logs)
+    chunks = stored_chunks(s3, bucket)
+    assert all(".shard0of2." in key or ".shard1of2." in key for key in chunks)
+    urls_stored = sorted(r["url"] for records in chunks.values() for r in records)
+    assert urls_stored == sorted(crawl_site.url(p) for p in pages)

@@ -7,8 +7,9 @@ from scrapy.settings import Settings
 
 from crawler.commands.crawl import crawl_exit_code
 from crawler.crawl_delay import CrawlDelayConfig
-from crawler.pipelines import UploadConfig
+from crawler.pipelines import UploadConfig, with_shard
 from crawler.stop import StopConfig
+from rivalscope_core.keys import is_raw_chunk_key
 
 
 def _stats(**values: Any) -> dict[str, Any]:
@@ -65,3 +66,16 @@ def test_bad_pipeline_settings_name_the_setting(settings: dict[str, Any], name: 
 def test_stop_grace_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="RIVALSCOPE_STOP_GRACE"):
         StopConfig.from_settings(Settings({"RIVALSCOPE_STOP_GRACE": -1}))
+
+
+@pytest.mark.parametrize(
+    ("key", "label", "expected"),
+    [
+        ("raw/c/t/items.0000020.jl.gz", "", "raw/c/t/items.0000020.jl.gz"),
+        ("raw/c/t/items.0000020.jl.gz", "shard1of4", "raw/c/t/items.0000020.shard1of4.jl.gz"),
+        ("raw/c/t/items.0000020.jl", "shard0of2", "raw/c/t/items.0000020.shard0of2.jl"),
+    ],
+)
+def test_sharded_crawls_get_distinct_chunk_keys(key: str, label: str, expected: str) -> None:
+    assert with_shard(key, label) == expected
+    assert is_raw_chunk_key(with_shard(key, label))
