@@ -4,7 +4,12 @@ An analyser turns one page record and one prompt into a structured answer. It is
 process (a Lambda warm start keeps it) by the factory registered under the
 ``rivalscope.analyzers`` entry-point group, and called from several threads at once, so it must
 be thread-safe. It reports failures as ``Analysis.error`` — it never raises for one page's
-problem — and never puts an error text inside ``answer``."""
+problem — and never puts an error text inside ``answer``.
+
+The factory is called with the analyser ``Config`` (``analyzer_lambda.config``) as its only
+argument: ``factory(config)``. An ``Analysis`` whose ``error.type`` is ``DEADLINE_ERROR`` means
+"ran out of time, not a verdict on the page": no result is recorded and the next delivery of the
+event analyses the page again."""
 
 from __future__ import annotations
 
@@ -16,6 +21,10 @@ from rivalscope_core.records import ErrorInfo, Usage
 if TYPE_CHECKING:
     from analyzer_lambda.prompts import Prompt
     from rivalscope_core.records import PageRecord
+
+
+#: ``Analysis.error.type`` of a page given up because the deadline came: retried, not recorded.
+DEADLINE_ERROR = "deadline"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,136 @@
+"""Every setting of the analyser, read once from the environment into a frozen, validated
+``Config`` (Powertools' habit: the variable names live in this one module; an explicit argument
+beats the environment, which beats the default). A bad value raises ``ConfigurationError``
+naming the variable. ``AWS_ENDPOINT_URL(_S3)`` and ``GOOGLE_GEMINI_BASE_URL`` are left to
+botocore and google-genai, which read them themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analyzer_lambda.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+PAGES_BUCKET = "PAGES_BUCKET"
+ANALYZER = "ANALYZER"
+GEMINI_API_KEY = "GEMINI_API_KEY"
+GEMINI_API_KEY_SECRET_ARN = "GEMINI_API_KEY_SECRET_ARN"  # noqa: S105 - a variable name
+GEMINI_API_KEY_PARAMETER = "GEMINI_API_KEY_PARAMETER"  # SSM SecureString name (AWS)
+GEMINI_MODEL = "GEMINI_MODEL"
+GEMINI_TIMEOUT = "GEMINI_TIMEOUT"  # seconds per attempt
+GEMINI_MAX_ATTEMPTS = "GEMINI_MAX_ATTEMPTS"  # for 429/5xx/timeouts
+GEMINI_RETRY_BASE_DELAY = "GEMINI_RETRY_BASE_DELAY"  # seconds; doubled each retry, jittered
+GEMINI_MAX_OUTPUT_TOKENS = "GEMINI_MAX_OUTPUT_TOKENS"
+ANALYSIS_PROMPT = "ANALYSIS_PROMPT"
+ANALYZER_CONCURRENCY = "ANALYZER_CONCURRENCY"
+ANALYZER_TEXT_TOKENS = "ANALYZER_TEXT_TOKENS"  # token budget of the page text
+ANALYZER_SCREENSHOT_MAX_SIDE = "ANALYZER_SCREENSHOT_MAX_SIDE"
+ANALYZER_STOP_MARGIN = "ANALYZER_STOP_MARGIN"  # no page starts with less time left (seconds)
+ANALYZER_LOCAL_TIMEOUT = "ANALYZER_LOCAL_TIMEOUT"  # the CLI's stand-in for the Lambda timeout
+ANALYZER_WORK_DIR = "ANALYZER_WORK_DIR"
+CLAIM_TTL = "CLAIM_TTL"  # seconds after which another invocation takes over a claim
+
+DEFAULT_MODEL = "gemini-2.5-flash"
+
+
+@dataclass(frozen=True)
+class Config:
+    pages_bucket: str | None = None
+    analyzer: str | None = None
+    gemini_api_key: str | None = dataclasses.field(default=None, repr=False)
+    gemini_api_key_secret_arn: str | None = None
+    gemini_api_key_parameter: str | None = None
+    gemini_model: str = DEFAULT_MODEL
+    gemini_timeout: float = 60.0
+    gemini_max_attempts: int = 4
+    gemini_retry_base_delay: float = 1.0
+    gemini_max_output_tokens: int = 4096
+    analysis_prompt: str | None = None
+    concurrency: int = 4
+    text_tokens: int = 8000
+    screenshot_max_side: int = 1536
+    stop_margin: float = 30.0
+    local_timeout: float = 900.0
+    work_dir: Path = dataclasses.field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "rivalscope-analyzer"
+    )
+    claim_ttl: float = 900.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **explicit: Any) -> Config:
+        """Build from ``environ``; keyword arguments (CLI flags) win over it."""
+        values: dict[str, Any] = {
+            "pages_bucket": _text(environ, PAGES_BUCKET),
+            "analyzer": _text(environ, ANALYZER),
+            "gemini_api_key": _text(environ, GEMINI_API_KEY),
+            "gemini_api_key_secret_arn": _text(environ, GEMINI_API_KEY_SECRET_ARN),
+            "gemini_api_key_parameter": _text(environ, GEMINI_API_KEY_PARAMETER),
+            "gemini_model": _text(environ, GEMINI_MODEL) or DEFAULT_MODEL,
+            "gemini_timeout": _number(environ, GEMINI_TIMEOUT, 60.0, minimum=0.1),
+            "gemini_max_attempts": int(_number(environ, GEMINI_MAX_ATTEMPTS, 4, minimum=1)),
+            "gemini_retry_base_delay": _number(environ, GEMINI_RETRY_BASE_DELAY, 1.0, minimum=0),
+            "gemini_max_output_tokens": int(
+                _number(environ, GEMINI_MAX_OUTPUT_TOKENS, 4096, minimum=16)
+            ),
+            "analysis_prompt": _text(environ, ANALYSIS_PROMPT),
+            "concurrency": int(_number(environ, ANALYZER_CONCURRENCY, 4, minimum=1)),
+            "text_tokens": int(_number(environ, ANALYZER_TEXT_TOKENS, 8000, minimum=100)),
+            "screenshot_max_side": int(
+                _number(environ, ANALYZER_SCREENSHOT_MAX_SIDE, 1536, minimum=64)
+            ),
+            "stop_margin": _number(environ, ANALYZER_STOP_MARGIN, 30.0, minimum=0),
+            "local_timeout": _number(environ, ANALYZER_LOCAL_TIMEOUT, 900.0, minimum=1),
+            "claim_ttl": _number(environ, CLAIM_TTL, 900.0, minimum=1),
+        }
+        if work_dir := _text(environ, ANALYZER_WORK_DIR):
+            values["work_dir"] = Path(work_dir)
+        values.update({k: v for k, v in explicit.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def has_key_source(self) -> bool:
+        """A key is set, or a place to read it from in AWS is."""
+        return bool(
+            self.gemini_api_key or self.gemini_api_key_secret_arn or self.gemini_api_key_parameter
+        )
+
+    @property
+    def analyzer_name(self) -> str:
+        """``ANALYZER``, else ``gemini`` when a key can be had. With neither, there is no silent
+        fallback to the offline analyser: that would write answers nobody asked for."""
+        if self.analyzer:
+            return self.analyzer
+        if self.has_key_source:
+            return "gemini"
+        raise ConfigurationError(
+            f"no analyser configured: set {GEMINI_API_KEY} (in AWS: {GEMINI_API_KEY_SECRET_ARN} "
+            f"or {GEMINI_API_KEY_PARAMETER}) to use Gemini, or {ANALYZER}=extract for the "
+            "offline analyser"
+        )
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+def _text(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = _text(environ, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name}={raw!r} must be at least {minimum:g}")
+    return value

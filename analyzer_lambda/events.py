@@ -1,0 +1,134 @@
+"""Every event the handler takes (SPEC.md), turned into the chunks to analyse. Pure.
+
+- S3 ``ObjectCreated`` notifications: object keys arrive URL-encoded (``+`` for a space, ``%2F``
+  from moto); Powertools' ``S3Event`` decodes only its first record's key, so each record is
+  decoded here. A multipart upload may raise two events for one object; duplicates within an
+  event collapse, and across events idempotency makes the second one a no-op.
+- SQS messages whose body is an S3 notification (or an EventBridge event); ``s3:TestEvent``
+  bodies yield nothing.
+- EventBridge ``Object Created`` events (Powertools' ``S3EventBridgeNotificationEvent``).
+- ``{"reanalyze": {"chunks": [URI...], "prompt": URI, "model": M}}``.
+
+Keys outside ``raw/`` (a bucket notification configured too broadly) are ignored: analysing our
+own output would loop."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import (
+    EventBridgeEvent,
+    S3Event,
+    SQSEvent,
+)
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventBridgeNotificationEvent
+
+from analyzer_lambda.exceptions import UnsupportedEventError
+from rivalscope_core.keys import ChunkRef, is_raw_chunk_key, parse_s3_uri
+
+logger = logging.getLogger(__name__)
+
+EventKind = Literal["s3", "sqs", "eventbridge", "reanalyze"]
+
+
+@dataclass(frozen=True)
+class ReanalyzeRequest:
+    chunks: tuple[ChunkRef, ...]
+    prompt: str | None = None
+    model: str | None = None
+
+
+def event_kind(event: Any) -> EventKind:
+    if not isinstance(event, dict):
+        raise UnsupportedEventError("an event is a JSON object")
+    if "reanalyze" in event:
+        return "reanalyze"
+    if "detail-type" in event and "detail" in event:
+        return "eventbridge"
+    records = event.get("Records")
+    if isinstance(records, list) and records:
+        source = records[0].get("eventSource") if isinstance(records[0], dict) else None
+        if source == "aws:sqs":
+            return "sqs"
+        if source == "aws:s3":
+            return "s3"
+    raise UnsupportedEventError(
+        "unsupported event: expected an S3 notification, SQS messages, an EventBridge "
+        '"Object Created" event or {"reanalyze": {"chunks": [...], "prompt": ..., "model": ...}}'
+    )
+
+
+def chunks_from_s3_notification(event: dict[str, Any]) -> list[ChunkRef]:
+    """An S3 notification (direct or an SQS body); ``s3:TestEvent`` has no records → []."""
+    if event.get("Event") == "s3:TestEvent" or "Records" not in event:
+        return []
+    refs = []
+    for record in S3Event(event).records:
+        if not record.event_name.startswith("ObjectCreated"):
+            continue
+        refs.append(ChunkRef(record.s3.bucket.name, unquote_plus(record.s3.get_object.key)))
+    return _raw_only(refs)
+
+
+def chunks_from_eventbridge(event: dict[str, Any]) -> list[ChunkRef]:
+    base = EventBridgeEvent(event)
+    if base.source != "aws.s3" or base.detail_type != "Object Created":
+        logger.info("ignoring EventBridge event %s/%s", base.source, base.detail_type)
+        return []
+    detail = S3EventBridgeNotificationEvent(event).detail
+    return _raw_only([ChunkRef(detail.bucket.name, detail.object.key)])
+
+
+def chunks_from_sqs_body(body: str) -> list[ChunkRef]:
+    """One SQS message body: an S3 notification or an EventBridge event (EventBridge → SQS)."""
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise UnsupportedEventError(f"SQS message body is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise UnsupportedEventError("SQS message body is not a JSON object")
+    if "detail-type" in payload:
+        return chunks_from_eventbridge(payload)
+    if "Records" in payload or payload.get("Event") == "s3:TestEvent":
+        return chunks_from_s3_notification(payload)
+    raise UnsupportedEventError("SQS message body is neither an S3 nor an EventBridge event")
+
+
+def sqs_messages(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(messageId, body)`` of each SQS record."""
+    return [(record.message_id, record.body) for record in SQSEvent(event).records]
+
+
+def reanalyze_request(event: dict[str, Any]) -> ReanalyzeRequest:
+    spec = event.get("reanalyze")
+    if not isinstance(spec, dict) or not isinstance(spec.get("chunks"), list):
+        raise UnsupportedEventError('"reanalyze" needs {"chunks": [s3://... URIs]}')
+    chunks = []
+    for uri in spec["chunks"]:
+        try:
+            ref = parse_s3_uri(str(uri))
+        except ValueError as exc:
+            raise UnsupportedEventError(str(exc)) from exc
+        if not is_raw_chunk_key(ref.key):
+            raise UnsupportedEventError(f"not a raw chunk URI: {uri}")
+        chunks.append(ChunkRef(ref.bucket, ref.key))
+    prompt, model = spec.get("prompt"), spec.get("model")
+    return ReanalyzeRequest(
+        chunks=tuple(dict.fromkeys(chunks)),
+        prompt=str(prompt) if prompt else None,
+        model=str(model) if model else None,
+    )
+
+
+def _raw_only(refs: list[ChunkRef]) -> list[ChunkRef]:
+    kept = []
+    for ref in dict.fromkeys(refs):  # a multipart upload may name one object twice
+        if is_raw_chunk_key(ref.key):
+            kept.append(ref)
+        else:
+            logger.info("ignoring s3://%s/%s: not a raw chunk", ref.bucket, ref.key)
+    return kept

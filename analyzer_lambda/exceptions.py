@@ -1,0 +1,52 @@
+"""The analyser's error hierarchy. Adapters (store, analysers) translate ``ClientError`` and
+HTTP errors into these, always ``raise ... from exc``, so callers never match message text.
+
+Exit codes of the CLI follow from the class: ``ConfigurationError`` and ``UnsupportedEventError``
+are bad usage (exit 2); ``ChunksIncompleteError`` means the job ran but work is left (exit 1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AnalyzerLambdaError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigurationError(AnalyzerLambdaError, ValueError):
+    """A setting is missing or wrong; the message names the environment variable to fix."""
+
+
+class UnsupportedEventError(AnalyzerLambdaError, ValueError):
+    """The event is none of the shapes SPEC.md lists."""
+
+
+class StoreError(AnalyzerLambdaError):
+    """S3 failed (network, permissions, missing object); the work can be retried."""
+
+
+class PromptUnavailableError(AnalyzerLambdaError):
+    """A prompt reference cannot be read or parsed. Without the prompt there is no prompt id,
+    hence no result key: the chunk fails and is retried once the prompt is fixed."""
+
+
+class CorruptChunkError(AnalyzerLambdaError):
+    """The chunk's gzip stream cannot be read to its end; ``line`` is the first line lost."""
+
+    def __init__(self, key: str, line: int, reason: str) -> None:
+        super().__init__(f"corrupt chunk {key}: cannot read line {line} or after: {reason}")
+        self.key = key
+        self.line = line
+        self.reason = reason
+
+
+class ChunksIncompleteError(AnalyzerLambdaError):
+    """Some chunk of a direct S3/EventBridge event was not finished (time ran out, a page is
+    claimed by a concurrent invocation, S3 failed, the chunk is corrupt). Raised so that Lambda's
+    asynchronous retry delivers the event again; finished pages are skipped then. ``summary`` is
+    what the handler would have returned."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        unfinished = [c["chunk"] for c in summary.get("chunks", []) if not c.get("complete")]
+        super().__init__(f"unfinished chunks (retry resumes them): {', '.join(unfinished)}")
+        self.summary = summary

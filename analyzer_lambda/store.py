@@ -1,0 +1,177 @@
+"""All of the analyser's S3 I/O: stream a chunk, claim a result key, write a result, read a
+prompt. ``ClientError``/``BotoCoreError`` become ``StoreError`` here, so nothing above matches
+botocore error text.
+
+Idempotency follows Powertools' conditional-write scheme, stored in S3 instead of DynamoDB (no
+table to run): before calling the model for (page, prompt id, model), an invocation writes
+``keys.claim_key(result_key)`` with ``IfNoneMatch='*'``; S3 answers 412 to every other writer,
+so concurrent deliveries of one event make one model call. The result object is written last,
+also with ``IfNoneMatch='*'``; "result exists" means done, and the claim is then deleted. A
+claim older than ``CLAIM_TTL`` (its invocation crashed or timed out) is taken over with
+``IfMatch=<the claim's ETag>``: when two invocations race for one expired claim, the first write
+changes the ETag (each claim body holds a fresh owner id) and the second gets 412. The claim's
+age is measured on S3's clock (``Last-Modified`` against the response's ``Date``), so a skewed
+local clock cannot steal a live claim."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import IO, TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from analyzer_lambda.exceptions import StoreError
+from rivalscope_core.records import utc_now_iso
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mypy_boto3_s3 import S3Client
+
+    from rivalscope_core.keys import ChunkRef
+    from rivalscope_core.records import ResultRecord
+
+logger = logging.getLogger(__name__)
+
+_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+_SPOOL_BYTES = 32 * 1024 * 1024  # chunks up to this size stay in memory; larger spill to disk
+
+
+@dataclass(frozen=True)
+class Claim:
+    bucket: str
+    key: str
+    etag: str
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class Store:
+    """One per process; thread-safe because boto3 clients are."""
+
+    def __init__(self, s3: S3Client) -> None:
+        self._s3 = s3
+
+    def open_chunk(self, chunk: ChunkRef, work_dir: Path) -> IO[bytes]:
+        """Stream the chunk into a spooled file (memory, then ``work_dir``) and return it at
+        offset 0. Downloading first keeps no S3 connection idle while slow model calls run."""
+        work_dir.mkdir(parents=True, exist_ok=True)
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, dir=str(work_dir))  # noqa: SIM115 - returned to the caller, who closes it
+        try:
+            body = self._s3.get_object(Bucket=chunk.bucket, Key=chunk.key)["Body"]
+            for part in body.iter_chunks(1024 * 1024):
+                spool.write(part)
+        except (ClientError, BotoCoreError) as exc:
+            spool.close()
+            raise StoreError(f"cannot read {chunk.uri}: {exc}") from exc
+        spool.seek(0)
+        return spool
+
+    def existing_keys(self, bucket: str, prefix: str) -> set[str]:
+        """Every key under ``prefix``: one listing tells which pages of a chunk are done."""
+        found: set[str] = set()
+        try:
+            paginator = self._s3.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                found.update(obj["Key"] for obj in page.get("Contents", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"cannot list s3://{bucket}/{prefix}: {exc}") from exc
+        return found
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return False
+            raise StoreError(f"cannot check s3://{bucket}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"cannot check s3://{bucket}/{key}: {exc}") from exc
+        return True
+
+    def claim(self, bucket: str, key: str, ttl: float) -> Claim | None:
+        """Claim ``key``; None when a live claim of another invocation holds it."""
+        for _ in range(2):  # a second round when the holder released it while we looked
+            claim = self._put_claim(bucket, key, {"IfNoneMatch": "*"})
+            if claim is not None:
+                return claim
+            held = self._head(bucket, key)
+            if held is None:
+                continue
+            etag, age = held
+            if age < ttl:
+                return None
+            logger.warning("taking over s3://%s/%s: claim is %.0f s old", bucket, key, age)
+            return self._put_claim(bucket, key, {"IfMatch": etag})
+        return None
+
+    def release(self, claim: Claim) -> None:
+        """Delete our claim, only if it is still ours. Best effort: a leftover claim next to
+        its result is harmless."""
+        try:
+            self._s3.delete_object(Bucket=claim.bucket, Key=claim.key, IfMatch=claim.etag)
+        except (ClientError, BotoCoreError) as exc:
+            logger.debug("claim s3://%s/%s not released: %s", claim.bucket, claim.key, exc)
+
+    def put_result(self, bucket: str, key: str, record: ResultRecord) -> bool:
+        """Write the result unless one exists; False when another invocation wrote it first."""
+        try:
+            self._s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=record.to_json().encode("utf-8"),
+                ContentType="application/json",
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            if _code(exc) in _PRECONDITION:
+                return False
+            raise StoreError(f"cannot write s3://{bucket}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"cannot write s3://{bucket}/{key}: {exc}") from exc
+        return True
+
+    def read_text(self, bucket: str, key: str) -> str:
+        try:
+            body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
+        return bytes(body).decode("utf-8")
+
+    def _put_claim(self, bucket: str, key: str, condition: dict[str, str]) -> Claim | None:
+        body = json.dumps({"owner": uuid.uuid4().hex, "claimed_at": utc_now_iso()})
+        try:
+            response = self._s3.put_object(
+                Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json",
+                **condition,  # type: ignore[arg-type]
+            )  # fmt: skip
+        except ClientError as exc:
+            if _code(exc) in _PRECONDITION | _MISSING:
+                return None
+            raise StoreError(f"cannot claim s3://{bucket}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"cannot claim s3://{bucket}/{key}: {exc}") from exc
+        return Claim(bucket, key, response["ETag"])
+
+    def _head(self, bucket: str, key: str) -> tuple[str, float] | None:
+        """``(etag, age in seconds on S3's clock)`` of an object, None when it is gone."""
+        try:
+            head: dict[str, Any] = dict(self._s3.head_object(Bucket=bucket, Key=key))
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise StoreError(f"cannot check s3://{bucket}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"cannot check s3://{bucket}/{key}: {exc}") from exc
+        date_header = head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        now = parsedate_to_datetime(date_header) if date_header else datetime.now(UTC)
+        return str(head["ETag"]), (now - head["LastModified"]).total_seconds()
