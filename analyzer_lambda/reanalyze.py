@@ -312,7 +312,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    package_logger = logging.getLogger("analyzer_lambda")
+    level = package_logger.level
     try:
         return _main(args)
     except (UsageError, ConfigurationError, ValueError) as exc:
@@ -321,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     except AnalyzerLambdaError as exc:  # S3 unreachable, prompt unreadable, corrupt chunk
         print(f"reanalyze: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        package_logger.setLevel(level)  # _main quiets the per-page INFO logs under the bar
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -366,4 +369,5 @@ def _main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sys.exit(main())

@@ -4,6 +4,7 @@ the fake Gemini server and a site server that counts requests (re-analysis must 
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import io
 import json
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,10 +22,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 from PIL import Image
 
+from analyzer_lambda.reanalyze import main
 from tests.servers.gemini import GeminiServer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from mypy_boto3_s3 import S3Client
 
@@ -49,6 +52,7 @@ def gemini() -> Iterator[GeminiServer]:
     server.stop()
 
 
+@functools.cache
 def _screenshot() -> dict[str, Any]:
     buffer = io.BytesIO()
     Image.new("RGB", (1280, 3000), "white").save(buffer, "WEBP", quality=50)
@@ -92,23 +96,34 @@ def prompt_file(tmp_path: Path) -> Path:
     return path
 
 
+@dataclass
+class Done:
+    returncode: int
+    stderr: str
+
+
+@pytest.fixture
 def reanalyze(
-    moto_server: MotoServer, gemini: GeminiServer, *args: str, **env: str
-) -> subprocess.CompletedProcess[str]:
-    environ = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": moto_server.endpoint,
-        "GEMINI_API_KEY": "test-key",
-        "GOOGLE_GEMINI_BASE_URL": gemini.base_url,
-        "GEMINI_MAX_ATTEMPTS": "1",
-        **env,
-    }
-    environ.pop("ANALYZER", None)
-    return subprocess.run(
-        [sys.executable, "-m", "analyzer_lambda.reanalyze", *args],
-        env=environ, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    moto_server: MotoServer,
+    gemini: GeminiServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Callable[..., Done]:
+    """The command's ``main`` in this process (no interpreter start per call), with the
+    environment a user would set: the endpoint, a key and the Gemini base URL."""
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", gemini.base_url)
+    monkeypatch.setenv("GEMINI_MAX_ATTEMPTS", "1")
+    monkeypatch.delenv("ANALYZER", raising=False)
+
+    def call(*args: str, **env: str) -> Done:
+        with monkeypatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            code = main(list(args))
+        return Done(code, capsys.readouterr().err)
+
+    return call
 
 
 def _results(s3: S3Client, bucket: str, prefix: str = "analysis/") -> list[dict[str, Any]]:
@@ -121,11 +136,11 @@ def _results(s3: S3Client, bucket: str, prefix: str = "analysis/") -> list[dict[
 
 
 def test_dry_run_prints_pages_tokens_and_cost_and_calls_nothing(
-    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path,
+    reanalyze: Callable[..., Done], gemini: GeminiServer, run: str, prompt_file: Path,
     s3: S3Client, bucket: str, site: SiteServer, tmp_path: Path,
 ) -> None:  # fmt: skip
     gemini.reset()
-    done = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--dry-run")
+    done = reanalyze(run, "--prompt", str(prompt_file), "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "pages: 5 in 2 chunk(s)" in done.stderr
     assert "5 to analyse" in done.stderr
@@ -137,7 +152,7 @@ def test_dry_run_prints_pages_tokens_and_cost_and_calls_nothing(
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"gemini-2.5-flash": {
         "input_per_million": 1000, "output_per_million": 0, "as_of": "2030-01-01"}}))  # fmt: skip
-    dearer = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--dry-run",
+    dearer = reanalyze(run, "--prompt", str(prompt_file), "--dry-run",
                        RIVALSCOPE_PRICES_FILE=str(prices))  # fmt: skip
     assert f"estimated cost: ${tokens * 1000 / 1e6:.4f} (prices as of 2030-01-01)" in dearer.stderr
 
@@ -147,11 +162,11 @@ def test_dry_run_prints_pages_tokens_and_cost_and_calls_nothing(
 
 
 def test_one_model_call_per_page_no_site_request_and_a_rerun_calls_nothing(
-    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path,
+    reanalyze: Callable[..., Done], gemini: GeminiServer, run: str, prompt_file: Path,
     s3: S3Client, bucket: str, site: SiteServer,
 ) -> None:  # fmt: skip
     gemini.reset()
-    first = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--yes")
+    first = reanalyze(run, "--prompt", str(prompt_file), "--yes")
     # the page the crawler could not render is recorded as failed: exit 1, and it is named
     assert first.returncode == 1, first.stderr
     assert "gone.html: timeout" in first.stderr
@@ -162,7 +177,7 @@ def test_one_model_call_per_page_no_site_request_and_a_rerun_calls_nothing(
     assert results[0]["prompt_id"].startswith("pricing-watch-")
     assert sum(r["analysis"] is not None for r in results) == 4
 
-    second = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--yes")
+    second = reanalyze(run, "--prompt", str(prompt_file), "--yes")
     assert second.returncode == 0, second.stderr
     assert "nothing to do" in second.stderr
     assert gemini.calls == 4
@@ -170,10 +185,10 @@ def test_one_model_call_per_page_no_site_request_and_a_rerun_calls_nothing(
 
 
 def test_a_costly_run_without_a_terminal_needs_yes(
-    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path
+    reanalyze: Callable[..., Done], gemini: GeminiServer, run: str, prompt_file: Path
 ) -> None:
     gemini.reset()
-    done = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file),
+    done = reanalyze(run, "--prompt", str(prompt_file),
                      RIVALSCOPE_CONFIRM_ABOVE_USD="0")  # fmt: skip
     assert done.returncode == 2
     assert "pass --yes" in done.stderr
@@ -181,24 +196,25 @@ def test_a_costly_run_without_a_terminal_needs_yes(
 
 
 def test_bad_usage_exits_2_with_a_message(
-    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path
+    reanalyze: Callable[..., Done], gemini: GeminiServer, run: str, prompt_file: Path
 ) -> None:
-    not_a_run = reanalyze(moto_server, gemini, "s3://b/elsewhere/", "--prompt", str(prompt_file))
+    not_a_run = reanalyze("s3://b/elsewhere/", "--prompt", str(prompt_file))
     assert not_a_run.returncode == 2
     assert "neither a run" in not_a_run.stderr
-    no_function = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file),
+    no_function = reanalyze(run, "--prompt", str(prompt_file),
                             "--via", "lambda", ANALYZER_FUNCTION="")  # fmt: skip
     assert no_function.returncode == 2
     assert "--function" in no_function.stderr
-    no_prompt = reanalyze(moto_server, gemini, run, "--prompt", "missing.md")
+    no_prompt = reanalyze(run, "--prompt", "missing.md")
     assert no_prompt.returncode in (1, 2)
     assert "missing.md" in no_prompt.stderr
 
 
 def test_ctrl_c_stops_cleanly_and_a_rerun_resumes_without_repeating_a_call(
-    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path,
-    s3: S3Client, bucket: str,
+    reanalyze: Callable[..., Done], gemini: GeminiServer, run: str, prompt_file: Path,
+    s3: S3Client, bucket: str, moto_server: MotoServer,
 ) -> None:  # fmt: skip
+    """A real SIGINT to the command as users start it (``python -m``)."""
     gemini.reset(default="slow:1.5")
     environ = {**os.environ, "AWS_ENDPOINT_URL": moto_server.endpoint,
                "GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": gemini.base_url}  # fmt: skip
@@ -218,7 +234,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_resumes_without_repeating_a_call(
     assert 1 <= interrupted_calls < 4
 
     gemini.reset()
-    resumed = reanalyze(moto_server, gemini, run, "--prompt", str(prompt_file), "--yes")
+    resumed = reanalyze(run, "--prompt", str(prompt_file), "--yes")
     assert resumed.returncode == 1  # the unrenderable page, as before
     results = _results(s3, bucket)
     assert len(results) == 5
@@ -244,7 +260,7 @@ class _LambdaApi(BaseHTTPRequestHandler):
 
 
 def test_via_lambda_sends_one_asynchronous_reanalyze_event_per_chunk(
-    moto_server: MotoServer, gemini: GeminiServer, run: str, prompt_file: Path,
+    reanalyze: Callable[..., Done], gemini: GeminiServer, run: str, prompt_file: Path,
     s3: S3Client, bucket: str, site: SiteServer,
 ) -> None:  # fmt: skip
     gemini.reset()
@@ -253,7 +269,7 @@ def test_via_lambda_sends_one_asynchronous_reanalyze_event_per_chunk(
     threading.Thread(target=api.serve_forever, daemon=True).start()
     try:
         done = reanalyze(
-            moto_server, gemini, run, "--prompt", str(prompt_file), "--via", "lambda", "--yes",
+            run, "--prompt", str(prompt_file), "--via", "lambda", "--yes",
             ANALYZER_FUNCTION="rivalscope-analyzer",
             AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{api.server_address[1]}",
         )  # fmt: skip
