@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
+from PIL import Image
 
 from analyzer_lambda.chunks import BadLine, read_pages
 from analyzer_lambda.exceptions import CorruptChunkError
@@ -175,18 +176,21 @@ def read_results(
     if only is not None:
         keys = [k for k in keys if k.rsplit("/", 2)[-2] == only.stem]
 
-    def fetch(key: str) -> ResultRecord:
+    def fetch(key: str) -> ResultRecord | None:
         body = _s3_call(f"read s3://{run.bucket}/{key}", s3.get_object, Bucket=run.bucket, Key=key)
-        return ResultRecord.from_dict(json.loads(body["Body"].read()))
+        try:
+            return ResultRecord.from_dict(json.loads(body["Body"].read()))
+        except (ValueError, KeyError, TypeError) as exc:
+            # its page then shows as "not analysed": visible, and a re-analysis rewrites it
+            logger.warning("s3://%s/%s is not a result record, ignored: %s", run.bucket, key, exc)
+            return None
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        return list(pool.map(fetch, keys))
+        return [result for result in pool.map(fetch, keys) if result is not None]
 
 
 def make_thumbnail(data: bytes, width: int = THUMB_WIDTH) -> bytes:
     """The top of a full-page screenshot (``THUMB_ASPECT``), ``width`` px wide, as WebP."""
-    from PIL import Image  # lazy: only the report needs Pillow's decoders
-
     with Image.open(io.BytesIO(data)) as image:
         keep = min(image.height, round(image.width * THUMB_ASPECT))
         top = image.crop((0, 0, image.width, keep)).convert("RGB")
@@ -204,7 +208,7 @@ def write_screenshot(shot: Screenshot, name: str, out_dir: Path) -> ShotFiles | 
     try:
         data = base64.b64decode(shot.data, validate=True)
         thumb = make_thumbnail(data)
-    except (binascii.Error, OSError, ValueError) as exc:
+    except (binascii.Error, OSError, ValueError, Image.DecompressionBombError) as exc:
         logger.warning("screenshot %s is unreadable: %s", name, exc)
         return None
     (folder / f"{name}.{ext}").write_bytes(data)

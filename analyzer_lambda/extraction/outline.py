@@ -6,6 +6,7 @@ footers or cookie banners."""
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.extraction.document import (
@@ -18,6 +19,8 @@ from analyzer_lambda.extraction.document import (
 from analyzer_lambda.extraction.text import count_cjk, guess_language, normalise_lang
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from analyzer_lambda.extraction.document import Document
 
 LEAD_CHARS = 300
@@ -104,16 +107,19 @@ def find_lead(doc: Document) -> str | None:
     """Up to ``LEAD_CHARS`` characters from the first meaningful paragraphs of the main
     content; falls back to its visible lines when it has no ``<p>``."""
     root = _main_root(doc)
-    paragraphs = [
+    paragraphs = (
         squash(" ".join(visible_lines(p)))
-        for p in root.xpath(".//p")
+        for p in root.iterfind(".//p")
         if not in_any(p, is_chrome) and not in_any(p, is_hidden)
-    ]
-    chosen = [p for p in paragraphs if _meaningful(p)]
-    if not chosen:
-        chosen = [line for line in visible_lines(root, skip=is_chrome) if _meaningful(line)]
+    )
+    chosen: Iterator[str] = (p for p in paragraphs if _meaningful(p))
+    first = next(chosen, None)
+    if first is None:
+        chosen = (line for line in visible_lines(root, skip=is_chrome) if _meaningful(line))
+    else:
+        chosen = itertools.chain([first], chosen)
     lead: list[str] = []
-    for text in chosen:
+    for text in chosen:  # lazily: a long page stops being read once the lead is long enough
         lead.append(text)
         if sum(_weight(t) for t in lead) >= LEAD_CHARS // 2:
             break
