@@ -54,6 +54,7 @@ class Outcome:
     render_ms: list[float] = field(default_factory=list)
     peak_pss: int = 0
     pss_by_hundred: list[int] = field(default_factory=list)
+    pss_breakdown: str = ""
     cpu_seconds: float = 0.0
     stored_bytes: int = 0
     load: tuple[float, float] = (0.0, 0.0)
@@ -86,7 +87,8 @@ def combine(runs: list[Outcome]) -> Outcome:
         total.wall += run.wall
         total.process_wall += run.process_wall
         total.render_ms += run.render_ms
-        total.peak_pss = max(total.peak_pss, run.peak_pss)
+        if run.peak_pss > total.peak_pss:
+            total.peak_pss, total.pss_breakdown = run.peak_pss, run.pss_breakdown
         total.cpu_seconds += run.cpu_seconds
         total.stored_bytes += run.stored_bytes
     total.load = (runs[0].load[0], runs[-1].load[1])
@@ -146,6 +148,7 @@ def _summarise(
     if timing.get("first_request") and timing.get("finished"):
         outcome.wall = timing["finished"] - timing["first_request"]
     outcome.peak_pss = sampler.peak
+    outcome.pss_breakdown = sampler.peak_breakdown()
     start = timing.get("first_request") or 0.0
     for end_index in range(99, len(pages), 100):
         end = pages[end_index]["done_at"]
@@ -232,6 +235,8 @@ def ratios(outcomes: list[Outcome]) -> list[str]:
             target = f" (goal ≥ {goal}×: {'met' if ratio >= goal else 'NOT met'})" if goal else ""
             lines.append(f"- pages/min {a} ÷ {b}: **{ratio:.2f}×**{target}")
     for o in outcomes:
+        if o.pss_breakdown:
+            lines.append(f"- {o.label}, PSS MB at the peak by process kind: {o.pss_breakdown}")
         if o.pss_by_hundred:
             steps = ", ".join(_mb(v) for v in o.pss_by_hundred)
             lines.append(f"- {o.name} peak PSS MB per 100 pages: {steps}")

@@ -22,29 +22,53 @@ class Sample:
     at: float  # time.time(), comparable with the crawlers' own timestamps
     pss: int  # bytes, summed over the tree
     processes: int
+    by_kind: dict[str, int]
+
+
+def process_kind(process: psutil.Process) -> str:
+    """``python``, ``chromedriver``, ``node`` or ``chromium:<type>`` (browser, renderer, gpu,
+    utility, zygote): where a tree's memory goes."""
+    name = process.name()
+    # Chromium starts some children as ``/proc/self/exe --type=…`` (named ``exe``).
+    if ("chrom" in name and name != "chromedriver") or name == "exe":
+        kind = next(
+            (arg.split("=", 1)[1] for arg in process.cmdline() if arg.startswith("--type=")),
+            "browser",
+        )
+        return f"chromium:{kind}"
+    return "python" if name.startswith("python") else name
 
 
 def tree_pss(
-    root: psutil.Process, cpu: dict[tuple[int, float], float] | None = None
-) -> tuple[int, int]:
-    """(PSS bytes, process count) of ``root`` and all its descendants; processes that exit
-    while being read are skipped. ``cpu``, when given, is updated with each process's CPU
-    seconds so far (user + system), by (pid, start time): pids are reused."""
+    root: psutil.Process,
+    cpu: dict[tuple[int, float], float] | None = None,
+    kinds: dict[tuple[int, float], str] | None = None,
+) -> tuple[int, int, dict[str, int]]:
+    """(PSS bytes, process count, PSS by process kind) of ``root`` and all its descendants;
+    processes that exit while being read are skipped. ``cpu``, when given, is updated with
+    each process's CPU seconds so far (user + system), by (pid, start time): pids are reused.
+    ``kinds`` caches ``process_kind`` by the same key."""
     try:
         processes = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0, 0
+        return 0, 0, {}
     total, counted = 0, 0
+    by_kind: dict[str, int] = {}
+    cache = kinds if kinds is not None else {}
     for process in processes:
         try:
-            total += process.memory_full_info().pss
-            counted += 1
+            key = (process.pid, process.create_time())
+            pss = process.memory_full_info().pss
+            kind = cache.get(key) or cache.setdefault(key, process_kind(process))
             if cpu is not None:
                 times = process.cpu_times()
-                cpu[process.pid, process.create_time()] = times.user + times.system
+                cpu[key] = times.user + times.system
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             continue
-    return total, counted
+        total += pss
+        counted += 1
+        by_kind[kind] = by_kind.get(kind, 0) + pss
+    return total, counted, by_kind
 
 
 @dataclass
@@ -57,6 +81,7 @@ class PssSampler:
     # CPU seconds by pid as last seen: a process that exits between two samples loses at
     # most one interval of CPU time from the total.
     cpu_by_pid: dict[tuple[int, float], float] = field(default_factory=dict)
+    _kinds: dict[tuple[int, float], str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -77,9 +102,9 @@ class PssSampler:
             return
         while not self._stop.is_set():
             started = time.time()
-            pss, count = tree_pss(root, self.cpu_by_pid)
+            pss, count, by_kind = tree_pss(root, self.cpu_by_pid, self._kinds)
             if count:
-                self.samples.append(Sample(started, pss, count))
+                self.samples.append(Sample(started, pss, count, by_kind))
             self._stop.wait(max(0.0, self.interval - (time.time() - started)))
 
     @property
@@ -89,6 +114,14 @@ class PssSampler:
     @property
     def peak(self) -> int:
         return max((s.pss for s in self.samples), default=0)
+
+    def peak_breakdown(self) -> str:
+        """The peak sample as ``kind MB, …``, largest first."""
+        if not self.samples:
+            return ""
+        top = max(self.samples, key=lambda sample: sample.pss)
+        parts = sorted(top.by_kind.items(), key=lambda item: -item[1])
+        return ", ".join(f"{kind} {pss / 2**20:,.0f}" for kind, pss in parts)
 
     def peak_between(self, start: float, end: float) -> int:
         return max((s.pss for s in self.samples if start <= s.at <= end), default=0)
