@@ -91,8 +91,10 @@ def _s3_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         return call(*args, **kwargs)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "403"):
-            raise UsageError(f"cannot {what}: {code} (check RUN_URI and AWS credentials)") from exc
+        if code in ("NoSuchBucket", "NoSuchKey", "404", "NotFound"):
+            raise UsageError(f"cannot {what}: {code} (check RUN_URI)") from exc
+        if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
+            raise UsageError(f"cannot {what}: {code} (check the AWS credentials)") from exc
         raise
     except BotoCoreError as exc:
         raise UsageError(f"cannot {what}: {exc} (check AWS_ENDPOINT_URL and the network)") from exc
@@ -145,6 +147,8 @@ def resolve_prompt_id(s3: S3Client, run: RunRef, value: str) -> str:
         raw, stem = body["Body"].read().decode("utf-8"), Path(ref.key).stem
     elif Path(value).is_file():
         raw, stem = Path(value).read_text("utf-8"), Path(value).stem
+    elif value.endswith(".md") or "/" in value:
+        raise UsageError(f"prompt file {value} not found (pass a prompt file or a prompt id)")
     else:
         raw, stem = "", ""
     known = _prompt_ids(s3, run)

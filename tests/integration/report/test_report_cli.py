@@ -238,6 +238,8 @@ def test_prompt_by_name_reports_a_chunk(
         ("s3://{bucket}/raw/competitors/{time}/", "other-12345678", "{prompt_id}"),
         ("s3://no-such-bucket-x/raw/competitors/{time}/", "{prompt_id}", "NoSuchBucket"),
         ("https://example.com/run", "{prompt_id}", "not an s3:// URI"),
+        ("s3://{bucket}/raw/competitors/{time}/items.0000099.jl.gz", "{prompt_id}", "404"),
+        ("s3://{bucket}/raw/competitors/{time}/", "prompts/nope.md", "prompt file prompts/nope"),
     ],
 )
 def test_bad_usage_exits_2_naming_what_to_fix(
