@@ -4,9 +4,11 @@ Why tiles: one ``Page.captureScreenshot`` taller than ~16,384 px repeats or blan
 (GPU texture limit; puppeteer#359), so taller pages are captured as clipped tiles well below that
 and pasted together, up to ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` (then ``truncated`` is set).
 
-Why PNG with ``optimizeForSpeed`` and a Pillow re-encode: rasterising costs ~300 ms whatever the
-format; Chrome's own PNG/WebP compression then costs as much again, while its fast PNG plus a
-Pillow WebP at ``method=0`` is quicker and smaller (shared/NOTES.md, bench/RESULTS.md).
+How each format is made (bench/RESULTS.md, "Screenshot format"): rasterising costs ~300 ms
+whatever the format, then Chrome's own PNG and WebP compression cost as much again. So a
+one-tile JPEG comes straight from Chrome (its JPEG encoder is fast, nothing to decode); a
+one-tile PNG is Chrome's ``optimizeForSpeed`` PNG as is; WebP and every tiled capture are made
+from fast PNG tiles decoded and re-encoded by Pillow (WebP at ``method=0``, its fastest).
 """
 
 from __future__ import annotations
@@ -91,19 +93,26 @@ def page_size(driver: WebDriver) -> tuple[int, int]:
     return width, height
 
 
-def capture_tile(driver: WebDriver, width: int, tile: Tile) -> Image.Image:
-    result: dict[str, Any] = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "format": "png",
-            "optimizeForSpeed": True,
-            "captureBeyondViewport": True,
-            "fromSurface": True,
-            "clip": {"x": 0, "y": tile.y, "width": width, "height": tile.height, "scale": 1},
-        },
-    )
-    image = Image.open(io.BytesIO(base64.b64decode(result["data"])))
-    return image.convert("RGB")
+def capture_tile(
+    driver: WebDriver, width: int, tile: Tile, fmt: str = "png", quality: int = 80
+) -> str:
+    """Base64 of one clipped capture, straight from Chrome."""
+    params: dict[str, Any] = {
+        "format": fmt,
+        "captureBeyondViewport": True,
+        "fromSurface": True,
+        "clip": {"x": 0, "y": tile.y, "width": width, "height": tile.height, "scale": 1},
+    }
+    if fmt == "png":
+        params["optimizeForSpeed"] = True
+    else:
+        params["quality"] = quality
+    result: dict[str, Any] = driver.execute_cdp_cmd("Page.captureScreenshot", params)
+    return str(result["data"])
+
+
+def _decode(data: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
 
 
 def full_page(
@@ -111,7 +120,12 @@ def full_page(
 ) -> Screenshot:
     width, page_height = page_size(driver)
     tiles, truncated = plan_tiles(page_height, max_height)
-    image = stitch([capture_tile(driver, width, tile) for tile in tiles], width)
+    if len(tiles) == 1 and fmt in ("jpeg", "png"):
+        data = capture_tile(driver, width, tiles[0], fmt, quality)
+        with Image.open(io.BytesIO(base64.b64decode(data))) as header:  # reads the size only
+            size = header.size
+        return Screenshot(fmt, size[0], size[1], data, truncated, page_height)
+    image = stitch([_decode(capture_tile(driver, width, tile)) for tile in tiles], width)
     chosen = output_format(fmt, image.height)
     return Screenshot(
         format=chosen,

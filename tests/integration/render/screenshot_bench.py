@@ -45,6 +45,15 @@ def _cdp(driver: Any, fmt: str, **extra: Any) -> bytes:
 
 
 def _pillow(driver: Any, fmt: str) -> bytes:
+    """Fast PNG from Chrome, decoded and re-encoded by Pillow (the tiled path)."""
+    width, height = screenshot.page_size(driver)
+    tile = screenshot.Tile(0, height)
+    image = Image.open(io.BytesIO(base64.b64decode(screenshot.capture_tile(driver, width, tile))))
+    return screenshot.encode(image.convert("RGB"), fmt, 80)  # type: ignore[arg-type]
+
+
+def _pipeline(driver: Any, fmt: str) -> bytes:
+    """What full_page does for this format (one tile below 8,000 px, tiles above)."""
     shot = screenshot.full_page(driver, fmt, 80, 30000)  # type: ignore[arg-type]
     return base64.b64decode(shot.data)
 
@@ -56,7 +65,9 @@ OPTIONS: dict[str, Callable[[Any], bytes]] = {
     "CDP webp q80": lambda d: _cdp(d, "webp", quality=80),
     "fast png + Pillow webp q80 m0": lambda d: _pillow(d, "webp"),
     "fast png + Pillow jpeg q80": lambda d: _pillow(d, "jpeg"),
-    "fast png + Pillow png level 1": lambda d: _pillow(d, "png"),
+    "full_page png": lambda d: _pipeline(d, "png"),
+    "full_page jpeg": lambda d: _pipeline(d, "jpeg"),
+    "full_page webp": lambda d: _pipeline(d, "webp"),
 }
 
 

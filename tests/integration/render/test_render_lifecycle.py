@@ -59,3 +59,22 @@ def test_close_quits_every_browser_and_removes_profiles(harness_factory: Any, si
     assert [pgid for b in browsers if _in_group(pgid := b["pgid"])] == []
     assert [profile for profile in profiles if profile.exists()] == []
     assert os.getpid() not in pids
+
+
+def test_browser_is_recycled_after_the_configured_number_of_pages(
+    harness_factory: Any, site: SiteServer
+):
+    harness = harness_factory(harness_settings(site, SELENIUM_RECYCLE_AFTER=2))
+    groups = []
+    for _ in range(3):
+        assert harness.render(site.url("/render/plain.html"))["ok"]
+        groups.append([browser["pgid"] for browser in harness.browsers()])
+    # Quit after its second page; the third page starts a new one.
+    first, after_second, third = groups
+    assert len(first) == 1
+    assert after_second == []
+    assert len(third) == 1
+    assert third != first
+    stats = harness.stats()
+    assert stats["selenium/browsers_recycled"] == 1
+    assert stats.get("selenium/browser_restarts", 0) == 0
