@@ -4,7 +4,11 @@ image with only its own requirements file, and nothing secret in a layer or the 
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+import tomllib
 from typing import TYPE_CHECKING
 
 import pytest
@@ -110,12 +114,46 @@ def test_analyzer_image_is_multi_stage_without_build_tools_or_crawler(
     build, final = analyzer[0], analyzer[-1]
     assert len(analyzer) >= 2
     assert build.name is not None
-    assert not final.all("RUN"), "the final stage only copies what the build stage installed"
+    assert not final.all("RUN"), "the final stage only copies what the build stage made"
     copies = final.all("COPY")
-    assert copies
-    assert all(f"--from={build.name}" in c.args for c in copies)
-    assert not [s for c in copies for s in copy_sources(c)]
-    assert "rm -rf /opt/app/crawler" in " ".join(r.args for r in build.all("RUN"))
+    assert [c.args.split()[0] for c in copies if c.args.startswith("--from=")] == [
+        f"--from={build.name}"
+    ]
+    # Of the source tree, only the analyser and the shared package reach the image.
+    assert sorted(s for c in copies for s in copy_sources(c)) == [
+        "analyzer_lambda/",
+        "rivalscope_core/",
+    ]
+
+
+def test_analyzer_image_registers_the_analyzer_plugins(tmp_path: Path) -> None:
+    """The build stage writes the project's entry points next to the dependencies
+    (docker/dist_info.py); with only that directory on the path, the plugins are found."""
+    [build, *_] = read_dockerfile(ANALYZER)
+    assert any("docker/dist_info.py" in copy_sources(c) for c in build.all("COPY"))
+    assert any("dist_info.py" in r.args and "/opt/deps" in r.args for r in build.all("RUN"))
+    subprocess.run(
+        [sys.executable, str(ROOT / "docker" / "dist_info.py"), str(ROOT / "pyproject.toml"),
+         str(tmp_path)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    probe = (
+        "import importlib.metadata as m, json;"
+        "found = m.entry_points(group='rivalscope.analyzers');"
+        "print(json.dumps({e.name: e.value for e in found}))"
+    )
+    # -S: no site-packages, so the dev install's own metadata cannot answer instead.
+    found = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        env={"PYTHONPATH": str(tmp_path)},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    assert json.loads(found.stdout) == declared["rivalscope.analyzers"]
+    assert {"extract", "gemini"} <= set(declared["rivalscope.analyzers"])
 
 
 def test_every_copied_path_is_in_the_build_context(
