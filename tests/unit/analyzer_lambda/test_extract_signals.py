@@ -3,13 +3,15 @@ calls to action and contacts, one case each."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from analyzer_lambda.extraction import extract_facts
 from analyzer_lambda.extraction.text import guess_language, normalise_lang, word_count
 
 
-def _facts(head: str = "", body: str = "", html_attrs: str = "") -> dict[str, object]:
+def _facts(head: str = "", body: str = "", html_attrs: str = "") -> dict[str, Any]:
     page = f"<html {html_attrs}><head>{head}</head><body>{body}</body></html>"
     return extract_facts(page, "https://site.example/")
 
@@ -33,7 +35,7 @@ def _facts(head: str = "", body: str = "", html_attrs: str = "") -> dict[str, ob
     ],
 )  # fmt: skip
 def test_technologies(head: str, body: str, expected: set[str]) -> None:
-    assert set(_facts(head, body)["technologies"]) == expected  # type: ignore[arg-type]
+    assert set(_facts(head, body)["technologies"]) == expected
 
 
 def test_few_utility_classes_are_not_tailwind() -> None:
