@@ -7,12 +7,14 @@ log goes to ``data/logs/``; the console gets a progress line from Scrapy's perio
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -48,6 +50,8 @@ def crawl_command(
         "-a", f"urls={','.join(urls)}",
         "-a", f"max_pages={max_pages}",
         "-s", "LOGSTATS_INTERVAL=2",
+        # a local Ctrl-C should not wait a minute for pages in flight
+        "-s", "RIVALSCOPE_STOP_GRACE=10",
         # small chunks: analysis starts while the crawl goes on
         "-s", f"S3PIPELINE_MAX_CHUNK_SIZE={chunk_size}",
     ]  # fmt: skip
@@ -85,6 +89,8 @@ class CrawlProcess:
             # its own process group: Ctrl-C reaches the run, which stops the crawl gracefully
             start_new_session=True,
         )
+        self._groups: set[int] = set()
+        self._scanned = 0.0
         assert self._proc.stdout is not None
         self._reader = threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True)
         self._reader.start()
@@ -106,16 +112,34 @@ class CrawlProcess:
                     self._on_line(line.rstrip())
 
     def poll(self) -> int | None:
-        return self._proc.poll()
+        """The exit code, or None while it runs; also notes the browsers' process groups."""
+        code = self._proc.poll()
+        if code is None and time.monotonic() - self._scanned > 2.0:
+            self._scanned = time.monotonic()
+            self._groups |= descendant_groups(self._proc.pid)
+        return code
 
     def wait(self, timeout: float | None = None) -> int:
         code = self._proc.wait(timeout)
         self._reader.join(5)
         self._log.close()
+        self._kill_leftovers()
         return code
 
+    def _kill_leftovers(self) -> None:
+        """The crawler starts each chromedriver in a session of its own (so that it can kill a
+        browser with all its helpers); a crawl that died before closing them leaves those
+        groups behind. Kill the ones it had while running."""
+        for group in self._groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        self._groups.clear()
+
     def stop(self, grace: float = 20.0) -> None:
-        """SIGINT (Scrapy's graceful stop), then SIGTERM, then SIGKILL to the whole group."""
+        """SIGINT (Scrapy's graceful stop), then SIGTERM, then SIGKILL to the whole group, and
+        the browsers' groups last."""
+        if self._proc.poll() is None:
+            self._groups |= descendant_groups(self._proc.pid)
         for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             if self._proc.poll() is not None:
                 break
@@ -130,3 +154,32 @@ class CrawlProcess:
         if not self._log.closed:
             self._reader.join(5)
             self._log.close()
+        self._kill_leftovers()
+
+
+def descendant_groups(root: int) -> set[int]:
+    """Process groups of ``root``'s descendants other than its own, read from ``/proc``
+    (Linux; elsewhere an empty set)."""
+    parents: dict[int, tuple[int, int]] = {}
+    try:
+        entries = [e for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return set()
+    for entry in entries:
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid pgrp ...
+        parents[int(entry.name)] = (int(fields[1]), int(fields[2]))
+    own = parents.get(root, (0, root))[1]
+    groups: set[int] = set()
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, pgrp) in parents.items():
+            if ppid == parent:
+                frontier.append(pid)
+                if pgrp != own:
+                    groups.add(pgrp)
+    return groups

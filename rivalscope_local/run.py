@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the sync
         if crawl is not None:
-            crawl.stop(grace=5.0 if interrupted else 20.0)
+            crawl.stop(grace=20.0)  # the crawl's own grace is 10 s
         if demo is not None:
             demo.stop()
         stack.stop(worker_timeout=10.0 if interrupted else 60.0)

@@ -1,0 +1,66 @@
+"""``make run`` stops every process it started on Ctrl-C, and keeps what was stored."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_ctrl_c_stops_the_endpoint_crawl_and_browsers_and_saves_data(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"GEMINI_API_KEY", "ANALYZER"}}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rivalscope_local.run", "--data-dir", str(tmp_path / "data"),
+         "--out", str(tmp_path / "out")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True)
+    reader.start()
+    seen: list[str] = []
+    deadline = time.monotonic() + 180
+    # wait until the crawl has stored something: endpoint, crawl and browsers are all up
+    while time.monotonic() < deadline:
+        try:
+            seen.append(lines.get(timeout=1))
+        except queue.Empty:
+            continue
+        if "analysis: " in seen[-1] and " 0 stored" not in seen[-1]:
+            break
+    else:
+        proc.kill()
+        proc.wait()
+        stdout.close()
+        pytest.fail("the run never got going:\n" + "".join(seen))
+    assert "GEMINI_API_KEY is not set: using the offline extract analyser" in "".join(seen)
+    descendants = psutil.Process(proc.pid).children(recursive=True)
+    names = {p.name() for p in descendants if p.is_running()}
+    assert any("chrom" in name for name in names), names  # the crawl's browsers are running
+
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=90)
+    stopped_in = time.monotonic() - started
+    reader.join(10)
+    stdout.close()
+    assert code == 130
+    _, alive = psutil.wait_procs(descendants, timeout=10)
+    assert [p for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
+    assert stopped_in < 60
+    # what the crawl had stored was synced to data/ before the endpoint stopped
+    assert list((tmp_path / "data" / "s3" / "rivalscope-local" / "raw").rglob("*.jl.gz"))
