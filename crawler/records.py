@@ -24,6 +24,7 @@ from twisted.internet.defer import TimeoutError as DeferTimeoutError
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from crawler.exceptions import RenderError
+from crawler.guard_proxy import BLOCKED_HEADER
 from crawler.robots import RobotsDisallowedError
 from rivalscope_core.records import ErrorInfo, PageRecord, Screenshot, utc_now_iso
 
@@ -80,6 +81,21 @@ def failed_page(url: str, exc: BaseException, prompt: str | None) -> PageRecord:
     )
 
 
+# What the guard proxy says about a refusal it answered itself (header value → error type).
+_GUARD_REFUSALS = {"blocked": "blocked_address", "dns": "dns", "connect": "connection_refused"}
+
+
+def _guard_refusal(response: Response) -> ErrorInfo | None:
+    """Plain downloads go through the private-address guard's proxy, which answers a refusal
+    with its own HTTP response marked by ``X-Rivalscope-Netguard``: not the site's status."""
+    value = response.headers.get(BLOCKED_HEADER)
+    if value is None:
+        return None
+    error_type = _GUARD_REFUSALS.get(value.decode("latin-1").strip().lower(), "blocked_address")
+    message = response.text.strip() if isinstance(response, TextResponse) else ""
+    return ErrorInfo(error_type, message[:_MAX_MESSAGE] or f"refused by the guard ({value!r})")
+
+
 def _http_error(status: int | None) -> ErrorInfo | None:
     if status is not None and status >= _HTTP_ERROR_FROM:
         return ErrorInfo("http_status", f"HTTP {status}")
@@ -112,6 +128,17 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
             screenshot=screenshot,
             prompt=prompt,
             error=_http_error(status),
+        )
+    refusal = _guard_refusal(response)
+    if refusal is not None:
+        return PageRecord(
+            url=url,
+            final_url=None,
+            status=None,
+            crawled_at=utc_now_iso(),
+            body="",
+            prompt=prompt,
+            error=refusal,
         )
     return PageRecord(
         url=url,

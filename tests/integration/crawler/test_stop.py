@@ -68,3 +68,29 @@ def test_sigterm_stops_scheduling_and_stores_every_scraped_page(
     assert sorted(stored) == sorted(scraped)  # every record yielded is in S3, once
     assert all(r["error"] is None for r in stored_records(s3, bucket))
     assert process.returncode == 1  # interrupted: not every page was crawled
+
+
+def _hanging_page(_handler: _Handler) -> tuple[int, dict[str, str], bytes]:
+    time.sleep(25.0)
+    return 200, {}, b"<title>too late</title>"
+
+
+def test_a_page_hanging_past_the_grace_period_does_not_hold_the_stop(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    crawl_site.route("/hang", _hanging_page)
+    process = crawl.start(
+        "urls=" + " ".join(crawl_site.url(p) for p in ("/", "/a.html", "/hang")),
+        RIVALSCOPE_STOP_GRACE=2,
+        DOWNLOAD_TIMEOUT=60,
+    )
+    deadline = time.monotonic() + 120
+    while "/hang" not in crawl_site.paths() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    log, _ = process.communicate(timeout=60)
+    assert time.monotonic() - signalled < 15, log
+    assert "Stop grace of 2 s expired" in log
+    stored = sorted(r["url"] for r in stored_records(s3, bucket))
+    assert stored == sorted(crawl_site.url(p) for p in ("/", "/a.html"))

@@ -112,3 +112,24 @@ def test_rendered_page_comes_from_the_selenium_page() -> None:
         "truncated": False,
         "page_height": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("marker", "error_type"),
+    [("blocked", "blocked_address"), ("dns", "dns"), ("connect", "connection_refused")],
+)
+def test_a_refusal_answered_by_the_guard_proxy_is_not_the_sites_status(
+    marker: str, error_type: str
+) -> None:
+    url = "http://10.0.0.1/"
+    response = HtmlResponse(
+        url,
+        status=403 if marker == "blocked" else 502,
+        headers={"X-Rivalscope-Netguard": marker},
+        body=b"Blocked by rivalscope's private-address guard: 10.0.0.1",
+        encoding="utf-8",
+        request=Request(url),
+    )
+    record = rendered_page(url, response, None)
+    assert record.error is not None
+    assert (record.error.type, record.status, record.body) == (error_type, None, "")
