@@ -1,8 +1,9 @@
 """The crawler image's command, run here as the Fargate task runs it: docker/crawl with the
 image's environment (SCRAPY_SETTINGS_MODULE, PYTHONPATH, no scrapy.cfg in an empty working
-directory), the task definition's PAGES_BUCKET and URLS_FILE (the URL list in S3), and only
-the settings a command override would add. Real Chromium renders a loopback site; the chunk
-lands in the moto S3 bucket, where the analyser's S3 notification would pick it up."""
+directory), as the image's unprivileged user where the machine allows (uid 10001), the task
+definition's PAGES_BUCKET and URLS_FILE (the URL list in S3), and only the settings a command
+override would add. Real Chromium renders a loopback site; the chunk lands in the moto S3
+bucket, where the analyser's S3 notification would pick it up."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 ENTRY = ROOT / "docker" / "crawl"
 CHUNK_KEY = re.compile(r"^raw/competitors/[^/]+/items\.\d{7}\.jl\.gz$")
+IMAGE_UID = 10001  # USER in Dockerfile.crawler
 
 _PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>{title}</title></head>
 <body style="height:2400px"><h1>{title}</h1><p>料金プラン: 月額 1,000 円</p></body></html>"""
@@ -38,11 +42,33 @@ def _page(title: str) -> Any:
     return lambda _handler: (200, {}, body)
 
 
-def _image_env(bucket: str, endpoint: str, urls_file: str) -> dict[str, str]:
+def _reachable_by_others(path: Path) -> bool:
+    """Every directory above ``path`` can be traversed by another user (o+x)."""
+    return all(parent.stat().st_mode & 0o001 for parent in path.resolve().parents)
+
+
+def _as_image_user() -> list[str]:
+    """Run as the image's unprivileged user, uid 10001, when we are root and that user can reach
+    the interpreter and the code (a pyenv under /root cannot be); otherwise as ourselves."""
+    python = Path(sys.executable)
+    if (
+        os.geteuid() == 0
+        and shutil.which("setpriv")
+        and _reachable_by_others(python)
+        and _reachable_by_others(ENTRY)
+    ):
+        return ["setpriv", f"--reuid={IMAGE_UID}", f"--regid={IMAGE_UID}", "--clear-groups", "--"]
+    return []
+
+
+def _image_env(bucket: str, endpoint: str, urls_file: str, home: Path) -> dict[str, str]:
     """What Dockerfile.crawler and the task definition put in the container's environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCRAPY_", "URLS_"))}
     env.update(
         {
+            "HOME": str(home),
+            "TMPDIR": str(home),
+            "PYTHONDONTWRITEBYTECODE": "1",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
             "PYTHONPATH": str(ROOT),
             "SCRAPY_SETTINGS_MODULE": "crawler.settings",
@@ -58,7 +84,7 @@ def _image_env(bucket: str, endpoint: str, urls_file: str) -> dict[str, str]:
 
 
 def test_the_task_command_crawls_the_url_list_from_s3(
-    site: SiteServer, moto_server: MotoServer, s3: S3Client, bucket: str, tmp_path: Path
+    site: SiteServer, moto_server: MotoServer, s3: S3Client, bucket: str
 ) -> None:
     site.route("/infra/pricing", _page("Pricing"))
     site.route("/infra/about", _page("About"))
@@ -68,21 +94,27 @@ def test_the_task_command_crawls_the_url_list_from_s3(
         Key="config/urls.txt",
         Body=("# competitors\n" + "\n".join(urls) + "\n").encode(),
     )
-    workdir = tmp_path / "work"  # the image's WORKDIR: writable, no scrapy.cfg
-    workdir.mkdir()
+    # The image's WORKDIR and HOME: writable by its user, no scrapy.cfg. (pytest's tmp_path is
+    # private to the user running the tests.)
+    workdir = Path(tempfile.mkdtemp(prefix="rivalscope-image-"))
+    workdir.chmod(0o777)
 
     # The command override of a one-off run adds only settings; the URLs come from URLS_FILE.
     override = ["-s", f"ALLOW_PRIVATE_ADDRESSES={site.netloc}", "-s", "DOWNLOAD_DELAY=0.2"]
     override += ["-s", "TELNETCONSOLE_ENABLED=False"]
-    result = subprocess.run(
-        [str(ENTRY), *override],
-        cwd=workdir,
-        env=_image_env(bucket, moto_server.endpoint, f"s3://{bucket}/config/urls.txt"),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    urls_file = f"s3://{bucket}/config/urls.txt"
+    try:
+        result = subprocess.run(
+            [*_as_image_user(), str(ENTRY), *override],
+            cwd=workdir,
+            env=_image_env(bucket, moto_server.endpoint, urls_file, workdir),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
 
