@@ -190,6 +190,7 @@ class GuardProxy:
                 error = exc
                 continue
             sock.settimeout(self.idle_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.track(sock)
             return sock
         raise error
@@ -219,6 +220,9 @@ class _Upstream(http.client.HTTPConnection):
 
 class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive to the browser
+    # A response head and body go out in separate writes: without this, Nagle's algorithm
+    # and the client's delayed ACK cost 40 ms a request (measured: 52 ms vs 1 ms direct).
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
