@@ -259,12 +259,13 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
     lang = f' lang="{_esc(language)}"' if _LANG.match(language) else ""
     caption = f"{title} — {page.final_url or page.url}"
     if page.shot is not None:
+        extent = "top of the page (cut)" if page.shot.truncated else "full page"
         shot = (
             f'<a class="shot" href="{_esc(asset_url(page.shot.full))}" '
             f'data-caption="{_esc(caption)}" target="_blank" rel="noopener">'
             f'<img src="{_esc(asset_url(page.shot.thumb))}" loading="lazy" decoding="async" '
             f'alt="Screenshot of {_esc(page.final_url or page.url)}">'
-            f'<span class="zoom">{page.shot.width}×{page.shot.height} · full page</span></a>'
+            f'<span class="zoom">{page.shot.width}×{page.shot.height} · {extent}</span></a>'
         )
     else:
         why = " (the crawl failed)" if page.error is not None else ""

@@ -118,6 +118,13 @@ def test_cards_summary_and_errors(rows: list[Any]) -> None:
     assert '<div class="stat done"><b>3</b>analysed</div>' in page
     assert '<tr data-site="kantan.example.jp"><td>kantan.example.jp</td><td>2</td>' in page
     assert "2026-11-23 21:40:12 UTC" in page
+    assert "1280×4000 · full page" in page
+
+
+def test_a_cut_screenshot_says_so() -> None:
+    shot = ShotFiles("screenshots/a.png", "screenshots/a.thumb.webp", 1280, 16384, truncated=True)
+    rows = build_rows([_page(1, "https://a.example/", shot=shot)], [])
+    assert "1280×16384 · top of the page (cut)" in render_report(rows, META)
 
 
 def test_asset_urls_are_mapped_for_the_uploaded_copy(rows: list[Any]) -> None:
