@@ -103,3 +103,13 @@ def test_obfuscated_or_invalid_contacts_are_left_out() -> None:
     facts = _facts(body=body)
     assert facts["emails"] == ["sales@example.com"]
     assert facts["phones"] == ["+44 20 7946 0958"]
+
+
+def test_a_declared_legacy_charset_does_not_garble_decoded_html() -> None:
+    # the crawler stores the rendered DOM as text; its old <meta charset> no longer applies
+    meta = '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
+    head = meta + "<title>料金</title>"
+    facts = _facts(head=head, body="<h1>料金プラン</h1><p>月額 1,980円</p>")
+    assert facts["title"] == "料金"
+    assert facts["headings"] == [{"level": 1, "text": "料金プラン"}]
+    assert facts["prices"][0]["amount"] == 1980
