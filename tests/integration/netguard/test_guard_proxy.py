@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import statistics
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -227,3 +228,16 @@ def test_vetted_addresses_are_pinned_for_a_while(exempt_site: SiteServer) -> Non
             assert (response.status, response.read().decode().strip()) == (200, CONTROL_TEXT)
         connection.close()
     assert lookups == ["pinned.test"]
+
+
+def test_requests_through_the_proxy_are_not_held_back(
+    proxy: GuardProxy, conn: http.client.HTTPConnection, exempt_site: SiteServer
+) -> None:
+    """Nagle's algorithm against the client's delayed ACK once cost 40 ms per request."""
+    timings = []
+    for _ in range(30):
+        started = time.perf_counter()
+        conn.request("GET", exempt_site.url("/control.txt"))
+        conn.getresponse().read()
+        timings.append(time.perf_counter() - started)
+    assert statistics.median(timings) < 0.02
