@@ -8,7 +8,6 @@ import base64
 import gzip
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,8 @@ from PIL import Image
 from tests.servers.gemini import GeminiServer
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mypy_boto3_s3 import S3Client
 
 PAGES = Path(__file__).resolve().parents[2] / "unit" / "analyzer_lambda" / "pages"
@@ -82,9 +83,7 @@ def gzip_lines(lines: list[bytes]) -> bytes:
     return gzip.compress(b"".join(line + b"\n" for line in lines))
 
 
-def put_chunk(
-    s3: S3Client, bucket: str, records: list[dict[str, Any]], *, offset: int = 0
-) -> str:
+def put_chunk(s3: S3Client, bucket: str, records: list[dict[str, Any]], *, offset: int = 0) -> str:
     """Store records as a raw chunk; returns its key."""
     key = f"{RUN_PREFIX}items.{offset:07d}.jl.gz"
     body = gzip_lines([json.dumps(r).encode() for r in records])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 
-def _by_line(s3: S3Client, bucket: str) -> dict[int, dict[str, object]]:
+def _by_line(s3: S3Client, bucket: str) -> dict[int, dict[str, Any]]:
     return {int(r["line"]): r for r in results(s3, bucket).values()}
 
 
@@ -167,7 +167,9 @@ def test_truncated_chunk_analyses_the_lines_before_and_fails_the_message(
 
     response = lambda_handler(event, LocalContext(60))
 
-    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]
+    }
     done = _by_line(s3, bucket)
     assert 1 <= len(done) < 6
     assert all(r["error"] is None for r in done.values())
