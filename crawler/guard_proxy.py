@@ -101,6 +101,8 @@ class GuardProxy:
         self._sockets: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0
+        self._stopping = False
 
     @property
     def address(self) -> str:
@@ -113,6 +115,8 @@ class GuardProxy:
         server = _Server(("127.0.0.1", 0), _ProxyHandler)
         server.guard = self
         self._server = server
+        self._port = int(server.server_address[1])
+        self._stopping = False
         self._thread = threading.Thread(
             target=server.serve_forever,
             name="guard-proxy",
@@ -131,6 +135,7 @@ class GuardProxy:
         if self._thread is not None:
             self._thread.join()
         with self._lock:
+            self._stopping = True  # a socket opened from now on is shut at once (track)
             open_sockets = list(self._sockets)
         for sock in open_sockets:
             _shutdown(sock)
@@ -157,8 +162,7 @@ class GuardProxy:
                 if len(self._vetted) >= _MAX_VETTED_KEPT:
                     self._vetted.clear()
                 self._vetted[key] = (time.monotonic() + self.vetted_ttl, addresses)
-        own_port = int(self.address.rsplit(":", 1)[1])
-        if port == own_port and any(_is_local(a) for a in addresses):
+        if port == self._port and any(_is_local(a) for a in addresses):
             raise BlockedAddressError(f"{url} is rivalscope's own guard proxy")
         return addresses
 
@@ -175,6 +179,9 @@ class GuardProxy:
     def track(self, sock: socket.socket) -> None:
         with self._lock:
             self._sockets.add(sock)
+            stopping = self._stopping
+        if stopping:
+            _shutdown(sock)
 
     def untrack(self, sock: socket.socket) -> None:
         with self._lock:
