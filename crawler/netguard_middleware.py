@@ -53,7 +53,7 @@ class NetguardMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
         middleware = cls(AddressPolicy.from_settings(crawler.settings), crawler.stats)
-        crawler.signals.connect(middleware.stop_proxy, signal=signals.engine_stopped)
+        crawler.signals.connect(middleware.stop_proxy, signal=signals.spider_closed)
         return middleware
 
     async def process_request(self, request: Request) -> None:
@@ -84,6 +84,7 @@ class NetguardMiddleware:
         return self._proxy_url
 
     def stop_proxy(self) -> None:
+        """On spider_closed: the downloader is closed by then, and the stats not yet dumped."""
         proxy, self._proxy = self._proxy, None
         if proxy is not None:
             self.stats.set_value("netguard/proxy_blocked", proxy.blocked_count)

@@ -111,6 +111,7 @@ def test_refused_start_urls_become_error_records(
     assert secret.requests() == []
     assert exempt_site.paths() == ["/robots.txt", "/control.html"]
     assert "'netguard/blocked': 2" in result.stderr
+    assert "'netguard/proxy_blocked': 0" in result.stderr  # no rebinding here
 
 
 def test_a_redirect_to_a_refused_address_reaches_the_errback(
