@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer_lambda.config import DEFAULT_MODEL, Config
+from analyzer_lambda.exceptions import ConfigurationError
+
+
+def test_defaults() -> None:
+    config = Config.from_env({})
+    assert config.gemini_model == DEFAULT_MODEL
+    assert config.concurrency == 4
+    assert config.claim_ttl == 900
+
+
+def test_environment_is_read_and_explicit_arguments_win() -> None:
+    env = {"ANALYZER_CONCURRENCY": "8", "GEMINI_MODEL": "m1", "ANALYZER_WORK_DIR": "/w"}
+    config = Config.from_env(env, concurrency=2)
+    assert (config.concurrency, config.gemini_model, config.work_dir) == (2, "m1", Path("/w"))
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [({"ANALYZER_CONCURRENCY": "x"}, "ANALYZER_CONCURRENCY"), ({"CLAIM_TTL": "0"}, "CLAIM_TTL")],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], name: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        Config.from_env(env)
+
+
+def test_analyzer_defaults_to_gemini_only_when_a_key_can_be_had() -> None:
+    assert Config.from_env({"GEMINI_API_KEY": "k"}).analyzer_name == "gemini"
+    assert Config.from_env({"GEMINI_API_KEY_SECRET_ARN": "arn:x"}).analyzer_name == "gemini"
+    assert Config.from_env({"ANALYZER": "extract"}).analyzer_name == "extract"
+    with pytest.raises(ConfigurationError, match="ANALYZER=extract"):
+        _ = Config.from_env({}).analyzer_name
+
+
+def test_key_is_not_in_the_repr() -> None:
+    assert "secret-value" not in repr(Config.from_env({"GEMINI_API_KEY": "secret-value"}))
