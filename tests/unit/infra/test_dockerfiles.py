@@ -4,6 +4,7 @@ image with only its own requirements file, and nothing secret in a layer or the 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -63,6 +64,16 @@ def test_entry_points_are_exec_form(crawler: list[Stage], analyzer: list[Stage])
     assert not analyzer[-1].all("ENTRYPOINT")
     [handler] = analyzer[-1].all("CMD")
     assert handler.exec_form() == ["analyzer_lambda.handler.lambda_handler"]
+
+
+def test_analyzer_cmd_names_the_handler_function_that_exists() -> None:
+    [handler] = read_dockerfile(ANALYZER)[-1].all("CMD")
+    argv = handler.exec_form()
+    assert argv is not None
+    module, function = argv[0].rsplit(".", 1)
+    source = (ROOT / (module.replace(".", "/") + ".py")).read_text()
+    defined = {node.name for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
+    assert function in defined
 
 
 def test_crawler_image_copies_the_entry_script_it_runs(crawler: list[Stage]) -> None:

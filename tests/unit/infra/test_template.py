@@ -183,6 +183,14 @@ def test_analyzer_runs_the_image_with_the_contract_environment(
         assert refers_to(variables[name], parameter), name
 
 
+def test_every_analyzer_variable_is_one_the_analyzer_reads(resources: dict[str, Any]) -> None:
+    from analyzer_lambda import config  # the names it reads live there (STYLE.md)
+
+    known = {v for k, v in vars(config).items() if k.isupper() and isinstance(v, str)}
+    variables = set(_props(resources, "AnalyzerFunction")["Environment"]["Variables"])
+    assert variables - {"POWERTOOLS_SERVICE_NAME"} <= known, variables - known
+
+
 def test_gemini_key_comes_from_secrets_manager_never_from_the_template(
     template: dict[str, Any], resources: dict[str, Any]
 ) -> None:
