@@ -88,47 +88,30 @@ def test_pages_and_failures_become_records_in_chunks(
     assert crawl_site.paths().count("/a.html") == 1
 
 
-def test_max_pages_follows_same_site_links_breadth_first(
-    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
-) -> None:
-    result = crawl.run(f"urls={crawl_site.url('/')}", "max_pages=3")
-    assert result.returncode == 0, result.log
-    urls = sorted(r["url"] for r in stored_records(s3, bucket))
-    # depth 1 (a, b) before depth 2 (a1); /private/ is disallowed and costs no budget
-    assert urls == sorted(crawl_site.url(p) for p in ("/", "/a.html", "/b.html"))
-    assert "/a1.html" not in crawl_site.paths()
-    assert "/private/secret.html" not in crawl_site.paths()
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["urls="], "no URL given"),
-        (["urls_file=/nonexistent/urls.txt"], "cannot read urls_file"),
-    ],
-)
-def test_bad_input_exits_2_before_crawling(
-    crawl: Crawl, crawl_site: SiteServer, args: list[str], message: str
-) -> None:
-    # every other bad argument is covered by tests/unit/crawler/test_spider_arguments.py
-    result = crawl.run(*args)
-    assert result.returncode == 2, result.log
-    assert message in result.log
-    assert "Spider opened" not in result.log
-    assert crawl_site.paths() == []
-
-
-def test_urls_file_from_s3(
+def test_max_pages_follows_same_site_links_breadth_first_from_an_s3_url_list(
     crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
 ) -> None:
     s3.put_object(
         Bucket=bucket,
         Key="lists/competitors.txt",
-        Body=f"# ours\n{crawl_site.url('/a.html')}\n{crawl_site.url('/b.html')}  # B\n".encode(),
+        Body=f"# ours\n{crawl_site.url('/')}  # home\n".encode(),
     )
-    result = crawl.run(f"urls_file=s3://{bucket}/lists/competitors.txt")
+    result = crawl.run(f"urls_file=s3://{bucket}/lists/competitors.txt", "max_pages=3")
     assert result.returncode == 0, result.log
-    assert sorted(r["title"] for r in stored_records(s3, bucket)) == ["Page A", "Page B"]
+    titles = sorted(r["title"] for r in stored_records(s3, bucket))
+    # depth 1 (A, B) before depth 2 (A1); /private/ is disallowed and costs no budget
+    assert titles == ["Crawl home", "Page A", "Page B"]
+    assert "/a1.html" not in crawl_site.paths()
+    assert "/private/secret.html" not in crawl_site.paths()
+
+
+def test_bad_input_exits_2_before_crawling(crawl: Crawl, crawl_site: SiteServer) -> None:
+    # every other bad argument is covered by tests/unit/crawler/test_spider_arguments.py
+    result = crawl.run("urls_file=/nonexistent/urls.txt")
+    assert result.returncode == 2, result.log
+    assert "cannot read urls_file '/nonexistent/urls.txt'" in result.log
+    assert "Spider opened" not in result.log
+    assert crawl_site.paths() == []
 
 
 def test_shards_crawl_every_url_once_without_sharing_chunk_keys(
