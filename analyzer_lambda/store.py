@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 _PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+_CLOCK_SLACK = 1.0  # Last-Modified and Date have one-second resolution: never judge finer
 _SPOOL_BYTES = 32 * 1024 * 1024  # chunks up to this size stay in memory; larger spill to disk
 
 
@@ -108,7 +109,7 @@ class Store:
             if held is None:
                 continue
             etag, age = held
-            if age < ttl:
+            if age < ttl + _CLOCK_SLACK:
                 return None
             logger.warning("taking over s3://%s/%s: claim is %.0f s old", bucket, key, age)
             return self._put_claim(bucket, key, {"IfMatch": etag})
