@@ -3,6 +3,7 @@
 While down, new connections are accepted and closed at once (botocore sees the connection
 dropped) and open connections are cut, so pooled keep-alive connections fail too; ``refused``
 counts the connections turned away, which tells a test that its client really tried.
+``latency`` (seconds) delays every piece of data the client sends: a slow endpoint.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import selectors
 import socket
 import threading
+import time
 
 
 class TcpProxy:
@@ -22,6 +24,7 @@ class TcpProxy:
         self._up = True
         self._closed = False
         self.refused = 0
+        self.latency = 0.0
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
 
     @property
@@ -85,6 +88,8 @@ class TcpProxy:
                     data = key.fileobj.recv(65536)  # type: ignore[union-attr]
                     if not data:
                         return
+                    if key.fileobj is client and self.latency:
+                        time.sleep(self.latency)
                     key.data.sendall(data)
         except (OSError, ValueError):
             return

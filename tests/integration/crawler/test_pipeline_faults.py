@@ -83,3 +83,22 @@ def test_s3_down_for_good_spills_the_chunk_and_exits_non_zero(
     assert str(spilled) in result.log
     records = [json.loads(line) for line in gzip.decompress(spilled.read_bytes()).splitlines()]
     assert sorted(r["url"] for r in records) == sorted(crawl_site.url(p) for p in PAGES[:3])
+
+
+def test_a_slow_s3_does_not_hold_up_the_crawl(
+    crawl: Crawl, crawl_site: SiteServer, s3_proxy: TcpProxy, s3: S3Client, bucket: str
+) -> None:
+    # s3pipeline uploaded on the reactor thread: every upload stalled every download.
+    s3_proxy.latency = 1.5
+    pages = ["/", "/a.html", "/b.html", "/a1.html"]
+    result = crawl.run(
+        "urls=" + " ".join(crawl_site.url(p) for p in pages),
+        endpoint=s3_proxy.endpoint,
+        S3PIPELINE_MAX_CHUNK_SIZE=1,
+        DOWNLOAD_DELAY=0.2,
+    )
+    assert result.returncode == 0, result.log
+    times = [r.at for r in crawl_site.requests() if r.path != "/robots.txt"]
+    # four uploads of at least 1.5 s each; the pages were fetched meanwhile, not after each
+    assert times[-1] - times[0] < 3 * 1.5, times
+    assert len(stored_chunks(s3, bucket)) == len(pages)
