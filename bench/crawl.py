@@ -55,6 +55,7 @@ class Outcome:
     peak_pss: int = 0
     pss_by_hundred: list[int] = field(default_factory=list)
     pss_breakdown: str = ""
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)
     cpu_seconds: float = 0.0
     stored_bytes: int = 0
     load: tuple[float, float] = (0.0, 0.0)
@@ -90,6 +91,8 @@ def combine(runs: list[Outcome]) -> Outcome:
         if run.peak_pss > total.peak_pss:
             total.peak_pss, total.pss_breakdown = run.peak_pss, run.pss_breakdown
         total.cpu_seconds += run.cpu_seconds
+        for kind, seconds in run.cpu_by_kind.items():
+            total.cpu_by_kind[kind] = total.cpu_by_kind.get(kind, 0.0) + seconds
         total.stored_bytes += run.stored_bytes
     total.load = (runs[0].load[0], runs[-1].load[1])
     total.note = "; ".join(run.note for run in runs if run.note)
@@ -149,6 +152,7 @@ def _summarise(
         outcome.wall = timing["finished"] - timing["first_request"]
     outcome.peak_pss = sampler.peak
     outcome.pss_breakdown = sampler.peak_breakdown()
+    outcome.cpu_by_kind = sampler.cpu_breakdown()
     start = timing.get("first_request") or 0.0
     for end_index in range(99, len(pages), 100):
         end = pages[end_index]["done_at"]
@@ -237,6 +241,9 @@ def ratios(outcomes: list[Outcome]) -> list[str]:
     for o in outcomes:
         if o.pss_breakdown:
             lines.append(f"- {o.label}, PSS MB at the peak by process kind: {o.pss_breakdown}")
+        if o.cpu_by_kind and o.pages:
+            cpu = ", ".join(f"{k} {v / o.pages:.2f}" for k, v in o.cpu_by_kind.items() if v)
+            lines.append(f"- {o.label}, CPU s per page by process kind: {cpu}")
         if o.pss_by_hundred:
             steps = ", ".join(_mb(v) for v in o.pss_by_hundred)
             lines.append(f"- {o.name} peak PSS MB per 100 pages: {steps}")

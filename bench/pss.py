@@ -111,6 +111,14 @@ class PssSampler:
     def cpu_seconds(self) -> float:
         return sum(self.cpu_by_pid.values())
 
+    def cpu_breakdown(self) -> dict[str, float]:
+        """CPU seconds by process kind, largest first."""
+        by_kind: dict[str, float] = {}
+        for key, seconds in self.cpu_by_pid.items():
+            kind = self._kinds.get(key, "?")
+            by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+        return dict(sorted(by_kind.items(), key=lambda item: -item[1]))
+
     @property
     def peak(self) -> int:
         return max((s.pss for s in self.samples), default=0)
