@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from crawler.guard_proxy import GuardProxy
+from crawler.guard_proxy import CHROMIUM_PREFS, GuardProxy, chromium_arguments
 from crawler.netguard import AddressPolicy
 from tests.servers.site import SITE_ROOT, SiteServer
 
@@ -216,6 +216,60 @@ def other_echo() -> Iterator[EchoServer]:
     server.stop()
 
 
+class UdpListener:
+    """Counts datagrams arriving on a loopback UDP port (WebRTC's STUN goes over UDP)."""
+
+    def __init__(self) -> None:
+        self.datagrams = 0
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.settimeout(0.1)
+        self._running = True
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
+
+    def _listen(self) -> None:
+        while self._running:
+            try:
+                self._sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            self.datagrams += 1
+
+    def start(self) -> UdpListener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._running = False
+        self._thread.join()
+        self._sock.close()
+
+
+@pytest.fixture
+def udp_listener() -> Iterator[UdpListener]:
+    listener = UdpListener().start()
+    yield listener
+    listener.stop()
+
+
+def webrtc_page(site: SiteServer, udp_port: int) -> str:
+    """A page of ``site`` whose WebRTC asks a STUN server on a loopback UDP port; the title
+    gathers the ICE candidate types, and "done" when gathering ends."""
+    html = f"""<!doctype html><html><head><title>rtc</title></head><body><script>
+      const pc = new RTCPeerConnection({{iceServers: [{{urls: "stun:127.0.0.1:{udp_port}"}}]}});
+      pc.createDataChannel("probe");
+      const mark = (word) => {{ document.title += " " + word; }};
+      pc.onicecandidate = (e) => mark(e.candidate ? e.candidate.type : "done");
+      pc.createOffer().then((offer) => pc.setLocalDescription(offer));
+    </script></body></html>"""
+    site.route("/webrtc.html", lambda _h: (200, {}, html.encode()))
+    return site.url("/webrtc.html")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -248,10 +302,10 @@ def browser(browser_proxy: GuardProxy) -> Iterator[webdriver.Chrome]:
         "--window-size=1280,900",
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
-        f"--proxy-server=http://{browser_proxy.address}",
-        "--proxy-bypass-list=<-loopback>",
+        *chromium_arguments(browser_proxy.address),
     ):
         options.add_argument(flag)
+    options.add_experimental_option("prefs", CHROMIUM_PREFS)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(30)
     try:
