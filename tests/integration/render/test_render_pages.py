@@ -83,7 +83,9 @@ def test_rendered_response_is_html_with_the_page_record(renderer: RenderHarness,
     assert page["requested_url"] == page["final_url"] == site.url("/render/plain.html")
     assert page["title"] == "Plain page"
     assert "<h1>Plain page</h1>" in page["html"]
-    assert page["screenshot"]["format"] == "webp"
+    shot = page["screenshot"]
+    assert shot["format"] == "jpeg"  # the project default
+    assert decode_screenshot(page).size == (shot["width"], shot["height"])
 
 
 def test_content_inserted_after_load_is_in_the_html(renderer: RenderHarness, site: SiteServer):
