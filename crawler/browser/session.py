@@ -27,6 +27,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
 from crawler.browser.scripts import ACTIVITY_TRACKER
+from crawler.guard_proxy import CHROMIUM_PREFS, chromium_arguments
 
 if TYPE_CHECKING:
     from crawler.browser.config import SeleniumConfig
@@ -69,9 +70,12 @@ def chromium_options(config: SeleniumConfig, profile_dir: str) -> Options:
     if config.user_agent:
         options.add_argument(f"--user-agent={config.user_agent}")
     if config.proxy_server:
-        options.add_argument(f"--proxy-server=http://{config.proxy_server}")
-        # Chromium bypasses the proxy for loopback unless told not to; the guard must see it.
-        options.add_argument("--proxy-bypass-list=<-loopback>")
+        # Every request through the private-address guard, loopback included (Chromium
+        # bypasses proxies for loopback unless told not to), and WebRTC kept off raw UDP,
+        # which would go around any HTTP proxy.
+        for argument in chromium_arguments(config.proxy_server):
+            options.add_argument(argument)
+        options.add_experimental_option("prefs", dict(CHROMIUM_PREFS))
     # The performance log carries the main document's status and network error.
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     options.page_load_strategy = "normal"

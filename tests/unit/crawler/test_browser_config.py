@@ -53,7 +53,12 @@ def test_browser_flags_carry_user_agent_window_and_guard_proxy():
     config = SeleniumConfig.from_settings(
         _settings(USER_AGENT="rivalscope-test/1", SELENIUM_WINDOW_WIDTH=1024)
     ).with_proxy("127.0.0.1:8118")
-    arguments = chromium_options(config, "/tmp/profile").arguments
+    options = chromium_options(config, "/tmp/profile")
+    arguments = options.arguments
+    # WebRTC would send UDP around the HTTP proxy.
+    assert options.experimental_options["prefs"] == {
+        "webrtc.ip_handling_policy": "disable_non_proxied_udp"
+    }
     assert "--headless=new" in arguments
     assert "--user-data-dir=/tmp/profile" in arguments
     assert f"--window-size=1024,{config.window_height}" in arguments
