@@ -26,6 +26,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,8 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import DeferredLock
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
+
+from crawler.stop import GracefulStop
 
 if TYPE_CHECKING:
     from typing import Self
@@ -133,7 +136,7 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
             config=Config(
                 retries={"mode": "standard", "total_max_attempts": 1},
                 connect_timeout=10,
-                read_timeout=60,
+                read_timeout=30,
             ),
         )
         return cls(crawler, client, config)
@@ -223,10 +226,11 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
                     self._config.retries + 1,
                     exc,
                 )
-                if attempt < self._config.retries:
-                    from twisted.internet import reactor  # the installed one, never a default
+                if attempt == self._config.retries or not self._may_retry_after(delay):
+                    return False
+                from twisted.internet import reactor  # the installed one, never a default
 
-                    await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+                await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
             else:
                 self.stats.inc_value(f"{STAT_PREFIX}/chunks_stored")
                 self.stats.inc_value(f"{STAT_PREFIX}/items_stored", len(chunk.items))
@@ -238,6 +242,16 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
                 )
                 return True
         return False
+
+    def _may_retry_after(self, delay: float) -> bool:
+        """False once a graceful stop's upload budget would be exceeded: the chunk is then
+        spilled rather than holding the container past its stop timeout."""
+        stop = self._crawler.get_downloader_middleware(GracefulStop)
+        deadline = getattr(stop, "upload_deadline", None)
+        if deadline is not None and time.monotonic() + delay > deadline:
+            logger.warning("Stopping: no more upload retries for s3://%s", self.bucket_name)
+            return False
+        return True
 
     # --- blocking work, in threads ------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,13 +47,19 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 @dataclass(frozen=True)
 class StopConfig:
     grace: float
+    upload_budget: float
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> StopConfig:
         grace = settings.getfloat("RIVALSCOPE_STOP_GRACE", 60.0)
         if grace < 0:
             raise ValueError(f"RIVALSCOPE_STOP_GRACE must be >= 0 seconds, got {grace}")
-        return cls(grace=grace)
+        # After the grace period, the last chunks' uploads may retry this long before they are
+        # spilled locally: grace (60 s) + this (30 s) + spilling stays within Fargate's 120 s.
+        budget = settings.getfloat("RIVALSCOPE_STOP_UPLOAD_BUDGET", 30.0)
+        if budget < 0:
+            raise ValueError(f"RIVALSCOPE_STOP_UPLOAD_BUDGET must be >= 0 seconds, got {budget}")
+        return cls(grace=grace, upload_budget=budget)
 
 
 class GracefulStop:
@@ -63,6 +70,8 @@ class GracefulStop:
         self._config = config
         self._grace_timer: CallLaterResult | None = None
         self.stopping = False
+        # monotonic time after which no upload is retried (None: not stopping)
+        self.upload_deadline: float | None = None
         crawler.signals.connect(self._wrap_signal_handlers, signal=signals.engine_started)
         crawler.signals.connect(self._cancel_grace_timer, signal=signals.spider_closed)
 
@@ -93,6 +102,7 @@ class GracefulStop:
         if self.stopping:
             return
         self.stopping = True
+        self.upload_deadline = time.monotonic() + self._config.grace + self._config.upload_budget
         downloader = self._crawler.engine.downloader
         dropped = 0
         for slot in downloader.slots.values():

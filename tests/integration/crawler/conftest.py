@@ -16,10 +16,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.servers.site import SITE_ROOT, SiteServer
+from tests.servers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -125,6 +127,15 @@ def crawl_site() -> Iterator[SiteServer]:
 @pytest.fixture
 def crawl(crawl_site: SiteServer, moto_server: MotoServer, bucket: str, tmp_path: Path) -> Crawl:
     return Crawl(crawl_site, moto_server.endpoint, bucket, tmp_path / "spill")
+
+
+@pytest.fixture
+def s3_proxy(moto_server: MotoServer) -> Iterator[TcpProxy]:
+    """A switchable forwarder in front of moto: S3 that can go down or turn slow."""
+    target = urlsplit(moto_server.endpoint)
+    proxy = TcpProxy(str(target.hostname), int(target.port or 80)).start()
+    yield proxy
+    proxy.stop()
 
 
 def stored_chunks(s3: S3Client, bucket: str) -> dict[str, list[dict[str, Any]]]:

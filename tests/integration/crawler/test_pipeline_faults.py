@@ -6,33 +6,21 @@ import gzip
 import json
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.integration.crawler.conftest import CHUNK_KEY, stored_chunks
-from tests.servers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from mypy_boto3_s3 import S3Client
 
     from tests.integration.crawler.conftest import Crawl
-    from tests.servers.moto import MotoServer
     from tests.servers.site import SiteServer
+    from tests.servers.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
 PAGES = ["/", "/a.html", "/b.html", "/a1.html"]
-
-
-@pytest.fixture
-def s3_proxy(moto_server: MotoServer) -> Iterator[TcpProxy]:
-    target = urlsplit(moto_server.endpoint)
-    proxy = TcpProxy(str(target.hostname), int(target.port or 80)).start()
-    yield proxy
-    proxy.stop()
 
 
 def test_s3_down_for_a_few_seconds_loses_nothing(

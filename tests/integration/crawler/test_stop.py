@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import signal
 import time
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
     from tests.integration.crawler.conftest import Crawl
     from tests.servers.site import SiteServer, _Handler
+    from tests.servers.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
@@ -92,5 +94,39 @@ def test_a_page_hanging_past_the_grace_period_does_not_hold_the_stop(
     log, _ = process.communicate(timeout=60)
     assert time.monotonic() - signalled < 15, log
     assert "Stop grace of 2 s expired" in log
+    # the pages fetched before the hanging one are stored; one queued behind it was dropped
+    paths = crawl_site.paths()
+    before = [p for p in paths[: paths.index("/hang")] if p != "/robots.txt"]
+    assert len(paths) == len(before) + 2  # robots.txt and /hang: nothing after the signal
     stored = sorted(r["url"] for r in stored_records(s3, bucket))
-    assert stored == sorted(crawl_site.url(p) for p in ("/", "/a.html"))
+    assert stored == sorted(crawl_site.url(p) for p in before)
+
+
+def test_a_stop_while_s3_is_down_spills_within_the_upload_budget(
+    crawl: Crawl, crawl_site: SiteServer, s3_proxy: TcpProxy
+) -> None:
+    crawl_site.route("/slow", _slow_page)
+    s3_proxy.down()
+    process = crawl.start(
+        "urls=" + " ".join(crawl_site.url(f"/slow?n={n}") for n in range(10)),
+        endpoint=s3_proxy.endpoint,
+        S3PIPELINE_MAX_CHUNK_SIZE=2,
+        S3PIPELINE_UPLOAD_RETRIES=20,  # alone, these retries would take hours
+        S3PIPELINE_RETRY_BACKOFF=1.0,
+        RIVALSCOPE_STOP_GRACE=2,
+        RIVALSCOPE_STOP_UPLOAD_BUDGET=3,
+        LOG_LEVEL="DEBUG",
+    )
+    deadline = time.monotonic() + 120
+    while s3_proxy.refused == 0 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    log, _ = process.communicate(timeout=120)
+    assert time.monotonic() - signalled < 2 + 3 + 15, log
+    assert process.returncode == 1, log
+    spilled = list(crawl.spill_dir.iterdir())
+    assert spilled, log
+    assert len(SCRAPED.findall(log)) == sum(
+        len(gzip.decompress(path.read_bytes()).splitlines()) for path in spilled
+    )
