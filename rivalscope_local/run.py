@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.prompts import PromptError, parse_prompt
 from rivalscope_core.keys import RunRef, analysis_prefix
 from rivalscope_core.urls import BadUrlError, parse_url_list
@@ -90,9 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"local S3/SQS endpoint at {stack.endpoint.url}; data in {args.data_dir}/ "
             f"({stack.restored} objects restored)")  # fmt: skip
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines are for CloudWatch only
-        from analyzer_lambda.handler import lambda_handler  # after the environment points here
+        from analyzer_lambda.handler import current_deps, lambda_handler  # env points here now
 
         _handler_logs_to(args.data_dir / "logs" / f"analyzer-{stamp}.log")
+        current_deps()  # a configuration error stops the run now, not after the crawl
         worker = stack.start_analyzer(lambda_handler)
         allow = args.allow_private
         if not urls:
@@ -143,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"done in {time.monotonic() - started:.0f} s; next: make reanalyze RUN={run.uri} "
             "PROMPT=your-prompt.md")  # fmt: skip
         return max(crawl_code, report_code, 1 if worker.dead_letters() else 0)
+    except ConfigurationError as exc:
+        say(f"configuration: {exc}")
+        return 2
     except KeyboardInterrupt:
         interrupted = True
         say("interrupted: stopping the crawl and the analyser, saving data/ …")

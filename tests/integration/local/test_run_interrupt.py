@@ -23,18 +23,24 @@ def test_ctrl_c_stops_the_endpoint_crawl_and_browsers_and_saves_data(tmp_path: P
     env = {k: v for k, v in os.environ.items() if k not in {"GEMINI_API_KEY", "ANALYZER"}}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rivalscope_local.run", "--data-dir", str(tmp_path / "data"),
-         "--out", str(tmp_path / "out")],
+         "--out", str(tmp_path / "out"), "--chunk-size", "1"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
     stdout = proc.stdout
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True)
+
+    def forward() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    reader = threading.Thread(target=forward, daemon=True)
     reader.start()
     seen: list[str] = []
     deadline = time.monotonic() + 180
-    # wait until the crawl has stored something: endpoint, crawl and browsers are all up
+    # wait until the crawl has stored something (a chunk per page here): endpoint, crawl and
+    # browsers are all up
     while time.monotonic() < deadline:
         try:
             seen.append(lines.get(timeout=1))
@@ -64,3 +70,23 @@ def test_ctrl_c_stops_the_endpoint_crawl_and_browsers_and_saves_data(tmp_path: P
     assert stopped_in < 60
     # what the crawl had stored was synced to data/ before the endpoint stopped
     assert list((tmp_path / "data" / "s3" / "rivalscope-local" / "raw").rglob("*.jl.gz"))
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--urls", "ftp://a.example/"], {}, "only http:// and https://"),
+        ([], {"ANALYZER": "nope"}, "ANALYZER='nope' is not installed"),
+    ],
+)
+def test_bad_usage_stops_the_run_before_any_crawl_with_exit_2(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rivalscope_local.run", "--data-dir", str(tmp_path / "d"), *args],
+        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
+        check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert message in done.stdout + done.stderr
+    assert not list(tmp_path.rglob("crawl-*.log"))  # no crawl was started
