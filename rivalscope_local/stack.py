@@ -93,6 +93,9 @@ class LocalStack:
             **LOCAL_AWS_ENV,
             "AWS_ENDPOINT_URL": self.endpoint.url,
             "PAGES_BUCKET": self.bucket,
+            # the handler empties its work dir on every invocation, as a Lambda sandbox may:
+            # keep that away from other local processes using the default /tmp one
+            "ANALYZER_WORK_DIR": str((self.data_dir / "tmp" / "analyzer").resolve()),
             **dict.fromkeys(_SHADOWING),
         }
         for name, value in updates.items():

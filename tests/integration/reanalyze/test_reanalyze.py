@@ -296,3 +296,19 @@ def test_via_lambda_sends_one_asynchronous_reanalyze_event_per_chunk(
     assert stored.decode() == SECOND_PROMPT
     assert gemini.calls == 0
     assert site.paths() == []
+
+    # what the function does with those events: the deployed handler, here in-process against
+    # the same endpoint, analyses every page under the prompt id of the local file
+    from analyzer_lambda.handler import lambda_handler
+    from analyzer_lambda.prompts import parse_prompt
+    from rivalscope_local.lambda_event import LocalLambdaContext
+
+    for _, _, payload in _LambdaApi.calls:
+        assert lambda_handler(payload, LocalLambdaContext())["complete"]
+    assert gemini.calls == 4
+    local_id = parse_prompt(SECOND_PROMPT, fallback_name="pricing-watch").prompt_id
+    assert {r["prompt_id"] for r in _results(s3, bucket)} == {local_id}
+    again = reanalyze(run, "--prompt", str(prompt_file), "--via", "lambda", "--yes",
+                      ANALYZER_FUNCTION="rivalscope-analyzer")  # fmt: skip
+    assert again.returncode == 0
+    assert "nothing to do" in again.stderr
