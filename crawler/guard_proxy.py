@@ -328,7 +328,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         upstream = _Upstream(sock, parts.hostname, port)
         self._responding = False
         try:
-            self._exchange(upstream, parts.path or "/", parts.query)
+            self._exchange(upstream, parts.netloc, parts.path or "/", parts.query)
         except (OSError, http.client.HTTPException) as exc:
             if self._responding:  # too late for an error page: cut the connection
                 self.close_connection = True
@@ -338,9 +338,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.guard.untrack(sock)
             upstream.close()
 
-    def _exchange(self, upstream: _Upstream, path: str, query: str) -> None:
+    def _exchange(self, upstream: _Upstream, netloc: str, path: str, query: str) -> None:
         target = f"{path}?{query}" if query else path
         upstream.putrequest(self.command, target, skip_host=True, skip_accept_encoding=True)
+        if "Host" not in self.headers:  # HTTP/1.0 clients may leave it out
+            upstream.putheader("Host", netloc)
         listed = {v.strip().lower() for v in self.headers.get("Connection", "").split(",")}
         for name, value in self.headers.items():
             if name.lower() not in _HOP_BY_HOP and name.lower() not in listed:
@@ -371,20 +373,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if no_body:
             self.end_headers()
             return
-        if response.chunked:
+        chunked = response.chunked and self.request_version != "HTTP/1.0"
+        if chunked:
             self.send_header("Transfer-Encoding", "chunked")
         elif response.length is not None:
             self.send_header("Content-Length", str(response.length))
-        else:  # body ends when the server closes: so must we
+        else:  # the body ends when the connection does
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
         while data := response.read1(_CHUNK):
-            if response.chunked:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            else:
-                self.wfile.write(data)
-        if response.chunked:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+        if chunked:
             self.wfile.write(b"0\r\n\r\n")
 
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _forward

@@ -241,3 +241,19 @@ def test_requests_through_the_proxy_are_not_held_back(
         conn.getresponse().read()
         timings.append(time.perf_counter() - started)
     assert statistics.median(timings) < 0.02
+
+
+def test_an_http_1_0_request_gets_a_host_header_and_an_unchunked_body(
+    proxy: GuardProxy, body_server: str
+) -> None:
+    host, port = proxy.address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"GET http://{body_server}/chunked HTTP/1.0\r\n\r\n".encode())
+        reply = b""
+        while data := sock.recv(65536):
+            reply += data
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert f"X-Seen-Host: {body_server}".encode() in head
+    assert b"chunked" not in head  # an HTTP/1.0 client gets the plain body, then the close
+    assert body == b"first,second,third"
