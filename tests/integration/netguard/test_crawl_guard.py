@@ -84,9 +84,10 @@ def test_refused_start_urls_become_error_records(
     allowed = exempt_site.url("/control.html")
     direct = secret.url("/secret.html")
     by_name = f"http://localhost:{secret.port}/secret.txt"
+    unresolvable = "http://nowhere.invalid/"  # RFC 6761: never resolves
 
     result = crawl(
-        [allowed, direct, by_name],
+        [allowed, direct, by_name, unresolvable],
         "-a",
         "render=false",
         "-s",
@@ -97,7 +98,7 @@ def test_refused_start_urls_become_error_records(
 
     assert result.returncode == 1, result.stderr[-3000:]  # some pages failed (SPEC.md)
     records = stored_records(s3, bucket)
-    assert set(records) == {allowed, direct, by_name}
+    assert set(records) == {allowed, direct, by_name, unresolvable}
     assert records[allowed]["error"] is None
     assert records[allowed]["status"] == 200
     for url in (direct, by_name):
@@ -108,6 +109,8 @@ def test_refused_start_urls_become_error_records(
         f"ALLOW_PRIVATE_ADDRESSES=localhost:{secret.port}"
         in (records[by_name]["error"]["message"])
     )
+    assert records[unresolvable]["error"]["type"] == "dns"
+    assert "cannot resolve 'nowhere.invalid'" in records[unresolvable]["error"]["message"]
     assert secret.requests() == []
     assert exempt_site.paths() == ["/robots.txt", "/control.html"]
     assert "'netguard/blocked': 2" in result.stderr
