@@ -22,7 +22,7 @@ from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
 from twisted.internet.threads import deferToThread
 
 from crawler.browser.session import BrowserSession
-from crawler.exceptions import BrowserCrashedError, ShuttingDownError
+from crawler.exceptions import BrowserCrashedError, RenderError, ShuttingDownError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,6 +65,10 @@ class BrowserPool:
             session = await self._check_out()
             try:
                 return await maybe_deferred_to_future(deferToThread(job, session))
+            except RenderError as exc:
+                if self._closing:  # close() quit the browser under this page
+                    raise ShuttingDownError(f"the crawl is stopping: {exc}") from exc
+                raise
             finally:
                 self._check_in(session)
         finally:
@@ -127,7 +131,7 @@ class BrowserPool:
 
     def _kill_all_now(self) -> None:
         for session in list(self._sessions):
-            session.quit()
+            session.kill()
         self._sessions.clear()
 
 

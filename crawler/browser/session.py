@@ -136,6 +136,10 @@ class BrowserSession:
             self.driver.quit()
         except (WebDriverException, OSError) as exc:
             logger.debug("quit failed, killing the browser's process group: %s", exc)
+        self.kill()
+
+    def kill(self) -> None:
+        """At once, without asking WebDriver (which may hang): for interpreter exit."""
         _kill_group(self.process_group)
         shutil.rmtree(self.profile_dir, ignore_errors=True)
 
