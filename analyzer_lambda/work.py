@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from analyzer_lambda.analyzers.base import DEADLINE_ERROR
+from analyzer_lambda.analyzers.base import NOT_RECORDED_ERRORS
 from analyzer_lambda.chunks import BadLine, read_pages
 from analyzer_lambda.exceptions import CorruptChunkError, PromptUnavailableError, StoreError
 from rivalscope_core.keys import analysis_key, analysis_prefix, claim_key
@@ -259,8 +259,8 @@ class _ChunkRun:
                 logger.exception("%s line %d: analyser %s raised", self.chunk.uri, line,
                                  self.deps.analyzer.name)  # fmt: skip
                 return pending("the analyser raised")
-            if analysis.error is not None and analysis.error.type == DEADLINE_ERROR:
-                return pending(analysis.error.message)
+            if analysis.error is not None and analysis.error.type in NOT_RECORDED_ERRORS:
+                return pending(f"{analysis.error.type}: {analysis.error.message}")
             result = self._result(line, prompt, model, page, analysis=analysis.answer,
                                   usage=analysis.usage, error=analysis.error)  # fmt: skip
             if not store.put_result(bucket, key, result):

@@ -7,9 +7,10 @@ be thread-safe. It reports failures as ``Analysis.error`` — it never raises fo
 problem — and never puts an error text inside ``answer``.
 
 The factory is called with the analyser ``Config`` (``analyzer_lambda.config``) as its only
-argument: ``factory(config)``. An ``Analysis`` whose ``error.type`` is ``DEADLINE_ERROR`` means
-"ran out of time, not a verdict on the page": no result is recorded and the next delivery of the
-event analyses the page again."""
+argument: ``factory(config)``. An ``Analysis`` whose ``error.type`` is in ``NOT_RECORDED_ERRORS``
+(``DEADLINE_ERROR``: ran out of time; ``UNAVAILABLE_ERROR``: key refused, unknown model) is not a
+verdict on the page: no result is recorded and the next delivery of the event analyses the page
+again."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 
 #: ``Analysis.error.type`` of a page given up because the deadline came: retried, not recorded.
 DEADLINE_ERROR = "deadline"
+#: ``Analysis.error.type`` when the analyser cannot work at all (key refused, unknown model): a
+#: configuration problem, not a verdict on the page, so nothing is recorded and the event fails.
+UNAVAILABLE_ERROR = "analyzer_unavailable"
+#: Error types after which no result is written: the page is analysed again on redelivery.
+NOT_RECORDED_ERRORS = frozenset({DEADLINE_ERROR, UNAVAILABLE_ERROR})
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from analyzer_lambda.analyzers.base import DEADLINE_ERROR, Analysis
+from analyzer_lambda.analyzers.base import DEADLINE_ERROR, UNAVAILABLE_ERROR, Analysis
 from analyzer_lambda.analyzers.gemini_request import build_request
 from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.screenshot import prepare_screenshot
@@ -162,6 +162,9 @@ class GeminiAnalyzer:
             code = exc.code or 0
             if code in (408, 429) or code >= 500:
                 raise _Transient(f"HTTP {code} {exc.status or ''}".strip()) from exc
+            if code in (401, 403, 404):  # key refused or model unknown: fix the configuration
+                logger.error("gemini refused the call (HTTP %s): %s", code, exc.message)
+                raise _Fatal(UNAVAILABLE_ERROR, f"HTTP {code}: {exc.message}") from exc
             raise _Fatal("gemini_request_rejected", f"HTTP {code}: {exc.message}") from exc
         except httpx2.TransportError as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc

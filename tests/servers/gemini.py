@@ -5,9 +5,9 @@ It accepts ``POST /v1*/models/{model}:generateContent``, records every request, 
 JSON that is valid for the request's ``responseJsonSchema`` and *derived from the request*, so a
 test can check what the analyser sent (see ``echo``): whether the page text arrived inside the
 delimiters, whether an image part was sent. Behaviour is scriptable per test: a queue of
-one-shot replies (``script``) and a default (``default``) of ``ok``, ``429``, ``500``,
-``invalid_json``, ``plain_text`` (what a model obeying a prompt injection would answer) or
-``slow:<seconds>`` (then ok)."""
+one-shot replies (``script``) and a default (``default``) of ``ok``, ``429``, ``500``, ``403``
+(a refused key), ``invalid_json``, ``plain_text`` (what a model obeying a prompt injection would
+answer) or ``slow:<seconds>`` (then ok)."""
 
 from __future__ import annotations
 
@@ -131,6 +131,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(
                 429, {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}
             )
+        elif behaviour == "403":
+            error = {"code": 403, "message": "API key not valid", "status": "PERMISSION_DENIED"}
+            self._send(403, {"error": error})
         elif behaviour == "500":
             self._send(500, {"error": {"code": 500, "message": "boom", "status": "INTERNAL"}})
         else:

@@ -184,19 +184,39 @@ def test_cut_off_by_remaining_time_then_resumed_without_redoing_pages(
 ) -> None:
     monkeypatch.setenv("ANALYZER_CONCURRENCY", "1")
     monkeypatch.setenv("ANALYZER_STOP_MARGIN", "1")
-    gemini.reset(default="slow:0.6")
-    key = put_chunk(s3, bucket, [page(url=f"https://e.test/{n}") for n in range(1, 7)])
+    gemini.reset(default="slow:1")
+    key = put_chunk(s3, bucket, [page(url=f"https://e.test/{n}") for n in range(1, 9)])
 
-    # 4 s of Lambda time = 2 s of deadline (the handler keeps 2 s to write); none starts with < 1 s
+    warm_up = retarget(load_event("sqs_s3_test_event.json"), bucket)  # builds the clients
+    assert lambda_handler(warm_up, LocalContext(60)) == {"batchItemFailures": []}
+    # 8 s of Lambda time = 6 s of deadline (the handler keeps 2 s to write); no page starts with
+    # less than 1 s left, so at most 5 of the 8 one-second pages are done.
     with pytest.raises(ChunksIncompleteError) as first:
-        lambda_handler(_s3_event(bucket, key), LocalContext(4))
+        lambda_handler(_s3_event(bucket, key), LocalContext(8))
     done_first = first.value.summary["done"]
-    assert 1 <= done_first < 6
+    assert first.value.summary["chunks"][0]["cut_off"] or first.value.summary["pending"]
+    assert 1 <= done_first <= 5
     assert gemini.calls == done_first
 
     gemini.reset()
+    monkeypatch.setenv("ANALYZER_CONCURRENCY", "4")
     second = lambda_handler(_s3_event(bucket, key), LocalContext(60))
 
-    assert (second["skipped"], second["done"]) == (done_first, 6 - done_first)
-    assert gemini.calls == 6 - done_first
-    assert len(results(s3, bucket)) == 6
+    assert (second["skipped"], second["done"]) == (done_first, 8 - done_first)
+    assert gemini.calls == 8 - done_first
+    assert len(results(s3, bucket)) == 8
+
+
+def test_refused_key_records_nothing_and_fails_the_event_for_a_retry(
+    s3: S3Client, bucket: str, gemini: GeminiServer
+) -> None:
+    gemini.reset(default="403")
+    key = put_chunk(s3, bucket, [page(), page("article.html")])
+
+    with pytest.raises(ChunksIncompleteError) as info:
+        lambda_handler(_s3_event(bucket, key), LocalContext(60))
+
+    assert info.value.summary["pending"] == 2
+    assert results(s3, bucket) == {}  # no "error" answers that a fixed key could never replace
+    gemini.reset()
+    assert lambda_handler(_s3_event(bucket, key), LocalContext(60))["done"] == 2
