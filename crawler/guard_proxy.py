@@ -32,24 +32,15 @@ from crawler.exceptions import BlockedAddressError, DnsLookupError
 from crawler.netguard import non_public_kind
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from crawler.netguard import AddressPolicy
 
 logger = logging.getLogger(__name__)
 
 # Request and response headers that concern one connection, not the message (RFC 9110 7.6.1).
-_HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
+_HOP_BY_HOP = {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"}
+_HOP_BY_HOP |= {"proxy-connection", "proxy-authenticate", "proxy-authorization"}
 _CHUNK = 64 * 1024
 _MAX_BLOCKED_KEPT = 1000
 _MAX_VETTED_KEPT = 4096
@@ -306,10 +297,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.send_response_only(200, "Connection Established")
         self.end_headers()
         self.close_connection = True  # the connection is the tunnel's from now on
-        pump = threading.Thread(target=_relay, args=(upstream, self.connection), daemon=True)
+        pump = threading.Thread(target=_relay, args=(upstream.recv, self.connection), daemon=True)
         pump.start()
         # Bytes the client sent after its CONNECT head are already in rfile's buffer.
-        _relay_from_file(self.rfile, upstream)
+        _relay(self.rfile.read1, upstream)
         pump.join()
         self.guard.untrack(upstream)
         upstream.close()
@@ -390,21 +381,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _forward
 
 
-def _relay(source: socket.socket, sink: socket.socket) -> None:
-    """Copy bytes until ``source`` ends, then pass the end on (half-close)."""
+def _relay(read: Callable[[int], bytes], sink: socket.socket) -> None:
+    """Copy what ``read`` returns until it ends, then pass the end on (half-close)."""
     try:
-        while data := source.recv(_CHUNK):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
-
-
-def _relay_from_file(source: Any, sink: socket.socket) -> None:
-    try:
-        while data := source.read1(_CHUNK):
+        while data := read(_CHUNK):
             sink.sendall(data)
     except OSError:
         pass
