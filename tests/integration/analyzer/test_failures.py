@@ -220,3 +220,16 @@ def test_refused_key_records_nothing_and_fails_the_event_for_a_retry(
     assert results(s3, bucket) == {}  # no "error" answers that a fixed key could never replace
     gemini.reset()
     assert lambda_handler(_s3_event(bucket, key), LocalContext(60))["done"] == 2
+
+
+def test_model_timeout_is_retried(
+    s3: S3Client, bucket: str, gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEMINI_TIMEOUT", "0.5")
+    gemini.reset(script=["slow:2"])
+    key = put_chunk(s3, bucket, [page()])
+
+    summary = lambda_handler(_s3_event(bucket, key), LocalContext(60))
+
+    assert (summary["done"], summary["failed"]) == (1, 0)
+    assert gemini.calls == 2
