@@ -72,15 +72,11 @@ def test_a_rendered_crawl_stores_nothing_of_a_non_exempted_port(
     assert secret.requests() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crawler/browser/session.py does not apply guard_proxy.CHROMIUM_PREFS yet: "
-    "WebRTC's STUN datagrams reach any address around the proxy",
-)
 def test_the_crawlers_browser_sends_no_webrtc_datagram_around_the_guard(
     exempt_site: SiteServer, udp_listener: UdpListener
 ) -> None:
-    """The browser exactly as the crawl starts it (crawler.browser.session)."""
+    """The browser exactly as the crawl starts it (crawler.browser.session): WebRTC's STUN
+    datagrams would reach any address around the proxy without guard_proxy.CHROMIUM_PREFS."""
     settings = Settings()
     settings.setmodule("crawler.settings")
     with GuardProxy(AddressPolicy.from_entries([exempt_site.netloc])) as guard:
