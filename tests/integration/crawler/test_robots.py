@@ -78,4 +78,4 @@ def test_crawl_delay_of_robots_txt_spaces_the_site_requests(
     assert len(times) == len(pages) + 1  # and robots.txt
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= expected_gap - 0.05, gaps
-    assert max(gaps) < expected_gap + 2.0, gaps  # the cap holds: no 30 s wait
+    assert max(gaps) < expected_gap + 5.0, gaps  # the cap holds: no 30 s wait
