@@ -86,8 +86,12 @@ def _s3_client(endpoint: str | None) -> S3Client:
     """One client per process (creating one costs 0.3-2 s of CPU); ``endpoint`` only keys the
     cache: botocore reads ``AWS_ENDPOINT_URL(_S3)`` itself."""
     import boto3
+    from botocore.config import Config as BotocoreConfig
 
-    return boto3.client("s3")
+    # Pages run on several threads (and reanalyze runs chunks side by side): more connections
+    # than botocore's 10, and its "standard" retries for S3's 503 SlowDown.
+    settings = BotocoreConfig(max_pool_connections=64, retries={"mode": "standard"})
+    return boto3.client("s3", config=settings)
 
 
 def resolve_api_key(config: Config) -> str | None:
