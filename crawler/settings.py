@@ -86,6 +86,12 @@ S3PIPELINE_SPILL_DIR = "spill"
 # --- Graceful stop ----------------------------------------------------------------------------
 # After SIGTERM/SIGINT, in-flight pages may finish for at most this long (Fargate allows 120 s).
 RIVALSCOPE_STOP_GRACE = 60.0
+# ...then the last chunks get this long to upload before they are spilled locally.
+RIVALSCOPE_STOP_UPLOAD_BUDGET = 30.0
+
+# No listening consoles inside a crawler container.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
