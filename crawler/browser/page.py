@@ -73,7 +73,18 @@ def _render(
     driver = session.driver
     frame_id = str(driver.execute_cdp_cmd("Page.getFrameTree", {})["frameTree"]["frame"]["id"])
     _performance_log(driver)  # drop what the previous page left in the log
-    driver.get(url)
+    try:
+        driver.get(url)
+    except TimeoutException:
+        raise
+    except WebDriverException as exc:
+        # chromedriver fails `get` on some network errors (a failed proxy tunnel, ...) and
+        # shows an error page on others: either way the log names the error, and the browser
+        # is fine. Without one there, the browser itself failed.
+        failed = netlog.main_document(_performance_log(driver), frame_id)
+        if failed.error_text is None:
+            raise
+        raise netlog.navigation_error(url, failed.error_text) from exc
     document = netlog.main_document(_performance_log(driver), frame_id)
     if document.guard_verdict is not None:
         raise netlog.guard_error(url, document.guard_verdict, document.status)

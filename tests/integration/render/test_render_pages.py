@@ -177,10 +177,16 @@ def test_consent_banner_is_hidden_in_the_screenshot(renderer: RenderHarness, sit
     assert not [p for p in samples if _near(p, (255, 0, 255)) or _near(p, (0, 255, 0))]
 
 
-def test_address_the_settings_do_not_exempt_is_blocked(renderer: RenderHarness):
-    reply = renderer.render(f"http://127.0.0.1:{_closed_port()}/")
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_address_the_settings_do_not_exempt_is_blocked(renderer: RenderHarness, scheme: str):
+    # http: the guard proxy's 403 carries its verdict header; https: Chromium only reports a
+    # failed tunnel, and the proxy's list of refusals names the target.
+    restarts = renderer.stats().get("selenium/browser_restarts", 0)
+    reply = renderer.render(f"{scheme}://127.0.0.1:{_closed_port()}/")
     assert not reply["ok"]
     assert (reply["exception"], reply["error_type"]) == ("BlockedAddressError", "blocked_address")
+    # A refused page is not a broken browser: it is kept.
+    assert renderer.stats().get("selenium/browser_restarts", 0) == restarts
 
 
 @pytest.mark.xfail(
