@@ -249,14 +249,17 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     # --- refusals -----------------------------------------------------------------------------
 
-    def _refuse(self, status: int, text: str, *, blocked: bool = False) -> None:
+    def _refuse(self, status: int, text: str, *, cause: str | None = None) -> None:
+        """Answer a refusal ourselves; ``cause`` (blocked, dns, connect) marks it with
+        ``BLOCKED_HEADER`` so a plain download is recorded with the right error type, never as
+        the site's own status."""
         body = f"{text}\n".encode()
         self.send_response_only(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
-        if blocked:
-            self.send_header(BLOCKED_HEADER, "blocked")
+        if cause is not None:
+            self.send_header(BLOCKED_HEADER, cause)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -267,10 +270,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         except BlockedAddressError as exc:
             self.guard.record_block(host, port, str(exc))
             self._refuse(
-                403, f"Blocked by rivalscope's private-address guard: {exc}", blocked=True
+                403, f"Blocked by rivalscope's private-address guard: {exc}", cause="blocked"
             )
         except DnsLookupError as exc:
-            self._refuse(502, str(exc))
+            self._refuse(502, str(exc), cause="dns")
         return None
 
     def _open(self, host: str, port: int, url: str) -> socket.socket | None:
@@ -280,7 +283,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         try:
             return self.guard.connect(addresses, port)
         except OSError as exc:
-            self._refuse(502, f"{url}: cannot connect ({exc})")
+            self._refuse(502, f"{url}: cannot connect ({exc})", cause="connect")
             return None
 
     # --- CONNECT: https and wss tunnels -------------------------------------------------------

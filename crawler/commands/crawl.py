@@ -2,8 +2,9 @@
 
 Scrapy's own ``crawl`` exits 1 only when the crawler fails to start. This override
 
-- checks the spider's arguments first (``validate_arguments``, when the spider has it): bad
-  input exits 2 with a message naming what to fix, before any browser starts;
+- checks the spider's arguments first (``validate_arguments``, when the spider has it) and
+  every component's settings (``check_settings``): bad input exits 2 with a message naming
+  what to fix, before any browser starts;
 - after the crawl, exits 0 when every page was stored without error, 1 when some page failed
   (an error record), a chunk had to be spilled locally, or the crawl was interrupted, and 1
   too when no page at all was stored.
@@ -17,15 +18,28 @@ from typing import TYPE_CHECKING, Any
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from crawler.pipelines import STAT_PREFIX
+from crawler.browser.config import SeleniumConfig
+from crawler.crawl_delay import CrawlDelayConfig
+from crawler.netguard import AddressPolicy
+from crawler.pipelines import STAT_PREFIX, UploadConfig
+from crawler.stop import StopConfig
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
 
+    from scrapy.settings import BaseSettings
+
 EXIT_OK = 0
 EXIT_PAGES_FAILED = 1
 EXIT_USAGE = 2
+
+
+def check_settings(settings: BaseSettings) -> None:
+    """Build every component's validated config once, up front, so a bad setting is a usage
+    error (exit 2) naming the setting rather than a traceback from inside the crawl."""
+    for config in (SeleniumConfig, AddressPolicy, UploadConfig, CrawlDelayConfig, StopConfig):
+        config.from_settings(settings)
 
 
 def crawl_exit_code(stats: Mapping[str, Any]) -> tuple[int, str]:
@@ -62,6 +76,11 @@ class Command(ScrapyCrawlCommand):
                 validate(dict(opts.spargs))
             except ValueError as exc:
                 raise UsageError(str(exc), print_help=False) from exc
+        assert self.settings is not None
+        try:
+            check_settings(self.settings)
+        except ValueError as exc:
+            raise UsageError(str(exc), print_help=False) from exc
 
         crawler = self._create_crawler(spidercls)
         self.crawler_process.crawl(crawler, **opts.spargs)

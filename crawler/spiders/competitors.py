@@ -2,10 +2,11 @@
 breadth-first) becomes exactly one page record.
 
 Pages are rendered by the Selenium download handler when ``meta["selenium"]`` is true
-(``SELENIUM_RENDER_BY_DEFAULT``, or ``-a render=`` for this run). Every status reaches the
-callback (``handle_httpstatus_all``), so a 4xx/5xx page is recorded with an ``http_status``
-error; a page that fails to download or render reaches the errback and is recorded with the
-error's type. Requests dropped by a graceful stop produce no record: they were never fetched.
+(``SELENIUM_RENDER_BY_DEFAULT``, or ``-a render=`` for this run). Every 4xx/5xx status
+reaches the callback (``handle_httpstatus_list``), so such a page is recorded with an
+``http_status`` error; a page that fails to download or render reaches the errback and is
+recorded with the error's type. Requests dropped by a graceful stop produce no record: they
+were never fetched.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
+
+_ERROR_STATUSES = list(range(400, 600))
 
 _META_URL = "rivalscope_url"
 _META_SITE = "rivalscope_site"
@@ -117,7 +120,9 @@ class CompetitorsSpider(scrapy.Spider):
             errback=self.on_error,
             meta={
                 "selenium": self.render,
-                "handle_httpstatus_all": True,
+                # not handle_httpstatus_all: that would stop RedirectMiddleware from following
+                # a plain (render=false) redirect, and store the 3xx as the page
+                "handle_httpstatus_list": _ERROR_STATUSES,
                 _META_URL: url,
                 _META_SITE: site,
                 _META_START: start,

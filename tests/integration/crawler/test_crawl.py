@@ -41,7 +41,9 @@ def test_pages_and_failures_become_records_in_chunks(
     crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
 ) -> None:
     refused = f"127.0.0.1:{_closed_port()}"
+    crawl_site.route("/moved", lambda _: (301, {"Location": "/b.html"}, b""))
     urls = [
+        crawl_site.url("/moved"),  # a plain (render=false) redirect is followed
         crawl_site.url("/"),
         crawl_site.url("/a.html"),
         crawl_site.url("/missing.html"),
@@ -62,7 +64,7 @@ def test_pages_and_failures_become_records_in_chunks(
     offsets = sorted(int(CHUNK_KEY.match(key)[1]) for key in chunks)  # type: ignore[index]
     assert offsets == [0, 2, 4]  # {chunk} is the offset of the chunk's first record
     records = {r["url"]: r for r in stored_records(s3, bucket)}
-    assert len(records) == 5
+    assert len(records) == 6
     assert all(set(r) == SPEC_FIELDS for r in records.values())
     assert all(
         r["prompt"] == "pricing" and r["crawled_at"].endswith("Z") for r in records.values()
@@ -77,13 +79,15 @@ def test_pages_and_failures_become_records_in_chunks(
     assert records[crawl_site.url("/missing.html")]["status"] == 404
     assert records[crawl_site.url("/private/secret.html")]["error"]["type"] == "robots_disallowed"
     refused_page = records[f"http://{refused}/"]
-    # Plain downloads go through the private-address guard's proxy; until it marks the 502 it
-    # answers for a refused connection (X-Rivalscope-Netguard: connect), the record can only
-    # say "the proxy answered 502".
-    assert (refused_page["error"]["type"], refused_page["status"]) in {
-        ("connection_refused", None),
-        ("http_status", 502),
-    }
+    # Plain downloads go through the private-address guard's proxy, which marks its own 502
+    # for a refused connection (X-Rivalscope-Netguard: connect): not the site's status.
+    assert (refused_page["error"]["type"], refused_page["status"]) == ("connection_refused", None)
+    moved = records[crawl_site.url("/moved")]
+    assert (moved["final_url"], moved["status"], moved["error"]) == (
+        crawl_site.url("/b.html"),
+        200,
+        None,
+    )
     assert "/private/secret.html" not in crawl_site.paths()
     assert crawl_site.paths().count("/a.html") == 1
 

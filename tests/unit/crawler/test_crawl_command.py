@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from scrapy.settings import Settings
 
-from crawler.commands.crawl import crawl_exit_code
+from crawler.commands.crawl import check_settings, crawl_exit_code
 from crawler.crawl_delay import CrawlDelayConfig
 from crawler.pipelines import UploadConfig, with_shard
 from crawler.stop import StopConfig
@@ -79,3 +79,25 @@ def test_stop_grace_must_not_be_negative() -> None:
 def test_sharded_crawls_get_distinct_chunk_keys(key: str, label: str, expected: str) -> None:
     assert with_shard(key, label) == expected
     assert is_raw_chunk_key(with_shard(key, label))
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("ALLOW_PRIVATE_ADDRESSES", "10.0.0.0/33", "ALLOW_PRIVATE_ADDRESSES"),
+        ("SELENIUM_POOL_SIZE", "0", "SELENIUM_POOL_SIZE"),
+        ("SELENIUM_SCREENSHOT_QUALITY", "101", "SELENIUM_SCREENSHOT_QUALITY"),
+    ],
+)
+def test_a_bad_setting_is_a_usage_error_naming_it(setting: str, value: str, named: str) -> None:
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    settings.set(setting, value, priority="cmdline")
+    with pytest.raises(ValueError, match=named):
+        check_settings(settings)
+
+
+def test_the_project_defaults_pass_the_settings_check() -> None:
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    check_settings(settings)
