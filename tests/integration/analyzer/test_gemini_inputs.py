@@ -51,6 +51,41 @@ def test_key_is_read_from_secrets_manager_when_not_in_the_environment(
     assert [r.api_key for r in gemini.requests] == ["key-from-secrets"]
 
 
+def test_key_is_read_from_an_ssm_secure_string(
+    s3: S3Client,
+    bucket: str,
+    gemini: GeminiServer,
+    moto_server: MotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint)
+    name = f"/{bucket}/gemini-key"
+    ssm.put_parameter(Name=name, Value="key-from-ssm", Type="SecureString")
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.setenv("GEMINI_API_KEY_PARAMETER", name)
+    key = put_chunk(s3, bucket, [page()])
+
+    lambda_handler(_s3_event(bucket, key), LocalContext(60))
+
+    assert [r.api_key for r in gemini.requests] == ["key-from-ssm"]
+
+
+def test_offline_extract_analyser_is_chosen_by_name_and_calls_no_model(
+    s3: S3Client, bucket: str, gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANALYZER", "extract")
+    monkeypatch.delenv("GEMINI_API_KEY")
+    key = put_chunk(s3, bucket, [page()])
+
+    summary = lambda_handler(_s3_event(bucket, key), LocalContext(60))
+
+    (result,) = results(s3, bucket).values()
+    assert summary["done"] == 1
+    assert result["analyzer"] == "extract"
+    assert result["analysis"] is not None
+    assert gemini.calls == 0
+
+
 def test_tall_screenshot_is_sent_as_the_top_of_the_page_downscaled(
     s3: S3Client, bucket: str, gemini: GeminiServer
 ) -> None:
