@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     demo: DemoSites | None = None
     stack = LocalStack(args.data_dir, args.bucket)
     crawl: CrawlProcess | None = None
+    progress: _Progress | None = None
     interrupted = False
     try:
         stack.start()
@@ -151,6 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         interrupted = True
         say("interrupted: stopping the crawl and the analyser, saving data/ …")
+        try:
+            found = progress.find_run() if progress is not None else None
+        except Exception:  # the endpoint may be going down too
+            found = None
+        if found is not None:  # queued events die with the endpoint: the archive keeps the pages
+            say(f"pages stored but not analysed: make reanalyze RUN={found.uri} "
+                f"PROMPT={prompt_path}")  # fmt: skip
         return 130
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the sync
