@@ -138,6 +138,9 @@ class _ChunkRun:
         self.progress = progress
         self.outcome = ChunkOutcome(chunk.uri)
         self._existing: dict[str, set[str]] = {}  # analysis prefix → keys listed at start
+        # A run's records share one prompt; a line too broken to name its own is filed under
+        # the prompt of the line before it, so the run's report shows it.
+        self._last_record_prompt: str | None = None
 
     def run(self) -> ChunkOutcome:
         config = self.deps.config
@@ -181,7 +184,9 @@ class _ChunkRun:
 
     def _plan(self, line: int, record: PageRecord | BadLine) -> PageOutcome | tuple[Any, ...]:
         """A finished outcome (already done), or the work to submit."""
-        ref = self.prompt_override or (record.prompt if isinstance(record, PageRecord) else None)
+        if isinstance(record, PageRecord):
+            self._last_record_prompt = record.prompt
+        ref = self.prompt_override or self._last_record_prompt
         prompt = self.deps.prompts.resolve(ref, self.chunk.bucket)
         if self.model_override:
             prompt = dataclasses.replace(prompt, model=self.model_override)
