@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.prompts import PromptError, parse_prompt
 from rivalscope_core.keys import RunRef, analysis_prefix
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         say("interrupted: stopping the crawl and the analyser, saving data/ …")
         try:
             found = progress.find_run() if progress is not None else None
-        except Exception:  # the endpoint may be going down too
+        except (BotoCoreError, ClientError):  # the endpoint may be going down too
             found = None
         if found is not None:  # queued events die with the endpoint: the archive keeps the pages
             say(f"pages stored but not analysed: make reanalyze RUN={found.uri} "
