@@ -22,6 +22,7 @@ from crawler.browser.config import SeleniumConfig
 from crawler.crawl_delay import CrawlDelayConfig
 from crawler.netguard import AddressPolicy
 from crawler.pipelines import STAT_PREFIX, UploadConfig
+from crawler.spiders.competitors import START_URLS_STAT
 from crawler.stop import StopConfig
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ def crawl_exit_code(stats: Mapping[str, Any]) -> tuple[int, str]:
         f"{stored} page record(s) stored ({failed} with an error), "
         f"{spilled} spilled locally, finish reason {reason!r}"
     )
+    if stored == 0 and stats.get(START_URLS_STAT) == 0 and reason == "finished":
+        # a shard whose share of the list is empty has nothing to do: that is no failure
+        return EXIT_OK, "no URL of the list falls in this shard; nothing to crawl"
     if stored == 0:
         return EXIT_PAGES_FAILED, f"no page stored: {summary}"
     if failed or spilled or stored < scraped or reason != "finished":

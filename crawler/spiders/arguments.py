@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from crawler.spiders.sites import site_of
 from rivalscope_core.keys import parse_s3_uri
 from rivalscope_core.urls import BadUrlError, parse_shard, parse_url_list, select_shard
 
@@ -79,7 +80,7 @@ class CrawlArguments:
         """The URLs this task crawls: the given ones (de-duplicated), then this task's shard."""
         text = "\n".join(t for t in (self.urls, file_text) if t is not None)
         urls = check_url_text(text, "urls" if self.urls_file is None else "urls_file")
-        return select_shard(urls, *self.shard)
+        return select_shard(urls, *self.shard, site_of=site_of)
 
 
 def check_url_text(text: str, argument: str) -> list[str]:

@@ -45,6 +45,7 @@ _META_URL = "rivalscope_url"
 _META_SITE = "rivalscope_site"
 _META_START = "rivalscope_start"
 _HTTP_ERROR_FROM = 400
+START_URLS_STAT = "rivalscope/start_urls"
 
 
 class CompetitorsSpider(scrapy.Spider):
@@ -94,6 +95,7 @@ class CompetitorsSpider(scrapy.Spider):
             )
         urls = self.args.start_urls(file_text)
         index, count = self.args.shard
+        self.crawler.stats.set_value(START_URLS_STAT, len(urls))
         logger.info(
             "Crawling %d URL(s)%s, up to %d page(s) per site",
             len(urls),

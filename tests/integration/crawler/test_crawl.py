@@ -122,7 +122,12 @@ def test_shards_crawl_every_url_once_without_sharing_chunk_keys(
     crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
 ) -> None:
     pages = ["/", "/a.html", "/b.html", "/a1.html", "/missing.html", "/index.html"]
-    urls = "urls=" + " ".join(crawl_site.url(p) for p in pages)
+    # two sites (by name and by IP): each shard owns whole sites, so no site is fetched by
+    # two tasks at once
+    sites = [crawl_site.url(""), f"http://localhost:{crawl_site.port}"]
+    crawl.settings["ALLOW_PRIVATE_ADDRESSES"] = f"{crawl_site.netloc},localhost:{crawl_site.port}"
+    listed = [site + p for site in sites for p in pages]
+    urls = "urls=" + " ".join(listed)
     # both tasks start in the same second: same {time}, same chunk offsets
     tasks = [crawl.start(urls, f"shard={i}/2") for i in range(2)]
     logs = [task.communicate(timeout=180)[0] for task in tasks]
@@ -131,4 +136,12 @@ def test_shards_crawl_every_url_once_without_sharing_chunk_keys(
     chunks = stored_chunks(s3, bucket)
     assert all(".shard0of2." in key or ".shard1of2." in key for key in chunks)
     urls_stored = sorted(r["url"] for records in chunks.values() for r in records)
-    assert urls_stored == sorted(crawl_site.url(p) for p in pages)
+    assert urls_stored == sorted(listed)
+    for site in sites:
+        shards = {
+            key.split(".shard")[1]
+            for key, records in chunks.items()
+            for r in records
+            if r["url"].startswith(site + "/")
+        }
+        assert len(shards) == 1, (site, shards)

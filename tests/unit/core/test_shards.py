@@ -19,12 +19,29 @@ def test_shards_are_balanced_enough_to_split_work() -> None:
     assert min(sizes) > 500 / 4 * 0.7
 
 
-def test_the_shard_of_a_url_is_stable_and_ignores_spelling() -> None:
+def test_the_shard_of_a_site_is_stable_across_processes() -> None:
     # a fixed value: the hash must be the same in every process and on every machine
-    assert shard_of("https://a.example/pricing", 1000) == shard_of(
-        "HTTPS://A.EXAMPLE/pricing", 1000
-    )
-    assert shard_of("https://a.example/pricing", 1000) == 71
+    assert shard_of("a.example", 1000) == 2
+
+
+def test_every_url_of_a_site_goes_to_one_shard() -> None:
+    """Two tasks must never crawl one site at once: that would defeat the per-site delay."""
+    for index in range(4):
+        sites = {url.split("/")[2] for url in select_shard(URLS, index, 4)}
+        for other in range(4):
+            if other != index:
+                assert not sites & {url.split("/")[2] for url in select_shard(URLS, other, 4)}
+
+
+def test_the_crawler_can_group_by_registrable_domain() -> None:
+    urls = ["https://www.a.example/", "https://shop.a.example/", "https://b.example/"]
+
+    def registrable(url: str) -> str:
+        return url.split("/")[2].split(".", 1)[-1] if url.count(".") > 1 else url.split("/")[2]
+
+    for index in range(2):
+        grouped = select_shard(urls, index, 2, site_of=registrable)
+        assert ("https://www.a.example/" in grouped) == ("https://shop.a.example/" in grouped)
 
 
 def test_select_keeps_the_given_order() -> None:

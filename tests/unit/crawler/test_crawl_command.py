@@ -101,3 +101,11 @@ def test_the_project_defaults_pass_the_settings_check() -> None:
     settings = Settings()
     settings.setmodule("crawler.settings")
     check_settings(settings)
+
+
+def test_a_shard_with_no_url_of_the_list_succeeds() -> None:
+    code, summary = crawl_exit_code(
+        {"rivalscope/start_urls": 0, "finish_reason": "finished", "item_scraped_count": 0}
+    )
+    assert (code, "nothing to crawl" in summary) == (0, True)
+    assert crawl_exit_code({"rivalscope/start_urls": 3, "finish_reason": "finished"})[0] == 1

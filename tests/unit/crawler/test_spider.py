@@ -50,7 +50,9 @@ def test_start_requests_render_and_see_every_status() -> None:
     spider = _spider(urls="https://shop.co.uk/, https://shop.co.uk/ https://b.example/x")
     requests = _start_requests(spider)
     assert [r.url for r in requests] == ["https://shop.co.uk/", "https://b.example/x"]
-    assert all(r.meta["selenium"] is True and r.meta["handle_httpstatus_all"] for r in requests)
+    assert all(
+        r.meta["selenium"] is True and 404 in r.meta["handle_httpstatus_list"] for r in requests
+    )
 
 
 @pytest.mark.parametrize(
