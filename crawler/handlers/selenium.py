@@ -17,9 +17,8 @@ proxy) per crawler.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
@@ -32,6 +31,8 @@ from crawler.browser.config import SeleniumConfig
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
 from crawler.browser.pool import BrowserPool
 from crawler.exceptions import BlockedAddressError, NavigationError, RenderError
+from crawler.guard_proxy import GuardProxy
+from crawler.netguard import AddressPolicy
 
 if TYPE_CHECKING:
     from typing import Self
@@ -54,7 +55,7 @@ class _RenderService:
         self.stats = crawler.stats
         config = SeleniumConfig.from_settings(crawler.settings)
         self.proxy = _start_guard_proxy(crawler)
-        self.config = config.with_proxy(self.proxy.start() if self.proxy else None)
+        self.config = config.with_proxy(self.proxy.start())
         self.pool = BrowserPool(self.config, on_event=self._count)
         self.users = 0
 
@@ -65,13 +66,13 @@ class _RenderService:
     def explain(self, error: RenderError, url: str) -> RenderError:
         """An https page the guard refused fails as a bare tunnel error in Chromium; the
         proxy's own list of refusals says it was blocked."""
-        if type(error) is not NavigationError or self.proxy is None:
+        if type(error) is not NavigationError:
             return error
         target = urlsplit(url)
         port = target.port or (443 if target.scheme == "https" else 80)
         host = (target.hostname or "").lower()
         for blocked in list(self.proxy.blocked):
-            if str(blocked.host).strip("[]").lower() == host and int(blocked.port) == port:
+            if blocked.host.strip("[]").lower() == host and blocked.port == port:
                 return BlockedAddressError(f"{url}: {blocked.reason}")
         return error
 
@@ -79,27 +80,22 @@ class _RenderService:
         try:
             await self.pool.close()
         finally:
-            if self.proxy is not None:
-                self.proxy.stop()
+            self.proxy.stop()
 
 
 _SERVICES: WeakKeyDictionary[Crawler, _RenderService] = WeakKeyDictionary()
 
 
-def _start_guard_proxy(crawler: Crawler) -> Any:
-    """The private-address guard's proxy (crawler.guard_proxy), when that module exists:
-    every browser request then goes through it, loopback included."""
-    try:
-        guard_proxy = importlib.import_module("crawler.guard_proxy")
-        netguard = importlib.import_module("crawler.netguard")
-    except ModuleNotFoundError:
-        logger.warning("crawler.guard_proxy is missing: the browser runs without the guard")
-        return None
-    return guard_proxy.GuardProxy(netguard.AddressPolicy.from_settings(crawler.settings))
+def _start_guard_proxy(crawler: Crawler) -> GuardProxy:
+    """The private-address guard's proxy: every browser request goes through it, loopback
+    included, so a page's images, frames, fetches and redirects obey ALLOW_PRIVATE_ADDRESSES
+    as Scrapy's own requests do (the netguard middleware)."""
+    return GuardProxy(AddressPolicy.from_settings(crawler.settings))
 
 
 class SeleniumDownloadHandler:
-    lazy = False  # built at start-up, so a bad SELENIUM_* setting fails the crawl at once
+    # Built at start-up: a bad SELENIUM_* setting is reported before any page, naming it.
+    lazy = False
 
     def __init__(self, crawler: Crawler) -> None:
         self._crawler = crawler

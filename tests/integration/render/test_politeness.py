@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-SLOW_IMAGE_SECONDS = 2.5
+# Long enough that two browsers starting at once on a loaded machine still overlap.
+SLOW_IMAGE_SECONDS = 4.0
 PNG = (Path(__file__).resolve().parents[2] / "data/site/render/lazy-target.png").read_bytes()
 
 
@@ -41,7 +42,7 @@ def _slow_image(_handler: Any) -> tuple[int, dict[str, str], bytes]:
 @pytest.fixture(scope="module")
 def two_sites() -> Iterator[tuple[SiteServer, SiteServer]]:
     """Two sites on two hosts (Scrapy keys its slots by host), each with a first page whose
-    image answers 2.5 s late and two fast pages."""
+    image answers 4 s late and two fast pages."""
     servers = (SiteServer(host="127.0.0.1").start(), SiteServer(host="127.0.0.2").start())
     for server, prefix in zip(servers, "ab", strict=True):
         for number in (1, 2, 3):
@@ -86,7 +87,7 @@ def test_rendering_keeps_per_site_delay_and_parallelism_across_sites(
         timeout=180,
     )
     pages = [json.loads(line) for line in out.read_text().splitlines()]
-    assert sorted(p["title"] for p in pages) == ["a1", "a2", "a3", "b1", "b2", "b3"], pages
+    assert sorted(p.get("title", "") for p in pages) == ["a1", "a2", "a3", "b1", "b2", "b3"], pages
     assert all(p["flags"] == ["rendered"] for p in pages)
 
     def times(site: SiteServer, prefix: str) -> list[float]:
@@ -98,7 +99,7 @@ def test_rendering_keeps_per_site_delay_and_parallelism_across_sites(
     for earlier, later in (*pairwise(a_times), *pairwise(b_times)):
         assert later - earlier >= 0.5, (a_times, b_times)
     # Different sites: the first pages render at the same time. A first page is being rendered
-    # from its request until its image has answered, 2.5 s after it was asked for; serialised,
+    # from its request until its image has answered, 4 s after it was asked for; serialised,
     # the other site's first page could only start after that.
     a_busy = (a_times[0], _image_requested(site_a) + SLOW_IMAGE_SECONDS)
     b_busy = (b_times[0], _image_requested(site_b) + SLOW_IMAGE_SECONDS)
