@@ -16,9 +16,16 @@ from selenium.common.exceptions import TimeoutException, WebDriverException
 from crawler.browser import netlog, scripts
 from crawler.browser.consent import hide_consent_overlays
 from crawler.browser.screenshot import full_page
-from crawler.exceptions import BrowserCrashedError, PageTimeoutError
+from crawler.exceptions import (
+    BlockedAddressError,
+    BrowserCrashedError,
+    PageTimeoutError,
+    RenderError,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from selenium.webdriver.chrome.webdriver import WebDriver
 
     from crawler.browser.config import SeleniumConfig
@@ -41,11 +48,18 @@ class RenderedPage:
     screenshot: Screenshot | None
 
 
+def _never_blocked(_url: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class RenderOptions:
-    """Per-request choices on top of the config (request meta ``selenium_screenshot``)."""
+    """Per-request choices on top of the config (request meta ``selenium_screenshot``), and
+    ``blocked_reason``: why the guard proxy refused a URL, if it did (Chromium reports a refused
+    https tunnel only as ``net::ERR_TUNNEL_CONNECTION_FAILED``)."""
 
     screenshot: bool = True
+    blocked_reason: Callable[[str], str | None] = _never_blocked
 
 
 def render_page(
@@ -84,12 +98,12 @@ def _render(
         failed = netlog.main_document(_performance_log(driver), frame_id)
         if failed.error_text is None:
             raise
-        raise netlog.navigation_error(url, failed.error_text) from exc
+        raise _navigation_error(url, failed, options) from exc
     document = netlog.main_document(_performance_log(driver), frame_id)
     if document.guard_verdict is not None:
         raise netlog.guard_error(url, document.guard_verdict, document.status)
     if document.error_text is not None:
-        raise netlog.navigation_error(url, document.error_text)
+        raise _navigation_error(url, document, options)
     if config.scroll_lazy:
         driver.execute_async_script(scripts.SCROLL_THROUGH, config.max_screenshot_height)
     driver.execute_async_script(
@@ -121,3 +135,15 @@ def _render(
 def _performance_log(driver: WebDriver) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = driver.get_log("performance")  # type: ignore[no-untyped-call]
     return entries
+
+
+def _navigation_error(
+    url: str, document: netlog.MainDocument, options: RenderOptions
+) -> RenderError:
+    """The error for a main document that failed to load; the guard's refusal of the URL that
+    failed (a redirect target included) wins over Chromium's generic tunnel error."""
+    failed_url = document.url or url
+    reason = options.blocked_reason(failed_url)
+    if reason is not None:
+        return BlockedAddressError(f"{url}: {reason}")
+    return netlog.navigation_error(url, document.error_text or "net::ERR_FAILED")

@@ -30,7 +30,7 @@ from scrapy.utils.misc import build_from_crawler
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
 from crawler.browser.pool import BrowserPool
-from crawler.exceptions import BlockedAddressError, NavigationError, RenderError
+from crawler.exceptions import RenderError
 from crawler.guard_proxy import GuardProxy
 from crawler.netguard import AddressPolicy
 
@@ -63,18 +63,15 @@ class _RenderService:
         if self.stats is not None:
             self.stats.inc_value(f"selenium/{name}")
 
-    def explain(self, error: RenderError, url: str) -> RenderError:
-        """An https page the guard refused fails as a bare tunnel error in Chromium; the
-        proxy's own list of refusals says it was blocked."""
-        if type(error) is not NavigationError:
-            return error
+    def blocked_reason(self, url: str) -> str | None:
+        """Why the guard proxy refused ``url``'s host and port, if it did."""
         target = urlsplit(url)
         port = target.port or (443 if target.scheme == "https" else 80)
         host = (target.hostname or "").lower()
         for blocked in list(self.proxy.blocked):
             if blocked.host.strip("[]").lower() == host and blocked.port == port:
-                return BlockedAddressError(f"{url}: {blocked.reason}")
-        return error
+                return blocked.reason
+        return None
 
     async def close(self) -> None:
         try:
@@ -120,7 +117,10 @@ class SeleniumDownloadHandler:
         if request.method != "GET":
             raise NotSupported(f"rendering supports GET only, not {request.method} {request}")
         config = self._service.config
-        options = RenderOptions(screenshot=bool(request.meta.get("selenium_screenshot", True)))
+        options = RenderOptions(
+            screenshot=bool(request.meta.get("selenium_screenshot", True)),
+            blocked_reason=self._service.blocked_reason,
+        )
 
         def job(session: BrowserSession) -> RenderedPage:
             return render_page(session, request.url, config, options)
@@ -128,11 +128,8 @@ class SeleniumDownloadHandler:
         try:
             page = await self.pool.run(job)
         except RenderError as exc:
-            error = self._service.explain(exc, request.url)
-            self._inc(f"selenium/render_errors/{error.error_type}")
-            if error is exc:
-                raise
-            raise error from exc
+            self._inc(f"selenium/render_errors/{exc.error_type}")
+            raise
         self._inc("selenium/pages_rendered")
         if page.screenshot is not None and page.screenshot.truncated:
             self._inc("selenium/screenshot_truncated")
