@@ -42,11 +42,12 @@ def _in_group(pgid: int) -> list[int]:
 
 def test_close_quits_every_browser_and_removes_profiles(harness_factory: Any, site: SiteServer):
     harness = harness_factory(harness_settings(site, SELENIUM_POOL_SIZE=2))
-    urls = [site.url("/render/plain.html"), site.url("/render/japanese.html")]
-    replies = harness.render_many(urls)
+    paths = ["/render/plain.html", "/render/japanese.html", "/render/late.html"]
+    replies = harness.render_many([site.url(path) for path in paths])
     assert all(reply["ok"] for reply in replies), replies
     browsers = harness.browsers()
-    assert len(browsers) == 2  # two pages at once: two browsers of the pool
+    assert len(browsers) == 2  # three pages at once, never more browsers than the pool holds
+    assert harness.stats()["selenium/browsers_started"] == 2
     pids = [pid for browser in browsers for pid in browser["pids"]]
     assert len(pids) > 4  # chromedriver, chromium and its helpers
     profiles = [Path(browser["profile"]) for browser in browsers]
