@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +49,6 @@ def pages_site(site_server: SiteServer) -> SiteServer:
         ),
     )
     site_server.route("/render/hang", _sleeping(10, b"<html><body>too late</body></html>"))
-    site_server.route("/render/slow-page", _sleeping(3, b"<html><body>slow page</body></html>"))
     return site_server
 
 
@@ -218,13 +216,16 @@ def test_killed_browser_is_replaced(renderer: RenderHarness, site: SiteServer):
     (browser,) = renderer.browsers()
     restarts = renderer.stats().get("selenium/browser_restarts", 0)
     chromium = _chromium_main_process(browser)
-    # Kill Chromium while it is rendering a slow page: that page fails, the next ones render.
-    killer = threading.Timer(1.0, os.kill, (chromium, signal.SIGKILL))
-    killer.start()
-    try:
-        reply = renderer.render(site.url("/render/slow-page"))
-    finally:
-        killer.join()
+
+    def kill_while_loading(_handler: Any) -> tuple[int, dict[str, str], bytes]:
+        # The request has reached the site: Chromium is mid-navigation when it dies.
+        os.kill(chromium, signal.SIGKILL)
+        time.sleep(1)
+        return 200, {}, b"<html><body>never shown</body></html>"
+
+    # Chromium dies while rendering a page: that page fails, the next ones render.
+    site.route("/render/crash-me", kill_while_loading)
+    reply = renderer.render(site.url("/render/crash-me"))
     assert not reply["ok"]
     assert reply["error_type"] == "browser_crash"
     for path in ("/render/plain.html", "/render/late.html"):
