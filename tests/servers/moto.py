@@ -1,4 +1,5 @@
-"""A moto server in a subprocess: the real S3-compatible HTTP endpoint the tests talk to."""
+"""A moto server in a subprocess: the real S3-compatible HTTP endpoint the tests talk to. It is
+the same server ``make run`` embeds (``rivalscope_local.endpoint``), printing ``HOST:PORT``."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ class MotoServer:
     def start(self) -> MotoServer:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.moto_main", str(self._requested_port)],
+            [
+                sys.executable,
+                "-m",
+                "rivalscope_local.endpoint",
+                "127.0.0.1",
+                str(self._requested_port),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
