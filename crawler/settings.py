@@ -45,7 +45,7 @@ SELENIUM_SETTLE_TIMEOUT = 3.0
 SELENIUM_WINDOW_WIDTH = 1280
 SELENIUM_WINDOW_HEIGHT = 900
 # jpeg straight from Chrome: the most pages/min, legible text; webp is 21-29% smaller but
-# ~3x slower to make (bench/RESULTS.md, "Screenshot format").
+# renders 1.5-2.5x fewer pages/min (bench/RESULTS.md, "Screenshot format").
 SELENIUM_SCREENSHOT_FORMAT = "jpeg"
 SELENIUM_SCREENSHOT_QUALITY = 80
 SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
