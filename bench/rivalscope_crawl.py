@@ -89,13 +89,17 @@ class RivalscopeRun:
         return command
 
     def read_back(self) -> Stored:
-        """Every stored page, with its share of its gzipped chunk's size (by line length)."""
+        """Every stored page, with its share of its gzipped chunk's size (by line length).
+        The chunks are kept under ``<work>/chunks/`` for a look at the screenshots."""
         client = self._client()
         stored: Stored = {}
+        keep = self._work / "chunks"
+        keep.mkdir(exist_ok=True)
         paginator = client.get_paginator("list_objects_v2")
         for listing in paginator.paginate(Bucket=self._bucket, Prefix="raw/"):
             for entry in listing.get("Contents", []):
                 body = client.get_object(Bucket=self._bucket, Key=entry["Key"])["Body"].read()
+                (keep / entry["Key"].rsplit("/", 1)[-1]).write_bytes(body)
                 lines = gzip.decompress(body).splitlines()
                 total = sum(len(line) for line in lines) or 1
                 for line in lines:
