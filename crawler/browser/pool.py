@@ -82,7 +82,8 @@ class BrowserPool:
             self._quit_in_background(session)
         if self._quitting:
             await maybe_deferred_to_future(DeferredList(list(self._quitting)))
-        atexit.unregister(self._kill_all_now)
+        # The atexit hook stays: a browser still starting now is quit when it is up, and
+        # killed at exit if the process ends first.
 
     def _refuse_if_closing(self) -> None:
         if self._closing:
