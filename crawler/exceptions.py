@@ -48,3 +48,11 @@ class ShuttingDownError(RenderError):
     """The crawl is stopping (SIGTERM/SIGINT): the page was not rendered."""
 
     error_type = "shutdown"
+
+
+# The refusals the guard proxy answers itself; its ``X-Rivalscope-Netguard`` header carries the
+# class's ``error_type``, which the render flow and the plain-download records map back.
+GUARD_REFUSALS: dict[str, type[RenderError]] = {
+    cls.error_type: cls
+    for cls in (BlockedAddressError, DnsLookupError, ConnectionRefusedRenderError)
+}

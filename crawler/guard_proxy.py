@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
-from crawler.exceptions import BlockedAddressError, DnsLookupError
+from crawler.exceptions import BlockedAddressError, ConnectionRefusedRenderError, DnsLookupError
 from crawler.netguard import non_public_kind
 
 if TYPE_CHECKING:
@@ -250,8 +250,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     # --- refusals -----------------------------------------------------------------------------
 
     def _refuse(self, status: int, text: str, *, cause: str | None = None) -> None:
-        """Answer a refusal ourselves; ``cause`` (blocked, dns, connect) marks it with
-        ``BLOCKED_HEADER`` so a plain download is recorded with the right error type, never as
+        """Answer a refusal ourselves; ``cause`` (an ``error_type`` of GUARD_REFUSALS) marks it
+        with ``BLOCKED_HEADER`` so a plain download is recorded with the right error type, never as
         the site's own status."""
         body = f"{text}\n".encode()
         self.send_response_only(status)
@@ -270,10 +270,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         except BlockedAddressError as exc:
             self.guard.record_block(host, port, str(exc))
             self._refuse(
-                403, f"Blocked by rivalscope's private-address guard: {exc}", cause="blocked"
+                403,
+                f"Blocked by rivalscope's private-address guard: {exc}",
+                cause=BlockedAddressError.error_type,
             )
         except DnsLookupError as exc:
-            self._refuse(502, str(exc), cause="dns")
+            self._refuse(502, str(exc), cause=DnsLookupError.error_type)
         return None
 
     def _open(self, host: str, port: int, url: str) -> socket.socket | None:
@@ -283,7 +285,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         try:
             return self.guard.connect(addresses, port)
         except OSError as exc:
-            self._refuse(502, f"{url}: cannot connect ({exc})", cause="connect")
+            self._refuse(
+                502,
+                f"{url}: cannot connect ({exc})",
+                cause=ConnectionRefusedRenderError.error_type,
+            )
             return None
 
     # --- CONNECT: https and wss tunnels -------------------------------------------------------

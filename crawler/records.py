@@ -23,7 +23,7 @@ from twisted.internet import error as net
 from twisted.internet.defer import TimeoutError as DeferTimeoutError
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
-from crawler.exceptions import RenderError
+from crawler.exceptions import GUARD_REFUSALS, BlockedAddressError, RenderError
 from crawler.guard_proxy import BLOCKED_HEADER
 from crawler.robots import RobotsDisallowedError
 from rivalscope_core.records import ErrorInfo, PageRecord, Screenshot, utc_now_iso
@@ -81,17 +81,14 @@ def failed_page(url: str, exc: BaseException, prompt: str | None) -> PageRecord:
     )
 
 
-# What the guard proxy says about a refusal it answered itself (header value → error type).
-_GUARD_REFUSALS = {"blocked": "blocked_address", "dns": "dns", "connect": "connection_refused"}
-
-
 def _guard_refusal(response: Response) -> ErrorInfo | None:
     """Plain downloads go through the private-address guard's proxy, which answers a refusal
     with its own HTTP response marked by ``X-Rivalscope-Netguard``: not the site's status."""
     value = response.headers.get(BLOCKED_HEADER)
     if value is None:
         return None
-    error_type = _GUARD_REFUSALS.get(value.decode("latin-1").strip().lower(), "blocked_address")
+    verdict = value.decode("latin-1").strip().lower()
+    error_type = verdict if verdict in GUARD_REFUSALS else BlockedAddressError.error_type
     message = response.text.strip() if isinstance(response, TextResponse) else ""
     return ErrorInfo(error_type, message[:_MAX_MESSAGE] or f"refused by the guard ({value!r})")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.exceptions import (
-    BlockedAddressError,
+    GUARD_REFUSALS,
     ConnectionRefusedRenderError,
     DnsLookupError,
     NavigationError,
@@ -28,11 +28,7 @@ _REFUSED_ERRORS = frozenset({"net::ERR_CONNECTION_REFUSED"})
 _TIMEOUT_ERRORS = frozenset({"net::ERR_TIMED_OUT", "net::ERR_CONNECTION_TIMED_OUT"})
 # The header the guard proxy (crawler.guard_proxy.BLOCKED_HEADER) puts on its own refusals.
 GUARD_HEADER = "x-rivalscope-netguard"
-_GUARD_VERDICTS: dict[str, type[RenderError]] = {
-    "blocked": BlockedAddressError,
-    "dns": DnsLookupError,
-    "connection_refused": ConnectionRefusedRenderError,
-}
+_GUARD_VERDICTS = GUARD_REFUSALS
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def test_a_non_exempted_loopback_port_gets_403_and_no_request(
     response = conn.getresponse()
     body = response.read().decode()
     assert response.status == 403
-    assert response.headers[BLOCKED_HEADER] == "blocked"
+    assert response.headers[BLOCKED_HEADER] == "blocked_address"
     assert f"ALLOW_PRIVATE_ADDRESSES={secret.netloc}" in body
     assert "SECRET" not in body
     assert secret.requests() == []

@@ -187,12 +187,6 @@ def test_address_the_settings_do_not_exempt_is_blocked(renderer: RenderHarness, 
     assert renderer.stats().get("selenium/browser_restarts", 0) == restarts
 
 
-@pytest.mark.xfail(
-    reason="the guard proxy answers a refused connection with a plain 502 page; with an"
-    " 'X-Rivalscope-Netguard: connection_refused' header on it (crawler.guard_proxy), the"
-    " handler raises ConnectionRefusedRenderError (crawler.browser.netlog)",
-    strict=True,
-)
 def test_refused_connection_raises_connection_refused(renderer: RenderHarness):
     reply = renderer.render(f"http://127.0.0.1:{CLOSED_PORT}/")
     assert not reply["ok"], reply["status"]

@@ -76,9 +76,9 @@ def test_network_failure_gives_the_error_name():
 def test_guard_proxy_refusal_is_read_from_its_header():
     log = [
         _sent("R1", "http://10.0.0.1/"),
-        _received("R1", "http://10.0.0.1/", 403, **{"X-Rivalscope-Netguard": "blocked"}),
+        _received("R1", "http://10.0.0.1/", 403, **{"X-Rivalscope-Netguard": "blocked_address"}),
     ]
-    assert main_document(log, TOP).guard_verdict == "blocked"
+    assert main_document(log, TOP).guard_verdict == "blocked_address"
 
 
 def test_unreadable_entries_are_skipped_and_no_document_is_empty():

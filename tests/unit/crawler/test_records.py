@@ -116,7 +116,12 @@ def test_rendered_page_comes_from_the_selenium_page() -> None:
 
 @pytest.mark.parametrize(
     ("marker", "error_type"),
-    [("blocked", "blocked_address"), ("dns", "dns"), ("connect", "connection_refused")],
+    [
+        ("blocked_address", "blocked_address"),
+        ("dns", "dns"),
+        ("connection_refused", "connection_refused"),
+        ("something-new", "blocked_address"),  # an unknown verdict is still the guard's refusal
+    ],
 )
 def test_a_refusal_answered_by_the_guard_proxy_is_not_the_sites_status(
     marker: str, error_type: str
@@ -124,7 +129,7 @@ def test_a_refusal_answered_by_the_guard_proxy_is_not_the_sites_status(
     url = "http://10.0.0.1/"
     response = HtmlResponse(
         url,
-        status=403 if marker == "blocked" else 502,
+        status=403 if marker == "blocked_address" else 502,
         headers={"X-Rivalscope-Netguard": marker},
         body=b"Blocked by rivalscope's private-address guard: 10.0.0.1",
         encoding="utf-8",
