@@ -37,8 +37,9 @@ logger = logging.getLogger(__name__)
 PROFILE_PREFIX = "rivalscope-chromium-"
 
 # Flags verified offline as root (shared/NOTES.md): no sandbox (containers), no GPU, no
-# background traffic that would leave the guard proxy or phone home.
-_CHROMIUM_FLAGS = (
+# background traffic that would leave the guard proxy or phone home, and no crashpad handler
+# (Debian enables it; its process detaches from the browser and would outlive a crawl).
+CHROMIUM_FLAGS = (
     "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
@@ -50,6 +51,7 @@ _CHROMIUM_FLAGS = (
     "--no-default-browser-check",
     "--hide-scrollbars",
     "--mute-audio",
+    "--disable-crash-reporter",
 )
 
 
@@ -63,7 +65,7 @@ def _avoid_selenium_manager() -> None:
 def chromium_options(config: SeleniumConfig, profile_dir: str) -> Options:
     options = Options()
     options.binary_location = config.browser_path
-    for flag in _CHROMIUM_FLAGS:
+    for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile_dir}")
     options.add_argument(f"--window-size={config.window_width},{config.window_height}")

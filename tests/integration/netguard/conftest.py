@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from crawler.browser.session import CHROMIUM_FLAGS
 from crawler.guard_proxy import CHROMIUM_PREFS, GuardProxy, chromium_arguments
 from crawler.netguard import AddressPolicy
 from tests.servers.site import SITE_ROOT, SiteServer
@@ -291,16 +292,8 @@ def browser(browser_proxy: GuardProxy) -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *CHROMIUM_FLAGS,
         "--window-size=1280,900",
-        "--hide-scrollbars",
         f"--user-data-dir={profile}",
         *chromium_arguments(browser_proxy.address),
     ):
