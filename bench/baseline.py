@@ -50,7 +50,7 @@ def png_height(data: bytes) -> int | None:
 
 def file_stem(url: str) -> str:
     parts = urlsplit(url)
-    path = parts.path.strip("/").replace("/", "_") or "index"
+    path = parts.path.strip("/").removesuffix(".html").replace("/", "_") or "index"
     return f"{parts.hostname}_{parts.port}_{path}"
 
 
