@@ -163,13 +163,21 @@ def _summarise(
     return outcome
 
 
-def run_approach(name: str, servers: WorkloadServers, work: Path, timeout: float) -> Outcome:
+def run_approach(
+    name: str,
+    servers: WorkloadServers,
+    work: Path,
+    timeout: float,
+    rivalscope_settings: tuple[str, ...] = (),
+) -> Outcome:
     urls = servers.urls()
     urls_file = work / "urls.txt"
     urls_file.write_text("\n".join(url for url, _ in urls) + "\n")
     timing_file = work / f"{name}-timing.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SE_OFFLINE": "true", "SE_AVOID_STATS": "true"}
-    rivalscope = RivalscopeRun(servers.netlocs, work) if name == "rivalscope" else None
+    rivalscope = (
+        RivalscopeRun(servers.netlocs, work, rivalscope_settings) if name == "rivalscope" else None
+    )
     if rivalscope is not None:
         missing = rivalscope.missing()
         if missing:
@@ -280,6 +288,14 @@ def main(argv: list[str] | None = None) -> int:
         help="run every approach this often, in ABC then CBA order, so load drift on a shared "
         "machine evens out; figures are pooled over the rounds (1)",
     )
+    parser.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Scrapy setting for the rivalscope crawl, e.g. -s SELENIUM_SCROLL_LAZY=False",
+    )
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--keep", type=Path, help="keep screenshots, logs and timings here")
     args = parser.parse_args(argv)
@@ -287,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(chosen) - set(APPROACHES))
     if unknown or not chosen:
         parser.error(f"--only takes {', '.join(APPROACHES)}; got {', '.join(unknown) or 'none'}")
+    if any("=" not in setting for setting in args.set):
+        parser.error("-s/--set takes NAME=VALUE")
     if args.rounds < 1 or args.pages < 1:
         parser.error("--rounds and --pages must be at least 1")
     workload = build_workload(args.pages)
@@ -302,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in order:
                 run_dir = work / f"round{number}" if args.rounds > 1 else work
                 run_dir.mkdir(exist_ok=True)
-                run = run_approach(name, servers, run_dir, timeout)
+                run = run_approach(name, servers, run_dir, timeout, tuple(args.set))
                 run.round = number if args.rounds > 1 else 0
                 runs.append(run)
     finally:

@@ -39,9 +39,10 @@ Stored = dict[str, tuple[int, int | None, str | None]]
 
 
 class RivalscopeRun:
-    def __init__(self, netlocs: list[str], work: Path) -> None:
+    def __init__(self, netlocs: list[str], work: Path, extra: tuple[str, ...] = ()) -> None:
         self._netlocs = netlocs
         self._work = work
+        self._extra = extra  # NAME=VALUE settings on top, to try a rendering option
         self._moto: MotoServer | None = None
         self._bucket = f"bench-{uuid.uuid4().hex[:10]}"
 
@@ -86,6 +87,8 @@ class RivalscopeRun:
         command += ["-a", f"urls_file={urls_file}"]
         for name, value in overrides.items():
             command += ["-s", f"{name}={value}"]
+        for setting in self._extra:
+            command += ["-s", setting]
         return command
 
     def read_back(self) -> Stored:
