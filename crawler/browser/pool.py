@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import time
 from typing import TYPE_CHECKING, TypeVar
 
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -33,6 +34,12 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# A browser that fails to start this many times in a row is not starting at all (a wrong
+# binary, a missing library): pages then fail at once, naming the settings to check, instead
+# of each waiting for its own doomed start; one start is tried again after the cool-down.
+MAX_START_FAILURES = 3
+START_COOL_DOWN = 60.0
+
 
 class BrowserPool:
     def __init__(
@@ -49,6 +56,9 @@ class BrowserPool:
         self._sessions: set[BrowserSession] = set()
         self._quitting: set[Deferred[None]] = set()
         self._closing = False
+        self._start_failures = 0
+        self._last_start_error = ""
+        self._retry_start_at = 0.0
         # Last resort if the crawl dies without close(): no orphan browsers.
         atexit.register(self._kill_all_now)
 
@@ -97,18 +107,45 @@ class BrowserPool:
             logger.warning("browser found dead between pages; replacing it")
             self._on_event("browser_restarts")
             self._quit_in_background(session)
+        self._refuse_if_not_starting()
         try:
             session = await maybe_deferred_to_future(
                 deferToThread(BrowserSession.start, self._config)
             )
         except WebDriverException as exc:
+            self._start_failed(str(exc.msg or exc))
             raise BrowserCrashedError(f"could not start Chromium: {exc.msg or exc}") from exc
+        self._start_failures = 0
         self._sessions.add(session)
         self._on_event("browsers_started")
         if self._closing:  # close() ran while this browser was starting
             self._quit_in_background(session)
             self._refuse_if_closing()
         return session
+
+    def _start_failed(self, message: str) -> None:
+        self._on_event("browser_start_failures")
+        self._start_failures += 1
+        self._last_start_error = message.splitlines()[0] if message else "unknown error"
+        if self._start_failures >= MAX_START_FAILURES:
+            self._retry_start_at = time.monotonic() + START_COOL_DOWN
+            logger.error(
+                "Chromium failed to start %d times in a row (%s); pages fail at once for %.0f s."
+                " Check SELENIUM_BROWSER_PATH=%s and SELENIUM_DRIVER_PATH=%s",
+                self._start_failures,
+                self._last_start_error,
+                START_COOL_DOWN,
+                self._config.browser_path,
+                self._config.driver_path,
+            )
+
+    def _refuse_if_not_starting(self) -> None:
+        if self._start_failures >= MAX_START_FAILURES and time.monotonic() < self._retry_start_at:
+            raise BrowserCrashedError(
+                f"Chromium failed to start {self._start_failures} times in a row "
+                f"({self._last_start_error}); check SELENIUM_BROWSER_PATH="
+                f"{self._config.browser_path} and SELENIUM_DRIVER_PATH={self._config.driver_path}"
+            )
 
     def _check_in(self, session: BrowserSession) -> None:
         if self._closing or session not in self._sessions:

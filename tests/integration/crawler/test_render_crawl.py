@@ -4,11 +4,13 @@ pages in headless Chromium and the records carry the rendered page and its scree
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 from typing import TYPE_CHECKING
 
 import pytest
 
+from crawler.browser.pool import MAX_START_FAILURES
 from tests.integration.crawler.conftest import stored_records
 
 if TYPE_CHECKING:
@@ -45,3 +47,26 @@ def test_rendered_pages_are_stored_with_screenshots(
     assert len(base64.b64decode(shot["data"])) > 1000
     missing = records[crawl_site.url("/missing.html")]
     assert (missing["status"], missing["error"]["type"]) == (404, "http_status")
+
+
+def test_a_browser_that_cannot_start_fails_the_pages_at_once_naming_the_setting(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    """Not one doomed browser start per page: after a few failures in a row the pool stops
+    trying for a while, and every page is recorded with an error saying what to check."""
+    pages = ["/", "/a.html", "/b.html", "/a1.html", "/index.html", "/missing.html"]
+    result = crawl.run(
+        "urls=" + " ".join(crawl_site.url(p) for p in pages),
+        DOWNLOAD_HANDLERS=None,
+        SELENIUM_RENDER_BY_DEFAULT=True,
+        SELENIUM_POOL_SIZE=1,
+        SELENIUM_BROWSER_PATH="/bin/false",  # an executable that is no browser
+    )
+    assert result.returncode == 1, result.log
+    records = stored_records(s3, bucket)
+    assert sorted(r["url"] for r in records) == sorted(crawl_site.url(p) for p in pages)
+    assert {r["error"]["type"] for r in records} == {"browser_crash"}
+    assert any("check SELENIUM_BROWSER_PATH=/bin/false" in r["error"]["message"] for r in records)
+    starts = re.search(r"'selenium/browser_start_failures': (\d+)", result.log)
+    assert starts is not None, result.log
+    assert int(starts[1]) == MAX_START_FAILURES
