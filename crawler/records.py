@@ -70,6 +70,11 @@ def error_info(exc: BaseException) -> ErrorInfo:
 
 
 def failed_page(url: str, exc: BaseException, prompt: str | None) -> PageRecord:
+    return _failed(url, error_info(exc), prompt)
+
+
+def _failed(url: str, error: ErrorInfo, prompt: str | None) -> PageRecord:
+    """The record of a page that never came back: no final URL, status or body."""
     return PageRecord(
         url=url,
         final_url=None,
@@ -77,7 +82,7 @@ def failed_page(url: str, exc: BaseException, prompt: str | None) -> PageRecord:
         crawled_at=utc_now_iso(),
         body="",
         prompt=prompt,
-        error=error_info(exc),
+        error=error,
     )
 
 
@@ -128,15 +133,7 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
         )
     refusal = _guard_refusal(response)
     if refusal is not None:
-        return PageRecord(
-            url=url,
-            final_url=None,
-            status=None,
-            crawled_at=utc_now_iso(),
-            body="",
-            prompt=prompt,
-            error=refusal,
-        )
+        return _failed(url, refusal, prompt)
     return PageRecord(
         url=url,
         final_url=response.url,
