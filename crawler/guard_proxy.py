@@ -65,8 +65,11 @@ class BlockedTarget:
 
 
 class _Server(ThreadingHTTPServer):
-    # Non-daemon threads, joined by server_close(): stop() leaves no thread behind.
-    daemon_threads = False
+    # Daemon threads, still tracked and joined by server_close() (block_on_close): stop()
+    # leaves no thread behind, yet a crawl that ends without stop() (a forced shutdown) is not
+    # held at interpreter exit by a browser's idle keep-alive connection — its browser is only
+    # killed by an atexit hook, which runs after the interpreter joins non-daemon threads.
+    daemon_threads = True
     block_on_close = True
     guard: GuardProxy
 

@@ -8,6 +8,7 @@ log goes to ``data/logs/``; the console gets a progress line from Scrapy's perio
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import signal
@@ -26,6 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 _STATS = re.compile(r"Crawled (?P<pages>\d+) pages? .*scraped (?P<items>\d+) items?")
 _SUMMARY = re.compile(r"^rivalscope: (?P<stored>\d+) page record")
 _SHOWN = re.compile(r"\] (ERROR|CRITICAL):|^rivalscope: ")
+
+# Linux's prctl(PR_SET_PDEATHSIG): the kernel sends the crawl SIGTERM (its graceful stop) when
+# the run dies without stopping it, even by SIGKILL. Resolved here, before any fork.
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def _stop_with_parent() -> None:
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -88,6 +99,9 @@ class CrawlProcess:
             errors="replace",
             # its own process group: Ctrl-C reaches the run, which stops the crawl gracefully
             start_new_session=True,
+            # the death signal is tied to the forking *thread*: CrawlProcess is created on the
+            # run's main thread, which lives as long as the run
+            preexec_fn=_stop_with_parent,  # one syscall in the child, nothing else
         )
         self._groups: set[int] = set()
         self._scanned = 0.0

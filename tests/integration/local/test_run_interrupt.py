@@ -19,7 +19,17 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_ctrl_c_stops_the_endpoint_crawl_and_browsers_and_saves_data(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "exit_code"),
+    [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)],
+    ids=["ctrl-c", "sigkill"],
+)
+def test_ctrl_c_stops_the_endpoint_crawl_and_browsers_and_saves_data(
+    tmp_path: Path, sig: signal.Signals, exit_code: int
+) -> None:
+    """Ctrl-C: a clean stop that saves data/. SIGKILL: the run cannot clean up, yet nothing it
+    started outlives it (the endpoint watches its parent; the crawl gets a parent-death
+    SIGTERM and stops gracefully, quitting its browsers)."""
     env = {k: v for k, v in os.environ.items() if k not in {"GEMINI_API_KEY", "ANALYZER"}}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rivalscope_local.run", "--data-dir", str(tmp_path / "data"),
@@ -59,15 +69,18 @@ def test_ctrl_c_stops_the_endpoint_crawl_and_browsers_and_saves_data(tmp_path: P
     assert any("chrom" in name for name in names), names  # the crawl's browsers are running
 
     started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     code = proc.wait(timeout=90)
     stopped_in = time.monotonic() - started
     reader.join(10)
     stdout.close()
-    assert code == 130
-    _, alive = psutil.wait_procs(descendants, timeout=10)
+    assert code == exit_code
+    # after SIGKILL the crawl stops by itself: its grace (10 s locally) and closing the browsers
+    _, alive = psutil.wait_procs(descendants, timeout=10 if sig == signal.SIGINT else 60)
     assert [p for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
     assert stopped_in < 60
+    if sig == signal.SIGKILL:
+        return
     # what the crawl had stored was synced to data/ before the endpoint stopped
     assert list((tmp_path / "data" / "s3" / "rivalscope-local" / "raw").rglob("*.jl.gz"))
 
