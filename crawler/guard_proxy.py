@@ -65,13 +65,32 @@ class BlockedTarget:
 
 
 class _Server(ThreadingHTTPServer):
-    # Daemon threads, still tracked and joined by server_close() (block_on_close): stop()
-    # leaves no thread behind, yet a crawl that ends without stop() (a forced shutdown) is not
-    # held at interpreter exit by a browser's idle keep-alive connection — its browser is only
-    # killed by an atexit hook, which runs after the interpreter joins non-daemon threads.
-    daemon_threads = True
-    block_on_close = True
+    """One daemon thread per connection, tracked here and joined by server_close(): stop()
+    leaves no thread behind, yet a crawl that ends without stop() (a forced shutdown) is not
+    held at interpreter exit by a browser's idle keep-alive connection — its browser is only
+    killed by an atexit hook, which runs after the interpreter joins non-daemon threads. (The
+    stdlib's block_on_close joins non-daemon threads only.)"""
+
+    block_on_close = False
     guard: GuardProxy
+    _connection_threads: list[threading.Thread]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name="guard-proxy-connection",
+            daemon=True,
+        )
+        threads = vars(self).setdefault("_connection_threads", [])
+        threads[:] = [t for t in threads if t.is_alive()]
+        threads.append(thread)
+        thread.start()
+
+    def server_close(self) -> None:
+        super().server_close()
+        for thread in vars(self).get("_connection_threads", []):
+            thread.join()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A browser that drops a connection mid-response is routine, not worth a traceback.
