@@ -101,7 +101,7 @@ class CrawlProcess:
             start_new_session=True,
             # the death signal is tied to the forking *thread*: CrawlProcess is created on the
             # run's main thread, which lives as long as the run
-            preexec_fn=_stop_with_parent,  # one syscall in the child, nothing else
+            preexec_fn=_stop_with_parent,  # noqa: PLW1509 - one async-signal-safe syscall
         )
         self._groups: set[int] = set()
         self._scanned = 0.0
