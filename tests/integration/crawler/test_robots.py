@@ -74,8 +74,13 @@ def test_crawl_delay_of_robots_txt_spaces_the_site_requests(
         AUTOTHROTTLE_START_DELAY=0.2,
     )
     assert result.returncode == 0, result.log
-    times = [r.at for r in crawl_site.requests()]
-    assert len(times) == len(pages) + 1  # and robots.txt
+    requests = crawl_site.requests()
+    assert requests[0].path == "/robots.txt"
+    assert len(requests) == len(pages) + 1
+    # Crawl-delay governs the pages once robots.txt is known. The gap from the robots.txt fetch
+    # itself is not comparable: Scrapy's slot counts from when it dispatched that request, and a
+    # plain download first connects through the guard proxy, so the site sees it later.
+    times = [r.at for r in requests[1:]]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= expected_gap - 0.05, gaps
     assert max(gaps) < expected_gap + 5.0, gaps  # the cap holds: no 30 s wait
