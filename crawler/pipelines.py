@@ -2,8 +2,15 @@
 
 A thin subclass of ``s3pipeline.S3Pipeline`` 0.7.0 that keeps its key template
 (``S3PIPELINE_URL``: ``{chunk}`` is the offset of the chunk's first item, ``{time}`` looks like
-``2026-11-23T22-19-03``), chunk size and exporter, and replaces how chunks are sealed and
+``2026-11-23T22-19-03``), chunk size and exporter, and replaces how chunks are built, sealed and
 uploaded, because of the flaws measured in NOTES.md:
+
+- the base class buffered a chunk's items and serialised them all at once (raw JSON, a copy of
+  it, then the gzip output: ~100 MB of transient memory per 20-page chunk of screenshots): here
+  each item is serialised and compressed in a thread as it arrives, as a gzip member of its own
+  (a gzip file may hold several members; every gzip reader joins them), so only compressed bytes
+  wait for the upload. Level 1: on base64 JPEG screenshots it compresses within 2 % of level 6
+  at three quarters of its CPU time (bench/RESULTS.md);
 
 - uploads ran synchronously in ``process_item``, stalling the reactor: here encoding and upload
   run in a thread (``deferToThread``), awaited through ``maybe_deferred_to_future``;
@@ -99,16 +106,19 @@ class UploadConfig:
         return cls(retries=retries, backoff=backoff, spill_dir=Path(spill_dir), max_wait=max_wait)
 
 
+# Compression level of each page's gzip member; see the module docstring.
+GZIP_LEVEL = 1
+
+
 @dataclass
 class _Chunk:
     key: str
-    items: list[Any]
-    body: bytes | None = field(default=None, repr=False)
+    pages: int
+    body: bytes = field(repr=False)
 
 
 class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships no type hints
     # Set by S3Pipeline.__init__ / open_spider; declared for the type checker.
-    items: list[Any]
     chunk_number: int
     max_chunk_size: int
     bucket_name: str
@@ -122,6 +132,8 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         self._client = client
         self._config = config
         self._pending: deque[_Chunk] = deque()
+        # The chunk being filled: each page's encoded (gzip member) bytes.
+        self._members: list[bytes] = []
         self._upload_lock = DeferredLock()
         self._timer: CallLaterResult | None = None
         self._crawler = crawler
@@ -149,10 +161,12 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         self._timer = None
 
     async def process_item(self, item: Any) -> Any:
-        self.items.append(item)
-        if len(self.items) == 1:
+        member = await maybe_deferred_to_future(deferToThread(self._encode_item, item))
+        # Back on the reactor thread: appending and sealing never interleave.
+        self._members.append(member)
+        if len(self._members) == 1:
             self._timer = call_later(self._config.max_wait, self._flush_on_timer)
-        if len(self.items) >= self.max_chunk_size:
+        if len(self._members) >= self.max_chunk_size:
             self._seal()
             await self._upload_pending()
         return item
@@ -164,11 +178,11 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
             chunk = self._pending.popleft()
             path = await maybe_deferred_to_future(deferToThread(self._spill, chunk))
             self.stats.inc_value(f"{STAT_PREFIX}/chunks_spilled")
-            self.stats.inc_value(f"{STAT_PREFIX}/items_spilled", len(chunk.items))
+            self.stats.inc_value(f"{STAT_PREFIX}/items_spilled", chunk.pages)
             logger.error(
                 "Could not store %d page(s) in s3://%s/%s; kept them in %s "
                 "(upload that file to that key once S3 is reachable)",
-                len(chunk.items),
+                chunk.pages,
                 self.bucket_name,
                 chunk.key,
                 path,
@@ -177,18 +191,19 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
     # --- sealing and uploading ----------------------------------------------------------------
 
     def _seal(self) -> None:
-        """Take the buffer as one chunk with its final key. Runs on the reactor thread only,
-        so no item can slip in between reading and clearing the buffer."""
+        """Take the buffer as one chunk with its final key and bytes. Runs on the reactor thread
+        only, so no item can slip in between reading and clearing the buffer."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not self.items:
+        if not self._members:
             return
         key = self.object_key_template.format(**self._get_uri_params())
         key = with_shard(key, str(getattr(self._spider, "shard_label", "")))
-        self._pending.append(_Chunk(key=key, items=self.items))
-        self.chunk_number += len(self.items)
-        self.items = []
+        pages = len(self._members)
+        self._pending.append(_Chunk(key=key, pages=pages, body=b"".join(self._members)))
+        self.chunk_number += pages
+        self._members = []
 
     def _flush_on_timer(self) -> None:
         self._timer = None
@@ -233,10 +248,10 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
                 await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
             else:
                 self.stats.inc_value(f"{STAT_PREFIX}/chunks_stored")
-                self.stats.inc_value(f"{STAT_PREFIX}/items_stored", len(chunk.items))
+                self.stats.inc_value(f"{STAT_PREFIX}/items_stored", chunk.pages)
                 logger.info(
                     "Stored %d page(s) in s3://%s/%s",
-                    len(chunk.items),
+                    chunk.pages,
                     self.bucket_name,
                     chunk.key,
                 )
@@ -255,20 +270,19 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
 
     # --- blocking work, in threads ------------------------------------------------------------
 
-    def _encode(self, chunk: _Chunk) -> bytes:
-        if chunk.body is None:
-            raw = BytesIO()
-            exporter = self.exporter_cls(raw, encoding="utf-8")
-            exporter.start_exporting()
-            for item in chunk.items:
-                exporter.export_item(item)
-            exporter.finish_exporting()
-            data = raw.getvalue()
-            chunk.body = gzip.compress(data, compresslevel=6) if self.use_gzip else data
-        return chunk.body
+    def _encode_item(self, item: Any) -> bytes:
+        """One JSON line (the configured exporter's), compressed as a gzip member of its own;
+        ``mtime=0`` so that the same page always encodes to the same bytes."""
+        raw = BytesIO()
+        exporter = self.exporter_cls(raw, encoding="utf-8")
+        exporter.start_exporting()
+        exporter.export_item(item)
+        exporter.finish_exporting()
+        line = raw.getvalue()
+        return gzip.compress(line, compresslevel=GZIP_LEVEL, mtime=0) if self.use_gzip else line
 
     def _put(self, chunk: _Chunk) -> None:
-        body = self._encode(chunk)
+        body = chunk.body
         try:
             self._client.put_object(
                 Bucket=self.bucket_name, Key=chunk.key, Body=body, IfNoneMatch="*"
@@ -283,8 +297,7 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
 
     def _spill(self, chunk: _Chunk) -> Path:
         """Write the chunk's bytes to the spill directory, its key in the file name."""
-        body = self._encode(chunk)
         self._config.spill_dir.mkdir(parents=True, exist_ok=True)
         path = self._config.spill_dir / f"{self.bucket_name}__{chunk.key.replace('/', '__')}"
-        path.write_bytes(body)
+        path.write_bytes(chunk.body)
         return path.resolve()

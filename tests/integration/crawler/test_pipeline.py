@@ -3,11 +3,16 @@ the end, and the flush never loses or repeats a record (the race of s3pipeline's
 
 from __future__ import annotations
 
+import io
+import json
+import subprocess
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 
+from analyzer_lambda.chunks import read_pages
+from rivalscope_core.records import PageRecord
 from tests.integration.crawler.conftest import CHUNK_KEY, stored_chunks
 
 if TYPE_CHECKING:
@@ -45,3 +50,24 @@ def test_partial_chunks_are_flushed_on_time_without_loss_or_repeat(
     assert offsets == [sum(sizes[:i]) for i in range(len(sizes))]
     stored = sorted(r["url"] for records in chunks.values() for r in records)
     assert stored == sorted(urls)
+
+
+def test_chunks_read_back_whole_with_the_analyser_reader_and_zcat(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    """Each page is compressed as it arrives, one gzip member per page: every reader the
+    archive meets (the analyser's, zcat) must see the whole chunk, line by line."""
+    crawl_site.route("/page", lambda handler: (200, {}, f"<p>{handler.path}</p>".encode()))
+    urls = [crawl_site.url(f"/page?n={n}") for n in range(5)]
+    result = crawl.run("urls=" + " ".join(urls), S3PIPELINE_MAX_CHUNK_SIZE=3)
+    assert result.returncode == 0, result.log
+    seen = []
+    for obj in s3.list_objects_v2(Bucket=bucket, Prefix="raw/")["Contents"]:
+        body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+        pages = list(read_pages(io.BytesIO(body), key=obj["Key"]))
+        assert [line for line, _ in pages] == list(range(1, len(pages) + 1))
+        assert all(isinstance(page, PageRecord) for _, page in pages)
+        seen += [page.url for _, page in pages if isinstance(page, PageRecord)]
+        unzipped = subprocess.run(["zcat"], input=body, capture_output=True, check=True).stdout
+        assert [json.loads(line)["url"] for line in unzipped.splitlines()] == seen[-len(pages) :]
+    assert sorted(seen) == sorted(urls)
