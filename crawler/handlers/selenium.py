@@ -32,6 +32,7 @@ from crawler.browser.page import RenderedPage, RenderOptions, render_page
 from crawler.browser.pool import BrowserPool
 from crawler.exceptions import RenderError
 from crawler.guard_proxy import GuardProxy
+from crawler.malloc import fix_mmap_threshold
 from crawler.netguard import AddressPolicy
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class _RenderService:
     """The browser pool and the guard proxy of one crawler, shared by its handler instances."""
 
     def __init__(self, crawler: Crawler) -> None:
+        # Rendering is what moves screenshot-sized buffers through this process.
+        fix_mmap_threshold()
         self.stats = crawler.stats
         config = SeleniumConfig.from_settings(crawler.settings)
         self.proxy = _start_guard_proxy(crawler)
