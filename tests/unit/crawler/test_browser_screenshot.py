@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import base64
 import io
 
 import pytest
 from PIL import Image
 
-from crawler.browser.screenshot import Tile, encode, output_format, plan_tiles, stitch
+from crawler.browser.screenshot import (
+    Tile,
+    encode,
+    image_size,
+    output_format,
+    plan_tiles,
+    stitch,
+)
 
 
 def test_short_page_is_one_tile():
@@ -46,3 +54,20 @@ def test_encode_writes_the_announced_format(fmt: str, pillow_name: str):
     data = encode(Image.new("RGB", (64, 32), (10, 20, 30)), fmt, 80)  # type: ignore[arg-type]
     decoded = Image.open(io.BytesIO(data))
     assert (decoded.format, decoded.size) == (pillow_name, (64, 32))
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png"])
+def test_image_size_reads_the_header_of_a_large_screenshot(fmt: str):
+    noisy = Image.effect_noise((1280, 3000), 90).convert("RGB")  # ~MBs, like a real capture
+    data = base64.b64encode(encode(noisy, fmt, 80)).decode("ascii")  # type: ignore[arg-type]
+    assert len(data) > 200_000
+    assert image_size(data) == (1280, 3000)
+
+
+def test_image_size_falls_back_to_the_whole_image_when_the_header_is_long():
+    image = Image.new("RGB", (640, 480), "white")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", comment=b"x" * 60_000)  # a COM segment before the frame header
+    buffer.write(b"\0" * 100_000)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    assert image_size(data) == (640, 480)
