@@ -47,14 +47,20 @@ _MAX_VETTED_KEPT = 4096
 BLOCKED_HEADER = "X-Rivalscope-Netguard"
 # Chromium preferences the guard needs besides the proxy: WebRTC sends STUN over UDP straight
 # to any address a page names, around any HTTP proxy (measured: 5 packets reached a loopback
-# port); this policy keeps WebRTC to proxied TCP.
+# port); this policy keeps WebRTC to proxied TCP. The headless shell has no preference store
+# (2 datagrams leaked with the preference alone), so chromium_arguments also forces the policy
+# by switch.
 CHROMIUM_PREFS = {"webrtc.ip_handling_policy": "disable_non_proxied_udp"}
 
 
 def chromium_arguments(address: str) -> list[str]:
     """The flags that send all of Chromium's traffic through the proxy at ``address``;
     ``<-loopback>`` stops Chromium from sending loopback traffic around it."""
-    return [f"--proxy-server=http://{address}", "--proxy-bypass-list=<-loopback>"]
+    return [
+        f"--proxy-server=http://{address}",
+        "--proxy-bypass-list=<-loopback>",
+        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    ]
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.selenium.SeleniumDownloadHandler",
     "https": "crawler.handlers.selenium.SeleniumDownloadHandler",
 }
-SELENIUM_BROWSER_PATH = "/usr/bin/chromium"
+# Debian's headless shell (crawler/browser/config.py says why); /usr/bin/chromium works too.
+SELENIUM_BROWSER_PATH = "/usr/lib/chromium/chromium-headless-shell"
 SELENIUM_DRIVER_PATH = "/usr/bin/chromedriver"
 SELENIUM_POOL_SIZE = 2
 SELENIUM_PAGE_LOAD_TIMEOUT = 30.0

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 
     from scrapy.settings import BaseSettings
 
+# Debian's chrome-headless-shell: the same Blink as /usr/bin/chromium without a desktop
+# browser's window and UI compositor. On the crawl benchmark it rendered ~20 % more pages a
+# minute at ~30 % less peak memory (bench/RESULTS.md).
+DEFAULT_BROWSER_PATH = "/usr/lib/chromium/chromium-headless-shell"
+
 ScreenshotFormat = Literal["png", "jpeg", "webp"]
 SCREENSHOT_FORMATS: tuple[ScreenshotFormat, ...] = ("png", "jpeg", "webp")
 
@@ -49,7 +54,7 @@ class SeleniumConfig:
                 f" not {fmt!r}"
             )
         return cls(
-            browser_path=_executable(settings, "SELENIUM_BROWSER_PATH", "/usr/bin/chromium"),
+            browser_path=_executable(settings, "SELENIUM_BROWSER_PATH", DEFAULT_BROWSER_PATH),
             driver_path=_executable(settings, "SELENIUM_DRIVER_PATH", "/usr/bin/chromedriver"),
             pool_size=_at_least(settings, "SELENIUM_POOL_SIZE", 2, 1),
             page_load_timeout=_positive_float(settings, "SELENIUM_PAGE_LOAD_TIMEOUT", 30.0),

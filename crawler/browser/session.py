@@ -35,11 +35,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PROFILE_PREFIX = "rivalscope-chromium-"
+# chromedriver starts this script, which starts ``SELENIUM_BROWSER_PATH`` with a start page.
+LAUNCHER = Path(__file__).with_name("open-blank-page")
 
 # Flags verified offline as root (shared/NOTES.md): no sandbox (containers), no GPU, no
 # background traffic that would leave the guard proxy or phone home, and no crashpad handler
 # (Debian enables it; its process detaches from the browser and would outlive a crawl).
 CHROMIUM_FLAGS = (
+    # For a full Chromium at SELENIUM_BROWSER_PATH; chrome-headless-shell (the default) is
+    # headless only and ignores it.
     "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
@@ -52,10 +56,11 @@ CHROMIUM_FLAGS = (
     "--hide-scrollbars",
     "--mute-audio",
     "--disable-crash-reporter",
-    # A reused browser must not keep a renderer per site it has visited: the back/forward cache
-    # keeps each left page alive (19 renderers, 559 MB for a pool of 2 on the 6-site benchmark;
-    # 4 renderers, 239 MB without it), and a spare renderer is kept warm for a next site. Only
-    # the last --disable-features/--enable-features a command line carries counts.
+    # A reused full Chromium must not keep a renderer per site it has visited: the back/forward
+    # cache keeps each left page alive (19 renderers, 559 MB for a pool of 2 on the 6-site
+    # benchmark; 4 renderers, 239 MB without it), and a spare renderer is kept warm for a next
+    # site. (The headless shell keeps neither.) chromedriver merges its own --disable-features
+    # into this list.
     "--disable-features=BackForwardCache,SpareRendererForSitePerProcess",
     # The network service in the browser process: one process fewer per browser (~40 MB PSS).
     "--enable-features=NetworkServiceInProcess2",
@@ -71,7 +76,7 @@ def _avoid_selenium_manager() -> None:
 
 def chromium_options(config: SeleniumConfig, profile_dir: str) -> Options:
     options = Options()
-    options.binary_location = config.browser_path
+    options.binary_location = str(LAUNCHER)
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile_dir}")
@@ -111,6 +116,8 @@ class BrowserSession:
             config.driver_path,
             log_output=subprocess.DEVNULL,
             popen_kw={"start_new_session": True},
+            # chromedriver hands its environment to the browser it starts (LAUNCHER).
+            env={**os.environ, "RIVALSCOPE_BROWSER": config.browser_path},
         )
         try:
             driver = webdriver.Chrome(

@@ -10,9 +10,16 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
+
+from tests.servers.site import SiteServer
+
+if TYPE_CHECKING:
+    from tests.servers.site import Route
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +36,33 @@ def test_ctrl_c_stops_the_endpoint_crawl_and_browsers_and_saves_data(
 ) -> None:
     """Ctrl-C: a clean stop that saves data/. SIGKILL: the run cannot clean up, yet nothing it
     started outlives it (the endpoint watches its parent; the crawl gets a parent-death
-    SIGTERM and stops gracefully, quitting its browsers)."""
+    SIGTERM and stops gracefully, quitting its browsers). Two sites: one page is stored at
+    once, the other keeps a browser busy, so the signal always lands mid-crawl."""
+    fast, slow = SiteServer().start(), SiteServer(host="127.0.0.2").start()
+    fast.route("/now", lambda _h: (200, {}, b"<title>now</title><p>stored at once</p>"))
+    slow.route("/later", _after(40))
+    try:
+        _interrupt_a_run(tmp_path, sig, exit_code, [fast.url("/now"), slow.url("/later")])
+    finally:
+        fast.stop()
+        slow.stop()
+
+
+def _after(seconds: float) -> Route:
+    def route(_handler: object) -> tuple[int, dict[str, str], bytes]:
+        time.sleep(seconds)
+        return 200, {}, b"<title>later</title>"
+
+    return route
+
+
+def _interrupt_a_run(tmp_path: Path, sig: signal.Signals, exit_code: int, urls: list[str]) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"GEMINI_API_KEY", "ANALYZER"}}
+    allow = ",".join(urlsplit(url).netloc for url in urls)
     proc = subprocess.Popen(
         [sys.executable, "-m", "rivalscope_local.run", "--data-dir", str(tmp_path / "data"),
-         "--out", str(tmp_path / "out"), "--chunk-size", "1"],
+         "--out", str(tmp_path / "out"), "--chunk-size", "1", "--urls", " ".join(urls),
+         "--allow-private", allow],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip

@@ -6,14 +6,11 @@ whose every connection goes through a GuardProxy."""
 from __future__ import annotations
 
 import datetime
-import shutil
 import socket
 import socketserver
 import ssl
-import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
@@ -21,18 +18,20 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from scrapy.settings import Settings
 
-from crawler.browser.session import CHROMIUM_FLAGS
-from crawler.guard_proxy import CHROMIUM_PREFS, GuardProxy, chromium_arguments
+from crawler.browser.config import SeleniumConfig
+from crawler.browser.session import BrowserSession
+from crawler.guard_proxy import GuardProxy
 from crawler.netguard import AddressPolicy
 from tests.servers.site import SITE_ROOT, SiteServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from PIL import Image
+    from selenium import webdriver
 
 GUARD_ROOT = SITE_ROOT / "guard"
 SECRET_TEXT = "SECRET-TEXT-internal-service-7f3a"
@@ -286,23 +285,20 @@ def browser_proxy(exempt_site: SiteServer) -> Iterator[GuardProxy]:
     proxy.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(browser_proxy: GuardProxy) -> Iterator[webdriver.Chrome]:
-    profile = tempfile.mkdtemp(prefix="netguard-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        *CHROMIUM_FLAGS,
-        "--window-size=1280,900",
-        f"--user-data-dir={profile}",
-        *chromium_arguments(browser_proxy.address),
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", CHROMIUM_PREFS)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(30)
+@pytest.fixture(
+    scope="module",
+    params=["/usr/lib/chromium/chromium-headless-shell", "/usr/bin/chromium"],
+    ids=["headless-shell", "full-chromium"],
+)
+def browser(
+    browser_proxy: GuardProxy, request: pytest.FixtureRequest
+) -> Iterator[webdriver.Chrome]:
+    """The crawler's own browser (flags, prefs, proxy), as the pool starts it: the default
+    headless shell, and the full Chromium that SELENIUM_BROWSER_PATH may name instead."""
+    settings = Settings({"SELENIUM_BROWSER_PATH": request.param})
+    config = SeleniumConfig.from_settings(settings).with_proxy(browser_proxy.address)
+    session = BrowserSession.start(config)
     try:
-        yield driver
+        yield session.driver
     finally:
-        driver.quit()
-        shutil.rmtree(Path(profile), ignore_errors=True)
+        session.quit()

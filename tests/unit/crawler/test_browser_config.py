@@ -65,6 +65,7 @@ def test_browser_flags_carry_user_agent_window_and_guard_proxy():
     assert "--user-agent=rivalscope-test/1" in arguments
     assert "--proxy-server=http://127.0.0.1:8118" in arguments
     assert "--proxy-bypass-list=<-loopback>" in arguments
+    assert "--force-webrtc-ip-handling-policy=disable_non_proxied_udp" in arguments
 
 
 def test_no_proxy_flags_without_a_proxy():

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from crawler import settings as crawler_settings
 from tests.unit.infra.dockerfile import ROOT, Stage, copy_sources, read_dockerfile
 
 if TYPE_CHECKING:
@@ -93,8 +94,10 @@ def test_crawler_runs_as_a_non_root_user(crawler: list[Stage]) -> None:
 
 def test_crawler_image_has_the_browser_driver_cjk_font_and_init(crawler: list[Stage]) -> None:
     installs = " ".join(r.args for r in crawler[-1].all("RUN") if "apt-get install" in r.args)
-    for package in ("chromium", "chromium-driver", "fonts-noto-cjk", "tini"):
+    for package in ("chromium-headless-shell", "chromium-driver", "fonts-noto-cjk", "tini"):
         assert re.search(rf"(?<![\w-]){re.escape(package)}(?![\w-])", installs), package
+    # The package installed is the browser the crawler starts by default.
+    assert crawler_settings.SELENIUM_BROWSER_PATH == "/usr/lib/chromium/chromium-headless-shell"
     assert "--no-install-recommends" in installs
     assert "rm -rf /var/lib/apt/lists/*" in installs
 
