@@ -45,13 +45,15 @@ ACTIVITY_TRACKER = """
 })();
 """
 
-# Scrolls down in jumps of two viewports, one frame each, so IntersectionObserver-based and
-# native lazy loading see every part of the page, then returns to the top. Stops at
-# arguments[0] px (the screenshot limit): infinite-scroll pages end somewhere.
+# Scrolls down one viewport at a time, one frame each, so IntersectionObserver-based and native
+# lazy loading see every part of the page, then returns to the top. Jumps of two viewports were
+# cheaper but skipped the bands between them: an observer without a root margin never fired for
+# an element there (tests/data/site/render/observed.html). Stops at arguments[0] px (the
+# screenshot limit): infinite-scroll pages end somewhere.
 SCROLL_THROUGH = """
 const limit = arguments[0];
 const done = arguments[arguments.length - 1];
-const step = Math.max(window.innerHeight, 400) * 2;
+const step = Math.max(window.innerHeight, 200);  // SELENIUM_WINDOW_HEIGHT is at least 240
 const wait = (window.__rivalscope && window.__rivalscope.setTimeout) || setTimeout;
 let y = 0;
 const height = () => Math.max(document.documentElement.scrollHeight,

@@ -101,6 +101,19 @@ def test_lazy_image_far_below_the_fold_is_loaded(renderer: RenderHarness, site: 
     assert any(_near(pixel, (30, 120, 200)) for pixel in column)
 
 
+def test_sections_revealed_by_an_intersection_observer_are_all_revealed(
+    renderer: RenderHarness, site: SiteServer
+):
+    """Every part of the page must come into view once, or an observer without a root margin
+    never fires for an element between two scroll positions."""
+    reply = _ok(renderer.render(site.url("/render/observed.html")))
+    for name in ("one", "two", "three"):
+        assert f"revealed {name}" in reply["page"]["html"], name
+    image = decode_screenshot(reply["page"])
+    for top in (1100, 2900, 4700):
+        assert _near(image.getpixel((300, top + 150)), (200, 60, 140)), top
+
+
 def test_tall_page_screenshot_has_the_document_height(renderer: RenderHarness, site: SiteServer):
     shot = _ok(renderer.render(site.url("/render/bands.html?height=6000")))["page"]["screenshot"]
     image = decode_screenshot({"screenshot": shot})
