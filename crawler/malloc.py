@@ -15,7 +15,6 @@ the ``MALLOC_MMAP_THRESHOLD_`` variable would too, but only from process start, 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 
 logger = logging.getLogger(__name__)
@@ -28,12 +27,12 @@ MMAP_THRESHOLD_BYTES = 128 * 1024
 def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
     """True when glibc accepted the threshold; False (and nothing changed) on a C library
     without ``mallopt``, such as musl or macOS's."""
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
-        logger.debug("no mallopt in %s: large buffers stay under the C library's own policy", name)
+        # The symbols already loaded into this process, the C library's among them (looking the
+        # library up by name would run ldconfig).
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        logger.debug("no mallopt here: large buffers stay under the C library's own policy")
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
