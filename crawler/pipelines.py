@@ -13,7 +13,6 @@ uploaded, because of the flaws measured in NOTES.md:
   benchmark's pages, base64 JPEG screenshots, its level 2 took 5 ms a page where zlib took 49
   (level 1) to 62 (level 6), and made slightly smaller chunks than zlib's level 6
   (bench/RESULTS.md);
-
 - uploads ran synchronously in ``process_item``, stalling the reactor: here encoding and upload
   run in a thread (``deferToThread``), awaited through ``maybe_deferred_to_future``;
 - a ``threading.Timer`` flushed the buffer while ``process_item`` appended to it (items lost,
