@@ -33,6 +33,13 @@ def _s3_event(bucket: str, key: str) -> dict[str, object]:
     return event
 
 
+def _keys_sent_for_one_page(s3: S3Client, bucket: str, gemini: GeminiServer) -> list[str | None]:
+    """Analyses one stored page through the handler; the API keys the model server received."""
+    key = put_chunk(s3, bucket, [page()])
+    lambda_handler(_s3_event(bucket, key), LocalContext(60))
+    return [r.api_key for r in gemini.requests]
+
+
 def test_key_is_read_from_secrets_manager_when_not_in_the_environment(
     s3: S3Client,
     bucket: str,
@@ -44,11 +51,8 @@ def test_key_is_read_from_secrets_manager_when_not_in_the_environment(
     arn = secrets.create_secret(Name=f"{bucket}-gemini", SecretString="key-from-secrets")["ARN"]
     monkeypatch.delenv("GEMINI_API_KEY")
     monkeypatch.setenv("GEMINI_API_KEY_SECRET_ARN", arn)
-    key = put_chunk(s3, bucket, [page()])
 
-    lambda_handler(_s3_event(bucket, key), LocalContext(60))
-
-    assert [r.api_key for r in gemini.requests] == ["key-from-secrets"]
+    assert _keys_sent_for_one_page(s3, bucket, gemini) == ["key-from-secrets"]
 
 
 def test_key_is_read_from_an_ssm_secure_string(
@@ -63,11 +67,8 @@ def test_key_is_read_from_an_ssm_secure_string(
     ssm.put_parameter(Name=name, Value="key-from-ssm", Type="SecureString")
     monkeypatch.delenv("GEMINI_API_KEY")
     monkeypatch.setenv("GEMINI_API_KEY_PARAMETER", name)
-    key = put_chunk(s3, bucket, [page()])
 
-    lambda_handler(_s3_event(bucket, key), LocalContext(60))
-
-    assert [r.api_key for r in gemini.requests] == ["key-from-ssm"]
+    assert _keys_sent_for_one_page(s3, bucket, gemini) == ["key-from-ssm"]
 
 
 def test_offline_extract_analyser_is_chosen_by_name_and_calls_no_model(
