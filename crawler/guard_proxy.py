@@ -334,7 +334,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.send_response_only(200, "Connection Established")
         self.end_headers()
         self.close_connection = True  # the connection is the tunnel's from now on
-        pump = threading.Thread(target=_relay, args=(upstream.recv, self.connection), daemon=True)
+        pump = threading.Thread(
+            target=_relay,
+            args=(upstream.recv, self.connection),
+            name="guard-proxy-tunnel",
+            daemon=True,
+        )
         pump.start()
         # Bytes the client sent after its CONNECT head are already in rfile's buffer.
         _relay(self.rfile.read1, upstream)

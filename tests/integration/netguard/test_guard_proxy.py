@@ -4,6 +4,7 @@ is refused with a 403 and never sees a connection, and stop() leaves nothing beh
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import statistics
@@ -159,22 +160,28 @@ def test_the_proxy_never_forwards_to_itself_even_when_loopback_is_exempted() -> 
         assert guard.blocked[0].reason.endswith("is rivalscope's own guard proxy")
 
 
+def guard_threads() -> set[threading.Thread]:
+    """The proxy's own threads. The echo server's handler thread for the tunnel ends on its
+    own once the proxy has cut the upstream side, so it is no measure of stop()."""
+    return {t for t in threading.enumerate() if t.name.startswith("guard-proxy")}
+
+
 def test_stop_closes_idle_connections_and_tunnels_and_leaves_no_thread(echo: EchoServer) -> None:
-    before = set(threading.enumerate())
+    before = guard_threads()
     guard = GuardProxy(AddressPolicy.from_entries([f"127.0.0.1:{echo.port}"]))
     address = guard.start()
     tunnel, head = connect_tunnel(guard, f"127.0.0.1:{echo.port}")
-    assert head.startswith(b"HTTP/1.1 200")
     idle = client(guard)
-    idle.request("GET", f"http://127.0.0.1:{free_port()}/")  # refused: not exempted
-    assert idle.getresponse().read()
-    started = time.monotonic()
-    guard.stop()
-    assert time.monotonic() - started < 3
-    assert set(threading.enumerate()) - before == set()
-    assert tunnel.recv(10) == b""  # the tunnel was closed
-    tunnel.close()
-    idle.close()
+    with tunnel, contextlib.closing(idle):
+        assert head.startswith(b"HTTP/1.1 200")
+        idle.request("GET", f"http://127.0.0.1:{free_port()}/")  # refused: not exempted
+        assert idle.getresponse().read()
+        assert len(guard_threads() - before) == 4  # loop, idle handler, tunnel handler and pump
+        started = time.monotonic()
+        guard.stop()
+        assert time.monotonic() - started < 3
+        assert guard_threads() - before == set()
+        assert tunnel.recv(10) == b""  # the tunnel was closed
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", int(address.rsplit(":", 1)[1])), timeout=2)
 
