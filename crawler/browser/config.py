@@ -39,13 +39,16 @@ class SeleniumConfig:
     hide_consent: bool
     scroll_lazy: bool
     user_agent: str
+    # Scrapy's DOWNLOAD_TIMEOUT, the bound on a whole render when a request's meta carries no
+    # ``download_timeout`` (DownloadTimeoutMiddleware sets it on every request it sees).
+    download_timeout: float
     # "127.0.0.1:PORT" of the private-address guard proxy; every browser request goes through it.
     proxy_server: str | None = None
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
         """Raise ``ValueError`` naming the setting when a value is unusable."""
-        fmt = str(settings.get("SELENIUM_SCREENSHOT_FORMAT", "webp")).lower()
+        fmt = str(settings.get("SELENIUM_SCREENSHOT_FORMAT", "jpeg")).lower()
         if fmt == "jpg":
             fmt = "jpeg"
         if fmt not in SCREENSHOT_FORMATS:
@@ -68,6 +71,7 @@ class SeleniumConfig:
             hide_consent=settings.getbool("SELENIUM_HIDE_CONSENT", True),
             scroll_lazy=settings.getbool("SELENIUM_SCROLL_LAZY", True),
             user_agent=str(settings.get("USER_AGENT") or ""),
+            download_timeout=_positive_float(settings, "DOWNLOAD_TIMEOUT", 180.0),
         )
 
     def with_proxy(self, proxy_server: str | None) -> SeleniumConfig:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from selenium.common.exceptions import TimeoutException, WebDriverException
+from urllib3.exceptions import HTTPError
 
 from crawler.browser import netlog, scripts
 from crawler.browser.consent import hide_consent_overlays
@@ -79,6 +80,13 @@ def render_page(
     except WebDriverException as exc:
         session.broken = True
         raise BrowserCrashedError(f"browser failed rendering {url}: {exc.msg or exc}") from exc
+    except RenderError:
+        raise
+    except (HTTPError, OSError) as exc:
+        # The connection to chromedriver failed: it died, was killed (the pool's deadline),
+        # or stopped answering (a page's script that never yields).
+        session.broken = True
+        raise BrowserCrashedError(f"browser stopped answering rendering {url}: {exc}") from exc
 
 
 def _render(

@@ -17,13 +17,19 @@ import logging
 import time
 from typing import TYPE_CHECKING, TypeVar
 
+from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import maybe_deferred_to_future
 from selenium.common.exceptions import WebDriverException
 from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
 from twisted.internet.threads import deferToThread
 
 from crawler.browser.session import BrowserSession
-from crawler.exceptions import BrowserCrashedError, RenderError, ShuttingDownError
+from crawler.exceptions import (
+    BrowserCrashedError,
+    PageTimeoutError,
+    RenderError,
+    ShuttingDownError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,20 +72,47 @@ class BrowserPool:
     def sessions(self) -> list[BrowserSession]:
         return list(self._sessions)
 
-    async def run(self, job: Callable[[BrowserSession], T]) -> T:
-        """Run ``job(session)`` in a worker thread with a browser of the pool to itself."""
+    async def run(
+        self,
+        job: Callable[[BrowserSession], T],
+        *,
+        timeout: float | None = None,
+        label: str = "the page",
+    ) -> T:
+        """Run ``job(session)`` in a worker thread with a browser of the pool to itself.
+
+        ``timeout`` bounds the whole job. A page whose script never yields (``while (true)``
+        after load) blocks a WebDriver call until Selenium's own 120 s read timeout; past the
+        deadline the browser is killed instead, which ends that call at once, and the page
+        fails with ``PageTimeoutError``."""
         self._refuse_if_closing()
         await maybe_deferred_to_future(self._slots.acquire())
         try:
             self._refuse_if_closing()
             session = await self._check_out()
+            overdue: list[bool] = []
+
+            def stop_overdue_browser() -> None:
+                overdue.append(True)
+                session.broken = True
+                logger.warning("%s took longer than %g s; killing its browser", label, timeout)
+                session.abort()
+
+            watchdog = call_later(timeout, stop_overdue_browser) if timeout is not None else None
             try:
                 return await maybe_deferred_to_future(deferToThread(job, session))
             except RenderError as exc:
                 if self._closing:  # close() quit the browser under this page
                     raise ShuttingDownError(f"the crawl is stopping: {exc}") from exc
+                if overdue:
+                    raise PageTimeoutError(
+                        f"{label} did not finish rendering within {timeout:g} s"
+                        " (DOWNLOAD_TIMEOUT); its browser was stopped"
+                    ) from exc
                 raise
             finally:
+                if watchdog is not None:
+                    watchdog.cancel()
                 self._check_in(session)
         finally:
             self._slots.release()

@@ -156,8 +156,13 @@ class BrowserSession:
 
     def kill(self) -> None:
         """At once, without asking WebDriver (which may hang): for interpreter exit."""
-        _kill_group(self.process_group)
+        self.abort()
         shutil.rmtree(self.profile_dir, ignore_errors=True)
+
+    def abort(self) -> None:
+        """Kill the browser and its driver, and nothing else: a WebDriver call blocked on them
+        fails at once. Safe from any thread; ``quit()`` still removes the profile."""
+        _kill_group(self.process_group)
 
 
 def _kill_group(pgid: int) -> None:

@@ -59,6 +59,15 @@ class _RenderService:
         config = SeleniumConfig.from_settings(crawler.settings)
         self.proxy = _start_guard_proxy(crawler)
         self.config = config.with_proxy(self.proxy.start())
+        slow_page = config.page_load_timeout + config.settle_timeout
+        if config.download_timeout < slow_page:
+            logger.warning(
+                "DOWNLOAD_TIMEOUT=%g s is shorter than SELENIUM_PAGE_LOAD_TIMEOUT +"
+                " SELENIUM_SETTLE_TIMEOUT (%g s): slow pages will fail at %g s",
+                config.download_timeout,
+                slow_page,
+                config.download_timeout,
+            )
         self.pool = BrowserPool(self.config, on_event=self._count)
         self.users = 0
 
@@ -128,8 +137,9 @@ class SeleniumDownloadHandler:
         def job(session: BrowserSession) -> RenderedPage:
             return render_page(session, request.url, config, options)
 
+        timeout = float(request.meta.get("download_timeout") or config.download_timeout)
         try:
-            page = await self.pool.run(job)
+            page = await self.pool.run(job, timeout=timeout, label=request.url)
         except RenderError as exc:
             self._inc(f"selenium/render_errors/{exc.error_type}")
             raise

@@ -135,3 +135,41 @@ def test_a_full_chromium_at_selenium_browser_path_renders_as_well(
     command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in browser["pids"]]
     assert any(b"/usr/lib/chromium/chromium\0" in line for line in command_lines)
     assert not any(b"headless-shell" in line for line in command_lines)
+
+
+# Loads, then keeps the renderer's main thread busy for good: every later WebDriver command
+# waits on it, and chromedriver never answers (Selenium alone gave up after 120 s).
+NEVER_YIELDS = b"""<html><head><title>busy</title></head><body><p>loaded</p><script>
+addEventListener("load", () => setTimeout(() => { for (;;) {} }, 50));
+</script></body></html>"""
+
+
+def test_a_page_whose_script_never_yields_is_cut_at_download_timeout(
+    harness_factory: Any, site: SiteServer
+):
+    site.route("/render/never-yields", lambda _handler: (200, {}, NEVER_YIELDS))
+    harness = harness_factory(harness_settings(site, DOWNLOAD_TIMEOUT=60))
+    assert harness.render(site.url("/render/plain.html"))["ok"]
+    (browser,) = harness.browsers()
+
+    started = time.monotonic()
+    # DownloadTimeoutMiddleware puts DOWNLOAD_TIMEOUT in every request's meta; a spider may
+    # set its own per request, as here.
+    reply = harness.render(site.url("/render/never-yields"), download_timeout=5)
+    elapsed = time.monotonic() - started
+
+    assert (reply["ok"], reply["error_type"]) == (False, "timeout"), reply
+    assert "did not finish rendering within 5 s (DOWNLOAD_TIMEOUT)" in reply["message"]
+    assert elapsed < 20, elapsed
+    after = harness.render(site.url("/render/plain.html"))
+    assert (after["ok"], after["status"]) == (True, 200), after
+    (replacement,) = harness.browsers()
+    assert replacement["pgid"] != browser["pgid"]
+    deadline = time.monotonic() + 5
+    while _in_group(browser["pgid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _in_group(browser["pgid"]) == []
+    assert not Path(browser["profile"]).exists()
+    stats = harness.stats()
+    assert stats["selenium/render_errors/timeout"] == 1
+    assert stats["selenium/browser_restarts"] == 1

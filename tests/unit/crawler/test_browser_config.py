@@ -20,6 +20,7 @@ def test_project_defaults_make_a_valid_config():
     assert config.screenshot_format == project_settings.SELENIUM_SCREENSHOT_FORMAT
     assert config.user_agent == project_settings.USER_AGENT
     assert config.proxy_server is None
+    assert config.download_timeout == project_settings.DOWNLOAD_TIMEOUT
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,7 @@ def test_project_defaults_make_a_valid_config():
         ("SELENIUM_POOL_SIZE", "two"),
         ("SELENIUM_PAGE_LOAD_TIMEOUT", 0),
         ("SELENIUM_SETTLE_TIMEOUT", -1),
+        ("DOWNLOAD_TIMEOUT", 0),
         ("SELENIUM_MAX_SCREENSHOT_HEIGHT", 0),
         ("SELENIUM_RECYCLE_AFTER", 1.5),
         ("SELENIUM_DRIVER_PATH", "/nonexistent/chromedriver"),
