@@ -60,7 +60,7 @@ SELENIUM_RENDER_BY_DEFAULT = True
 ALLOW_PRIVATE_ADDRESSES: list[str] = []
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxtMiddleware (100): a refused host is not even asked for robots.txt
-    "crawler.netguard_middleware.NetguardMiddleware": 50,
+    "crawler.netguard.middleware.NetguardMiddleware": 50,
     # Scrapy's robots.txt middleware lets concurrent requests of one site skip robots.txt
     # (NOTES.md); ours gives every waiter the parser.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,

@@ -27,7 +27,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
 from crawler.browser.scripts import ACTIVITY_TRACKER
-from crawler.guard_proxy import CHROMIUM_PREFS, chromium_arguments
+from crawler.netguard.proxy import CHROMIUM_PREFS, chromium_arguments
 
 if TYPE_CHECKING:
     from crawler.browser.config import SeleniumConfig

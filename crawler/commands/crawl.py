@@ -20,7 +20,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.browser.config import SeleniumConfig
 from crawler.crawl_delay import CrawlDelayConfig
-from crawler.netguard import AddressPolicy
+from crawler.netguard.policy import AddressPolicy
 from crawler.pipelines import STAT_PREFIX, UploadConfig
 from crawler.spiders.competitors import START_URLS_STAT
 from crawler.stop import StopConfig

@@ -31,9 +31,9 @@ from crawler.browser.config import SeleniumConfig
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
 from crawler.browser.pool import BrowserPool
 from crawler.exceptions import RenderError
-from crawler.guard_proxy import GuardProxy
 from crawler.malloc import fix_mmap_threshold
-from crawler.netguard import AddressPolicy
+from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.proxy import GuardProxy
 
 if TYPE_CHECKING:
     from typing import Self

@@ -22,8 +22,8 @@ from scrapy.settings import Settings
 
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.session import BrowserSession
-from crawler.guard_proxy import GuardProxy
-from crawler.netguard import AddressPolicy
+from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.proxy import GuardProxy
 from tests.servers.site import SITE_ROOT, SiteServer
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from tests.integration.netguard.conftest import (
 if TYPE_CHECKING:
     from selenium import webdriver
 
-    from crawler.guard_proxy import GuardProxy
+    from crawler.netguard.proxy import GuardProxy
     from tests.servers.site import SiteServer
 
 pytestmark = pytest.mark.integration

@@ -18,8 +18,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.session import BrowserSession
-from crawler.guard_proxy import GuardProxy
-from crawler.netguard import AddressPolicy
+from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.proxy import GuardProxy
 from tests.integration.netguard.conftest import (
     CONTROL_GREEN,
     CONTROL_TEXT,
@@ -76,7 +76,7 @@ def test_the_crawlers_browser_sends_no_webrtc_datagram_around_the_guard(
     exempt_site: SiteServer, udp_listener: UdpListener
 ) -> None:
     """The browser exactly as the crawl starts it (crawler.browser.session): WebRTC's STUN
-    datagrams would reach any address around the proxy without guard_proxy.CHROMIUM_PREFS."""
+    datagrams would reach any address around the proxy without the guard's CHROMIUM_PREFS."""
     settings = Settings()
     settings.setmodule("crawler.settings")
     with GuardProxy(AddressPolicy.from_entries([exempt_site.netloc])) as guard:

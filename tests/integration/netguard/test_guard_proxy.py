@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from crawler.guard_proxy import BLOCKED_HEADER, GuardProxy
-from crawler.netguard import AddressPolicy
+from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.proxy import BLOCKED_HEADER, GuardProxy
 from tests.integration.netguard.conftest import CONTROL_TEXT, EchoServer, free_port
 
 if TYPE_CHECKING:

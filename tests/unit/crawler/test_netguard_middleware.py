@@ -10,9 +10,9 @@ from scrapy.settings import Settings
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.netguard_middleware import NetguardMiddleware
+from crawler.netguard.middleware import NetguardMiddleware
 
-PATH = "crawler.netguard_middleware.NetguardMiddleware"
+PATH = "crawler.netguard.middleware.NetguardMiddleware"
 
 
 def test_the_project_enables_the_guard_before_robots_txt() -> None:

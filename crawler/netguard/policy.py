@@ -7,9 +7,9 @@ must be public, unless ``ALLOW_PRIVATE_ADDRESSES`` exempts it.
 
 This module is the pure-ish core: it parses the setting and decides. Its one side effect is
 name resolution (``getaddrinfo``, injectable for tests); callers run it off the reactor. The
-download middleware (``netguard_middleware``) and the browser's forward proxy (``guard_proxy``)
-enforce it. ``check`` returns the vetted address so callers connect to exactly what was checked:
-a second lookup could answer differently (DNS rebinding).
+download middleware (``middleware``) and the browser's forward proxy (``proxy``) enforce it.
+``check`` returns the vetted address so callers connect to exactly what was checked: a second
+lookup could answer differently (DNS rebinding).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import pytest
 from scrapy.settings import Settings
 
-from crawler import netguard
 from crawler.exceptions import BlockedAddressError, DnsLookupError
-from crawler.netguard import AddressPolicy
+from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.policy import resolve as system_resolve
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,7 +46,7 @@ NON_PUBLIC = [
 def resolver_of(table: dict[str, Sequence[str]]):
     def resolve(host: str, port: int) -> Sequence[str]:
         if host == "localhost":
-            return netguard.resolve(host, port)
+            return system_resolve(host, port)
         if host not in table:
             raise OSError(-2, "Name or service not known")
         return table[host]

@@ -26,8 +26,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.threads import deferToThread
 
 from crawler.exceptions import BlockedAddressError
-from crawler.guard_proxy import GuardProxy
-from crawler.netguard import AddressPolicy
+from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.proxy import GuardProxy
 
 if TYPE_CHECKING:
     from typing import Self
