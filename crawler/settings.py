@@ -53,6 +53,10 @@ SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
 SELENIUM_RECYCLE_AFTER = 200
 SELENIUM_HIDE_CONSENT = True
 SELENIUM_SCROLL_LAZY = True
+# Seconds each scroll position is held beyond one frame. 0 serves native lazy loading,
+# IntersectionObservers and plain scroll listeners; loaders that throttle or debounce their
+# scroll handler (every 100-250 ms, say) need about that long, at that cost per screen of page.
+SELENIUM_SCROLL_PAUSE = 0.0
 SELENIUM_RENDER_BY_DEFAULT = True
 
 # --- Private-address guard (SPEC.md ALLOW_PRIVATE_ADDRESSES) ---------------------------------

@@ -38,6 +38,7 @@ class SeleniumConfig:
     recycle_after: int
     hide_consent: bool
     scroll_lazy: bool
+    scroll_pause: float
     user_agent: str
     # Scrapy's DOWNLOAD_TIMEOUT, the bound on a whole render when a request's meta carries no
     # ``download_timeout`` (DownloadTimeoutMiddleware sets it on every request it sees).
@@ -70,6 +71,7 @@ class SeleniumConfig:
             recycle_after=_at_least(settings, "SELENIUM_RECYCLE_AFTER", 200, 1),
             hide_consent=settings.getbool("SELENIUM_HIDE_CONSENT", True),
             scroll_lazy=settings.getbool("SELENIUM_SCROLL_LAZY", True),
+            scroll_pause=_non_negative_float(settings, "SELENIUM_SCROLL_PAUSE", 0.0),
             user_agent=str(settings.get("USER_AGENT") or ""),
             download_timeout=_positive_float(settings, "DOWNLOAD_TIMEOUT", 180.0),
         )

@@ -113,7 +113,12 @@ def _render(
     if document.error_text is not None:
         raise _navigation_error(url, document, options)
     if config.scroll_lazy:
-        driver.execute_async_script(scripts.SCROLL_THROUGH, config.max_screenshot_height)
+        driver.execute_async_script(
+            scripts.SCROLL_THROUGH,
+            config.max_screenshot_height,
+            int(config.scroll_pause * 1000),
+            int(config.page_load_timeout * 1000),  # within the script timeout (session.py)
+        )
     driver.execute_async_script(
         scripts.SETTLE, QUIET_MS, int(config.settle_timeout * 1000), config.scroll_lazy
     )

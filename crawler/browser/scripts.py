@@ -45,28 +45,31 @@ ACTIVITY_TRACKER = """
 })();
 """
 
-# Scrolls down one viewport at a time, one frame each, so IntersectionObserver-based and native
-# lazy loading see every part of the page, then returns to the top. Jumps of two viewports were
+# Scrolls down one viewport at a time, then returns to the top, so IntersectionObserver-based,
+# native and scroll-listener lazy loading see every part of the page. Jumps of two viewports were
 # cheaper but skipped the bands between them: an observer without a root margin never fired for
-# an element there (tests/data/site/render/observed.html). Stops at arguments[0] px (the
-# screenshot limit): infinite-scroll pages end somewhere.
+# an element there (tests/data/site/render/observed.html). Each position is held for one frame
+# plus arguments[1] ms (SELENIUM_SCROLL_PAUSE): loaders that throttle or debounce their scroll
+# handler only look that often. Stops at arguments[0] px (the screenshot limit: infinite-scroll
+# pages end somewhere) or after arguments[2] ms, whichever comes first.
 SCROLL_THROUGH = """
-const limit = arguments[0];
+const [limit, pauseMs, budgetMs] = [arguments[0], arguments[1], arguments[2]];
 const done = arguments[arguments.length - 1];
 const step = Math.max(window.innerHeight, 200);  // SELENIUM_WINDOW_HEIGHT is at least 240
 const wait = (window.__rivalscope && window.__rivalscope.setTimeout) || setTimeout;
+const start = performance.now();
 let y = 0;
 const height = () => Math.max(document.documentElement.scrollHeight,
                               document.body ? document.body.scrollHeight : 0);
 function next() {
-  if (y >= Math.min(height(), limit)) {
+  if (y >= Math.min(height(), limit) || performance.now() - start > budgetMs) {
     window.scrollTo(0, 0);
     requestAnimationFrame(() => done(height()));
     return;
   }
   y += step;
   window.scrollTo(0, y);
-  requestAnimationFrame(() => wait(next, 0));
+  requestAnimationFrame(() => wait(next, pauseMs));
 }
 next();
 """

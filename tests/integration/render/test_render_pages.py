@@ -114,6 +114,32 @@ def test_sections_revealed_by_an_intersection_observer_are_all_revealed(
         assert _near(image.getpixel((300, top + 150)), (200, 60, 140)), top
 
 
+def test_scroll_listeners_see_every_screen_and_an_infinite_feed_is_followed(
+    renderer: RenderHarness, site: SiteServer
+):
+    reply = _ok(renderer.render(site.url("/render/scrolled.html")))
+    html = reply["page"]["html"]
+    assert "revealed d1" in html
+    assert "revealed d2" in html
+    # The feed grew three times while the scroll went down; the screenshot holds all of it.
+    assert [f"feed page {n}" in html for n in (1, 2, 3)] == [True, True, True]
+    shot = reply["page"]["screenshot"]
+    assert shot["height"] == shot["page_height"] > 6400 + 3 * 404
+    # Without a pause, a loader that looks only every 250 ms, or once scrolling has
+    # stopped, misses sections (SELENIUM_SCROLL_PAUSE is for those).
+    assert "revealed t2" not in html
+    assert "revealed b1" not in html
+
+
+def test_a_scroll_pause_lets_throttled_and_debounced_loaders_see_every_screen(
+    harness_factory: Any, site: SiteServer
+):
+    harness = harness_factory(harness_settings(site, SELENIUM_SCROLL_PAUSE=0.3))
+    html = _ok(harness.render(site.url("/render/scrolled.html")))["page"]["html"]
+    for name in ("d1", "d2", "t1", "t2", "b1"):
+        assert f"revealed {name}" in html, name
+
+
 def test_tall_page_screenshot_has_the_document_height(renderer: RenderHarness, site: SiteServer):
     shot = _ok(renderer.render(site.url("/render/bands.html?height=6000")))["page"]["screenshot"]
     image = decode_screenshot({"screenshot": shot})

@@ -33,6 +33,7 @@ def test_project_defaults_make_a_valid_config():
         ("SELENIUM_PAGE_LOAD_TIMEOUT", 0),
         ("SELENIUM_SETTLE_TIMEOUT", -1),
         ("DOWNLOAD_TIMEOUT", 0),
+        ("SELENIUM_SCROLL_PAUSE", -0.1),
         ("SELENIUM_MAX_SCREENSHOT_HEIGHT", 0),
         ("SELENIUM_RECYCLE_AFTER", 1.5),
         ("SELENIUM_DRIVER_PATH", "/nonexistent/chromedriver"),
