@@ -12,17 +12,16 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from analyzer_lambda.report import make_thumbnail
-from analyzer_lambda.report_html import (
+from analyzer_lambda.report_html import render_report, render_value
+from analyzer_lambda.report_rows import (
     ReportMeta,
     ReportPage,
     ShotFiles,
     build_rows,
     csv_table,
-    render_report,
-    render_value,
     result_dict,
 )
+from analyzer_lambda.report_screenshots import make_thumbnail
 from rivalscope_core.records import ErrorInfo, ResultRecord, Usage
 
 CHUNK = "s3://b/raw/competitors/2026-11-23T21-40-00/items.0000000.jl.gz"
