@@ -64,7 +64,7 @@ class Progress:
             self.tokens[0] += outcome.usage.input_tokens
             self.tokens[1] += outcome.usage.output_tokens
         if outcome.status == "failed" and outcome.error is not None:
-            self._print(f"failed: {outcome.chunk} line {outcome.line} {outcome.url}: "
+            self.say(f"failed: {outcome.chunk} line {outcome.line} {outcome.url}: "
                         f"{outcome.error.type}: {outcome.error.message}")  # fmt: skip
         self.draw()
 
@@ -85,7 +85,8 @@ class Progress:
         end = "\n" if final or not self._tty else ""
         print(f"\r{self.line()}", end=end, file=self.stream, flush=True)
 
-    def _print(self, text: str) -> None:
+    def say(self, text: str) -> None:
+        """A line of its own, over the bar being redrawn on a terminal."""
         print(f"\r{text}" if self._tty else text, file=self.stream, flush=True)
 
 
@@ -121,7 +122,7 @@ def run_local(plan: Plan, deps: Deps, prompt_ref: str, model: str | None, concur
                 stop.set()
                 for future in pending:
                     future.cancel()
-                progress._print("interrupted: finishing the pages in flight, then stopping")
+                progress.say("interrupted: finishing the pages in flight, then stopping")
                 continue
             outcomes.extend(f.result() for f in finished if not f.cancelled())
             progress.draw()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from analyzer_lambda.report_html import render_report
 from analyzer_lambda.report_rows import csv_table, result_dict
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
-    from analyzer_lambda.report_rows import ReportMeta
+    from analyzer_lambda.report_rows import ReportMeta, ReportRow
 
 _CONTENT_TYPES = {
     ".png": "image/png",
@@ -33,7 +33,7 @@ _CONTENT_TYPES = {
 }
 
 
-def write_outputs(rows: list[Any], meta: ReportMeta, out_dir: Path) -> None:
+def write_outputs(rows: list[ReportRow], meta: ReportMeta, out_dir: Path) -> None:
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as jsonl:
         for row in rows:
             jsonl.write(json.dumps(result_dict(row, meta.prompt_id), ensure_ascii=False) + "\n")
@@ -49,7 +49,7 @@ def write_outputs(rows: list[Any], meta: ReportMeta, out_dir: Path) -> None:
 def upload(
     s3: S3Client,
     out_dir: Path,
-    rows: list[Any],
+    rows: list[ReportRow],
     meta: ReportMeta,
     bucket: str,
     prefix: str,
