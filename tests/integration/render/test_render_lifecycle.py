@@ -137,18 +137,21 @@ def test_a_full_chromium_at_selenium_browser_path_renders_as_well(
     assert not any(b"headless-shell" in line for line in command_lines)
 
 
-# Loads, then keeps the renderer's main thread busy for good: every later WebDriver command
-# waits on it, and chromedriver never answers (Selenium alone gave up after 120 s).
+# Loads, then keeps the renderer's main thread busy for good from the first scroll (after
+# navigation has returned): every later WebDriver command waits on it, and chromedriver never
+# answers (Selenium alone gave up after 120 s).
 NEVER_YIELDS = b"""<html><head><title>busy</title></head><body><p>loaded</p><script>
-addEventListener("load", () => setTimeout(() => { for (;;) {} }, 50));
-</script></body></html>"""
+addEventListener("scroll", () => { for (;;) {} }, {once: true});
+</script><div style="height: 4000px"></div></body></html>"""
 
 
 def test_a_page_whose_script_never_yields_is_cut_at_download_timeout(
     harness_factory: Any, site: SiteServer
 ):
     site.route("/render/never-yields", lambda _handler: (200, {}, NEVER_YIELDS))
-    harness = harness_factory(harness_settings(site, DOWNLOAD_TIMEOUT=60))
+    harness = harness_factory(
+        harness_settings(site, DOWNLOAD_TIMEOUT=60, SELENIUM_PAGE_LOAD_TIMEOUT=20)
+    )
     assert harness.render(site.url("/render/plain.html"))["ok"]
     (browser,) = harness.browsers()
 
