@@ -18,6 +18,7 @@ guard proxy. A ``proxy`` the request already carries is left alone.
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from scrapy import signals
@@ -30,6 +31,7 @@ from crawler.netguard.policy import AddressPolicy
 from crawler.netguard.proxy import GuardProxy
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Self
 
     from scrapy import Request
@@ -39,6 +41,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PROXY_VARS = frozenset({"http_proxy", "https_proxy", "all_proxy"})
+
+
+def ignored_outbound_proxies(environ: Mapping[str, str]) -> list[str]:
+    """The outbound proxy variables set in ``environ``. Scrapy and Chromium would use them, but
+    every request here goes through the guard proxy instead, and that one connects directly."""
+    return sorted(name for name, value in environ.items() if value and name.lower() in _PROXY_VARS)
 
 
 class NetguardMiddleware:
@@ -52,6 +61,13 @@ class NetguardMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
+        if ignored := ignored_outbound_proxies(os.environ):
+            logger.warning(
+                "%s set, but not used: rivalscope connects to sites directly, through its"
+                " private-address guard, which does not chain to another proxy; give the crawl"
+                " direct egress (on Fargate, a NAT gateway or a public IP)",
+                " and ".join(ignored),
+            )
         middleware = cls(AddressPolicy.from_settings(crawler.settings), crawler.stats)
         crawler.signals.connect(middleware.stop_proxy, signal=signals.spider_closed)
         return middleware

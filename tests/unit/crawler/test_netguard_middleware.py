@@ -10,7 +10,7 @@ from scrapy.settings import Settings
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.netguard.middleware import NetguardMiddleware
+from crawler.netguard.middleware import NetguardMiddleware, ignored_outbound_proxies
 
 PATH = "crawler.netguard.middleware.NetguardMiddleware"
 
@@ -41,3 +41,17 @@ def test_a_bad_entry_stops_the_crawl_naming_the_setting() -> None:
     crawler = get_crawler(settings_dict={"ALLOW_PRIVATE_ADDRESSES": ["localhost:eighty"]})
     with pytest.raises(ValueError, match="ALLOW_PRIVATE_ADDRESSES: bad entry 'localhost:eighty'"):
         build_from_crawler(NetguardMiddleware, crawler)
+
+
+def test_outbound_proxy_variables_are_named_as_ignored() -> None:
+    environ = {"HTTPS_PROXY": "http://proxy.corp:3128", "http_proxy": "", "NO_PROXY": "x"}
+    assert ignored_outbound_proxies(environ) == ["HTTPS_PROXY"]
+    assert ignored_outbound_proxies({"PATH": "/usr/bin"}) == []
+
+
+def test_a_crawl_with_a_proxy_in_its_environment_says_it_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("https_proxy", "http://proxy.corp:3128")
+    build_from_crawler(NetguardMiddleware, get_crawler())
+    assert "https_proxy set, but not used" in caplog.text
