@@ -80,8 +80,6 @@ def render_page(
     except WebDriverException as exc:
         session.broken = True
         raise BrowserCrashedError(f"browser failed rendering {url}: {exc.msg or exc}") from exc
-    except RenderError:
-        raise
     except (HTTPError, OSError) as exc:
         # The connection to chromedriver failed: it died, was killed (the pool's deadline),
         # or stopped answering (a page's script that never yields).

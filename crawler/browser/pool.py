@@ -90,10 +90,11 @@ class BrowserPool:
         try:
             self._refuse_if_closing()
             session = await self._check_out()
-            overdue: list[bool] = []
+            overdue = False
 
             def stop_overdue_browser() -> None:
-                overdue.append(True)
+                nonlocal overdue
+                overdue = True
                 session.broken = True
                 logger.warning("%s took longer than %g s; killing its browser", label, timeout)
                 session.abort()
