@@ -62,6 +62,9 @@ SELENIUM_RENDER_BY_DEFAULT = True
 # --- Private-address guard (SPEC.md ALLOW_PRIVATE_ADDRESSES) ---------------------------------
 # host, host:port or CIDR entries exempted from the guard; empty means none.
 ALLOW_PRIVATE_ADDRESSES: list[str] = []
+# The proxy public sites must be reached through, as http://[user:password@]host:port. None:
+# https_proxy or http_proxy from the environment (no_proxy honoured); "": none, connect directly.
+RIVALSCOPE_OUTBOUND_PROXY: str | None = None
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxtMiddleware (100): a refused host is not even asked for robots.txt
     "crawler.netguard.middleware.NetguardMiddleware": 50,

@@ -20,6 +20,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.browser.config import SeleniumConfig
 from crawler.crawl_delay import CrawlDelayConfig
+from crawler.netguard.outbound import OutboundProxy
 from crawler.netguard.policy import AddressPolicy
 from crawler.pipelines import STAT_PREFIX, UploadConfig
 from crawler.spiders.competitors import START_URLS_STAT
@@ -39,7 +40,14 @@ EXIT_USAGE = 2
 def check_settings(settings: BaseSettings) -> None:
     """Build every component's validated config once, up front, so a bad setting is a usage
     error (exit 2) naming the setting rather than a traceback from inside the crawl."""
-    for config in (SeleniumConfig, AddressPolicy, UploadConfig, CrawlDelayConfig, StopConfig):
+    for config in (
+        SeleniumConfig,
+        AddressPolicy,
+        OutboundProxy,
+        UploadConfig,
+        CrawlDelayConfig,
+        StopConfig,
+    ):
         config.from_settings(settings)
 
 

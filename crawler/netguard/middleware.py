@@ -18,7 +18,6 @@ guard proxy. A ``proxy`` the request already carries is left alone.
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING
 
 from scrapy import signals
@@ -27,11 +26,11 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.threads import deferToThread
 
 from crawler.exceptions import BlockedAddressError
+from crawler.netguard.outbound import OutboundProxy
 from crawler.netguard.policy import AddressPolicy
 from crawler.netguard.proxy import GuardProxy
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from typing import Self
 
     from scrapy import Request
@@ -41,19 +40,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_PROXY_VARS = frozenset({"http_proxy", "https_proxy", "all_proxy"})
-
-
-def ignored_outbound_proxies(environ: Mapping[str, str]) -> list[str]:
-    """The outbound proxy variables set in ``environ``. Scrapy and Chromium would use them, but
-    every request here goes through the guard proxy instead, and that one connects directly."""
-    return sorted(name for name, value in environ.items() if value and name.lower() in _PROXY_VARS)
 
 
 class NetguardMiddleware:
-    def __init__(self, policy: AddressPolicy, stats: StatsCollector) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        stats: StatsCollector,
+        outbound: OutboundProxy | None = None,
+    ) -> None:
         self.policy = policy
         self.stats = stats
+        self.outbound = outbound
         self._logged_hosts: set[str] = set()
         self._proxy: GuardProxy | None = None
         self._proxy_url = ""
@@ -61,14 +59,15 @@ class NetguardMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        if ignored := ignored_outbound_proxies(os.environ):
-            logger.warning(
-                "%s set, but not used: rivalscope connects to sites directly, through its"
-                " private-address guard, which does not chain to another proxy; give the crawl"
-                " direct egress (on Fargate, a NAT gateway or a public IP)",
-                " and ".join(ignored),
+        outbound = OutboundProxy.from_settings(crawler.settings)
+        if outbound is not None:
+            logger.info(
+                "Public sites are reached through the outbound proxy %s:%d (CONNECT to the"
+                " vetted address)",
+                outbound.host,
+                outbound.port,
             )
-        middleware = cls(AddressPolicy.from_settings(crawler.settings), crawler.stats)
+        middleware = cls(AddressPolicy.from_settings(crawler.settings), crawler.stats, outbound)
         crawler.signals.connect(middleware.stop_proxy, signal=signals.spider_closed)
         return middleware
 
@@ -95,7 +94,7 @@ class NetguardMiddleware:
 
     def _proxy_for_plain_downloads(self) -> str:
         if self._proxy is None:
-            self._proxy = GuardProxy(self.policy)
+            self._proxy = GuardProxy(self.policy, outbound=self.outbound)
             self._proxy_url = f"http://{self._proxy.start()}"
         return self._proxy_url
 

@@ -23,11 +23,14 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from crawler.exceptions import BlockedAddressError
 from crawler.netguard.policy import AddressPolicy, non_public_kind
 from crawler.netguard.relay import BLOCKED_HEADER, ProxyHandler
+
+if TYPE_CHECKING:
+    from crawler.netguard.outbound import OutboundProxy
 
 __all__ = ["BLOCKED_HEADER", "CHROMIUM_PREFS", "BlockedTarget", "GuardProxy", "chromium_arguments"]
 
@@ -104,8 +107,10 @@ class GuardProxy:
         connect_timeout: float = 10.0,
         idle_timeout: float = 120.0,
         vetted_ttl: float = 60.0,
+        outbound: OutboundProxy | None = None,
     ) -> None:
         self.policy = policy
+        self.outbound = outbound
         # Vetted addresses are reused for vetted_ttl seconds: Chromium resolves nothing itself
         # behind a proxy, so without this every plain-http subresource would cost a lookup.
         # Pinning the address also keeps a rebinding DNS answer out for that long.
@@ -206,12 +211,16 @@ class GuardProxy:
         with self._lock:
             self._sockets.discard(sock)
 
-    def connect(self, addresses: list[str], port: int) -> socket.socket:
-        """A connection to the first vetted address that answers."""
+    def connect(self, host: str, addresses: list[str], port: int) -> socket.socket:
+        """A connection to the first vetted address of ``host`` that answers, through the
+        outbound proxy when it carries that address."""
         error: OSError = OSError("no address")
         for address in addresses:
             try:
-                sock = socket.create_connection((address, port), timeout=self.connect_timeout)
+                if self.outbound is not None and self.outbound.carries(host, address):
+                    sock = self.outbound.open_tunnel(address, port, self.connect_timeout)
+                else:
+                    sock = socket.create_connection((address, port), timeout=self.connect_timeout)
             except OSError as exc:
                 error = exc
                 continue

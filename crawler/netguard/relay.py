@@ -100,7 +100,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if addresses is None:
             return None
         try:
-            return self.guard.connect(addresses, port)
+            return self.guard.connect(host, addresses, port)
         except OSError as exc:
             self._refuse(
                 502,

@@ -109,3 +109,13 @@ def test_a_shard_with_no_url_of_the_list_succeeds() -> None:
     )
     assert (code, "nothing to crawl" in summary) == (0, True)
     assert crawl_exit_code({"rivalscope/start_urls": 3, "finish_reason": "finished"})[0] == 1
+
+
+def test_a_bad_outbound_proxy_is_a_usage_error_before_the_crawl() -> None:
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    settings.set("S3PIPELINE_URL", "s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz")
+    check_settings(settings)  # the project's defaults pass
+    settings.set("RIVALSCOPE_OUTBOUND_PROXY", "https://proxy.corp:3128")
+    with pytest.raises(ValueError, match="RIVALSCOPE_OUTBOUND_PROXY"):
+        check_settings(settings)

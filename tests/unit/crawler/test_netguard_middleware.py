@@ -10,7 +10,7 @@ from scrapy.settings import Settings
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.netguard.middleware import NetguardMiddleware, ignored_outbound_proxies
+from crawler.netguard.middleware import NetguardMiddleware
 
 PATH = "crawler.netguard.middleware.NetguardMiddleware"
 
@@ -43,15 +43,12 @@ def test_a_bad_entry_stops_the_crawl_naming_the_setting() -> None:
         build_from_crawler(NetguardMiddleware, crawler)
 
 
-def test_outbound_proxy_variables_are_named_as_ignored() -> None:
-    environ = {"HTTPS_PROXY": "http://proxy.corp:3128", "http_proxy": "", "NO_PROXY": "x"}
-    assert ignored_outbound_proxies(environ) == ["HTTPS_PROXY"]
-    assert ignored_outbound_proxies({"PATH": "/usr/bin"}) == []
-
-
-def test_a_crawl_with_a_proxy_in_its_environment_says_it_is_not_used(
+def test_the_outbound_proxy_of_the_environment_is_used_and_logged(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("https_proxy", "http://proxy.corp:3128")
-    build_from_crawler(NetguardMiddleware, get_crawler())
-    assert "https_proxy set, but not used" in caplog.text
+    with caplog.at_level("INFO", logger="crawler.netguard.middleware"):
+        middleware = build_from_crawler(NetguardMiddleware, get_crawler())
+    assert middleware.outbound is not None
+    assert (middleware.outbound.host, middleware.outbound.port) == ("proxy.corp", 3128)
+    assert "through the outbound proxy proxy.corp:3128" in caplog.text
