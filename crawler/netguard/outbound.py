@@ -55,10 +55,11 @@ class OutboundProxy:
                 ((name, environ[name]) for name in _ENVIRONMENT if environ.get(name)),
                 (SETTING, ""),
             )
-        if not str(value).strip():
+        url = str(value).strip()
+        if not url:
             return None
         no_proxy = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
-        return cls.parse(str(value).strip(), source=source, no_proxy=no_proxy)
+        return cls.parse(url, source=source, no_proxy=no_proxy)
 
     @classmethod
     def parse(cls, url: str, *, source: str = SETTING, no_proxy: str = "") -> Self:
