@@ -24,8 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from analyzer_lambda.chunks import BadLine, read_pages
 from analyzer_lambda.exceptions import CorruptChunkError
 from analyzer_lambda.prompts import PromptError, parse_prompt
-from analyzer_lambda.report_rows import ReportPage
-from analyzer_lambda.report_screenshots import write_screenshot
+from analyzer_lambda.report.rows import ReportPage
+from analyzer_lambda.report.screenshots import write_screenshot
 from rivalscope_core.keys import (
     ANALYSIS_PREFIX,
     ChunkRef,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
-    from analyzer_lambda.report_rows import ShotFiles
+    from analyzer_lambda.report.rows import ShotFiles
 
 # the report command's logger (the CLI sets its level), so its warnings keep one name
 logger = logging.getLogger("analyzer_lambda.report")

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from analyzer_lambda.report_screenshots import make_thumbnail
+from analyzer_lambda.report.screenshots import make_thumbnail
 
 
 @pytest.mark.parametrize(("fmt", "height"), [("PNG", 6000), ("WEBP", 300), ("JPEG", 900)])

@@ -18,12 +18,12 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from analyzer_lambda.report_rows import counts
+from analyzer_lambda.report.rows import counts
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from analyzer_lambda.report_rows import ReportMeta, ReportPage, ReportRow
+    from analyzer_lambda.report.rows import ReportMeta, ReportPage, ReportRow
     from rivalscope_core.records import ErrorInfo
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -42,7 +42,8 @@ def _esc(value: Any) -> str:
 
 
 def _template(name: str) -> str:
-    return resources.files("analyzer_lambda").joinpath("templates", name).read_text("utf-8")
+    templates = resources.files("analyzer_lambda.report").joinpath("templates")
+    return templates.joinpath(name).read_text("utf-8")
 
 
 def _link(url: str | None, text: str | None = None) -> str:

@@ -12,16 +12,16 @@ import csv
 import json
 from typing import TYPE_CHECKING
 
-from analyzer_lambda.report_html import render_report
-from analyzer_lambda.report_rows import csv_table, result_dict
-from analyzer_lambda.report_source import s3_call
+from analyzer_lambda.report.html import render_report
+from analyzer_lambda.report.rows import csv_table, result_dict
+from analyzer_lambda.report.source import s3_call
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from mypy_boto3_s3 import S3Client
 
-    from analyzer_lambda.report_rows import ReportMeta, ReportRow
+    from analyzer_lambda.report.rows import ReportMeta, ReportRow
 
 _CONTENT_TYPES = {
     ".png": "image/png",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from analyzer_lambda.report_rows import ShotFiles
+from analyzer_lambda.report.rows import ShotFiles
 
 if TYPE_CHECKING:
     from pathlib import Path

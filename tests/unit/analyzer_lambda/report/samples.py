@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer_lambda.report_rows import ReportMeta, ReportPage, ReportRow, ShotFiles, build_rows
+from analyzer_lambda.report.rows import ReportMeta, ReportPage, ReportRow, ShotFiles, build_rows
 from rivalscope_core.records import ErrorInfo, ResultRecord, Usage
 
 CHUNK = "s3://b/raw/competitors/2026-11-23T21-40-00/items.0000000.jl.gz"

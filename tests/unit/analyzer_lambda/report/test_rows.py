@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from analyzer_lambda.report_rows import ReportRow, build_rows, csv_table, result_dict
-from tests.unit.analyzer_lambda.report_samples import CHUNK, make_page, make_result, sample_rows
+from analyzer_lambda.report.rows import ReportRow, build_rows, csv_table, result_dict
+from tests.unit.analyzer_lambda.report.samples import CHUNK, make_page, make_result, sample_rows
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from analyzer_lambda.report_html import render_report, render_value
-from analyzer_lambda.report_rows import ReportRow, ShotFiles, build_rows
-from tests.unit.analyzer_lambda.report_samples import META, make_page, sample_rows
+from analyzer_lambda.report.html import render_report, render_value
+from analyzer_lambda.report.rows import ReportRow, ShotFiles, build_rows
+from tests.unit.analyzer_lambda.report.samples import META, make_page, sample_rows
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The report as rows: each page joined with its results, and the two tabular files made of
 them, ``results.jsonl`` and ``results.csv``. Pure, like the HTML rendering that shares them.
 
-Kept apart from ``report_html`` because the rows are the report's data model (what a card, a CSV
+Kept apart from ``html`` because the rows are the report's data model (what a card, a CSV
 line and a JSON line each describe, and which status a page is in) while HTML is only one way to
 show it; the spreadsheet export has its own hazards (formula injection, a column per answer
 field) that have nothing to do with markup."""

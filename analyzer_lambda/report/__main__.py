@@ -5,9 +5,9 @@ stored results from S3, writes ``results.jsonl``, ``results.csv``, ``report.html
 the bucket and prints a presigned URL.
 
 This module is only the command line and its exit codes, so that each job stays testable on
-its own: reading S3 is ``report_source``, screenshot files ``report_screenshots``, the rows
-``report_rows``, rendering ``report_html`` (both pure), writing and uploading
-``report_outputs``. Exit codes (SPEC.md): 0 all pages analysed, 1 some failed or not analysed
+its own: reading S3 is ``source``, screenshot files ``screenshots``, the rows
+``rows``, rendering ``html`` (both pure), writing and uploading
+``outputs``. Exit codes (SPEC.md): 0 all pages analysed, 1 some failed or not analysed
 yet, 2 bad usage (unknown run, prompt without results, unreadable prompt, bad option)."""
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config as BotoConfig
 
-from analyzer_lambda.report_outputs import upload, write_outputs
-from analyzer_lambda.report_rows import ReportMeta, build_rows, counts
-from analyzer_lambda.report_source import (
+from analyzer_lambda.report.outputs import upload, write_outputs
+from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
+from analyzer_lambda.report.source import (
     UsageError,
     list_chunks,
     read_report_pages,
