@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 from PIL import Image
 
-from analyzer_lambda.reanalyze import main
+from analyzer_lambda.reanalyze.__main__ import main
 from tests.servers.gemini import GeminiServer
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
-"""analyzer_lambda.pricing: the one price table, its override, and the token estimate that
-``reanalyze --dry-run`` prints (kept here with the re-analysis command's other tests)."""
+"""analyzer_lambda.reanalyze.pricing: the one price table, its override, and the token estimate
+that ``reanalyze --dry-run`` prints."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from analyzer_lambda.pricing import (
+from analyzer_lambda.prompts import parse_prompt
+from analyzer_lambda.reanalyze.pricing import (
     BUILTIN_PRICES,
     PRICES_FILE_ENV,
     PriceTableError,
@@ -17,7 +18,6 @@ from analyzer_lambda.pricing import (
     load_prices,
     price_for,
 )
-from analyzer_lambda.prompts import parse_prompt
 from rivalscope_core.records import ErrorInfo, PageRecord, Screenshot
 
 if TYPE_CHECKING:

@@ -19,12 +19,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzer_lambda.reanalyze_plan import UsageError
+from analyzer_lambda.reanalyze.plan import UsageError
 from analyzer_lambda.work import Deadline
 from rivalscope_core.keys import prompt_key
 
 if TYPE_CHECKING:
-    from analyzer_lambda.reanalyze_plan import Plan
+    from analyzer_lambda.reanalyze.plan import Plan
     from analyzer_lambda.store import Store
     from analyzer_lambda.work import ChunkOutcome, Deps, PageOutcome
 

@@ -3,7 +3,7 @@
 
 Only pages without a result for this (prompt id, model) are analysed, so a rerun resumes an
 interrupted one and a second run makes no model call. ``--dry-run`` prints the pages, the
-estimated tokens and cost (``pricing.py``) and calls nothing. A run estimated above
+estimated tokens and cost (``pricing``) and calls nothing. A run estimated above
 ``RIVALSCOPE_CONFIRM_ABOVE_USD`` (default 1 USD), or whose model has no known price, asks first;
 ``--yes`` skips that, and without a terminal it is required.
 
@@ -17,7 +17,7 @@ Exit codes: 0 done; 1 some pages failed or were left pending (each is printed); 
 configuration; 130 interrupted.
 
 This module is the command line: what a run would do (and what it costs) is
-``reanalyze_plan``, which reads S3 only; carrying it out is ``reanalyze_runs``."""
+``plan``, which reads S3 only; carrying it out is ``runners``."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 
 from analyzer_lambda.config import Config
 from analyzer_lambda.exceptions import AnalyzerLambdaError, ConfigurationError
-from analyzer_lambda.pricing import load_prices, price_for
-from analyzer_lambda.reanalyze_plan import Plan, UsageError, confirm, make_plan
-from analyzer_lambda.reanalyze_runs import (
+from analyzer_lambda.reanalyze.plan import Plan, UsageError, confirm, make_plan
+from analyzer_lambda.reanalyze.pricing import load_prices, price_for
+from analyzer_lambda.reanalyze.runners import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from analyzer_lambda.chunks import read_pages
 from analyzer_lambda.exceptions import AnalyzerLambdaError, ConfigurationError
-from analyzer_lambda.pricing import (
+from analyzer_lambda.reanalyze.pricing import (
     CONFIRM_ABOVE_ENV,
     DEFAULT_CONFIRM_ABOVE,
     Price,
