@@ -23,7 +23,9 @@ from rivalscope_local.persistence import key_to_relpath, relpath_to_key
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
 
 SPIDER = "competitors"
-DEFAULT_PROMPT = Path(__file__).resolve().parents[1] / "analyzer_lambda" / "default_prompt.md"
+DEFAULT_PROMPT = (
+    Path(__file__).resolve().parents[1] / "analyzer_lambda" / "prompts" / "default_prompt.md"
+)
 
 
 def local_runs(data_dir: Path, bucket: str = DEFAULT_BUCKET) -> list[str]:

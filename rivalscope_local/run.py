@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analyzer_lambda.exceptions import ConfigurationError
-from analyzer_lambda.prompts import PromptError, parse_prompt
+from analyzer_lambda.prompts.parser import PromptError, parse_prompt
 from rivalscope_core.keys import RunRef, analysis_prefix
 from rivalscope_core.urls import BadUrlError, parse_url_list
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from rivalscope_local.worker import QueueWorker
 
 SPIDER = "competitors"
-DEFAULT_PROMPT = ROOT / "analyzer_lambda" / "default_prompt.md"
+DEFAULT_PROMPT = ROOT / "analyzer_lambda" / "prompts" / "default_prompt.md"
 
 
 def say(message: str) -> None:

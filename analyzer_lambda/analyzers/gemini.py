@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from analyzer_lambda.analyzers.base import Deadline
     from analyzer_lambda.analyzers.gemini_request import GeminiRequest
     from analyzer_lambda.config import Config
-    from analyzer_lambda.prompts import Prompt
+    from analyzer_lambda.prompts.parser import Prompt
     from analyzer_lambda.screenshot import PreparedImage
     from rivalscope_core.records import PageRecord
 

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     import boto3
 
-    from analyzer_lambda.prompt_refs import PromptResolver
+    from analyzer_lambda.prompts.resolver import PromptResolver
     from analyzer_lambda.store import Store
 
     target = parse_run_uri(args.run)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import os
 
     from analyzer_lambda.config import Config
-    from analyzer_lambda.prompts import Prompt
+    from analyzer_lambda.prompts.parser import Prompt
     from analyzer_lambda.store import Store
 
 

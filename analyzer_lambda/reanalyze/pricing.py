@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from analyzer_lambda.prompts import Prompt
+    from analyzer_lambda.prompts.parser import Prompt
     from rivalscope_core.records import PageRecord
 
 PRICES_FILE_ENV = "RIVALSCOPE_PRICES_FILE"

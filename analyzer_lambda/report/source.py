@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from analyzer_lambda.chunks import BadLine, read_pages
 from analyzer_lambda.exceptions import CorruptChunkError
-from analyzer_lambda.prompts import PromptError, parse_prompt
+from analyzer_lambda.prompts.parser import PromptError, parse_prompt
 from analyzer_lambda.report.rows import ReportPage
 from analyzer_lambda.report.screenshots import write_screenshot
 from rivalscope_core.keys import (

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from analyzer_lambda.analyzers.extract import ExtractAnalyzer
-from analyzer_lambda.prompts import default_prompt
+from analyzer_lambda.prompts.parser import default_prompt
 from rivalscope_core.records import PageRecord, Usage
 
 PAGES = Path(__file__).resolve().parents[2] / "data" / "pages"

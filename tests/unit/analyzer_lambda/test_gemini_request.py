@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from analyzer_lambda.analyzers.gemini_request import build_request, defuse
-from analyzer_lambda.prompts import default_prompt
+from analyzer_lambda.prompts.parser import default_prompt
 from analyzer_lambda.text import reduce_html
 from rivalscope_core.records import PageRecord
 

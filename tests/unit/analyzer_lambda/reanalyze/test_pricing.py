@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from analyzer_lambda.prompts import parse_prompt
+from analyzer_lambda.prompts.parser import parse_prompt
 from analyzer_lambda.reanalyze.pricing import (
     BUILTIN_PRICES,
     PRICES_FILE_ENV,

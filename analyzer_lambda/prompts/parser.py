@@ -102,5 +102,6 @@ def parse_prompt(raw: str, *, source: str = "", fallback_name: str = "prompt") -
 
 
 def default_prompt() -> Prompt:
-    raw = resources.files("analyzer_lambda").joinpath("default_prompt.md").read_text("utf-8")
+    bundled = resources.files("analyzer_lambda.prompts").joinpath("default_prompt.md")
+    raw = bundled.read_text("utf-8")
     return parse_prompt(raw, source="builtin:default")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analyzer_lambda.exceptions import PromptUnavailableError, StoreError
-from analyzer_lambda.prompts import Prompt, PromptError, default_prompt, parse_prompt
+from analyzer_lambda.prompts.parser import Prompt, PromptError, default_prompt, parse_prompt
 from rivalscope_core.keys import parse_s3_uri, prompt_key
 
 if TYPE_CHECKING:
