@@ -58,7 +58,7 @@ def _import_seconds(module: str, runs: int = 3) -> tuple[float, float]:
 def _tokens() -> list[dict[str, Any]]:
     import trafilatura
 
-    from analyzer_lambda.text import estimate_tokens, reduce_html
+    from analyzer_lambda.analyzers.gemini.text import estimate_tokens, reduce_html
 
     rows = []
     for name, facts in FACTS.items():

@@ -110,8 +110,8 @@ _TOKENS_PER_TILE = 258
 
 
 def image_tokens(width: int, height: int, max_side: int) -> int:
-    """Tokens of the screenshot as ``analyzer_lambda.screenshot`` sends it: the top of the page
-    (at most twice as tall as wide) scaled to fit ``max_side``, billed per 768 px tile."""
+    """Tokens of the screenshot as ``analyzers.gemini.image`` sends it: the top of the page (at
+    most twice as tall as wide) scaled to fit ``max_side``, billed per 768 px tile."""
     if width <= 0 or height <= 0:
         return 0
     kept = min(height, 2 * width)
@@ -125,7 +125,8 @@ def estimate_page_tokens(
 ) -> tuple[int, int]:
     """``(input, output)`` tokens one model call for ``page`` would take; (0, 0) for a page the
     crawler could not render (no call is made for it)."""
-    from analyzer_lambda.text import estimate_tokens, reduce_html  # lxml: only when estimating
+    # lxml: imported only when estimating
+    from analyzer_lambda.analyzers.gemini.text import estimate_tokens, reduce_html
 
     if page.error is not None:
         return 0, 0

@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from analyzer_lambda.screenshot import prepare_screenshot
+from analyzer_lambda.analyzers.gemini.image import prepare_screenshot
 
 
 def _png(width: int, height: int) -> str:

@@ -27,10 +27,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.analyzers.base import DEADLINE_ERROR, UNAVAILABLE_ERROR, Analysis
-from analyzer_lambda.analyzers.gemini_request import build_request
+from analyzer_lambda.analyzers.gemini.image import prepare_screenshot
+from analyzer_lambda.analyzers.gemini.request import build_request
+from analyzer_lambda.analyzers.gemini.text import reduce_html
 from analyzer_lambda.exceptions import ConfigurationError
-from analyzer_lambda.screenshot import prepare_screenshot
-from analyzer_lambda.text import reduce_html
 from rivalscope_core.records import ErrorInfo, Usage
 
 if TYPE_CHECKING:
@@ -38,10 +38,10 @@ if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
     from analyzer_lambda.analyzers.base import Deadline
-    from analyzer_lambda.analyzers.gemini_request import GeminiRequest
+    from analyzer_lambda.analyzers.gemini.image import PreparedImage
+    from analyzer_lambda.analyzers.gemini.request import GeminiRequest
     from analyzer_lambda.config import Config
     from analyzer_lambda.prompts.parser import Prompt
-    from analyzer_lambda.screenshot import PreparedImage
     from rivalscope_core.records import PageRecord
 
 logger = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from analyzer_lambda.text import estimate_tokens, reduce_html
+from analyzer_lambda.analyzers.gemini.text import estimate_tokens, reduce_html
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "pages"
 
 
 def _html(name: str) -> str:

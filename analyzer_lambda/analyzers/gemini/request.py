@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from analyzer_lambda.analyzers.gemini.image import PreparedImage
+    from analyzer_lambda.analyzers.gemini.text import ReducedText
     from analyzer_lambda.prompts.parser import Prompt
-    from analyzer_lambda.screenshot import PreparedImage
-    from analyzer_lambda.text import ReducedText
     from rivalscope_core.records import PageRecord
 
 GUARD = """\

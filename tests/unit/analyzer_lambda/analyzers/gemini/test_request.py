@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analyzer_lambda.analyzers.gemini_request import build_request, defuse
+from analyzer_lambda.analyzers.gemini.request import build_request, defuse
+from analyzer_lambda.analyzers.gemini.text import reduce_html
 from analyzer_lambda.prompts.parser import default_prompt
-from analyzer_lambda.text import reduce_html
 from rivalscope_core.records import PageRecord
 
-INJECTION = (Path(__file__).parent / "pages" / "injection.html").read_text()
+INJECTION = (Path(__file__).resolve().parents[2] / "pages" / "injection.html").read_text()
 
 
 def _request(html: str, nonce: str = "abc123") -> tuple[str, str]:
