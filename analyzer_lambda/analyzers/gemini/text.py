@@ -2,7 +2,7 @@
 
 A model pays for every token, and navigation, footers, cookie banners, inline scripts and SVG
 are most of a modern page's HTML (the test pages: 50-60 KB of HTML, a few hundred tokens of
-text). Two reducers were measured on ``tests/unit/analyzer_lambda/pages`` (``python -m
+text). Two reducers were measured on ``tests/data/pages`` (``python -m
 bench.analyzer``, bench/RESULTS.md):
 
 - trafilatura 2.3.1 (``favor_recall``, tables) is tuned for articles: it dropped all three plan

@@ -7,7 +7,8 @@ from analyzer_lambda.analyzers.gemini.text import reduce_html
 from analyzer_lambda.prompts.parser import default_prompt
 from rivalscope_core.records import PageRecord
 
-INJECTION = (Path(__file__).resolve().parents[2] / "pages" / "injection.html").read_text()
+PAGES = Path(__file__).resolve().parents[4] / "data" / "pages"
+INJECTION = (PAGES / "injection.html").read_text()
 
 
 def _request(html: str, nonce: str = "abc123") -> tuple[str, str]:

@@ -6,7 +6,7 @@ import pytest
 
 from analyzer_lambda.analyzers.gemini.text import estimate_tokens, reduce_html
 
-PAGES = Path(__file__).resolve().parents[2] / "pages"
+PAGES = Path(__file__).resolve().parents[4] / "data" / "pages"
 
 
 def _html(name: str) -> str:

@@ -16,7 +16,7 @@ from analyzer_lambda.analyzers.extract import ExtractAnalyzer
 from analyzer_lambda.prompts.parser import default_prompt
 from rivalscope_core.records import PageRecord, Usage
 
-PAGES = Path(__file__).resolve().parents[2] / "data" / "pages"
+PAGES = Path(__file__).resolve().parents[3] / "data" / "pages"
 
 
 class _Plenty:
