@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.prompts.parser import PromptError, parse_prompt
-from rivalscope_core.keys import RunRef, analysis_prefix
+from rivalscope_core.keys import CHUNK_SUFFIX, RAW_PREFIX, RunRef, analysis_prefix
 from rivalscope_core.urls import BadUrlError, parse_url_list
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
 from rivalscope_local.demo import DemoSites
@@ -187,7 +187,7 @@ def _handler_logs_to(path: Path) -> None:
 
 
 def _runs(s3: S3Client, bucket: str) -> set[str]:
-    prefix = f"raw/{SPIDER}/"
+    prefix = f"{RAW_PREFIX}{SPIDER}/"
     found: set[str] = set()
     for page in s3.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix=prefix, Delimiter="/"
@@ -229,7 +229,7 @@ class _Progress:
             return
         self._last_at = now
         run = self.find_run()
-        chunks = _count(self._s3, self._bucket, run.raw_prefix, ".jl.gz") if run else 0
+        chunks = _count(self._s3, self._bucket, run.raw_prefix, CHUNK_SUFFIX) if run else 0
         analysed = (
             _count(self._s3, self._bucket, analysis_prefix(run, self._prompt_id), ".json")
             if run

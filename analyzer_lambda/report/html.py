@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from analyzer_lambda.report.rows import counts
+from rivalscope_core.keys import chunk_stem
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -114,8 +115,7 @@ def _error_box(error: ErrorInfo, prefix: str) -> str:
 
 def card_id(page: ReportPage) -> str:
     """``page-items.0000003-2``: the chunk stem and line, as screenshot files are named."""
-    stem = page.chunk.rsplit("/", 1)[-1].split(".jl", 1)[0]
-    return f"page-{stem}-{page.line}"
+    return f"page-{chunk_stem(page.chunk)}-{page.line}"
 
 
 def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:

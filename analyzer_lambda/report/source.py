@@ -33,6 +33,7 @@ from rivalscope_core.keys import (
     analysis_prefix,
     is_raw_chunk_key,
     parse_s3_uri,
+    result_chunk_stem,
 )
 from rivalscope_core.records import ErrorInfo, ResultRecord
 
@@ -147,7 +148,7 @@ def read_results(
         if k.endswith(".json")
     ]
     if only is not None:
-        keys = [k for k in keys if k.rsplit("/", 2)[-2] == only.stem]
+        keys = [k for k in keys if result_chunk_stem(k) == only.stem]
 
     def fetch(key: str) -> ResultRecord | None:
         body = s3_call(f"read s3://{run.bucket}/{key}", s3.get_object, Bucket=run.bucket, Key=key)

@@ -7,9 +7,14 @@ from rivalscope_core.keys import (
     RunRef,
     analysis_key,
     analysis_prefix,
+    chunk_stem,
     claim_key,
+    is_raw_chunk_key,
     parse_run_uri,
     parse_s3_uri,
+    result_chunk_stem,
+    shard_label,
+    with_shard,
 )
 
 
@@ -47,3 +52,26 @@ def test_parse_run_uri_accepts_a_run_or_a_chunk() -> None:
 def test_parse_run_uri_rejects_what_is_not_a_run(uri: str) -> None:
     with pytest.raises(ValueError, match="s3://"):
         parse_run_uri(uri) if uri.startswith("s3://b") else parse_s3_uri(uri)
+
+
+@pytest.mark.parametrize(
+    ("index", "count", "key", "expected"),
+    [
+        (0, 1, "raw/c/t/items.0000000.jl.gz", "raw/c/t/items.0000000.jl.gz"),
+        (1, 4, "raw/c/t/items.0000020.jl.gz", "raw/c/t/items.0000020.shard1of4.jl.gz"),
+        (3, 4, "raw/c/t/items.0000000.jl", "raw/c/t/items.0000000.shard3of4.jl"),
+    ],
+)
+def test_a_shards_chunk_keys_carry_its_label_and_stay_raw_chunk_keys(
+    index: int, count: int, key: str, expected: str
+) -> None:
+    sharded = with_shard(key, shard_label(index, count))
+    assert sharded == expected
+    assert is_raw_chunk_key(sharded)
+
+
+def test_the_chunk_stem_is_the_same_in_chunk_keys_uris_and_result_keys() -> None:
+    chunk = ChunkRef("b", "raw/competitors/2026-11-23T22-19-03/items.0000005.shard1of4.jl.gz")
+    assert chunk.stem == chunk_stem(chunk.uri) == "items.0000005.shard1of4"
+    result = analysis_key(chunk, 2, "default-1a2b3c4d", "gemini-2.5-flash")
+    assert result_chunk_stem(result) == chunk.stem
