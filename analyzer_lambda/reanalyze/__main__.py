@@ -30,16 +30,10 @@ from typing import TYPE_CHECKING
 
 from analyzer_lambda.config import Config
 from analyzer_lambda.exceptions import AnalyzerLambdaError, ConfigurationError
-from analyzer_lambda.reanalyze.plan import Plan, UsageError, confirm, make_plan
+from analyzer_lambda.reanalyze.plan import Plan, confirm, make_plan
 from analyzer_lambda.reanalyze.pricing import load_prices, price_for
-from analyzer_lambda.reanalyze.runners import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    run_lambda,
-    run_local,
-    stored_prompt_uri,
-)
+from analyzer_lambda.reanalyze.runners import run_lambda, run_local, stored_prompt_uri
+from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from rivalscope_core.keys import parse_run_uri
 
 if TYPE_CHECKING:

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from analyzer_lambda.chunks import read_pages
-from analyzer_lambda.exceptions import AnalyzerLambdaError, ConfigurationError
+from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.reanalyze.pricing import (
     CONFIRM_ABOVE_ENV,
     DEFAULT_CONFIRM_ABOVE,
     Price,
     estimate_page_tokens,
 )
+from rivalscope_core.exit_codes import UsageError
 from rivalscope_core.keys import (
     ChunkRef,
     RunRef,
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
     from analyzer_lambda.config import Config
     from analyzer_lambda.prompts.parser import Prompt
     from analyzer_lambda.store import Store
-
-
-class UsageError(AnalyzerLambdaError):
-    """Bad arguments; exit 2 with this message."""
 
 
 @dataclass

@@ -19,8 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzer_lambda.reanalyze.plan import UsageError
 from analyzer_lambda.work import Deadline
+from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from rivalscope_core.keys import prompt_key
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from analyzer_lambda.store import Store
     from analyzer_lambda.work import ChunkOutcome, Deps, PageOutcome
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CHUNKS_AT_ONCE = 2
 
 

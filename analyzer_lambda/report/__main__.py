@@ -24,12 +24,12 @@ from botocore.config import Config as BotoConfig
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import (
-    UsageError,
     list_chunks,
     read_report_pages,
     read_results,
     resolve_prompt_id,
 )
+from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from rivalscope_core.keys import ChunkRef, RunRef, parse_run_uri, report_prefix
 from rivalscope_core.records import utc_now_iso
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("analyzer_lambda.report")
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
 MAX_EXPIRES = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 
 
@@ -111,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" presigned URL, valid {args.expires} s:"
         )
         print(url)
-    return EXIT_OK if tally["failed"] == tally["missing"] == 0 else EXIT_INCOMPLETE
+    return EXIT_OK if tally["failed"] == tally["missing"] == 0 else EXIT_FAILED
 
 
 if __name__ == "__main__":

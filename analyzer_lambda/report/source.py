@@ -26,6 +26,7 @@ from analyzer_lambda.exceptions import CorruptChunkError
 from analyzer_lambda.prompts.parser import PromptError, parse_prompt
 from analyzer_lambda.report.rows import ReportPage
 from analyzer_lambda.report.screenshots import write_screenshot
+from rivalscope_core.exit_codes import UsageError
 from rivalscope_core.keys import (
     ANALYSIS_PREFIX,
     ChunkRef,
@@ -48,10 +49,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("analyzer_lambda.report")
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class UsageError(Exception):
-    """Exit 2: the message names what to fix."""
 
 
 def s3_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
