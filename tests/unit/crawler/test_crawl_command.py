@@ -7,9 +7,9 @@ from scrapy.settings import Settings
 
 from crawler.commands.crawl import check_settings, crawl_exit_code
 from crawler.crawl_delay import CrawlDelayConfig
-from crawler.pipelines import UploadConfig, with_shard
+from crawler.pipelines import UploadConfig
 from crawler.stop import StopConfig
-from rivalscope_core.keys import is_raw_chunk_key
+from rivalscope_core.keys import is_raw_chunk_key, with_shard
 
 
 def _stats(**values: Any) -> dict[str, Any]:
