@@ -71,12 +71,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's robots.txt middleware lets concurrent requests of one site skip robots.txt
     # (NOTES.md); ours gives every waiter the parser.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
+    "crawler.politeness.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
     # After robots.txt (which may hold a request back): refuses everything once stopping.
     "crawler.stop.GracefulStop": 960,
 }
 # Connected after AutoThrottle (0), so a slot's Crawl-delay survives its adjustments.
-EXTENSIONS = {"crawler.crawl_delay.CrawlDelay": 100}
+EXTENSIONS = {"crawler.politeness.crawl_delay.CrawlDelay": 100}
 
 # --- Storage ----------------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ReliableS3Pipeline": 100}

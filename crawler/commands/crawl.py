@@ -19,10 +19,10 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler.browser.config import SeleniumConfig
-from crawler.crawl_delay import CrawlDelayConfig
 from crawler.netguard.outbound import OutboundProxy
 from crawler.netguard.policy import AddressPolicy
 from crawler.pipelines import STAT_PREFIX, UploadConfig
+from crawler.politeness.crawl_delay import CrawlDelayConfig
 from crawler.spiders.competitors import START_URLS_STAT
 from crawler.stop import StopConfig
 

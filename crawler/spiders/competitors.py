@@ -24,8 +24,8 @@ from w3lib.url import canonicalize_url
 
 from crawler.exceptions import ShuttingDownError
 from crawler.items import PageItem
+from crawler.politeness.robots import RobotsDisallowedError
 from crawler.records import failed_page, rendered_page
-from crawler.robots import RobotsDisallowedError
 from crawler.spiders.arguments import CrawlArguments, load_url_text
 from crawler.spiders.sites import site_of
 from rivalscope_core.urls import BadUrlError, normalize_url

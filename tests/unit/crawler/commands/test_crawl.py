@@ -6,8 +6,8 @@ import pytest
 from scrapy.settings import Settings
 
 from crawler.commands.crawl import check_settings, crawl_exit_code
-from crawler.crawl_delay import CrawlDelayConfig
 from crawler.pipelines import UploadConfig, with_shard
+from crawler.politeness.crawl_delay import CrawlDelayConfig
 from crawler.stop import StopConfig
 from rivalscope_core.keys import is_raw_chunk_key
 

@@ -20,7 +20,7 @@ from crawler.browser.config import SeleniumConfig
 from crawler.browser.session import BrowserSession
 from crawler.netguard.policy import AddressPolicy
 from crawler.netguard.proxy import GuardProxy
-from tests.integration.netguard.conftest import (
+from tests.integration.crawler.netguard.conftest import (
     CONTROL_GREEN,
     CONTROL_TEXT,
     SECRET_RED,
@@ -29,7 +29,7 @@ from tests.integration.netguard.conftest import (
     pixels_near,
     webrtc_page,
 )
-from tests.integration.netguard.test_crawl_guard import crawl, stored_records
+from tests.integration.crawler.netguard.test_crawl_guard import crawl, stored_records
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -1,6 +1,6 @@
 """Screenshot format benchmark: time and bytes of each way to encode a full-page capture.
 
-Run: ``.venv/bin/python -m tests.integration.render.screenshot_bench [--repeat N]``
+Run: ``.venv/bin/python -m tests.integration.crawler.browser.screenshot_bench [--repeat N]``
 
 One reused browser renders the tallest text-heavy pricing page and an image-heavy gallery of the
 benchmark workload (bench/workload.py, loopback), then captures each page several times per

@@ -11,7 +11,7 @@ from twisted.python.failure import Failure
 
 from crawler.exceptions import ShuttingDownError
 from crawler.items import PageItem
-from crawler.robots import RobotsDisallowedError
+from crawler.politeness.robots import RobotsDisallowedError
 from crawler.spiders.competitors import CompetitorsSpider
 
 PAGE = b"""<html><head><title>Home</title></head><body>

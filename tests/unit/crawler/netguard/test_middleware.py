@@ -1,6 +1,6 @@
 """The guard middleware is on by default, ahead of robots.txt, built from settings once, and
 fits Scrapy 2.19's middleware signature (a deprecated one would warn, and warnings are errors
-here). Its behaviour in a crawl is tested in tests/integration/netguard/."""
+here). Its behaviour in a crawl is tested in tests/integration/crawler/netguard/."""
 
 from __future__ import annotations
 

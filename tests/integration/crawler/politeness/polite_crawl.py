@@ -1,6 +1,7 @@
 """A real Scrapy crawl of given URLs with rendering on, for the politeness test.
 
-Run: ``python -m tests.integration.render.polite_crawl SETTINGS_JSON OUT.jsonl URL...``.
+Run: ``python -m tests.integration.crawler.politeness.polite_crawl SETTINGS_JSON OUT.jsonl URL``
+(one or more URLs).
 Uses the project's settings (middlewares, handler, politeness) without the S3 pipeline; every
 page, rendered or failed, becomes one JSON line in OUT.jsonl.
 """
