@@ -24,7 +24,7 @@ from twisted.internet.defer import TimeoutError as DeferTimeoutError
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from crawler.exceptions import GUARD_REFUSALS, BlockedAddressError, RenderError
-from crawler.netguard.proxy import BLOCKED_HEADER
+from crawler.netguard.wire import BLOCKED_HEADER
 from crawler.politeness.robots import RobotsDisallowedError
 from rivalscope_core.records import ErrorInfo, PageRecord, Screenshot, utc_now_iso
 

@@ -26,7 +26,7 @@ from crawler.exceptions import (
 _DNS_ERRORS = frozenset({"net::ERR_NAME_NOT_RESOLVED", "net::ERR_NAME_RESOLUTION_FAILED"})
 _REFUSED_ERRORS = frozenset({"net::ERR_CONNECTION_REFUSED"})
 _TIMEOUT_ERRORS = frozenset({"net::ERR_TIMED_OUT", "net::ERR_CONNECTION_TIMED_OUT"})
-# The header the guard proxy (crawler.netguard.proxy.BLOCKED_HEADER) puts on its own refusals.
+# The header the guard proxy (crawler.netguard.wire.BLOCKED_HEADER) puts on its own refusals.
 GUARD_HEADER = "x-rivalscope-netguard"
 _GUARD_VERDICTS = GUARD_REFUSALS
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.exceptions import BlockedAddressError, ConnectionRefusedRenderError, DnsLookupError
+from crawler.netguard.wire import BLOCKED_HEADER
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,7 +32,6 @@ logger = logging.getLogger(__name__)
 _HOP_BY_HOP = {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"}
 _HOP_BY_HOP |= {"proxy-connection", "proxy-authenticate", "proxy-authorization"}
 _CHUNK = 64 * 1024
-BLOCKED_HEADER = "X-Rivalscope-Netguard"
 
 
 class _Upstream(http.client.HTTPConnection):
