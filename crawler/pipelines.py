@@ -92,9 +92,9 @@ class UploadConfig:
     def from_settings(cls, settings: BaseSettings) -> UploadConfig:
         if not str(settings.get("S3PIPELINE_URL") or "").startswith("s3://"):
             raise ValueError("S3PIPELINE_URL must be an s3:// URL (set PAGES_BUCKET)")
-        retries = settings.getint("S3PIPELINE_UPLOAD_RETRIES", 5)
-        backoff = settings.getfloat("S3PIPELINE_RETRY_BACKOFF", 1.0)
-        max_wait = settings.getfloat("S3PIPELINE_MAX_WAIT_UPLOAD_TIME", 30.0)
+        retries = settings.getint("S3PIPELINE_UPLOAD_RETRIES")
+        backoff = settings.getfloat("S3PIPELINE_RETRY_BACKOFF")
+        max_wait = settings.getfloat("S3PIPELINE_MAX_WAIT_UPLOAD_TIME")
         spill_dir = str(settings.get("S3PIPELINE_SPILL_DIR") or "")
         if retries < 0:
             raise ValueError(f"S3PIPELINE_UPLOAD_RETRIES must be >= 0, got {retries}")

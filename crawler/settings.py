@@ -37,7 +37,10 @@ DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.selenium.SeleniumDownloadHandler",
     "https": "crawler.handlers.selenium.SeleniumDownloadHandler",
 }
-# Debian's headless shell (crawler/browser/config.py says why); /usr/bin/chromium works too.
+# Debian's chrome-headless-shell: the same Blink as /usr/bin/chromium (which works too) without a
+# desktop browser's window and UI compositor. On the crawl benchmark (`python -m bench.crawl
+# --only rivalscope`, 60 pages, bench/RESULTS.md) it rendered 111-117 pages/min against 88-97, at
+# 647-680 MB peak PSS against 933-952 MB.
 SELENIUM_BROWSER_PATH = "/usr/lib/chromium/chromium-headless-shell"
 SELENIUM_DRIVER_PATH = "/usr/bin/chromedriver"
 SELENIUM_POOL_SIZE = 2

@@ -51,12 +51,13 @@ class StopConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> StopConfig:
-        grace = settings.getfloat("RIVALSCOPE_STOP_GRACE", 60.0)
+        grace = settings.getfloat("RIVALSCOPE_STOP_GRACE")
         if grace < 0:
             raise ValueError(f"RIVALSCOPE_STOP_GRACE must be >= 0 seconds, got {grace}")
         # After the grace period, the last chunks' uploads may retry this long before they are
-        # spilled locally: grace (60 s) + this (30 s) + spilling stays within Fargate's 120 s.
-        budget = settings.getfloat("RIVALSCOPE_STOP_UPLOAD_BUDGET", 30.0)
+        # spilled locally: grace + this + spilling stays within Fargate's 120 s
+        # (crawler/settings.py: 60 s + 30 s).
+        budget = settings.getfloat("RIVALSCOPE_STOP_UPLOAD_BUDGET")
         if budget < 0:
             raise ValueError(f"RIVALSCOPE_STOP_UPLOAD_BUDGET must be >= 0 seconds, got {budget}")
         return cls(grace=grace, upload_budget=budget)

@@ -83,7 +83,7 @@ class CompetitorsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CompetitorsSpider:
         spider: CompetitorsSpider = super().from_crawler(crawler, *args, **kwargs)
-        default = crawler.settings.getbool("SELENIUM_RENDER_BY_DEFAULT", True)
+        default = crawler.settings.getbool("SELENIUM_RENDER_BY_DEFAULT")
         spider.render = default if spider.args.render is None else spider.args.render
         return spider
 

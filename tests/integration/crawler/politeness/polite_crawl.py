@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import scrapy
 from scrapy.crawler import CrawlerProcess
 
-from crawler import settings as project_settings
+from tests.project_settings import project_settings_dict
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -52,7 +52,7 @@ class RenderSpider(scrapy.Spider):
 def main() -> None:
     overrides = json.loads(sys.argv[1])
     out = Path(sys.argv[2])
-    base = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+    base = project_settings_dict()
     settings = {
         **base,
         "ITEM_PIPELINES": {},

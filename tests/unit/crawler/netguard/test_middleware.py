@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import pytest
 from scrapy.core.downloader.middleware import DownloaderMiddlewareManager
-from scrapy.settings import Settings
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from crawler.netguard.middleware import NetguardMiddleware
+from tests.project_settings import project_settings
 
 PATH = "crawler.netguard.middleware.NetguardMiddleware"
 
 
 def test_the_project_enables_the_guard_before_robots_txt() -> None:
-    settings = Settings()
-    settings.setmodule("crawler.settings")
+    settings = project_settings()
     priorities = settings.get_component_priority_dict_with_base("DOWNLOADER_MIDDLEWARES")
     robots = [p for path, p in priorities.items() if "robots" in str(path).lower() and p]
     assert robots  # robots.txt is obeyed by some middleware ...
