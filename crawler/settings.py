@@ -1,7 +1,9 @@
 """Every setting of the crawler, declared once with its default (Scrapy's habit).
 
 This is the only crawler module that reads ``os.environ``: ``PAGES_BUCKET`` becomes the default
-``S3PIPELINE_URL``. ``AWS_ENDPOINT_URL(_S3)`` is left to botocore, which reads it itself.
+``S3PIPELINE_URL``, and the proxy variables curl and pip read become
+``RIVALSCOPE_PROXY_ENVIRONMENT``. ``AWS_ENDPOINT_URL(_S3)`` is left to botocore, which reads it
+itself.
 Components read these values in ``from_crawler`` into frozen, validated config objects.
 """
 
@@ -68,6 +70,13 @@ ALLOW_PRIVATE_ADDRESSES: list[str] = []
 # The proxy public sites must be reached through, as http://[user:password@]host:port. None:
 # https_proxy or http_proxy from the environment (no_proxy honoured); "": none, connect directly.
 RIVALSCOPE_OUTBOUND_PROXY: str | None = None
+# The environment's proxy variables, read here once: https_proxy/http_proxy (either case, in
+# curl's order of preference) when RIVALSCOPE_OUTBOUND_PROXY is None, and no_proxy always.
+RIVALSCOPE_PROXY_ENVIRONMENT = {
+    name: os.environ[name]
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY")
+    if os.environ.get(name)
+}
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxtMiddleware (100): a refused host is not even asked for robots.txt
     "crawler.netguard.middleware.NetguardMiddleware": 50,

@@ -19,8 +19,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler.browser.config import SeleniumConfig
-from crawler.netguard.outbound import OutboundProxy
-from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.config import NetguardConfig
 from crawler.pipelines import STAT_PREFIX, UploadConfig
 from crawler.politeness.crawl_delay import CrawlDelayConfig
 from crawler.spiders.competitors import START_URLS_STAT
@@ -42,8 +41,7 @@ def check_settings(settings: BaseSettings) -> None:
     error (exit 2) naming the setting rather than a traceback from inside the crawl."""
     for config in (
         SeleniumConfig,
-        AddressPolicy,
-        OutboundProxy,
+        NetguardConfig,
         UploadConfig,
         CrawlDelayConfig,
         StopConfig,
