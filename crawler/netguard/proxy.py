@@ -3,7 +3,8 @@
 Chromium resolves and connects by itself, so a Scrapy middleware cannot see an iframe, an
 image or a ``fetch()`` of the rendered page. The browser is therefore started with
 ``--proxy-server=http://127.0.0.1:PORT --proxy-bypass-list=<-loopback>`` (the latter stops
-Chromium from sending loopback traffic around the proxy) and every connection it makes passes
+Chromium from sending loopback traffic around the proxy; ``crawler.browser.flags`` holds these
+flags) and every connection it makes passes
 here: each request (absolute-form ``GET http://...``) and each tunnel (``CONNECT host:port``
 for https and wss) is checked with ``AddressPolicy`` and connects to the vetted address, never
 to a second lookup (DNS rebinding). A refused target gets a 403 and is counted.
