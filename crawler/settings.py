@@ -51,7 +51,9 @@ SELENIUM_SETTLE_TIMEOUT = 3.0
 SELENIUM_WINDOW_WIDTH = 1280
 SELENIUM_WINDOW_HEIGHT = 900
 # jpeg straight from Chrome: the most pages/min, legible text; webp is 21-29% smaller but
-# renders 1.5-2.5x fewer pages/min (bench/RESULTS.md, "Screenshot format").
+# renders 1.5-2.5x fewer pages/min (72.5 vs 48.8 pages/min on a 7,980 px text page, 80.5 vs
+# 32.1 on an image page: `python -m tests.integration.crawler.browser.screenshot_bench
+# --repeat 3`, bench/RESULTS.md "Screenshot format").
 SELENIUM_SCREENSHOT_FORMAT = "jpeg"
 SELENIUM_SCREENSHOT_QUALITY = 80
 SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
@@ -81,7 +83,7 @@ DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxtMiddleware (100): a refused host is not even asked for robots.txt
     "crawler.netguard.middleware.NetguardMiddleware": 50,
     # Scrapy's robots.txt middleware lets concurrent requests of one site skip robots.txt
-    # (NOTES.md); ours gives every waiter the parser.
+    # (crawler/politeness/robots.py says how); ours gives every waiter the parser.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.politeness.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
     # After robots.txt (which may hold a request back): refuses everything once stopping.

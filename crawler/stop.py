@@ -2,8 +2,8 @@
 
 Scrapy's own graceful stop stops taking requests from the scheduler but still downloads every
 request already handed to the downloader: with one request at a time per site and a politeness
-delay, those queue in the site's slot, and a trial crawl fetched 7 more pages over 30 s after
-SIGTERM (NOTES.md). On the first signal this component
+delay, those queue in the site's slot, and a trial crawl on Scrapy 2.19 fetched 7 more pages
+over 30 s after SIGTERM. On the first signal this component
 
 1. drops every request waiting in a downloader slot (not yet sent to the site), and refuses
    requests that were still on their way to the downloader (e.g. waiting for robots.txt);

@@ -4,7 +4,7 @@ browser's own (``CHROMIUM_FLAGS``) and those that hold it to the private-address
 
 from __future__ import annotations
 
-# Flags verified offline as root (shared/NOTES.md): no sandbox (containers), no GPU, no
+# Flags verified offline as root in a container with Debian's Chromium 156: no sandbox, no GPU, no
 # background traffic that would leave the guard proxy or phone home, and no crashpad handler
 # (Debian enables it; its process detaches from the browser and would outlive a crawl).
 CHROMIUM_FLAGS = (
