@@ -85,7 +85,8 @@ def test_rendering_shards_of_one_run_share_its_prefix_and_each_writes_its_marker
     [plain_marker] = [
         m for k, m in stored_markers(s3, bucket).items() if "2026-11-23T22-30-00" in k
     ]
-    assert plain_marker.chunks and plain_marker.pages == 1
+    assert plain_marker.chunks
+    assert plain_marker.pages == 1
     for marker in markers.values():
         assert marker.peak_memory_bytes > plain_marker.peak_memory_bytes + 50_000_000
         assert marker.cpu_seconds > plain_marker.cpu_seconds
