@@ -78,11 +78,14 @@ def complete_run(
     marker: MarkerRef, deps: Deps, s3: S3Client, now: datetime | None = None
 ) -> RunOutcome:
     run = marker.run
-    markers = _read_markers(s3, run)
-    if not any(m.shard_index == marker.index - 1 for m in markers):
-        logger.warning("s3://%s/%s: no such marker; ignored", run.bucket, marker.key)
+    markers = [m for m in _read_markers(s3, run) if m.shard_count == marker.count]
+    if not markers:
+        logger.warning("%s: no shard marker of %d; ignored", run.uri, marker.count)
         return RunOutcome(run.uri, "ignored")
-    reference = next(m for m in markers if m.shard_index == marker.index - 1)
+    # The event's own marker, or (the state machine names 1ofN, whose task may have died)
+    # another of the run's: they all carry the run's prompt.
+    named = [m for m in markers if m.shard_index == marker.index - 1]
+    reference = (named or markers)[0]
     prompt = deps.prompts.resolve(reference.prompt, run.bucket)
     model = deps.analyzer.model_for(prompt)
     status_key = run_status_key(run, prompt.prompt_id)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from crawler.spiders.sites import site_of
 from rivalscope_core.keys import parse_run_id, parse_s3_uri
+from rivalscope_core.sites import site_of
 from rivalscope_core.urls import BadUrlError, parse_shard, parse_url_list, select_shard
 
 if TYPE_CHECKING:

@@ -27,8 +27,8 @@ from crawler.items import PageItem
 from crawler.politeness.robots import RobotsDisallowedError
 from crawler.records import failed_page, rendered_page
 from crawler.spiders.arguments import CrawlArguments, load_url_text
-from crawler.spiders.sites import site_of
 from rivalscope_core.keys import new_run_id, shard_label
+from rivalscope_core.sites import site_of
 from rivalscope_core.urls import BadUrlError, normalize_url
 
 if TYPE_CHECKING:
