@@ -201,8 +201,9 @@ def _write_report(
 ) -> tuple[str, dict[str, int]]:
     """The run's report (``python -m analyzer_lambda.report``'s files) under ``reports/``;
     returns its presigned URL and the row counts."""
-    deps.config.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=deps.config.work_dir) as work:
+    # Not under config.work_dir: every invocation wipes that at its start (handler.py), and a
+    # report must not vanish under a concurrent one's feet (local runs, tests).
+    with tempfile.TemporaryDirectory(prefix="rivalscope-run-report-") as work:
         out = Path(work)
         rows = build_rows(
             read_report_pages(s3, chunks, out), read_results(s3, run, prompt_id, None)

@@ -35,6 +35,7 @@ class ShardPlan:
     count: int
     urls_per_shard: list[int]
     max_concurrency: int = 1
+    extra_arguments: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         run = RunRef(self.bucket, SPIDER, self.run)
@@ -46,6 +47,8 @@ class ShardPlan:
             "shard_count": self.count,
             # the Distributed Map's MaxConcurrencyPath: shard tasks running at once
             "max_concurrency": self.max_concurrency,
+            # passed on to every shard's command line, after its own arguments
+            "extra_arguments": list(self.extra_arguments),
             "shards": [
                 {"index": index, "shard": f"{index}/{self.count}", "urls": urls}
                 for index, urls in enumerate(self.urls_per_shard)
@@ -63,6 +66,7 @@ def plan_shards(
     max_shards: int,
     run: str | None = None,
     max_concurrency: int = 1,
+    extra_arguments: tuple[str, ...] = (),
 ) -> ShardPlan:
     """A ValueError names what is wrong with the list or the arguments."""
     if max_shards < 1:
@@ -81,6 +85,7 @@ def plan_shards(
             len(select_shard(urls, index, count, site_of=site_of)) for index in range(count)
         ],
         max_concurrency=max_concurrency,
+        extra_arguments=extra_arguments,
     )
 
 
@@ -103,5 +108,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         max_shards=int(event.get("max_shards", 1)),
         run=str(event["run"]) if event.get("run") else None,
         max_concurrency=int(event.get("max_concurrency", 1)),
+        extra_arguments=_arguments(event.get("extra_arguments") or []),
     )
     return plan.to_dict()
+
+
+def _arguments(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"extra_arguments must be a list of strings, got {value!r}")
+    return tuple(value)

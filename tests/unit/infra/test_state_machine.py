@@ -55,6 +55,7 @@ PLAN = {
     "shard_count": 2,
     "max_concurrency": 20,
     "shards": [{"index": 0, "shard": "0/2", "urls": 3}, {"index": 1, "shard": "1/2", "urls": 2}],
+    "extra_arguments": ["-a", "prompt=pricing"],
     "marker_key": "raw/competitors/2026-11-23T22-19-03/_done/1of2.json",
 }
 
@@ -130,14 +131,21 @@ def test_the_planner_gets_the_list_n_and_a_run_id_from_the_execution_start(
         "list_key": "config/urls.txt",
         "max_shards": 4,
         "max_concurrency": 20,
+        "extra_arguments": [],
         "run": "2026-11-23T22-19-03",  # what -a run= and scrapy-s3pipeline's {time} look like
     }
     given = _resolve(
         state["Arguments"]["Payload"],
-        input={"list_key": "config/other.txt", "max_shards": "2", "run": "2026-11-30T08-00-00"},
+        input={
+            "list_key": "config/other.txt",
+            "max_shards": "2",
+            "run": "2026-11-30T08-00-00",
+            "extra_arguments": ["-a", "prompt=pricing"],
+        },
         context=context,
     )
     assert (given["max_shards"], given["run"]) == (2, "2026-11-30T08-00-00")
+    assert given["extra_arguments"] == ["-a", "prompt=pricing"]
     # the payload is what the planner takes
     plan = plan_shards(
         "https://a.com/\nhttps://b.co.uk/\n",
@@ -146,8 +154,10 @@ def test_the_planner_gets_the_list_n_and_a_run_id_from_the_execution_start(
         max_shards=scheduled["max_shards"],
         run=scheduled["run"],
         max_concurrency=scheduled["max_concurrency"],
+        extra_arguments=tuple(given["extra_arguments"]),
     ).to_dict()
-    assert set(PLAN) <= set(plan)
+    assert set(PLAN) == set(plan) - {"run_uri"}
+    assert plan["extra_arguments"] == PLAN["extra_arguments"]
     assert _evaluate(state["Output"], result={"Payload": plan}) == plan
 
 
@@ -167,6 +177,7 @@ def test_a_distributed_map_runs_each_shard_with_bounded_concurrency(
         "shard.$": "$$.Map.Item.Value.shard",
         "run.$": "$.run",
         "urls_file.$": "$.urls_file",
+        "extra_arguments.$": "$.extra_arguments",
     }
     assert crawl_map["ToleratedFailurePercentage"] == 100
     assert crawl_map["ResultPath"] == "$.crawls"
@@ -177,7 +188,12 @@ def test_each_shard_task_gets_the_run_and_its_shard_on_the_command_line(
 ) -> None:
     crawl = _shard_states(definition)["Crawl"]
     assert crawl["Resource"] == "arn:aws:states:::ecs:runTask.sync"
-    item = {"shard": "1/2", "run": PLAN["run"], "urls_file": PLAN["urls_file"]}
+    item = {
+        "shard": "1/2",
+        "run": PLAN["run"],
+        "urls_file": PLAN["urls_file"],
+        "extra_arguments": PLAN["extra_arguments"],
+    }
     arguments = _resolve(crawl["Arguments"], input=item)
     assert arguments["Cluster"] == VALUES["ClusterArn"]
     assert arguments["TaskDefinition"] == VALUES["TaskDefinitionArn"]
@@ -198,11 +214,14 @@ def test_each_shard_task_gets_the_run_and_its_shard_on_the_command_line(
         "run=2026-11-23T22-19-03",
         "-a",
         "shard=1/2",
+        "-a",
+        "prompt=pricing",
     ]
     # docker/crawl passes these to `scrapy crawl competitors`: the spider takes them
     spargs = dict(arg.split("=", 1) for arg in command[1::2])
     parsed = CrawlArguments.parse(spargs)
     assert (parsed.run, parsed.shard, parsed.urls_file) == (PLAN["run"], (1, 2), PLAN["urls_file"])
+    assert parsed.prompt == "pricing"
 
 
 def test_a_task_that_did_not_start_is_retried_with_backoff_and_a_failed_crawl_is_reported(
@@ -330,3 +349,17 @@ def test_the_planner_runs_from_the_analyser_image_and_reads_only_url_lists(
     assert function["ImageConfig"]["Command"] == ["analyzer_lambda.runs.plan.lambda_handler"]
     assert refers_to(function["Code"]["ImageUri"], "AnalyzerImageRepository")
     assert s3_grants(template, "ShardPlannerRole", "PagesBucket") == {"s3:GetObject": {"config/*"}}
+
+
+def test_a_failed_run_alarms_the_alerts_topic(template: dict[str, Any]) -> None:
+    [alarm] = [
+        a["Properties"]
+        for a in template["Resources"].values()
+        if a["Type"] == "AWS::CloudWatch::Alarm"
+        and a["Properties"]["MetricName"] == "ExecutionsFailed"
+    ]
+    assert alarm["Namespace"] == "AWS/States"
+    [dimension] = alarm["Dimensions"]
+    assert dimension["Name"] == "StateMachineArn"
+    assert refers_to(dimension["Value"], "CrawlStateMachine")
+    assert [refers_to(action, "AlertsTopic") for action in alarm["AlarmActions"]] == [True]
