@@ -20,7 +20,7 @@ system-deps:
 
 # The whole pipeline on this machine (rivalscope_local/run.py); data persists under data/.
 run: $(STAMP) system-deps
-	$(BIN)/python -m rivalscope_local.run $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT))
+	$(BIN)/python -m rivalscope_local.run $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT)) $(if $(SHARDS),--shards $(SHARDS))
 
 # On the local archive (default RUN: the latest in data/): make reanalyze PROMPT=file [RUN=s3://...]
 # [MODEL=m] [ARGS="--dry-run"]; make report [RUN=...] [PROMPT=...]
