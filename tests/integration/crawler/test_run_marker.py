@@ -57,7 +57,9 @@ def test_rendering_shards_of_one_run_share_its_prefix_and_each_writes_its_marker
         for index in range(2)
     ]
     logs = [task.communicate(timeout=300)[0] for task in tasks]
-    assert [task.returncode for task in tasks] == [1, 1], logs  # /missing.html fails, each site
+    # /missing.html fails on each site; a shard may get both sites or none (a hash of the site,
+    # here with its random port): an empty shard has nothing to do, exit 0
+    assert sorted(task.returncode for task in tasks) in ([0, 1], [1, 1]), logs
 
     chunks = stored_chunks(s3, bucket)
     assert chunks
@@ -72,13 +74,14 @@ def test_rendering_shards_of_one_run_share_its_prefix_and_each_writes_its_marker
         records = [r for key in marker.chunks for r in chunks[key]]
         assert (marker.run, marker.spider, marker.shard_count) == (RUN, "competitors", 2)
         assert marker.prompt == "pricing"
-        assert marker.pages == len(records) == len(PAGES)  # one site per shard
-        assert marker.errors == sum(r["error"] is not None for r in records) == 1
-        assert marker.exit_code == 1
+        assert marker.pages == len(records)
+        assert marker.errors == sum(r["error"] is not None for r in records)
+        assert marker.exit_code == tasks[marker.shard_index].returncode
         assert marker.finish_reason == "finished"
         started = datetime.fromisoformat(marker.started_at)
         assert datetime.fromisoformat(marker.ended_at) >= started
         assert marker.cpu_seconds > 0
+    assert sum(marker.pages for marker in markers.values()) == len(listed)
     # the browsers are in the figures: a crawl without them, measured the same way, is smaller
     plain = crawl.run(f"urls={crawl_site.url('/')}", "run=2026-11-23T22-30-00")
     assert plain.returncode == 0, plain.log
@@ -88,8 +91,9 @@ def test_rendering_shards_of_one_run_share_its_prefix_and_each_writes_its_marker
     assert plain_marker.chunks
     assert plain_marker.pages == 1
     for marker in markers.values():
-        assert marker.peak_memory_bytes > plain_marker.peak_memory_bytes + 50_000_000
-        assert marker.cpu_seconds > plain_marker.cpu_seconds
+        if marker.pages:  # a shard that rendered pages, its browsers included
+            assert marker.peak_memory_bytes > plain_marker.peak_memory_bytes + 50_000_000
+            assert marker.cpu_seconds > plain_marker.cpu_seconds
 
 
 def test_a_stopped_crawl_writes_its_marker_and_a_killed_one_none(
