@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.test import get_crawler
 
-from crawler.pipelines import ReliableS3Pipeline
-from tests.project_settings import project_settings_dict
+from crawler.pipelines import ReliableS3Pipeline, UploadConfig, with_shard
+from rivalscope_core.keys import is_raw_chunk_key
+from tests.project_settings import project_settings, project_settings_dict
 
 
 def test_scrapy_builds_the_pipeline_without_deprecation_warnings() -> None:
@@ -22,3 +26,32 @@ def test_scrapy_builds_the_pipeline_without_deprecation_warnings() -> None:
     (pipeline,) = manager.middlewares
     assert isinstance(pipeline, ReliableS3Pipeline)
     assert pipeline.bucket_name == "bucket"
+
+
+@pytest.mark.parametrize(
+    ("settings", "name"),
+    [
+        ({"S3PIPELINE_UPLOAD_RETRIES": -1}, "S3PIPELINE_UPLOAD_RETRIES"),
+        ({"S3PIPELINE_RETRY_BACKOFF": -1}, "S3PIPELINE_RETRY_BACKOFF"),
+        ({"S3PIPELINE_MAX_WAIT_UPLOAD_TIME": 0}, "S3PIPELINE_MAX_WAIT_UPLOAD_TIME"),
+        ({"S3PIPELINE_SPILL_DIR": ""}, "S3PIPELINE_SPILL_DIR"),
+        ({"S3PIPELINE_URL": "gs://b/k"}, "S3PIPELINE_URL"),
+    ],
+)
+def test_bad_pipeline_settings_name_the_setting(settings: dict[str, Any], name: str) -> None:
+    base = {"S3PIPELINE_URL": "s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz"}
+    with pytest.raises(ValueError, match=name):
+        UploadConfig.from_settings(project_settings(**(base | settings)))
+
+
+@pytest.mark.parametrize(
+    ("key", "label", "expected"),
+    [
+        ("raw/c/t/items.0000020.jl.gz", "", "raw/c/t/items.0000020.jl.gz"),
+        ("raw/c/t/items.0000020.jl.gz", "shard1of4", "raw/c/t/items.0000020.shard1of4.jl.gz"),
+        ("raw/c/t/items.0000020.jl", "shard0of2", "raw/c/t/items.0000020.shard0of2.jl"),
+    ],
+)
+def test_sharded_crawls_get_distinct_chunk_keys(key: str, label: str, expected: str) -> None:
+    assert with_shard(key, label) == expected
+    assert is_raw_chunk_key(with_shard(key, label))
