@@ -55,6 +55,7 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 from crawler.stop import GracefulStop
+from rivalscope_core.keys import with_shard
 
 if TYPE_CHECKING:
     from typing import Self
@@ -68,15 +69,6 @@ logger = logging.getLogger(__name__)
 
 STAT_PREFIX = "s3pipeline"
 _PRECONDITION_FAILED = {"PreconditionFailed", "412"}
-
-
-def with_shard(key: str, label: str) -> str:
-    """``.../items.0000000.jl.gz`` → ``.../items.0000000.shard1of4.jl.gz``: N shard tasks that
-    start in the same second share ``{time}`` and chunk offsets, and must not share keys."""
-    if not label:
-        return key
-    head, sep, tail = key.rpartition(".jl")
-    return f"{head}.{label}{sep}{tail}" if sep else f"{key}.{label}"
 
 
 class ChunkKeyTakenError(Exception):

@@ -28,6 +28,7 @@ from crawler.politeness.robots import RobotsDisallowedError
 from crawler.records import failed_page, rendered_page
 from crawler.spiders.arguments import CrawlArguments, load_url_text
 from crawler.spiders.sites import site_of
+from rivalscope_core.keys import shard_label
 from rivalscope_core.urls import BadUrlError, normalize_url
 
 if TYPE_CHECKING:
@@ -69,8 +70,7 @@ class CompetitorsSpider(scrapy.Spider):
     @property
     def shard_label(self) -> str:
         """Part of every chunk key of a sharded crawl (``shard1of4``); empty otherwise."""
-        index, count = self.args.shard
-        return f"shard{index}of{count}" if count > 1 else ""
+        return shard_label(*self.args.shard)
 
     @classmethod
     def validate_arguments(cls, kwargs: dict[str, Any]) -> None:

@@ -6,8 +6,7 @@ import pytest
 from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.test import get_crawler
 
-from crawler.pipelines import ReliableS3Pipeline, UploadConfig, with_shard
-from rivalscope_core.keys import is_raw_chunk_key
+from crawler.pipelines import ReliableS3Pipeline, UploadConfig
 from tests.project_settings import project_settings, project_settings_dict
 
 
@@ -42,16 +41,3 @@ def test_bad_pipeline_settings_name_the_setting(settings: dict[str, Any], name: 
     base = {"S3PIPELINE_URL": "s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz"}
     with pytest.raises(ValueError, match=name):
         UploadConfig.from_settings(project_settings(**(base | settings)))
-
-
-@pytest.mark.parametrize(
-    ("key", "label", "expected"),
-    [
-        ("raw/c/t/items.0000020.jl.gz", "", "raw/c/t/items.0000020.jl.gz"),
-        ("raw/c/t/items.0000020.jl.gz", "shard1of4", "raw/c/t/items.0000020.shard1of4.jl.gz"),
-        ("raw/c/t/items.0000020.jl", "shard0of2", "raw/c/t/items.0000020.shard0of2.jl"),
-    ],
-)
-def test_sharded_crawls_get_distinct_chunk_keys(key: str, label: str, expected: str) -> None:
-    assert with_shard(key, label) == expected
-    assert is_raw_chunk_key(with_shard(key, label))
