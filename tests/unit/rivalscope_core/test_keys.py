@@ -109,3 +109,16 @@ def test_markers_count_from_one_and_parse_back() -> None:
         assert parse_marker_key("b", other) is None
     with pytest.raises(ValueError, match="out of range"):
         marker_key(run, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("key", "label", "expected"),
+    [
+        ("raw/c/t/items.0000020.jl.gz", "", "raw/c/t/items.0000020.jl.gz"),
+        ("raw/c/t/items.0000020.jl.gz", "shard1of4", "raw/c/t/items.0000020.shard1of4.jl.gz"),
+        ("raw/c/t/items.0000020.jl", "shard0of2", "raw/c/t/items.0000020.shard0of2.jl"),
+    ],
+)
+def test_sharded_crawls_get_distinct_chunk_keys(key: str, label: str, expected: str) -> None:
+    assert with_shard(key, label) == expected
+    assert is_raw_chunk_key(with_shard(key, label))
