@@ -22,7 +22,12 @@ class UnsupportedEventError(AnalyzerLambdaError, ValueError):
 
 
 class StoreError(AnalyzerLambdaError):
-    """S3 failed (network, permissions, missing object); the work can be retried."""
+    """S3 failed (network, permissions, missing object); the work can be retried. ``code`` is
+    S3's error code (``NoSuchKey``, ``PreconditionFailed``...), empty when S3 never answered."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class PromptUnavailableError(AnalyzerLambdaError):

@@ -113,9 +113,7 @@ def _main(args: argparse.Namespace) -> int:
     confirm(plan, args.yes, os.environ)
     if deps is not None:
         return run_local(plan, deps, args.prompt, args.model, args.concurrency)
-    return run_lambda(
-        plan, function, stored_prompt_uri(store, s3, args.prompt, bucket), args.batch
-    )
+    return run_lambda(plan, function, stored_prompt_uri(store, args.prompt, bucket), args.batch)
 
 
 if __name__ == "__main__":
