@@ -19,10 +19,9 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError  # Scrapy's: its command line turns it into exit 2
 
 from crawler.browser.config import SeleniumConfig
-from crawler.crawl_delay import CrawlDelayConfig
-from crawler.netguard.outbound import OutboundProxy
-from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.config import NetguardConfig
 from crawler.pipelines import STAT_PREFIX, UploadConfig
+from crawler.politeness.crawl_delay import CrawlDelayConfig
 from crawler.spiders.competitors import START_URLS_STAT
 from crawler.stop import StopConfig
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK
@@ -39,8 +38,7 @@ def check_settings(settings: BaseSettings) -> None:
     error (exit 2) naming the setting rather than a traceback from inside the crawl."""
     for config in (
         SeleniumConfig,
-        AddressPolicy,
-        OutboundProxy,
+        NetguardConfig,
         UploadConfig,
         CrawlDelayConfig,
         StopConfig,

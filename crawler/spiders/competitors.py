@@ -24,8 +24,8 @@ from w3lib.url import canonicalize_url
 
 from crawler.exceptions import ShuttingDownError
 from crawler.items import PageItem
+from crawler.politeness.robots import RobotsDisallowedError
 from crawler.records import failed_page, rendered_page
-from crawler.robots import RobotsDisallowedError
 from crawler.spiders.arguments import CrawlArguments, load_url_text
 from crawler.spiders.sites import site_of
 from rivalscope_core.keys import shard_label
@@ -83,7 +83,7 @@ class CompetitorsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CompetitorsSpider:
         spider: CompetitorsSpider = super().from_crawler(crawler, *args, **kwargs)
-        default = crawler.settings.getbool("SELENIUM_RENDER_BY_DEFAULT", True)
+        default = crawler.settings.getbool("SELENIUM_RENDER_BY_DEFAULT")
         spider.render = default if spider.args.render is None else spider.args.render
         return spider
 

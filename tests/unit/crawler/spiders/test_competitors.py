@@ -9,9 +9,10 @@ from scrapy.utils.test import get_crawler
 from twisted.internet import error as net
 from twisted.python.failure import Failure
 
+from crawler import settings as declared_settings
 from crawler.exceptions import ShuttingDownError
 from crawler.items import PageItem
-from crawler.robots import RobotsDisallowedError
+from crawler.politeness.robots import RobotsDisallowedError
 from crawler.spiders.competitors import CompetitorsSpider
 
 PAGE = b"""<html><head><title>Home</title></head><body>
@@ -22,7 +23,8 @@ PAGE = b"""<html><head><title>Home</title></head><body>
 
 
 def _spider(settings: dict[str, Any] | None = None, **kwargs: str) -> CompetitorsSpider:
-    crawler = get_crawler(CompetitorsSpider, settings or {})
+    declared = {"SELENIUM_RENDER_BY_DEFAULT": declared_settings.SELENIUM_RENDER_BY_DEFAULT}
+    crawler = get_crawler(CompetitorsSpider, {**declared, **(settings or {})})
     spider = CompetitorsSpider.from_crawler(crawler, **kwargs)
     crawler.spider = spider
     return spider

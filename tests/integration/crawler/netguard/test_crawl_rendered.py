@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
-from scrapy.settings import Settings
 from selenium.webdriver.support.ui import WebDriverWait
 
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.session import BrowserSession
 from crawler.netguard.policy import AddressPolicy
 from crawler.netguard.proxy import GuardProxy
-from tests.integration.netguard.conftest import (
+from tests.integration.crawler.netguard.conftest import (
     CONTROL_GREEN,
     CONTROL_TEXT,
     SECRET_RED,
@@ -29,7 +28,8 @@ from tests.integration.netguard.conftest import (
     pixels_near,
     webrtc_page,
 )
-from tests.integration.netguard.test_crawl_guard import crawl, stored_records
+from tests.integration.crawler.netguard.test_crawl_guard import crawl, stored_records
+from tests.project_settings import project_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -77,8 +77,7 @@ def test_the_crawlers_browser_sends_no_webrtc_datagram_around_the_guard(
 ) -> None:
     """The browser exactly as the crawl starts it (crawler.browser.session): WebRTC's STUN
     datagrams would reach any address around the proxy without the guard's CHROMIUM_PREFS."""
-    settings = Settings()
-    settings.setmodule("crawler.settings")
+    settings = project_settings()
     with GuardProxy(AddressPolicy.from_entries([exempt_site.netloc])) as guard:
         config = SeleniumConfig.from_settings(settings).with_proxy(guard.address)
         session = BrowserSession.start(config)

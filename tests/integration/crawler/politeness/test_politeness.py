@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.integration.render.conftest import REPO_ROOT
 from tests.servers.site import SiteServer
 
 if TYPE_CHECKING:
@@ -21,9 +20,11 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
+REPO_ROOT = Path(__file__).resolve().parents[4]
+
 # Long enough that two browsers starting at once on a loaded machine still overlap.
 SLOW_IMAGE_SECONDS = 4.0
-PNG = (Path(__file__).resolve().parents[2] / "data/site/render/lazy-target.png").read_bytes()
+PNG = (Path(__file__).resolve().parents[3] / "data/site/render/lazy-target.png").read_bytes()
 
 
 def _page(name: str, slow: bool) -> Any:
@@ -77,7 +78,7 @@ def test_rendering_keeps_per_site_delay_and_parallelism_across_sites(
         [
             sys.executable,
             "-m",
-            "tests.integration.render.polite_crawl",
+            "tests.integration.crawler.politeness.polite_crawl",
             json.dumps(settings),
             str(out),
             *urls,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.integration.render.conftest import harness_settings
+from tests.integration.crawler.browser.conftest import harness_settings
 from tests.servers.site import SiteServer
 
 pytestmark = pytest.mark.integration

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 PLAIN_HTTP = json.dumps(
     {
         "http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",

@@ -31,7 +31,8 @@ def test_concurrent_start_urls_of_one_site_all_obey_robots_txt(
     crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
 ) -> None:
     # robots.txt answers slowly, so all eight start requests wait for it together: Scrapy's
-    # own middleware let all but the first of them through unchecked (NOTES.md).
+    # own middleware let all but the first of them through unchecked
+    # (crawler/politeness/robots.py).
     crawl_site.route("/robots.txt", _robots("User-agent: *\nDisallow: /private/\n", wait=1.0))
     allowed = ["/", "/a.html", "/b.html", "/a1.html"]
     disallowed = ["/private/1.html", "/private/2.html", "/private/3.html", "/private/4.html"]

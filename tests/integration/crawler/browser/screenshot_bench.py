@@ -1,6 +1,6 @@
 """Screenshot format benchmark: time and bytes of each way to encode a full-page capture.
 
-Run: ``.venv/bin/python -m tests.integration.render.screenshot_bench [--repeat N]``
+Run: ``.venv/bin/python -m tests.integration.crawler.browser.screenshot_bench [--repeat N]``
 
 One reused browser renders the tallest text-heavy pricing page and an image-heavy gallery of the
 benchmark workload (bench/workload.py, loopback), then captures each page several times per
@@ -23,11 +23,11 @@ from PIL import Image
 from scrapy.settings import Settings
 
 from bench.workload import WorkloadServers, build_workload
-from crawler import settings as project_settings
 from crawler.browser import screenshot
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.page import RenderOptions, render_page
 from crawler.browser.session import BrowserSession
+from tests.project_settings import project_settings_dict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -122,7 +122,7 @@ def main() -> None:
         ((u, p) for u, p in pages if p.kind == "pricing"), key=lambda up: up[1].expected_height
     )
     image_url, image_page = next((u, p) for u, p in pages if p.kind == "gallery")
-    base = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+    base = project_settings_dict()
     settings = Settings(base)
     session = BrowserSession.start(SeleniumConfig.from_settings(settings))
     try:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from crawler.netguard.policy import AddressPolicy
-from crawler.netguard.proxy import BLOCKED_HEADER, GuardProxy
-from tests.integration.netguard.conftest import CONTROL_TEXT, EchoServer, free_port
+from crawler.netguard.proxy import GuardProxy
+from crawler.netguard.wire import BLOCKED_HEADER
+from tests.integration.crawler.netguard.conftest import CONTROL_TEXT, EchoServer, free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -1,26 +1,23 @@
 from __future__ import annotations
 
 import pytest
-from scrapy.settings import Settings
 
-from crawler import settings as project_settings
+from crawler import settings as declared
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.session import chromium_options
+from tests.project_settings import project_settings
 
-
-def _settings(**overrides: object) -> Settings:
-    base = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
-    return Settings({**base, **overrides})
+_settings = project_settings
 
 
 def test_project_defaults_make_a_valid_config():
     config = SeleniumConfig.from_settings(_settings())
     assert config.driver_path == "/usr/bin/chromedriver"
-    assert config.pool_size == project_settings.SELENIUM_POOL_SIZE
-    assert config.screenshot_format == project_settings.SELENIUM_SCREENSHOT_FORMAT
-    assert config.user_agent == project_settings.USER_AGENT
+    assert config.pool_size == declared.SELENIUM_POOL_SIZE
+    assert config.screenshot_format == declared.SELENIUM_SCREENSHOT_FORMAT
+    assert config.user_agent == declared.USER_AGENT
     assert config.proxy_server is None
-    assert config.download_timeout == project_settings.DOWNLOAD_TIMEOUT
+    assert config.download_timeout == declared.DOWNLOAD_TIMEOUT
 
 
 @pytest.mark.parametrize(

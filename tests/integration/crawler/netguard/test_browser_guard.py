@@ -16,7 +16,7 @@ from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.netguard.conftest import (
+from tests.integration.crawler.netguard.conftest import (
     CONTROL_GREEN,
     CONTROL_TEXT,
     SECRET_RED,

@@ -1,11 +1,13 @@
 """robots.txt obeyed for every request, including concurrent ones of one site.
 
-Scrapy 2.19's ``RobotsTxtMiddleware`` parks every request that arrives while a site's
-robots.txt is being fetched on one shared Deferred and awaits it through
-``maybe_deferred_to_future``; the first waiter's conversion consumes the result, so the other
-waiters get ``None`` and their requests go out unchecked (NOTES.md; the path came with
-scrapy PR #6802 and is untested there). Start URLs of one site arrive together, so this hit
-every crawl. Here each waiter chains its own Deferred onto the shared one and gets the parser.
+Scrapy 2.19's ``RobotsTxtMiddleware`` parks every request that arrives while a site's robots.txt is
+being fetched on one shared Deferred and awaits it through ``maybe_deferred_to_future``; the first
+waiter's conversion consumes the result, so the other waiters get ``None`` and their requests go
+out unchecked: four waiters on one Deferred got ``[parser, None, None, None]``, and in a crawl 1 of
+8 concurrent start requests was checked and a disallowed page was fetched (the path came with
+scrapy PR #6802 and is untested there). Start URLs of one site arrive together, so this hit every
+crawl (``tests/integration/crawler/politeness/test_robots.py`` proves the fix). Here each waiter
+chains its own Deferred onto the shared one and gets the parser.
 
 A request that robots.txt forbids raises ``RobotsDisallowedError`` (an ``IgnoreRequest``), so
 the spider can record a disallowed start URL by type rather than by message text.

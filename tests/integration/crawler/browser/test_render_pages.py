@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from PIL import ImageChops, ImageStat
 
-from tests.integration.render.conftest import RenderHarness, decode_screenshot, harness_settings
+from tests.integration.crawler.browser.conftest import (
+    RenderHarness,
+    decode_screenshot,
+    harness_settings,
+)
 
 if TYPE_CHECKING:
     from tests.servers.site import SiteServer

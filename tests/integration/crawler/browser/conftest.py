@@ -20,16 +20,17 @@ if TYPE_CHECKING:
 
     from tests.servers.site import SiteServer
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[4]
+HARNESS_MODULE = "tests.integration.crawler.browser.harness"
 
 
 class RenderHarness:
-    """Talks to ``python -m tests.integration.render.harness`` over stdin/stdout."""
+    """Talks to ``python -m tests.integration.crawler.browser.harness`` over stdin/stdout."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
         env = {**os.environ, "SE_OFFLINE": "true", "SE_AVOID_STATS": "true"}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.render.harness", json.dumps(settings)],
+            [sys.executable, "-m", HARNESS_MODULE, json.dumps(settings)],
             cwd=REPO_ROOT,
             env=env,
             stdin=subprocess.PIPE,

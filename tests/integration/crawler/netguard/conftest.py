@@ -18,12 +18,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from scrapy.settings import Settings
 
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.session import BrowserSession
 from crawler.netguard.policy import AddressPolicy
 from crawler.netguard.proxy import GuardProxy
+from tests.project_settings import project_settings
 from tests.servers.site import SITE_ROOT, SiteServer
 
 if TYPE_CHECKING:
@@ -295,7 +295,7 @@ def browser(
 ) -> Iterator[webdriver.Chrome]:
     """The crawler's own browser (flags, prefs, proxy), as the pool starts it: the default
     headless shell, and the full Chromium that SELENIUM_BROWSER_PATH may name instead."""
-    settings = Settings({"SELENIUM_BROWSER_PATH": request.param})
+    settings = project_settings(SELENIUM_BROWSER_PATH=request.param)
     config = SeleniumConfig.from_settings(settings).with_proxy(browser_proxy.address)
     session = BrowserSession.start(config)
     try:

@@ -3,13 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from scrapy.settings import Settings
 
 from crawler.commands.crawl import check_settings, crawl_exit_code
-from crawler.crawl_delay import CrawlDelayConfig
 from crawler.pipelines import UploadConfig
+from crawler.politeness.crawl_delay import CrawlDelayConfig
 from crawler.stop import StopConfig
 from rivalscope_core.keys import is_raw_chunk_key, with_shard
+from tests.project_settings import project_settings
 
 
 def _stats(**values: Any) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def test_no_page_stored_says_so() -> None:
 
 def test_crawl_delay_is_used_only_when_longer_and_is_capped() -> None:
     config = CrawlDelayConfig.from_settings(
-        Settings({"ROBOTSTXT_OBEY": True, "DOWNLOAD_DELAY": 1.0, "ROBOTSTXT_CRAWL_DELAY_MAX": 10})
+        project_settings(ROBOTSTXT_OBEY=True, DOWNLOAD_DELAY=1.0, ROBOTSTXT_CRAWL_DELAY_MAX=10)
     )
     assert [config.effective(d) for d in (None, 0.5, 1.0, 2.5, 600)] == [None, None, None, 2.5, 10]
 
@@ -60,12 +60,12 @@ def test_crawl_delay_is_used_only_when_longer_and_is_capped() -> None:
 def test_bad_pipeline_settings_name_the_setting(settings: dict[str, Any], name: str) -> None:
     base = {"S3PIPELINE_URL": "s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz"}
     with pytest.raises(ValueError, match=name):
-        UploadConfig.from_settings(Settings(base | settings))
+        UploadConfig.from_settings(project_settings(**(base | settings)))
 
 
 def test_stop_grace_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="RIVALSCOPE_STOP_GRACE"):
-        StopConfig.from_settings(Settings({"RIVALSCOPE_STOP_GRACE": -1}))
+        StopConfig.from_settings(project_settings(RIVALSCOPE_STOP_GRACE=-1))
 
 
 @pytest.mark.parametrize(
@@ -90,17 +90,13 @@ def test_sharded_crawls_get_distinct_chunk_keys(key: str, label: str, expected: 
     ],
 )
 def test_a_bad_setting_is_a_usage_error_naming_it(setting: str, value: str, named: str) -> None:
-    settings = Settings()
-    settings.setmodule("crawler.settings")
-    settings.set(setting, value, priority="cmdline")
+    settings = project_settings(**{setting: value})
     with pytest.raises(ValueError, match=named):
         check_settings(settings)
 
 
 def test_the_project_defaults_pass_the_settings_check() -> None:
-    settings = Settings()
-    settings.setmodule("crawler.settings")
-    check_settings(settings)
+    check_settings(project_settings())
 
 
 def test_a_shard_with_no_url_of_the_list_succeeds() -> None:
@@ -112,9 +108,7 @@ def test_a_shard_with_no_url_of_the_list_succeeds() -> None:
 
 
 def test_a_bad_outbound_proxy_is_a_usage_error_before_the_crawl() -> None:
-    settings = Settings()
-    settings.setmodule("crawler.settings")
-    settings.set("S3PIPELINE_URL", "s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz")
+    settings = project_settings(S3PIPELINE_URL="s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz")
     check_settings(settings)  # the project's defaults pass
     settings.set("RIVALSCOPE_OUTBOUND_PROXY", "https://proxy.corp:3128")
     with pytest.raises(ValueError, match="RIVALSCOPE_OUTBOUND_PROXY"):

@@ -16,7 +16,7 @@ import pytest
 from crawler.netguard.outbound import OutboundProxy
 from crawler.netguard.policy import AddressPolicy
 from crawler.netguard.proxy import GuardProxy
-from tests.integration.netguard.conftest import CONTROL_TEXT, EchoServer, free_port
+from tests.integration.crawler.netguard.conftest import CONTROL_TEXT, EchoServer, free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

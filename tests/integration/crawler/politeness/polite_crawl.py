@@ -1,6 +1,7 @@
 """A real Scrapy crawl of given URLs with rendering on, for the politeness test.
 
-Run: ``python -m tests.integration.render.polite_crawl SETTINGS_JSON OUT.jsonl URL...``.
+Run: ``python -m tests.integration.crawler.politeness.polite_crawl SETTINGS_JSON OUT.jsonl URL``
+(one or more URLs).
 Uses the project's settings (middlewares, handler, politeness) without the S3 pipeline; every
 page, rendered or failed, becomes one JSON line in OUT.jsonl.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import scrapy
 from scrapy.crawler import CrawlerProcess
 
-from crawler import settings as project_settings
+from tests.project_settings import project_settings_dict
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,7 +52,7 @@ class RenderSpider(scrapy.Spider):
 def main() -> None:
     overrides = json.loads(sys.argv[1])
     out = Path(sys.argv[2])
-    base = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+    base = project_settings_dict()
     settings = {
         **base,
         "ITEM_PIPELINES": {},

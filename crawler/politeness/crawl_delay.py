@@ -38,7 +38,7 @@ class CrawlDelayConfig:
     def from_settings(cls, settings: BaseSettings) -> CrawlDelayConfig:
         if not settings.getbool("ROBOTSTXT_OBEY"):
             raise NotConfigured("ROBOTSTXT_OBEY is off")
-        max_delay = settings.getfloat("ROBOTSTXT_CRAWL_DELAY_MAX", 60.0)
+        max_delay = settings.getfloat("ROBOTSTXT_CRAWL_DELAY_MAX")
         if max_delay < 0:
             raise ValueError(f"ROBOTSTXT_CRAWL_DELAY_MAX must be >= 0, got {max_delay}")
         return cls(

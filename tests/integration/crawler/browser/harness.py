@@ -59,11 +59,10 @@ async def _serve(settings: dict[str, Any]) -> None:
     from scrapy.utils.test import get_crawler
     from twisted.internet.threads import deferToThread
 
-    from crawler import settings as project_settings
     from crawler.handlers.selenium import SeleniumDownloadHandler
+    from tests.project_settings import project_settings_dict
 
-    base = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
-    crawler = get_crawler(Spider, {**base, **settings})
+    crawler = get_crawler(Spider, project_settings_dict(**settings))
     handler = build_from_crawler(SeleniumDownloadHandler, crawler)
     _reply({"ready": True})
     while True:
