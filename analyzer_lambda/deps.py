@@ -68,8 +68,8 @@ def current_deps() -> Deps:
 
 @functools.cache
 def _shared_s3_client(endpoint: str | None) -> S3Client:
-    """One client per process (creating one costs 0.3-2 s of CPU); ``endpoint`` only keys the
-    cache: botocore reads ``AWS_ENDPOINT_URL(_S3)`` itself."""
+    """One client per process (each build costs 0.13-0.18 s of CPU: ``rivalscope_core.s3``);
+    ``endpoint`` only keys the cache: botocore reads ``AWS_ENDPOINT_URL(_S3)`` itself."""
     return make_s3_client()
 
 

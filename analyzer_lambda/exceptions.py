@@ -18,7 +18,8 @@ class ConfigurationError(AnalyzerLambdaError, ValueError):
 
 
 class UnsupportedEventError(AnalyzerLambdaError, ValueError):
-    """The event is none of the shapes SPEC.md lists."""
+    """The event is none of the shapes the handler takes (``events.py``): S3 ``ObjectCreated``,
+    SQS carrying S3 or EventBridge events, EventBridge ``Object Created``, ``reanalyze``."""
 
 
 class StoreError(AnalyzerLambdaError):

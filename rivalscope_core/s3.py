@@ -14,8 +14,10 @@ Every client gets the same configuration, so a fix lands everywhere at once:
   makes one attempt, bounded to 10 s to connect and 30 s to read.
 
 Each call builds its client in a fresh ``boto3`` session: the default session is not safe to
-build clients from on several threads. Building one costs 0.3-2 s of CPU, so long-lived callers
-build it once (``analyzer_lambda.deps``, the pipeline's ``from_crawler``)."""
+build clients from on several threads. A build costs 0.18 s of CPU (0.76 s wall on a loaded
+2-core machine; the next one in the same process still 0.13 s: ``python -m bench.s3_client``,
+bench/RESULTS.md), so long-lived callers build one and keep it (``analyzer_lambda.deps``, the
+pipeline's ``from_crawler``)."""
 
 from __future__ import annotations
 
