@@ -212,11 +212,9 @@ def main() -> None:
     ]
     lines += [f"| 1 s | {c} | {rate:.2f} pages/s | ~{c} |" for c, rate in throughput.items()]
     lines.append("")
-    report = "\n".join(lines)
-    print(report)
-    if args.append:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as out:
-            out.write("\n" + report + "\n")
+    from bench.results import publish
+
+    publish("\n".join(lines), append=args.append)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.results import publish
+
 ROOT = Path(__file__).resolve().parents[1]
 _ROUND = """
 import time
@@ -59,10 +61,7 @@ def main() -> None:
             f"| the next one | {next_wall:.2f} | {next_cpu:.2f} |",
         ]
     )
-    print(report)
-    if args.append:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as out:
-            out.write("\n" + report + "\n")
+    publish(report, append=args.append)
 
 
 if __name__ == "__main__":
