@@ -3,8 +3,8 @@ what ``python -m analyzer_lambda`` calls.
 
 Powertools does the Lambda plumbing instead of hand-written equivalents: event data classes
 (``events.py``), ``BatchProcessor`` for SQS partial batch failures, the JSON ``Logger``
-(to stderr, so the local CLI's stdout carries only the return value), EMF ``Metrics`` and the
-parameters utility for the Gemini key from Secrets Manager or SSM.
+(to stderr, so the local CLI's stdout carries only the return value) and EMF ``Metrics``
+(``deps.py`` reads the Gemini key with its parameters utility).
 
 What each event returns:
 - SQS: ``{"batchItemFailures": [...]}``; a message fails when one of its chunks is not complete
