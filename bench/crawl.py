@@ -18,17 +18,15 @@ import argparse
 import json
 import os
 import shlex
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.crawl_tables import ratios, table
+from bench.outcomes import Outcome, combine, ratios, table
 from bench.pss import PssSampler
 from bench.results import publish
 from bench.rivalscope_crawl import RivalscopeRun
@@ -37,67 +35,6 @@ from bench.workload import Page, WorkloadServers, build_workload, describe
 ROOT = Path(__file__).resolve().parents[1]
 APPROACHES = ("rivalscope", "playwright", "baseline")
 _MODULES = {"playwright": "bench.playwright_crawl", "baseline": "bench.baseline"}
-_LABELS = {
-    "rivalscope": "rivalscope (Selenium pool, Scrapy)",
-    "playwright": "scrapy-playwright, 4 concurrent",
-    "baseline": "new Chrome per URL, 5 threads",
-}
-
-
-@dataclass
-class Outcome:
-    name: str
-    pages: int = 0
-    failed: int = 0
-    complete: int = 0
-    wall: float = 0.0
-    process_wall: float = 0.0
-    render_ms: list[float] = field(default_factory=list)
-    peak_pss: int = 0
-    pss_by_hundred: list[int] = field(default_factory=list)
-    pss_breakdown: str = ""
-    cpu_by_kind: dict[str, float] = field(default_factory=dict)
-    cpu_seconds: float = 0.0
-    stored_bytes: int = 0
-    load: tuple[float, float] = (0.0, 0.0)
-    note: str = ""
-
-    round: int = 0
-
-    @property
-    def label(self) -> str:
-        if self.round < 0:
-            return f"{_LABELS[self.name]}, all rounds"
-        return _LABELS[self.name] + (f", round {self.round}" if self.round else "")
-
-    @property
-    def pages_per_min(self) -> float:
-        return self.pages / self.wall * 60 if self.wall else 0.0
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.render_ms) if self.render_ms else 0.0
-
-
-def combine(runs: list[Outcome]) -> Outcome:
-    """One approach over several rounds: pooled throughput, all render times, worst PSS."""
-    total = Outcome(runs[0].name, round=-1)
-    for run in runs:
-        total.pages += run.pages
-        total.failed += run.failed
-        total.complete += run.complete
-        total.wall += run.wall
-        total.process_wall += run.process_wall
-        total.render_ms += run.render_ms
-        if run.peak_pss > total.peak_pss:
-            total.peak_pss, total.pss_breakdown = run.peak_pss, run.pss_breakdown
-        total.cpu_seconds += run.cpu_seconds
-        for kind, seconds in run.cpu_by_kind.items():
-            total.cpu_by_kind[kind] = total.cpu_by_kind.get(kind, 0.0) + seconds
-        total.stored_bytes += run.stored_bytes
-    total.load = (runs[0].load[0], runs[-1].load[1])
-    total.note = "; ".join(run.note for run in runs if run.note)
-    return total
 
 
 def _run_process(

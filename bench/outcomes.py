@@ -1,15 +1,75 @@
-"""The crawl benchmark's tables (``python -m bench.crawl``): one row per approach and round,
-then the ratios between approaches and where each one's memory and CPU went."""
+"""The crawl benchmark's results: one approach's measured run (``Outcome``), several rounds
+pooled (``combine``), and the Markdown table and ratios that ``python -m bench.crawl`` prints and
+records in ``bench/RESULTS.md``."""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bench.crawl import Outcome
+import statistics
+from dataclasses import dataclass, field
 
 CORES = os.cpu_count() or 1
+_LABELS = {
+    "rivalscope": "rivalscope (Selenium pool, Scrapy)",
+    "playwright": "scrapy-playwright, 4 concurrent",
+    "baseline": "new Chrome per URL, 5 threads",
+}
+
+
+@dataclass
+class Outcome:
+    name: str
+    pages: int = 0
+    failed: int = 0
+    complete: int = 0
+    wall: float = 0.0
+    process_wall: float = 0.0
+    render_ms: list[float] = field(default_factory=list)
+    peak_pss: int = 0
+    pss_by_hundred: list[int] = field(default_factory=list)
+    pss_breakdown: str = ""
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
+    stored_bytes: int = 0
+    load: tuple[float, float] = (0.0, 0.0)
+    note: str = ""
+
+    round: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.round < 0:
+            return f"{_LABELS[self.name]}, all rounds"
+        return _LABELS[self.name] + (f", round {self.round}" if self.round else "")
+
+    @property
+    def pages_per_min(self) -> float:
+        return self.pages / self.wall * 60 if self.wall else 0.0
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.render_ms) if self.render_ms else 0.0
+
+
+def combine(runs: list[Outcome]) -> Outcome:
+    """One approach over several rounds: pooled throughput, all render times, worst PSS."""
+    total = Outcome(runs[0].name, round=-1)
+    for run in runs:
+        total.pages += run.pages
+        total.failed += run.failed
+        total.complete += run.complete
+        total.wall += run.wall
+        total.process_wall += run.process_wall
+        total.render_ms += run.render_ms
+        if run.peak_pss > total.peak_pss:
+            total.peak_pss, total.pss_breakdown = run.peak_pss, run.pss_breakdown
+        total.cpu_seconds += run.cpu_seconds
+        for kind, seconds in run.cpu_by_kind.items():
+            total.cpu_by_kind[kind] = total.cpu_by_kind.get(kind, 0.0) + seconds
+        total.stored_bytes += run.stored_bytes
+    total.load = (runs[0].load[0], runs[-1].load[1])
+    total.note = "; ".join(run.note for run in runs if run.note)
+    return total
 
 
 def _mb(value: float) -> str:
