@@ -63,7 +63,7 @@ def _resiliparse(html: str) -> str:
 
 
 def _justext(html: str) -> str:
-    import justext  # type: ignore[import-untyped]
+    import justext
 
     paragraphs = justext.justext(html.encode("utf-8"), justext.get_stoplist("English"))
     return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)

@@ -3,7 +3,13 @@ here in the same structure (no corpus file is copied), and the main text must su
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from analyzer_lambda.text import reduce_html
+
+DEMO = Path(__file__).resolve().parents[3] / "demo" / "site"
 
 _MENU = "".join(f"<li><a href='/p{n}'>Menu item {n}</a></li>" for n in range(30))
 
@@ -84,3 +90,17 @@ def test_class_names_are_hints_not_verdicts() -> None:
         assert fact in text
     assert "We use cookies" not in text
     assert "Menu item" not in text
+
+
+@pytest.mark.parametrize(
+    ("site", "facts"),
+    [
+        ("acme", ["Starter", "$0", "Team", "$49", "per month, billed monthly", "Contact us"]),
+        ("hanami", ["ライト", "¥980", "スタンダード", "¥4,980", "月額（税込）", "年間契約"]),
+        ("northwind", ["Basic", "€19", "Pro", "€79", "Scale", "€249", "Prices exclude VAT"]),
+    ],
+)
+def test_demo_pricing_pages_keep_every_plan_and_price(site: str, facts: list[str]) -> None:
+    text = _text((DEMO / site / "pricing.html").read_text(encoding="utf-8"))
+    for fact in facts:
+        assert fact in text
