@@ -15,13 +15,13 @@ Extractor = Callable[[str], str]
 
 
 def _rivalscope(html: str) -> str:
-    from analyzer_lambda.text import reduce_html
+    from analyzer_lambda.analyzers.gemini.text import reduce_html
 
     return reduce_html(html, Config().text_tokens).text
 
 
 def _uncapped(html: str) -> str:
-    from analyzer_lambda.text import main_text
+    from analyzer_lambda.analyzers.gemini.text import main_text
 
     return main_text(html)
 
@@ -30,7 +30,7 @@ def _without(step: str) -> Extractor:
     """rivalscope's reducer with one pruning step switched off (what that step is worth)."""
 
     def extract(html: str) -> str:
-        from analyzer_lambda.text import Pruning, main_text
+        from analyzer_lambda.analyzers.gemini.text import Pruning, main_text
 
         return main_text(html, Pruning(**{step: False}))
 
