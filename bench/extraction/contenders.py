@@ -20,19 +20,25 @@ def _rivalscope(html: str) -> str:
     return reduce_html(html, Config().text_tokens).text
 
 
+def _rivalscope_16k(html: str) -> str:
+    from analyzer_lambda.analyzers.gemini.text import reduce_html
+
+    return reduce_html(html, 16_000).text
+
+
 def _uncapped(html: str) -> str:
     from analyzer_lambda.analyzers.gemini.text import main_text
 
     return main_text(html)
 
 
-def _without(step: str) -> Extractor:
-    """rivalscope's reducer with one pruning step switched off (what that step is worth)."""
+def _variant(step: str, *, on: bool) -> Extractor:
+    """rivalscope's reducer with one pruning step switched (what that step is worth)."""
 
     def extract(html: str) -> str:
         from analyzer_lambda.analyzers.gemini.text import Pruning, main_text
 
-        return main_text(html, Pruning(**{step: False}))
+        return main_text(html, Pruning(**{step: on}))
 
     return extract
 
@@ -71,11 +77,12 @@ def _justext(html: str) -> str:
 
 CONTENDERS: dict[str, Extractor] = {
     "rivalscope (sent)": _rivalscope,
+    "rivalscope (sent at 16,000 tokens)": _rivalscope_16k,
     "rivalscope, no cap": _uncapped,
-    "rivalscope without landmarks": _without("landmarks"),
-    "rivalscope without class names": _without("class_names"),
-    "rivalscope without link blocks": _without("link_blocks"),
-    "rivalscope without dedupe": _without("dedupe"),
+    "rivalscope without landmarks": _variant("landmarks", on=False),
+    "rivalscope without class names": _variant("class_names", on=False),
+    "rivalscope without link blocks": _variant("link_blocks", on=False),
+    "rivalscope with dedupe of long lines": _variant("dedupe", on=True),
     "trafilatura": _trafilatura,
     "trafilatura favor_recall": _trafilatura_recall,
     "html-text": _html_text,
