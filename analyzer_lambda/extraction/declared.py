@@ -37,7 +37,7 @@ def find_declared_prices(html: str, base_url: str) -> list[dict[str, Any]]:
     from extruct.w3cmicrodata import MicrodataExtractor
 
     try:
-        tree = lxml.html.fromstring(html)
+        tree = lxml.html.fromstring(html, parser=lxml.html.HTMLParser(huge_tree=True))
     except (ValueError, lxml.etree.ParserError):
         return []
     found: list[dict[str, Any]] = []

@@ -119,7 +119,10 @@ def _text(html: str, pruning: Pruning, *, keep_noscript: bool) -> str:
     from lxml import html as lxml_html
 
     try:
-        root = lxml_html.document_fromstring(html)
+        # huge_tree: libxml2 otherwise stops at 256 nested elements and silently drops the
+        # rest of the page (measured: a 300-deep page came out empty). A parser per call:
+        # pages are reduced on several threads at once.
+        root = lxml_html.document_fromstring(html, parser=lxml_html.HTMLParser(huge_tree=True))
     except (etree.ParserError, ValueError):
         return ""
     never = [tag for tag in _NEVER_TEXT if not (keep_noscript and tag == "noscript")]

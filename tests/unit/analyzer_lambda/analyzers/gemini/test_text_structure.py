@@ -92,6 +92,16 @@ def test_class_names_are_hints_not_verdicts() -> None:
     assert "Menu item" not in text
 
 
+def test_a_page_nested_deeper_than_libxml2s_default_limit_keeps_its_text() -> None:
+    # Component frameworks nest wrappers deeply; libxml2 stops at 256 levels by default.
+    deep = "<div class='wrapper'>" * 300
+    html = f"<html><body>{deep}<h1>Pricing</h1><p>Pro $79 per month</p>{'</div>' * 300}"
+    html += "<p>Annual billing saves 20%.</p></body></html>"
+    text = _text(html)
+    assert "Pro $79 per month" in text
+    assert "Annual billing saves 20%." in text
+
+
 @pytest.mark.parametrize(
     ("site", "facts"),
     [
