@@ -92,6 +92,19 @@ def test_class_names_are_hints_not_verdicts() -> None:
     assert "Menu item" not in text
 
 
+def test_a_page_level_header_holding_the_h1_keeps_it_and_loses_only_its_nav() -> None:
+    # Landing pages put the headline and the offer in the site's <header> hero.
+    html = f"""<html><body><header class="site-header"><nav><ul>{_MENU}</ul></nav>
+    <h1>Invoicing for freelancers</h1><p class="lead">Send your first 5 invoices free, then
+    $12 a month.</p></header><section><p>Used by 40,000 studios.</p></section>
+    <footer><p>© 2026 Example Ltd.</p></footer></body></html>"""
+    text = _text(html)
+    assert "Invoicing for freelancers" in text
+    assert "$12 a month." in text
+    assert "Menu item" not in text
+    assert "© 2026" not in text
+
+
 def test_a_page_nested_deeper_than_libxml2s_default_limit_keeps_its_text() -> None:
     # Component frameworks nest wrappers deeply; libxml2 stops at 256 levels by default.
     deep = "<div class='wrapper'>" * 300
