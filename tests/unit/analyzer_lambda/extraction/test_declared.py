@@ -78,3 +78,17 @@ def test_demo_pricing_page_price_and_period_on_two_lines() -> None:
     team = next(p for p in prices if p["amount"] == 49)
     assert (team["currency"], team["period"]) == ("USD", "month")
     assert team["text"] == "$49 per month"
+
+
+def test_prices_below_256_levels_of_nesting_are_found_in_both_places() -> None:
+    deep, close = "<div>" * 300, "</div>" * 300
+    head = """<script type="application/ld+json">{"@type": "Offer", "price": "79",
+      "priceCurrency": "EUR"}</script>"""
+    body = f"{deep}<div itemscope itemtype='https://schema.org/Offer'>"
+    body += "<meta itemprop='priceCurrency' content='GBP'><span itemprop='price'>15</span></div>"
+    body += f"<p>Team $29/mo</p>{close}"
+    assert [(p["amount"], p["source"]) for p in _prices(head, body)] == [
+        (79, "json-ld"),
+        (15, "microdata"),
+        (29, "text"),
+    ]
