@@ -66,6 +66,8 @@ def main_text(html: str) -> str:
     except (etree.ParserError, ValueError):
         return ""
     for element in list(root.iter(*_DROP_TAGS)):
+        if element.tag == "template" and element.get("shadowrootmode"):
+            continue  # a shadow root the crawler serialised: text the page shows (issue #11)
         element.drop_tree()
     for element in list(root.iter()):
         if not isinstance(element.tag, str):  # comments, processing instructions

@@ -104,6 +104,13 @@ def _http_error(status: int | None) -> ErrorInfo | None:
     return None
 
 
+def _not_a_page(page: Any) -> ErrorInfo | None:
+    """A PDF, an image, a download or a 204 where a page was asked for: recorded with its URL,
+    status and why, without a body (README, "What the crawl stores")."""
+    reason = getattr(page, "not_a_page", None)
+    return ErrorInfo("not_a_page", str(reason)[:_MAX_MESSAGE]) if reason else None
+
+
 def _plain_title(response: Response) -> str | None:
     if not isinstance(response, TextResponse):
         return None
@@ -129,7 +136,7 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
             title=page.title or None,
             screenshot=screenshot,
             prompt=prompt,
-            error=_http_error(status),
+            error=_http_error(status) or _not_a_page(page),
         )
     refusal = _guard_refusal(response)
     if refusal is not None:
