@@ -11,7 +11,6 @@ or generated bodies are routes of the loopback site; the others are files under
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from analyzer_lambda.text import main_text
 from tests.integration.render.conftest import RenderHarness, decode_screenshot, harness_settings
+from tests.integration.render.real_pages import big_page, pdf
 
 if TYPE_CHECKING:
     from tests.servers.site import SiteServer
@@ -32,38 +32,13 @@ FULL_CHROMIUM = "/usr/bin/chromium"
 DOWNLOAD_NAME = f"rivalscope-test-{uuid.uuid4().hex[:8]}"
 
 
-def _pdf() -> bytes:
-    """A small valid one-page PDF (a full Chromium opens it in its viewer)."""
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 144]/Contents 4 0 R/Resources<</Font"
-        + b"<</F1 5 0 R>>>>>>",
-        b"<</Length 44>>stream\nBT /F1 24 Tf 20 60 Td (Price list) Tj ET\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 PNG = (Path(__file__).resolve().parents[2] / "data/site/render/lazy-target.png").read_bytes()
 CSV = b"plan,price\nStarter,9\nPro,49\n"
 ATTACHMENT = {"Content-Disposition": f'attachment; filename="{DOWNLOAD_NAME}.csv"'}
 
 # path → (status, headers, body, what the record's error message names)
 NOT_PAGES: dict[str, tuple[int, dict[str, str], bytes, str]] = {
-    "/real/price-list.pdf": (200, {"Content-Type": "application/pdf"}, _pdf(), "application/pdf"),
+    "/real/price-list.pdf": (200, {"Content-Type": "application/pdf"}, pdf(), "application/pdf"),
     "/real/prices.csv": (200, {"Content-Type": "text/csv", **ATTACHMENT}, CSV, "attachment"),
     "/real/inline.csv": (200, {"Content-Type": "text/csv"}, CSV, "text/csv"),
     "/real/export.html": (200, ATTACHMENT, b"<h1>An HTML download</h1>", "attachment"),
@@ -100,26 +75,7 @@ def _navigating(script: str, title: str = "First page") -> Any:
     )
 
 
-def _big_page() -> bytes:
-    """A catalogue of about 6.5 MB, built like real heavy pages: an inline JSON state (as
-    Next.js and Nuxt ship it, half the bytes) and 3,000 product cards of text."""
-    state = json.dumps(
-        {"products": [{"id": n, "name": f"Product {n}", "blurb": "x" * 1000} for n in range(3000)]}
-    )
-    cards = "".join(
-        f"<article><h3>Product {n}</h3><p>{n % 97 + 1}.99 EUR, in stock. "
-        + "A sturdy, well reviewed product for teams of every size. " * 18
-        + "</p></article>"
-        for n in range(3000)
-    )
-    return (
-        "<html><head><title>Big catalogue</title></head><body>"
-        f'<script id="state" type="application/json">{state}</script>{cards}'
-        "<p id='end'>End of catalogue</p></body></html>"
-    ).encode()
-
-
-BIG_PAGE = _big_page()
+BIG_PAGE = big_page()
 
 
 @pytest.fixture(scope="module")
