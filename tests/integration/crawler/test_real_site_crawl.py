@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from analyzer_lambda.analyzers.gemini.text import main_text
 from analyzer_lambda.chunks import read_pages
-from analyzer_lambda.text import main_text
 from rivalscope_core.records import PageRecord
-from tests.integration.render.real_pages import big_page, pdf
+from tests.integration.crawler.browser.real_pages import big_page, pdf
 from tests.servers.site import SITE_ROOT
 
 if TYPE_CHECKING:
