@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from selenium.common.exceptions import (
-    JavascriptException,
+    InvalidSessionIdException,
+    NoSuchWindowException,
     TimeoutException,
+    UnexpectedAlertPresentException,
     WebDriverException,
 )
 from urllib3.exceptions import HTTPError
@@ -151,10 +153,16 @@ def _render(
             captured: tuple[dict[str, Any], Screenshot | None] | None = _settle_and_capture(
                 driver, config, options
             )
-        except (TimeoutException, JavascriptException):
-            # A script ended by the page unloading under it: the navigation is in the log.
-            captured = None
-            later = _performance_log(driver)
+        except (InvalidSessionIdException, NoSuchWindowException):
+            raise  # the browser is gone
+        except UnexpectedAlertPresentException:
+            # A dialog this page's tracker did not reach (a cross-site frame): chromedriver
+            # dismissed it; try again.
+            captured, later = None, _performance_log(driver)
+        except WebDriverException:
+            # A command the page's unloading cut short (chromedriver answers "script timeout"
+            # for a script, an error for a screenshot): the navigation is in the log.
+            captured, later = None, _performance_log(driver)
             if not netlog.navigation_started(later, frame_id):
                 raise
         else:

@@ -159,12 +159,15 @@ for (let i = 0; i < scopes.length; i++) {
 const top = document.documentElement;
 let html = '';
 if (top && roots.length && top.getHTML) {
-  const shell = top.cloneNode(false).outerHTML;
-  const end = shell.lastIndexOf('</');
-  html = shell.slice(0, end) + top.getHTML({serializableShadowRoots: true, shadowRoots: roots})
-    + shell.slice(end);
-} else if (top) {
-  html = top.outerHTML;
+  try {
+    const shell = top.cloneNode(false).outerHTML;
+    const end = shell.lastIndexOf('</');
+    html = shell.slice(0, end) + top.getHTML({serializableShadowRoots: true, shadowRoots: roots})
+      + shell.slice(end);
+  } catch (error) {
+    html = '';  // an engine without getHTML's options: the light DOM at least
+  }
 }
+if (top && !html) html = top.outerHTML;
 return {html: html, title: document.title, url: location.href};
 """
