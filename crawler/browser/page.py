@@ -89,11 +89,10 @@ def render_page(
     crashed or hung, so the pool replaces it."""
     session.pages += 1
     try:
-        try:
-            return _render(session, url, config, options)
-        finally:
-            if not session.broken:
-                _leave_page(session)
+        page = _render(session, url, config, options)
+    except RenderError:
+        _leave_page(session)  # only the page failed; the browser is fine
+        raise
     except TimeoutException as exc:
         session.broken = True  # a hung page can keep the renderer busy: start afresh
         raise PageTimeoutError(
@@ -108,6 +107,8 @@ def render_page(
         # or stopped answering (a page's script that never yields).
         session.broken = True
         raise BrowserCrashedError(f"browser stopped answering rendering {url}: {exc}") from exc
+    _leave_page(session)
+    return page
 
 
 def _leave_page(session: BrowserSession) -> None:
