@@ -149,5 +149,14 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
         body=response.text if isinstance(response, TextResponse) else "",
         title=_plain_title(response),
         prompt=prompt,
-        error=_http_error(response.status),
+        error=_http_error(response.status) or _plain_not_a_page(response),
     )
+
+
+def _plain_not_a_page(response: Response) -> ErrorInfo | None:
+    """With rendering off, a PDF or an image comes back as a binary response: the same honest
+    record as the browser's, not an empty page without error."""
+    if isinstance(response, TextResponse):
+        return None
+    kind = (response.headers.get("Content-Type") or b"").decode("latin-1").split(";")[0].strip()
+    return ErrorInfo("not_a_page", f"{kind or 'a binary answer'} is a file, not a web page")

@@ -79,9 +79,15 @@ def test_http_error_status_is_recorded_with_the_page() -> None:
 
 def test_non_text_response_has_no_body_or_title() -> None:
     url = "https://a.example/a.pdf"
-    response = Response(url, status=200, body=b"%PDF", request=Request(url))
+    headers = {"Content-Type": "application/pdf"}
+    response = Response(url, status=200, body=b"%PDF", headers=headers, request=Request(url))
     record = rendered_page("https://a.example/a.pdf", response, None)
-    assert (record.body, record.title) == ("", None)
+    assert (record.body, record.title, record.final_url) == ("", None, url)
+    assert record.error is not None
+    assert (record.error.type, record.error.message) == (
+        "not_a_page",
+        "application/pdf is a file, not a web page",
+    )
 
 
 def test_rendered_page_comes_from_the_selenium_page() -> None:
