@@ -8,8 +8,8 @@ test module.
 
 Commands: ``{"op": "render", "url": ..., "meta": {...}}``,
 ``{"op": "render_many", "urls": [...]}``, ``{"op": "browsers"}`` (process groups, live pids,
-profile dirs, open windows), ``{"op": "stats"}``, ``{"op": "close"}`` (closes the handler and
-exits).
+profile dirs, open windows), ``{"op": "stats"}``, ``{"op": "open_window", "url": ...}`` (a stray
+window in every idle browser), ``{"op": "close"}`` (closes the handler and exits).
 """
 
 from __future__ import annotations
@@ -109,6 +109,15 @@ async def _serve(settings: dict[str, Any]) -> None:
             )
         elif op == "stats":
             _reply({"stats": crawler.stats.get_stats()})
+        elif op == "open_window":
+            # A window a page might still get past the pop-up blockers: opened through
+            # WebDriver in every idle browser, which is then left on its own tab.
+            for session in handler.pool.sessions:
+                driver = session.driver
+                driver.switch_to.new_window("window")
+                driver.get(command["url"])
+                driver.switch_to.window(session.window)
+            _reply({"opened": len(handler.pool.sessions)})
         elif op == "close":
             await handler.close()
             _reply({"closed": True})

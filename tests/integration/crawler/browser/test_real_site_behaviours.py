@@ -265,6 +265,17 @@ def test_pop_ups_neither_become_the_record_nor_pile_up_windows(
     assert not [path for path in site.paths() if "popup=" in path]
 
 
+def test_a_window_that_got_past_the_blockers_is_closed_before_the_next_page(
+    any_renderer: RenderHarness, site: SiteServer
+):
+    _page(any_renderer, site, "/render/plain.html")
+    assert any_renderer.open_window(site.url("/render/late.html")) == 1
+    assert [browser["windows"] for browser in any_renderer.browsers()] == [2]
+    record = _page(any_renderer, site, "/render/popups.html")
+    assert record["title"] == "The page asked for"
+    assert [browser["windows"] for browser in any_renderer.browsers()] == [1]
+
+
 # --- Navigation by script and by meta refresh -------------------------------------------------
 
 
