@@ -58,6 +58,8 @@ class MainDocument:
     attachment: bool = False
     # Page.frameNavigated committed this document in the top frame: it is what is on screen.
     committed: bool = False
+    # Seconds of a ``Refresh`` response header (the header twin of <meta http-equiv=refresh>).
+    refresh: float | None = None
 
     @property
     def is_page(self) -> bool:
@@ -125,6 +127,7 @@ def documents(entries: list[dict[str, Any]], frame_id: str) -> list[MainDocument
                 .strip()
                 .lower()
                 .startswith("attachment"),
+                refresh=_refresh_seconds(headers.get("refresh")),
             )
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             previous = found[request_id]
@@ -137,6 +140,13 @@ def documents(entries: list[dict[str, Any]], frame_id: str) -> list[MainDocument
         dataclasses.replace(document, committed=request_id in committed)
         for request_id, document in found.items()
     ]
+
+
+def _refresh_seconds(value: str | None) -> float | None:
+    try:
+        return float(value.split(";", 1)[0].strip()) if value else None
+    except ValueError:
+        return None
 
 
 def main_document(entries: list[dict[str, Any]], frame_id: str) -> MainDocument:

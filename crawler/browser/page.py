@@ -151,8 +151,9 @@ def _render(
     # the end of its screenshot, so body, title, final_url and screenshot are of one document.
     for _ in range(MAX_SELF_NAVIGATIONS + 1):
         try:
+            current = netlog.shown_document(entries, frame_id) or document
             captured: tuple[dict[str, Any], Screenshot | None] | None = _settle_and_capture(
-                driver, config, options
+                driver, config, options, current.refresh
             )
         except (InvalidSessionIdException, NoSuchWindowException):
             raise  # the browser is gone
@@ -192,7 +193,7 @@ def _render(
 
 
 def _settle_and_capture(
-    driver: WebDriver, config: SeleniumConfig, options: RenderOptions
+    driver: WebDriver, config: SeleniumConfig, options: RenderOptions, refresh: float | None
 ) -> tuple[dict[str, Any], Screenshot | None]:
     if config.scroll_lazy:
         driver.execute_async_script(
@@ -202,7 +203,7 @@ def _settle_and_capture(
             int(config.page_load_timeout * 1000),  # within the script timeout (session.py)
         )
     driver.execute_async_script(
-        scripts.SETTLE, QUIET_MS, int(config.settle_timeout * 1000), config.scroll_lazy
+        scripts.SETTLE, QUIET_MS, int(config.settle_timeout * 1000), config.scroll_lazy, refresh
     )
     snapshot: dict[str, Any] = driver.execute_script(scripts.SNAPSHOT) or {}
     screenshot = None

@@ -99,21 +99,24 @@ next();
 # Resolves true when the page is quiet: loaded, no fetch/XHR in flight, none of the short timers
 # pending at the start has still to fire (timers they start in turn are not awaited: polling
 # loops never end), no image with a layout box still loading (when arguments[2]), no meta
-# refresh of at most 1 s still due, and no DOM change for arguments[0] ms; false when
+# refresh (or Refresh header, arguments[3]) of at most 1 s still due, and no DOM change for
+# arguments[0] ms; false when
 # arguments[1] ms (SELENIUM_SETTLE_TIMEOUT) ran out first. Never an unbounded network-idle
 # wait. A navigation that a short timer or refresh starts ends this script early; the render
 # flow then follows it (crawler/browser/page.py).
 SETTLE = """
-const [quietMs, timeoutMs, waitImages] = [arguments[0], arguments[1], arguments[2]];
+const [quietMs, timeoutMs, waitImages, headerRefresh] = [arguments[0], arguments[1],
+                                                         arguments[2], arguments[3]];
 const done = arguments[arguments.length - 1];
 const start = performance.now();
 const state = window.__rivalscope || {pending: 0, last: 0, timers: new Set()};
 const wait = state.setTimeout || setTimeout;
 const awaited = new Set(state.timers);
-// A <meta http-equiv=refresh> due within a second of load is awaited like a short timer.
+// A <meta http-equiv=refresh> (or a Refresh header, arguments[3] s) due within a second of
+// load is awaited like a short timer.
 const refreshDue = (() => {
   const meta = document.querySelector('meta[http-equiv="refresh" i]');
-  const delay = meta ? parseFloat(meta.content) : NaN;
+  const delay = meta ? parseFloat(meta.content) : (headerRefresh === null ? NaN : headerRefresh);
   if (!(delay >= 0 && delay <= 1)) return 0;
   const navigation = performance.getEntriesByType('navigation')[0];
   return (navigation && navigation.loadEventEnd || start) + delay * 1000 + 250;

@@ -111,6 +111,8 @@ def real_site(site_server: SiteServer) -> SiteServer:
             f"/real/refresh-{seconds}",
             _navigating(f'<meta http-equiv="refresh" content="{seconds}; url=/real/landed">'),
         )
+    refresh_header = {"Refresh": "1; url=/real/landed"}
+    site.route("/real/refresh-header", _fixed(200, refresh_header, b"<title>First page</title>"))
     site.route(
         "/real/refresh-late",
         _navigating('<meta http-equiv="refresh" content="10; url=/real/landed">'),
@@ -282,7 +284,9 @@ def test_a_window_that_got_past_the_blockers_is_closed_before_the_next_page(
 SOON = ["/real/timer-0", "/real/timer-50", "/real/timer-300", "/real/timer-800"]
 
 
-@pytest.mark.parametrize("path", [*SOON, "/real/refresh-0", "/real/refresh-1"])
+@pytest.mark.parametrize(
+    "path", [*SOON, "/real/refresh-0", "/real/refresh-1", "/real/refresh-header"]
+)
 def test_a_page_that_moves_on_within_a_second_is_stored_where_it_lands(
     renderer: RenderHarness, site: SiteServer, path: str
 ):

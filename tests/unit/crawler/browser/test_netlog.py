@@ -204,3 +204,12 @@ def test_only_a_new_top_frame_document_counts_as_navigating():
     assert navigation_started([started], TOP)
     assert navigation_started([_sent("R2", "http://a.test/b")], TOP)
     assert not navigation_started([same, child, image], TOP)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("1; url=/next", 1.0), ("0", 0.0), ("soon", None), (None, None)]
+)
+def test_a_refresh_header_gives_its_delay(header: str | None, seconds: float | None):
+    headers = {"Refresh": header} if header is not None else {}
+    log = [_sent("R1", "http://a.test/"), _received("R1", "http://a.test/", 200, **headers)]
+    assert main_document(log, TOP).refresh == seconds
