@@ -16,8 +16,9 @@ import pytest
 from analyzer_lambda import events
 from analyzer_lambda.__main__ import LocalContext
 from analyzer_lambda.config import Config
+from analyzer_lambda.deps import build_deps
 from analyzer_lambda.exceptions import RunNotCompleteError
-from analyzer_lambda.handler import build_deps, lambda_handler
+from analyzer_lambda.handler import lambda_handler
 from analyzer_lambda.prompts.parser import default_prompt
 from analyzer_lambda.runs.complete import complete_run
 from rivalscope_core.keys import RunRef, marker_key, run_status_key
