@@ -1,5 +1,6 @@
-"""The bundled demo: each directory of ``demo/site/`` served as its own "competitor" site on
-loopback, so ``make run`` works offline.
+"""The bundled demo: each directory of ``demo/site/`` served as its own site on loopback, so
+``make run`` works offline. ``demo/watchlist.yaml`` names the competitors they belong to; its
+``http://NAME.demo/`` hosts stand for the folder ``NAME`` (:meth:`DemoSites.base_url`).
 
 Each site needs its own host — Scrapy's per-site politeness (downloader slots, robots.txt) keys
 on it — so the sites listen on ``127.0.0.2``, ``127.0.0.3``, … (Linux routes all of 127/8 to
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Self
 
 DEMO_ROOT = Path(__file__).resolve().parents[1] / "demo" / "site"
+DEMO_WATCHLIST = DEMO_ROOT.parent / "watchlist.yaml"
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -56,6 +58,7 @@ class DemoSites:
         self._root = root
         self._servers: list[_CountingServer] = []
         self._threads: list[threading.Thread] = []
+        self._names: list[str] = []
 
     def start(self) -> Self:
         sites = sorted(p for p in self._root.iterdir() if p.is_dir())
@@ -67,6 +70,7 @@ class DemoSites:
             thread.start()
             self._servers.append(server)
             self._threads.append(thread)
+            self._names.append(site.name)
         return self
 
     def stop(self) -> None:
@@ -74,6 +78,14 @@ class DemoSites:
             server.shutdown()
             server.server_close()
         self._servers.clear()
+        self._names.clear()
+
+    def base_url(self, name: str) -> str | None:
+        """``http://host:port`` of the site served from the folder ``name``, if there is one."""
+        for site, netloc in zip(self._names, self.netlocs, strict=True):
+            if site == name:
+                return f"http://{netloc}"
+        return None
 
     @property
     def netlocs(self) -> list[str]:

@@ -1,12 +1,13 @@
 """``make run``: the whole pipeline on one machine, in the AWS topology.
 
-``python -m rivalscope_local.run [--urls "u1 u2"] [--prompt FILE] [--data-dir data] [--out out]``
+``python -m rivalscope_local.run [--watchlist FILE] [--urls "u1 u2"] [--prompt FILE]
+[--data-dir data] [--out out]``
 
 1. start the embedded S3/SQS endpoint and restore ``data/`` into it (no event raised);
 2. wire bucket → queue (raw chunks only) and start the worker that hands SQS batches to the
    Lambda handler in-process, honouring partial-batch failures;
-3. crawl the URLs — or the bundled demo sites on loopback — with ``scrapy crawl competitors`` in
-   a subprocess, printing progress;
+3. crawl the watch list and/or the URLs — by default ``demo/watchlist.yaml``, the bundled demo
+   sites on loopback — with ``scrapy crawl competitors`` in a subprocess, printing progress;
 4. wait until the queue is drained, then write the report into ``out/<run time>/``;
 5. on exit, Ctrl-C included: stop the crawl, sync to ``data/``, stop everything started.
 
@@ -31,9 +32,11 @@ from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.prompts import PromptError, parse_prompt
 from rivalscope_core.keys import RunRef, analysis_prefix
 from rivalscope_core.urls import BadUrlError, parse_url_list
+from rivalscope_core.watchlist import WatchListError
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
-from rivalscope_local.demo import DemoSites
+from rivalscope_local.demo import DEMO_WATCHLIST, DemoSites
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
+from rivalscope_local.watchlist import load_watchlist, localize, uses_demo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -50,13 +53,15 @@ def say(message: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--watchlist", type=Path, default=None,
+                        help="YAML watch list (default: demo/watchlist.yaml)")  # fmt: skip
     parser.add_argument("--urls", default="", help="sites to crawl (default: the demo sites)")
     parser.add_argument("--prompt", type=Path, default=None, help="prompt file (Markdown)")
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, default=Path("out"))
     parser.add_argument("--bucket", default=DEFAULT_BUCKET)
     parser.add_argument("--max-pages", type=int, default=None,
-                        help="pages per site (default: 3 for the demo, 1 for --urls)")  # fmt: skip
+                        help="pages per site (default 1; a watch list sets its own)")  # fmt: skip
     parser.add_argument("--allow-private", default="",
                         help="ALLOW_PRIVATE_ADDRESSES for own loopback/LAN sites")  # fmt: skip
     parser.add_argument("--chunk-size", type=int, default=5, help="pages per raw chunk")
@@ -76,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         prompt = parse_prompt(prompt_path.read_text("utf-8"), source=str(prompt_path),
                               fallback_name=prompt_path.stem)  # fmt: skip
         urls = parse_url_list(args.urls) if args.urls.strip() else []
-    except (OSError, PromptError, BadUrlError) as exc:
+        watch_path = args.watchlist or (None if urls else DEMO_WATCHLIST)
+        watchlist = load_watchlist(watch_path) if watch_path is not None else None
+    except (OSError, PromptError, BadUrlError, WatchListError) as exc:
         print(f"rivalscope: {exc}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _interrupt)
@@ -100,11 +107,20 @@ def main(argv: list[str] | None = None) -> int:
         current_deps()  # a configuration error stops the run now, not after the crawl
         worker = stack.start_analyzer(lambda_handler)
         allow = args.allow_private
-        if not urls:
-            demo = DemoSites().start()
-            urls, allow = demo.urls, demo.allow_private
-            say(f"no URLS given: crawling the bundled demo sites {' '.join(urls)}")
-        max_pages = args.max_pages or (3 if demo else 1)
+        watch_file = None
+        if watchlist is not None:
+            if uses_demo(watchlist):
+                demo = DemoSites().start()
+                watchlist = localize(watchlist, demo)
+                allow = ",".join(a for a in (allow, demo.allow_private) if a)
+            names = ", ".join(c.name for c in watchlist.competitors)
+            say(f"watch list {watch_path}: {names or 'URLs without competitor'}")
+            urls += [url for url in watchlist.unnamed_urls if url not in urls]
+            if watchlist.competitors:  # the crawl's copy, with the demo sites' addresses
+                watch_file = args.data_dir / "logs" / f"watchlist-{stamp}.yaml"
+                watch_file.parent.mkdir(parents=True, exist_ok=True)
+                watch_file.write_text(watchlist.to_yaml(), encoding="utf-8")
+        max_pages = args.max_pages or 1
         s3 = stack.endpoint.s3()
         before = _runs(s3, args.bucket)
         crawl = CrawlProcess(
@@ -114,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_pages=max_pages,
                 allow_private=allow,
                 chunk_size=args.chunk_size,
+                watchlist=watch_file.resolve() if watch_file is not None else None,
             ),
             stack.env,
             args.data_dir / "logs" / f"crawl-{stamp}.log",
@@ -148,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"done in {time.monotonic() - started:.0f} s; next: make reanalyze RUN={run.uri} "
             "PROMPT=your-prompt.md")  # fmt: skip
         return max(crawl_code, report_code, 1 if worker.dead_letters() else 0)
-    except ConfigurationError as exc:
+    except (ConfigurationError, WatchListError) as exc:
         say(f"configuration: {exc}")
         return 2
     except KeyboardInterrupt:
