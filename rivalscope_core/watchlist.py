@@ -120,9 +120,9 @@ def parse_watchlist(
     selector it cannot parse (the crawler passes cssselect's parser; None skips the check)."""
     where = f"watchlist {source}"
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise WatchListError(f"{where}: not valid YAML: {_one_line(exc)}") from exc
+        raise WatchListError(f"{where}: not valid YAML: {_yaml_problem(exc)}") from exc
     if data is None or isinstance(data, str):
         return _plain_list(text, where, source)
     if not isinstance(data, dict):
@@ -152,6 +152,26 @@ def parse_watchlist(
             owners[url] = competitor.name
         competitors.append(competitor)
     return WatchList(source, tuple(competitors))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, except that a key given twice in one mapping is an error:
+    plain YAML keeps the last one, which would hide a second ``urls:`` silently."""
+
+
+def _unique_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key}: given twice in one entry", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
 def _competitor(
@@ -271,6 +291,15 @@ def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return "a text" if isinstance(value, str) else repr(value)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """``line 4, column 5: urls: given twice in one entry`` rather than PyYAML's three lines."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        return _one_line(exc)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def _one_line(exc: BaseException) -> str:

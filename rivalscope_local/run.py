@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.prompts import PromptError, parse_prompt
-from rivalscope_core.keys import RunRef, analysis_prefix
+from rivalscope_core.keys import ANALYSIS_PREFIX, RunRef
 from rivalscope_core.urls import BadUrlError, parse_url_list
 from rivalscope_core.watchlist import WatchListError
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
@@ -78,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     prompt_path = (args.prompt or DEFAULT_PROMPT).resolve()
     try:
-        prompt = parse_prompt(prompt_path.read_text("utf-8"), source=str(prompt_path),
-                              fallback_name=prompt_path.stem)  # fmt: skip
+        # checked now, so a bad prompt file stops the run before anything starts
+        parse_prompt(prompt_path.read_text("utf-8"), source=str(prompt_path),
+                     fallback_name=prompt_path.stem)  # fmt: skip
         urls = parse_url_list(args.urls) if args.urls.strip() else []
         watch_path = args.watchlist or (None if urls else DEMO_WATCHLIST)
         watchlist = load_watchlist(watch_path) if watch_path is not None else None
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             args.data_dir / "logs" / f"crawl-{stamp}.log",
             on_line=lambda line: print(f"  crawl | {line}", flush=True),
         )
-        progress = _Progress(s3, args.bucket, prompt.prompt_id, before, worker, crawl, started)
+        progress = _Progress(s3, args.bucket, before, worker, crawl, started)
         while crawl.poll() is None:
             progress.tick()
             time.sleep(0.5)
@@ -225,9 +226,9 @@ def _count(s3: S3Client, bucket: str, prefix: str, suffix: str) -> int:
 class _Progress:
     """One console line whenever the crawl or the analysis moved, at most every 2 s."""
 
-    def __init__(self, s3: S3Client, bucket: str, prompt_id: str, before: set[str],
+    def __init__(self, s3: S3Client, bucket: str, before: set[str],
                  worker: QueueWorker, crawl: CrawlProcess, started: float) -> None:  # fmt: skip
-        self._s3, self._bucket, self._prompt_id, self._before = s3, bucket, prompt_id, before
+        self._s3, self._bucket, self._before = s3, bucket, before
         self._worker, self._crawl, self._started = worker, crawl, started
         self._run: RunRef | None = None
         self._last = ""
@@ -247,11 +248,9 @@ class _Progress:
         self._last_at = now
         run = self.find_run()
         chunks = _count(self._s3, self._bucket, run.raw_prefix, ".jl.gz") if run else 0
-        analysed = (
-            _count(self._s3, self._bucket, analysis_prefix(run, self._prompt_id), ".json")
-            if run
-            else 0
-        )
+        # every prompt's results: a watch list may give some competitors a prompt of their own
+        prefix = f"{ANALYSIS_PREFIX}{run.spider}/{run.time}/" if run else ""
+        analysed = _count(self._s3, self._bucket, prefix, ".json") if run else 0
         crawled = self._crawl.progress
         if crawled.stored is None:
             crawl = f"crawl: {crawled.pages} pages fetched, {crawled.items} stored"

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
-    from rivalscope_core.watchlist import Competitor
+    from rivalscope_core.watchlist import Competitor, WatchList
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,11 @@ class CompetitorsSpider(scrapy.Spider):
             )
         else:
             targets = load_targets(self.args, self._bucket)
+        for request in self.requests_for(targets):
+            yield request
+
+    def requests_for(self, targets: WatchList) -> list[scrapy.Request]:
+        """The start requests of this task's shard of ``targets``."""
         urls = shard_urls(targets, self.args.shard)
         index, count = self.args.shard
         self.crawler.stats.set_value(START_URLS_STAT, len(urls))
@@ -120,10 +125,10 @@ class CompetitorsSpider(scrapy.Spider):
             f" (shard {index}/{count})" if count > 1 else "",
             self.args.max_pages,
         )
-        for url in urls:
-            request = self._page_request(url, targets.competitor_of(url), start=True)
-            if request is not None:
-                yield request
+        requests = (
+            self._page_request(url, targets.competitor_of(url), start=True) for url in urls
+        )
+        return [request for request in requests if request is not None]
 
     def _budget(self, competitor: Competitor | None) -> int:
         """Pages per site: the competitor's ``max_pages``, else ``-a max_pages``."""
