@@ -108,8 +108,8 @@ def test_make_run_crawls_analyses_every_page_once_and_writes_the_report(
     assert "[" in run.stdout  # progress lines while crawling and analysing
     assert "GEMINI_API_KEY is not set" not in run.stdout
     pages = stored_pages(pipeline.data)
-    # three sites, max_pages=3 each: acme has three pages, the other two have two
-    assert len(pages) == 7
+    # four sites, max_pages=3 each: acme has three pages, acme-app one, the other two have two
+    assert len(pages) == 8
     assert {url for _, _, url in pages} >= set(pipeline.sites.urls)
     results = stored_results(pipeline.data, "competitor-overview")
     assert sorted((str(r["chunk"]).split(f"{BUCKET}/")[1], r["line"]) for r in results) == sorted(
