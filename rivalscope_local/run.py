@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"the analyser did not finish within {args.analysis_timeout:.0f} s")
         progress.tick(force=True)
         stack.sync()
-        report_code, report_dir = _report(run, prompt_path, args.out, stack.env)
+        report_code, report_dir = _report(run, args.out, stack.env)
         stack.sync()
         failed = worker.stats.failed + worker.dead_letters()
         if failed:
@@ -263,11 +263,13 @@ class _Progress:
             self._last = line
 
 
-def _report(run: RunRef, prompt: Path, out: Path, env: dict[str, str]) -> tuple[int, Path]:
+def _report(run: RunRef, out: Path, env: dict[str, str]) -> tuple[int, Path]:
+    """The report of every page with the prompt it was analysed with: the run's, or its
+    competitor's from the watch list (no ``--prompt``)."""
     report_dir = out / run.time
     say(f"writing the report into {report_dir}/")
     command = [sys.executable, "-m", "analyzer_lambda.report", run.uri,
-               "--prompt", str(prompt), "--out", str(report_dir)]  # fmt: skip
+               "--out", str(report_dir)]  # fmt: skip
     code = subprocess.run(command, env=env, cwd=Path.cwd(), check=False).returncode
     return code, report_dir
 
