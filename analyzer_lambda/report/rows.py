@@ -96,12 +96,12 @@ class Group:
 
 
 def groups(rows: Iterable[ReportRow]) -> list[Group]:
-    """Competitors, then hosts of no competitor, each in the order its first page appears (the
-    watch list's order, for a crawl of one)."""
+    """Competitors by name, then hosts of no competitor by name: a stable order (pages are
+    stored in the order they were crawled, which concurrency decides), rows in page order."""
     members: dict[tuple[bool, str], list[ReportRow]] = {}
     for row in rows:
         members.setdefault((row.competitor is None, row.group), []).append(row)
-    keys = [k for k in members if not k[0]] + [k for k in members if k[0]]
+    keys = sorted(members, key=lambda k: (k[0], k[1].casefold(), k[1]))
     return [
         Group(
             name=name,
@@ -181,7 +181,6 @@ def csv_table(rows: list[ReportRow], prompt_id: str) -> tuple[list[str], list[li
     """Header and rows, grouped by competitor (``competitor`` empty for a page of none, which
     falls back to its ``site``): the result record's fields, then one ``analysis.<field>``
     column per top-level answer field (union over all rows, first-seen order)."""
-    rows = grouped(rows)
     fixed = ["status", "competitor", "site", "url", "final_url", "crawled_at", "chunk", "line",
              "prompt_id", "model", "analyzer", "input_tokens", "output_tokens", "error_type",
              "error_message", "screenshot"]  # fmt: skip
@@ -190,7 +189,7 @@ def csv_table(rows: list[ReportRow], prompt_id: str) -> tuple[list[str], list[li
         if row.result is not None and isinstance(row.result.analysis, dict):
             answer_keys.update(dict.fromkeys(row.result.analysis))
     table: list[list[Any]] = []
-    for row in rows:
+    for row in grouped(rows):  # answer columns above in page order, lines by group
         record = result_dict(row, prompt_id)
         error = record.get("error") or {}
         usage = record.get("usage") or {}

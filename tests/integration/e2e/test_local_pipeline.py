@@ -135,7 +135,9 @@ def test_make_run_crawls_analyses_every_page_once_and_writes_the_report(
         (key, line) for key, line, _ in pages
     )  # exactly one result per crawled page
     assert all(r["analysis"] is not None and r["analyzer"] == "gemini" for r in results)
-    assert sorted((r["competitor"], r["prompt_id"].rsplit("-", 1)[0]) for r in results) == [
+    assert sorted(
+        (str(r["competitor"]), str(r["prompt_id"]).rsplit("-", 1)[0]) for r in results
+    ) == [
         *[("Acme Analytics", "competitor-overview")] * 4,
         *[("Northwind Metrics", "competitor-overview")] * 2,
         *[("花見クラウド", "pricing-ja")] * 2,
@@ -153,7 +155,7 @@ def test_make_run_crawls_analyses_every_page_once_and_writes_the_report(
         "Acme Analytics", "Northwind Metrics", "花見クラウド",
     ]  # fmt: skip
     acme_hosts = {
-        urlsplit(f"{pipeline.sites.base_url(n)}/").hostname for n in ("acme", "acme-app")
+        str(urlsplit(f"{pipeline.sites.base_url(n)}/").hostname) for n in ("acme", "acme-app")
     }
     assert f'<span class="hosts">{" · ".join(sorted(acme_hosts))}</span>' in html
     jsonl = (report.parent / "results.jsonl").read_text("utf-8").splitlines()

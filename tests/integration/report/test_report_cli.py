@@ -83,16 +83,16 @@ def test_results_csv_flattens_the_answer_and_keeps_japanese(report: Any) -> None
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 6
     assert {"status", "url", "error_type", "analysis.title", "analysis.prices"} <= set(rows[0])
-    # grouped by site (no page has a competitor), sites in the order of their first page
+    # grouped by site (no page has a competitor), sites by name, pages in page order
     assert [r["site"] for r in rows] == [
-        "acme.example", "acme.example", "kantan-chobo.example.jp", "widgetly.example",
-        "widgetly.example", "down.example",
+        "acme.example", "acme.example", "down.example", "kantan-chobo.example.jp",
+        "widgetly.example", "widgetly.example",
     ]  # fmt: skip
-    japanese = rows[2]
+    japanese = rows[3]
     assert japanese["analysis.title"] == "料金プラン｜クラウド会計ソフト「かんたん帳簿」"
     assert json.loads(japanese["analysis.prices"])[2]["text"] == "3,980円/月"
     assert japanese["screenshot"] == "screenshots/items.0000000-2.webp"
-    assert [r["status"] for r in rows] == ["done", "failed", "done", "done", "done", "missing"]
+    assert [r["status"] for r in rows] == ["done", "failed", "missing", "done", "done", "done"]
     assert rows[1]["error_message"].startswith("Gemini answered 500")
 
 

@@ -100,13 +100,14 @@ def test_results_carry_the_competitor_and_the_page_s_own_prompt(report: Path) ->
         (None, "overview"),
         (HANAMI, "pricing-ja"),
     ]
-    # the CSV groups them: 花見クラウド's three pages first, then Acme, then a host of no one
+    # the CSV groups them: competitors by name (花見クラウド's three pages together), then a
+    # host of no competitor
     table = list(csv.DictReader(io.StringIO((report / "results.csv").read_text("utf-8-sig"))))
     assert [(r["competitor"], r["site"]) for r in table] == [
+        ("Acme Analytics", "acme.example"),
         (HANAMI, "hanami.example.jp"),
         (HANAMI, "app.hanami-cloud.example"),
         (HANAMI, "hanami.example.jp"),
-        ("Acme Analytics", "acme.example"),
         ("", "widgetly.example"),
     ]
 
@@ -128,20 +129,16 @@ def test_a_competitor_with_two_hosts_is_one_row_in_chromium(
     rows = _summary_rows(browser)
     cells = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
     assert [c[0].splitlines() for c in cells] == [
-        [HANAMI, "app.hanami-cloud.example · hanami.example.jp"],
         ["Acme Analytics", "acme.example"],
+        [HANAMI, "app.hanami-cloud.example · hanami.example.jp"],  # one row, both hosts
         ["widgetly.example"],  # no competitor: its host, as before watch lists
     ]
-    assert [c[1:3] for c in cells] == [["3", "3"], ["1", "1"], ["1", "1"]]  # pages, analysed
+    assert [c[1:3] for c in cells] == [["1", "1"], ["3", "3"], ["1", "1"]]  # pages, analysed
     totals = browser.find_element(By.CSS_SELECTOR, ".totals").text
     assert "2\ncompetitors" in totals
     assert "4\nsites" in totals
     headings = browser.find_elements(By.CSS_SELECTOR, ".group-title")
-    assert [_heading(h) for h in headings] == [
-        HANAMI,
-        "Acme Analytics",
-        "widgetly.example",
-    ]
+    assert [_heading(h) for h in headings] == ["Acme Analytics", HANAMI, "widgetly.example"]
     browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(str(SCREENSHOT))
 
@@ -152,6 +149,6 @@ def test_a_competitor_with_two_hosts_is_one_row_in_chromium(
     assert all(HANAMI in card.text for card in shown)
     assert [_heading(h) for h in headings if h.is_displayed()] == [HANAMI]
     Select(browser.find_element(By.ID, "site-filter")).select_by_value("")
-    rows[1].click()  # a summary row filters to its competitor
+    rows[0].click()  # a summary row filters to its competitor
     shown = [c for c in browser.find_elements(By.CSS_SELECTOR, "article.card") if c.is_displayed()]
     assert [c.get_attribute("data-site") for c in shown] == ["Acme Analytics"]

@@ -40,18 +40,18 @@ def test_csv_flattens_top_level_answer_fields(rows: list[ReportRow]) -> None:
     out = io.StringIO()
     csv.writer(out).writerows([header, *table])
     parsed = list(csv.DictReader(io.StringIO(out.getvalue())))
-    first = parsed[0]
+    first = parsed[2]
     assert first["analysis.title"] == "料金プラン｜かんたん帳簿"
     assert json.loads(first["analysis.prices"])[0]["text"] == "月額 1,980円"
     assert first["analysis.technologies"] == '["WordPress", "jQuery"]'
     assert first["input_tokens"] == "1200"
-    # grouped by site (no page has a competitor), sites in the order of their first page
-    assert [r["site"] for r in parsed] == [*["kantan.example.jp"] * 3, "evil.example",
-                                           "down.example"]  # fmt: skip
+    # grouped by site (no page has a competitor), sites by name, pages in page order
+    assert [r["site"] for r in parsed] == ["down.example", "evil.example",
+                                           *["kantan.example.jp"] * 3]  # fmt: skip
     assert {r["competitor"] for r in parsed} == {""}
-    assert parsed[4]["status"] == "missing"
-    assert parsed[4]["error_type"] == "not_analysed"
-    assert parsed[4]["screenshot"] == ""
+    assert parsed[0]["status"] == "missing"
+    assert parsed[0]["error_type"] == "not_analysed"
+    assert parsed[0]["screenshot"] == ""
 
 
 def test_csv_defuses_spreadsheet_formulas() -> None:
