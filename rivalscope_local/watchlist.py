@@ -10,14 +10,15 @@ browsers start). A ``http://NAME.demo/`` URL stands for the folder ``demo/site/N
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from crawler.spiders.targets import check_css_selector
+from crawler.spiders.targets import check_css_selector, local_prompt
 from rivalscope_core.watchlist import WatchList, WatchListError, parse_watchlist
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rivalscope_local.demo import DemoSites
 
 DEMO_SUFFIX = ".demo"
@@ -36,17 +37,15 @@ def load_watchlist(path: Path) -> WatchList:
     for index, competitor in enumerate(watchlist.competitors):
         prompt = competitor.prompt
         if prompt is not None and not prompt.startswith("s3://"):
-            for candidate in (path.parent / prompt, Path(prompt)):
-                if candidate.is_file():
-                    prompt = str(candidate.resolve())
-                    break
-            else:
-                if prompt.endswith(".md") or "/" in prompt:
-                    raise WatchListError(
-                        f'watchlist {path}: competitors[{index}] "{competitor.name}": prompt: '
-                        f"{competitor.prompt!r} does not resolve: no such file in "
-                        f"{path.parent}/ or the working directory"
-                    )
+            local = local_prompt(prompt, path.parent)
+            if local is not None:
+                prompt = str(local)
+            elif prompt.endswith(".md") or "/" in prompt:  # not a NAME: a file that is not there
+                raise WatchListError(
+                    f'watchlist {path}: competitors[{index}] "{competitor.name}": prompt: '
+                    f"{competitor.prompt!r} does not resolve: no such file in "
+                    f"{path.parent}/ or the working directory"
+                )
         competitors.append(dataclasses.replace(competitor, prompt=prompt))
     return WatchList(watchlist.source, tuple(competitors), watchlist.unnamed_urls)
 

@@ -98,7 +98,9 @@ class _Unresolved(Exception):
     pass
 
 
-def _local(ref: str, base: Path | None) -> Path | None:
+def local_prompt(ref: str, base: Path | None) -> Path | None:
+    """A prompt file ``ref`` relative to ``base`` (the watch list's folder), then to the working
+    directory, as an absolute path; None when there is no such file."""
     for candidate in (base / ref if base is not None else None, Path(ref)):
         if candidate is not None and candidate.is_file():
             return candidate.resolve()
@@ -106,7 +108,7 @@ def _local(ref: str, base: Path | None) -> Path | None:
 
 
 def _needs_s3(ref: str, base: Path | None) -> bool:
-    return ref.startswith("s3://") or _local(ref, base) is None
+    return ref.startswith("s3://") or local_prompt(ref, base) is None
 
 
 def resolve_prompt(ref: str, base: Path | None, bucket: str | None, s3_client: Any) -> str:
@@ -119,7 +121,7 @@ def resolve_prompt(ref: str, base: Path | None, bucket: str | None, s3_client: A
             raise _Unresolved(str(exc)) from exc
         _head(s3_client, uri.bucket, uri.key)
         return ref
-    local = _local(ref, base)
+    local = local_prompt(ref, base)
     if local is not None:
         return str(local)
     if not _PROMPT_NAME.match(ref) or ref.endswith(".md"):
