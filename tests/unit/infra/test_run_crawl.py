@@ -126,3 +126,15 @@ def test_a_watch_list_the_task_cannot_read_is_refused() -> None:
     assert result.returncode == 2
     assert "config/" in result.stderr
     assert requests == []
+
+
+def test_a_bad_local_watch_list_is_refused_before_any_upload(tmp_path: Path) -> None:
+    watchlist = tmp_path / "watchlist.yaml"
+    watchlist.write_text("competitors:\n  - name: Northwind\n    urls: []\n")
+    result, requests = _dry_run("--watchlist", str(watchlist))
+    assert result.returncode == 2
+    assert f'watchlist {watchlist}: competitors[0] "Northwind": urls: must not be empty' in (
+        result.stderr
+    )
+    assert requests == []
+    assert "would upload" not in result.stdout
