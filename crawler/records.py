@@ -31,6 +31,8 @@ from rivalscope_core.records import ErrorInfo, PageRecord, Screenshot, utc_now_i
 if TYPE_CHECKING:
     from scrapy.http import Response
 
+    from rivalscope_core.watchlist import Competitor
+
 _MAX_MESSAGE = 500
 _HTTP_ERROR_FROM = 400
 
@@ -69,11 +71,22 @@ def error_info(exc: BaseException) -> ErrorInfo:
     return ErrorInfo("error", message)
 
 
-def failed_page(url: str, exc: BaseException, prompt: str | None) -> PageRecord:
-    return _failed(url, error_info(exc), prompt)
+def failed_page(
+    url: str, exc: BaseException, prompt: str | None, competitor: Competitor | None = None
+) -> PageRecord:
+    return _failed(url, error_info(exc), prompt, competitor)
 
 
-def _failed(url: str, error: ErrorInfo, prompt: str | None) -> PageRecord:
+def _listing(competitor: Competitor | None) -> dict[str, Any]:
+    """What a page record says of the watch-list entry it was crawled for."""
+    if competitor is None:
+        return {"competitor": None, "change_rules": None}
+    return {"competitor": competitor.name, "change_rules": competitor.change_rules}
+
+
+def _failed(
+    url: str, error: ErrorInfo, prompt: str | None, competitor: Competitor | None
+) -> PageRecord:
     """The record of a page that never came back: no final URL, status or body."""
     return PageRecord(
         url=url,
@@ -83,6 +96,7 @@ def _failed(url: str, error: ErrorInfo, prompt: str | None) -> PageRecord:
         body="",
         prompt=prompt,
         error=error,
+        **_listing(competitor),
     )
 
 
@@ -118,7 +132,9 @@ def _plain_title(response: Response) -> str | None:
     return title or None
 
 
-def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecord:
+def rendered_page(
+    url: str, response: Response, prompt: str | None, competitor: Competitor | None = None
+) -> PageRecord:
     """The record of a page that came back. With rendering on, the download handler put the
     rendered page in ``meta["selenium_page"]``; with it off, the plain response is the page."""
     page: Any = response.meta.get("selenium_page")
@@ -137,10 +153,11 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
             screenshot=screenshot,
             prompt=prompt,
             error=_http_error(status) or _not_a_page(page),
+            **_listing(competitor),
         )
     refusal = _guard_refusal(response)
     if refusal is not None:
-        return _failed(url, refusal, prompt)
+        return _failed(url, refusal, prompt, competitor)
     return PageRecord(
         url=url,
         final_url=response.url,
@@ -150,6 +167,7 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
         title=_plain_title(response),
         prompt=prompt,
         error=_http_error(response.status) or _plain_not_a_page(response),
+        **_listing(competitor),
     )
 
 

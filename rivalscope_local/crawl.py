@@ -57,11 +57,11 @@ def crawl_command(
     chunk_size: int = 5,
     run: str | None = None,
     shard: tuple[int, int] = (0, 1),
+    watchlist: Path | None = None,
 ) -> list[str]:
     """``run``: the run every shard of this local run writes under; ``shard``: ``(I, N)``."""
     command = [
         sys.executable, "-m", "scrapy", "crawl", "competitors",
-        "-a", f"urls={','.join(urls)}",
         "-a", f"max_pages={max_pages}",
         "-s", "LOGSTATS_INTERVAL=2",
         # a local Ctrl-C should not wait a minute for pages in flight
@@ -69,6 +69,10 @@ def crawl_command(
         # small chunks: analysis starts while the crawl goes on
         "-s", f"S3PIPELINE_MAX_CHUNK_SIZE={chunk_size}",
     ]  # fmt: skip
+    if urls:
+        command += ["-a", f"urls={','.join(urls)}"]
+    if watchlist is not None:
+        command += ["-a", f"watchlist={watchlist}"]
     if prompt:
         command += ["-a", f"prompt={prompt}"]
     if run:

@@ -1,11 +1,13 @@
 """The first step of the scheduled crawl's state machine (infra/template.yaml): how many shards
 a URL list is crawled in, and the run id they share.
 
-Each shard task gets the whole list and ``-a shard=I/N``; the crawler keeps the URLs whose site
-(registrable domain, ``rivalscope_core.sites``) hashes to I (``rivalscope_core.urls``), so no
-site is in two shards and every URL is in one. This step only chooses N: the
-``max_shards`` parameter, but never more than the list's sites (a shard per site at most), and
-names every shard's marker so that the run-complete step can be started at the end.
+Each shard task gets the whole watch list (``-a watchlist=``; a plain URL list is one too) and
+``-a shard=I/N``; the crawler keeps the URLs whose site (registrable domain,
+``rivalscope_core.sites``; a competitor's sites together) hashes to I
+(``rivalscope_core.urls``), so no site is in two shards and every URL is in one. This step
+only chooses N: the ``max_shards`` parameter, but never more than the list's sites (a shard
+per site at most), and names every shard's marker so that the run-complete step can be started
+at the end.
 ``plan_shards`` is pure; ``lambda_handler`` (a second function from the analyser image, its
 ``ImageConfig`` command) reads the list from S3."""
 
@@ -73,7 +75,7 @@ def plan_shards(
         raise ValueError(f"max_shards must be >= 1, got {max_shards}")
     if not 1 <= max_concurrency <= MAX_CONCURRENCY:
         raise ValueError(f"max_concurrency must be 1..{MAX_CONCURRENCY}, got {max_concurrency}")
-    urls = parse_url_list(url_text)
+    urls = _listed_urls(url_text, key)
     sites = {site_of(url) for url in urls}
     count = min(max_shards, len(sites))
     return ShardPlan(
@@ -111,6 +113,26 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         extra_arguments=_arguments(event.get("extra_arguments") or []),
     )
     return plan.to_dict()
+
+
+def _listed_urls(text: str, key: str) -> list[str]:
+    """The URLs of a watch list (YAML ``competitors: [{urls: [...]}, ...]``, checked in full by
+    the crawler, ``-a watchlist``) or of a plain URL list (which a watch list may also be)."""
+    if key.endswith((".yaml", ".yml")):
+        import yaml
+
+        data = yaml.safe_load(text)
+        competitors = data.get("competitors") if isinstance(data, dict) else None
+        if not isinstance(competitors, list):
+            raise ValueError(f"{key}: a watch list needs a 'competitors' list")
+        listed = [
+            str(url)
+            for competitor in competitors
+            if isinstance(competitor, dict)
+            for url in competitor.get("urls") or []
+        ]
+        return parse_url_list("\n".join(listed))
+    return parse_url_list(text)
 
 
 def _arguments(value: Any) -> tuple[str, ...]:

@@ -209,7 +209,7 @@ def test_each_shard_task_gets_the_run_and_its_shard_on_the_command_line(
     command = override["Command"]
     assert command == [
         "-a",
-        "urls_file=s3://pages-bucket/config/urls.txt",
+        "watchlist=s3://pages-bucket/config/urls.txt",
         "-a",
         "run=2026-11-23T22-19-03",
         "-a",
@@ -220,7 +220,7 @@ def test_each_shard_task_gets_the_run_and_its_shard_on_the_command_line(
     # docker/crawl passes these to `scrapy crawl competitors`: the spider takes them
     spargs = dict(arg.split("=", 1) for arg in command[1::2])
     parsed = CrawlArguments.parse(spargs)
-    assert (parsed.run, parsed.shard, parsed.urls_file) == (PLAN["run"], (1, 2), PLAN["urls_file"])
+    assert (parsed.run, parsed.shard, parsed.watchlist) == (PLAN["run"], (1, 2), PLAN["urls_file"])
     assert parsed.prompt == "pricing"
 
 

@@ -52,3 +52,16 @@ def test_a_bad_list_or_argument_is_a_value_error(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         plan_shards(text, bucket="b", key="k", max_shards=max_shards, run=run)
+
+
+def test_a_yaml_watch_list_is_planned_by_its_competitors_urls() -> None:
+    watch = """competitors:
+  - name: Acme
+    urls: [https://www.acme.com/pricing, https://app.acme.com/plans]
+  - name: Beta
+    urls: [https://beta.co.uk/]
+"""
+    plan = plan_shards(watch, bucket="b", key="config/watchlist.yaml", max_shards=8)
+    assert (plan.count, sum(plan.urls_per_shard)) == (2, 3)
+    with pytest.raises(ValueError, match="competitors"):
+        plan_shards("[]", bucket="b", key="config/watchlist.yaml", max_shards=2)
