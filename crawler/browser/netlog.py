@@ -9,8 +9,9 @@ the request id, so the last response seen for it is the final document's.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.exceptions import (
@@ -41,6 +42,13 @@ class MainDocument:
     error_text: str | None = None
     # The guard proxy's verdict when it, not the site, answered (GUARD_HEADER).
     guard_verdict: str | None = None
+    # The response's headers, names lower-cased, repeated ones joined by newlines; the raw
+    # ``responseReceivedExtraInfo`` headers are merged in, as only they carry ``set-cookie``.
+    headers: dict[str, str] = field(default_factory=dict)
+    # When the browser had the response's headers, in seconds since the epoch (DevTools'
+    # monotonic timestamps mapped through the request's ``wallTime``): the site had the
+    # request by then. None when unknown.
+    responded_at: float | None = None
 
 
 def events(entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -59,15 +67,23 @@ def main_document(entries: list[dict[str, Any]], frame_id: str) -> MainDocument:
     """The top frame's last document request that got an answer (or failed)."""
     documents: dict[str, MainDocument] = {}
     order: list[str] = []
+    clock_offsets: dict[str, float] = {}  # wallTime - timestamp, per request
+    raw_headers: dict[str, dict[str, str]] = {}
     for method, params in events(entries):
         request_id = params.get("requestId")
         if not isinstance(request_id, str):
             continue
-        if method == "Network.requestWillBeSent":
+        if method == "Network.responseReceivedExtraInfo":
+            # may come before or after responseReceived; the last one is the final answer's
+            raw_headers[request_id] = _lower_headers(params.get("headers"))
+        elif method == "Network.requestWillBeSent":
             if params.get("type") != "Document" or params.get("frameId") != frame_id:
                 continue
             url = (params.get("request") or {}).get("url")
             documents[request_id] = MainDocument(url=url)
+            offset = _clock_offset(params)
+            if offset is not None:
+                clock_offsets[request_id] = offset
             if request_id not in order:
                 order.append(request_id)
         elif request_id not in documents:
@@ -75,11 +91,15 @@ def main_document(entries: list[dict[str, Any]], frame_id: str) -> MainDocument:
         elif method == "Network.responseReceived":
             response = params.get("response") or {}
             status = response.get("status")
-            headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
+            headers = _lower_headers(response.get("headers"))
+            at = params.get("timestamp")
+            offset = clock_offsets.get(request_id)
             documents[request_id] = MainDocument(
                 url=response.get("url") or documents[request_id].url,
                 status=int(status) if status is not None else None,
                 guard_verdict=headers.get(GUARD_HEADER),
+                headers=headers,
+                responded_at=float(at) + offset if at is not None and offset is not None else None,
             )
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             previous = documents[request_id]
@@ -90,8 +110,24 @@ def main_document(entries: list[dict[str, Any]], frame_id: str) -> MainDocument:
     for request_id in reversed(order):
         document = documents[request_id]
         if document.status is not None or document.error_text is not None:
+            if request_id in raw_headers and document.status is not None:
+                merged = {**document.headers, **raw_headers[request_id]}
+                document = dataclasses.replace(document, headers=merged)
             return document
     return documents[order[0]] if order else MainDocument()
+
+
+def _lower_headers(headers: Any) -> dict[str, str]:
+    if not isinstance(headers, dict):
+        return {}
+    return {str(name).lower(): str(value) for name, value in headers.items()}
+
+
+def _clock_offset(params: dict[str, Any]) -> float | None:
+    wall, ticks = params.get("wallTime"), params.get("timestamp")
+    if isinstance(wall, int | float) and isinstance(ticks, int | float):
+        return float(wall) - float(ticks)
+    return None
 
 
 def navigation_error(url: str, error_text: str) -> RenderError:

@@ -8,7 +8,7 @@ Blocking: runs in a worker thread with a browser checked out of the pool.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from selenium.common.exceptions import TimeoutException, WebDriverException
@@ -39,7 +39,8 @@ QUIET_MS = 150
 
 @dataclass(frozen=True)
 class RenderedPage:
-    """What the browser saw; ``status`` is the main document's HTTP status (None if unknown)."""
+    """What the browser saw; ``status`` and ``headers`` are the main document's (None and empty
+    if unknown); the headers let the record tell a bot wall from the page (crawler.botwalls)."""
 
     requested_url: str
     final_url: str
@@ -47,6 +48,7 @@ class RenderedPage:
     title: str
     html: str
     screenshot: Screenshot | None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _never_blocked(_url: str) -> str | None:
@@ -140,6 +142,7 @@ def _render(
         title=title,
         html=html,
         screenshot=screenshot,
+        headers=document.headers,
     )
 
 

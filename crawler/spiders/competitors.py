@@ -24,7 +24,7 @@ from w3lib.url import canonicalize_url
 
 from crawler.exceptions import ShuttingDownError
 from crawler.items import PageItem
-from crawler.records import failed_page, rendered_page
+from crawler.records import BLOCKED_BY_SITE, failed_page, rendered_page
 from crawler.robots import RobotsDisallowedError
 from crawler.spiders.arguments import CrawlArguments, load_url_text
 from crawler.spiders.sites import site_of
@@ -46,6 +46,8 @@ _META_SITE = "rivalscope_site"
 _META_START = "rivalscope_start"
 _HTTP_ERROR_FROM = 400
 START_URLS_STAT = "rivalscope/start_urls"
+# Bot walls are failed pages too (rivalscope/pages/failed, exit code 1); counted apart as well.
+BLOCKED_STAT = "rivalscope/blocked_by_site"
 
 
 class CompetitorsSpider(scrapy.Spider):
@@ -135,6 +137,9 @@ class CompetitorsSpider(scrapy.Spider):
         url = response.meta.get(_META_URL, response.url)
         record = rendered_page(url, response, self.prompt)
         self._count(record.error is None)
+        if record.error is not None and record.error.type == BLOCKED_BY_SITE:
+            logger.warning("Page %s is a bot wall: %s", url, record.error.message)
+            self.crawler.stats.inc_value(BLOCKED_STAT)
         yield PageItem.from_record(record)
         if record.error is None and self.args.max_pages > 1:
             yield from self._follow(response)
