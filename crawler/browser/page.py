@@ -16,6 +16,7 @@ from urllib3.exceptions import HTTPError
 
 from crawler.browser import netlog, scripts
 from crawler.browser.consent import hide_consent_overlays
+from crawler.browser.pacing import unpaced
 from crawler.browser.screenshot import full_page
 from crawler.exceptions import (
     BlockedAddressError,
@@ -26,10 +27,12 @@ from crawler.exceptions import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
     from selenium.webdriver.chrome.webdriver import WebDriver
 
     from crawler.browser.config import SeleniumConfig
+    from crawler.browser.pacing import Arrival
     from crawler.browser.session import BrowserSession
     from rivalscope_core.records import Screenshot
 
@@ -57,12 +60,14 @@ def _never_blocked(_url: str) -> str | None:
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Per-request choices on top of the config (request meta ``selenium_screenshot``), and
+    """Per-request choices on top of the config (request meta ``selenium_screenshot``),
     ``blocked_reason``: why the guard proxy refused a URL, if it did (Chromium reports a refused
-    https tunnel only as ``net::ERR_TUNNEL_CONNECTION_FAILED``)."""
+    https tunnel only as ``net::ERR_TUNNEL_CONNECTION_FAILED``), and ``navigation``: the site's
+    turn (``SitePacer.navigation``), entered around ``driver.get``."""
 
     screenshot: bool = True
     blocked_reason: Callable[[str], str | None] = _never_blocked
+    navigation: Callable[[], AbstractContextManager[Arrival]] = unpaced
 
 
 def render_page(
@@ -95,19 +100,9 @@ def _render(
     driver = session.driver
     frame_id = str(driver.execute_cdp_cmd("Page.getFrameTree", {})["frameTree"]["frame"]["id"])
     _performance_log(driver)  # drop what the previous page left in the log
-    try:
-        driver.get(url)
-    except TimeoutException:
-        raise
-    except WebDriverException as exc:
-        # chromedriver fails `get` on some network errors (a failed proxy tunnel, ...) and
-        # shows an error page on others: either way the log names the error, and the browser
-        # is fine. Without one there, the browser itself failed.
-        failed = netlog.main_document(_performance_log(driver), frame_id)
-        if failed.error_text is None:
-            raise
-        raise _navigation_error(url, failed, options) from exc
-    document = netlog.main_document(_performance_log(driver), frame_id)
+    with options.navigation() as arrival:
+        document = _navigate(driver, url, frame_id, options)
+        arrival.note(document.responded_at)
     if document.guard_verdict is not None:
         raise netlog.guard_error(url, document.guard_verdict, document.status)
     if document.error_text is not None:
@@ -144,6 +139,25 @@ def _render(
         screenshot=screenshot,
         headers=document.headers,
     )
+
+
+def _navigate(
+    driver: WebDriver, url: str, frame_id: str, options: RenderOptions
+) -> netlog.MainDocument:
+    """``driver.get`` and what the performance log says happened to the main document."""
+    try:
+        driver.get(url)
+    except TimeoutException:
+        raise
+    except WebDriverException as exc:
+        # chromedriver fails `get` on some network errors (a failed proxy tunnel, ...) and
+        # shows an error page on others: either way the log names the error, and the browser
+        # is fine. Without one there, the browser itself failed.
+        failed = netlog.main_document(_performance_log(driver), frame_id)
+        if failed.error_text is None:
+            raise
+        raise _navigation_error(url, failed, options) from exc
+    return netlog.main_document(_performance_log(driver), frame_id)
 
 
 def _performance_log(driver: WebDriver) -> list[dict[str, Any]]:
