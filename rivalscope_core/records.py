@@ -21,7 +21,8 @@ def utc_now_iso() -> str:
 @dataclass(frozen=True)
 class ErrorInfo:
     """Why a page could not be rendered or analysed: ``type`` is a stable short name
-    (``timeout``, ``dns``, ``http_status``, ``blocked_address``, ``browser_crash``, ...)."""
+    (``timeout``, ``dns``, ``http_status``, ``blocked_address``, ``browser_crash``,
+    ``blocked_by_site`` for a bot wall served in place of the page, ...)."""
 
     type: str
     message: str
