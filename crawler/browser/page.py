@@ -16,7 +16,6 @@ from urllib3.exceptions import HTTPError
 
 from crawler.browser import netlog, scripts
 from crawler.browser.consent import hide_consent_overlays
-from crawler.browser.pacing import unpaced
 from crawler.browser.screenshot import full_page
 from crawler.exceptions import (
     BlockedAddressError,
@@ -24,6 +23,7 @@ from crawler.exceptions import (
     PageTimeoutError,
     RenderError,
 )
+from crawler.politeness.site_pacing import unpaced
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
 
     from crawler.browser.config import SeleniumConfig
-    from crawler.browser.pacing import Arrival
     from crawler.browser.session import BrowserSession
+    from crawler.politeness.site_pacing import Arrival
     from rivalscope_core.records import Screenshot
 
 # A page counts as settled after this long without DOM change or fetch/XHR activity.

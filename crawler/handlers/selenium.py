@@ -32,13 +32,13 @@ from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
 from crawler.browser.config import SeleniumConfig
-from crawler.browser.pacing import SitePacer
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
 from crawler.browser.pool import BrowserPool
 from crawler.exceptions import RenderError
 from crawler.malloc import fix_mmap_threshold
 from crawler.netguard.config import NetguardConfig
 from crawler.netguard.proxy import GuardProxy
+from crawler.politeness.site_pacing import SitePacer
 
 if TYPE_CHECKING:
     from typing import Self
@@ -140,8 +140,8 @@ class SeleniumDownloadHandler:
         pacer = self._service.pacer
         wait = pacer.wait_for(slot, floor)
         if wait > 0:
-            # The site saw this slot's previous page late (crawler.browser.pacing): wait here,
-            # on the reactor, holding no browser that another site could use meanwhile.
+            # The site saw this slot's previous page late (crawler.politeness.site_pacing):
+            # wait here, on the reactor, holding no browser another site could use meanwhile.
             self._inc("selenium/site_pacing/waits")
             waited: Deferred[None] = Deferred()
             call_later(wait, waited.callback, None)

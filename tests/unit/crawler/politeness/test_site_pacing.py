@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from crawler.browser.pacing import SitePacer
+from crawler.politeness.site_pacing import SitePacer
 
 
 class FakeClocks:
