@@ -27,7 +27,13 @@ from crawler.botwalls import Evidence, detect_wall, headers_from_pairs
 from crawler.exceptions import GUARD_REFUSALS, BlockedAddressError, RenderError
 from crawler.netguard.wire import BLOCKED_HEADER
 from crawler.politeness.robots import RobotsDisallowedError
-from rivalscope_core.records import ErrorInfo, PageRecord, Screenshot, utc_now_iso
+from rivalscope_core.records import (
+    BLOCKED_BY_SITE,
+    ErrorInfo,
+    PageRecord,
+    Screenshot,
+    utc_now_iso,
+)
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -97,9 +103,6 @@ def _guard_refusal(response: Response) -> ErrorInfo | None:
     error_type = verdict if verdict in GUARD_REFUSALS else BlockedAddressError.error_type
     message = response.text.strip() if isinstance(response, TextResponse) else ""
     return ErrorInfo(error_type, message[:_MAX_MESSAGE] or f"refused by the guard ({value!r})")
-
-
-BLOCKED_BY_SITE = "blocked_by_site"
 
 
 def _page_error(evidence: Evidence) -> ErrorInfo | None:

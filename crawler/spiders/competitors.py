@@ -25,10 +25,11 @@ from w3lib.url import canonicalize_url
 from crawler.exceptions import ShuttingDownError
 from crawler.items import PageItem
 from crawler.politeness.robots import RobotsDisallowedError
-from crawler.records import BLOCKED_BY_SITE, failed_page, rendered_page
+from crawler.records import failed_page, rendered_page
 from crawler.spiders.arguments import CrawlArguments, load_url_text
 from crawler.spiders.sites import site_of
 from rivalscope_core.keys import shard_label
+from rivalscope_core.records import BLOCKED_BY_SITE
 from rivalscope_core.urls import BadUrlError, normalize_url
 
 if TYPE_CHECKING:
