@@ -159,7 +159,7 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
     facts.append(f"<span>crawled {_esc(_when(page.crawled_at))}</span>")
     if page.status is not None:
         facts.append(f"<span>HTTP {_esc(page.status)}</span>")
-    if result is not None:
+    if result is not None and wall is None:  # a wall's result names no model call
         facts.append(f"<span>{_esc(result.analyzer)} · {_esc(result.model)}</span>")
         if result.usage.input_tokens or result.usage.output_tokens:
             usage = f"{result.usage.input_tokens:,} in / {result.usage.output_tokens:,} out"

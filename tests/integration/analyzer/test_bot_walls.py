@@ -1,27 +1,35 @@
 """Bot walls end to end, as a user meets them: recorded interstitials (tests/data/walls/) served
 on loopback with their statuses and headers, crawled in real Chromium by ``scrapy crawl
-competitors``, stored in S3, then analysed by the Lambda handler against the fake Gemini.
+competitors``, stored in S3, analysed by the Lambda handler against the fake Gemini, and shown
+in the report opened in headless Chromium.
 
 A wall becomes a ``blocked_by_site`` record naming the service, with its body and screenshot
 kept for a person; the crawl counts it as a failed page (exit code 1); the analyser writes a
-failed result for it and never asks the model about it. The ordinary pages beside them (one
-that writes about Cloudflare, one with a reCAPTCHA contact form) are crawled and analysed."""
+failed result for it and never asks the model about it; the report shows it as "Blocked by
+site" with its reason and screenshot. The ordinary pages beside them (one that writes about
+Cloudflare, one with a reCAPTCHA contact form) are crawled and analysed."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from analyzer_lambda.__main__ import LocalContext
 from analyzer_lambda.handler import lambda_handler
 from tests.conftest import load_event
 from tests.integration.analyzer.conftest import results, retarget
 from tests.integration.crawler.conftest import CRAWL_SITE, Crawl, stored_chunks
+from tests.integration.report.conftest import run_report
 from tests.servers.site import SiteServer
 
 if TYPE_CHECKING:
@@ -38,6 +46,7 @@ pytestmark = [
 ]
 
 WALLS = Path(__file__).resolve().parents[2] / "data" / "walls"
+REPORT_SHOT = Path(tempfile.gettempdir()) / "rivalscope-bot-walls-report.png"
 BLOCKED = {
     "cloudflare_managed_challenge": "Cloudflare",
     "akamai_access_denied": "Akamai",
@@ -128,3 +137,47 @@ def test_walls_are_recorded_blocked_by_site_and_never_sent_to_the_model(
     for name in ORDINARY:
         assert analysed[urls[name]]["error"] is None
         assert analysed[urls[name]]["analysis"] is not None
+
+    run_uri = "s3://{}/{}".format(bucket, next(iter(chunks)).rsplit("/", 1)[0] + "/")
+    prompt_id = next(iter(analysed.values()))["prompt_id"]
+    out = tmp_path / "report"
+    proc = run_report(moto_server, run_uri, "--prompt", prompt_id, "--out", out)
+    assert proc.returncode == 1, proc.stderr  # walls were not analysed
+    assert f"{len(ORDINARY)} analysed, 0 failed, 0 not analysed, {len(BLOCKED)} blocked" in (
+        proc.stdout
+    )
+    _check_report_in_chromium(out / "report.html", tmp_path)
+
+
+def _check_report_in_chromium(report: Path, tmp_path: Path) -> None:
+    """Opens the report as a user does: the walls have their own state, with the reason and
+    the screenshot of what the crawler was shown; a full-page capture is kept for a look."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'chrome'}",
+                 "--window-size=1400,1000"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(report.as_uri())
+        Select(driver.find_element(By.ID, "status-filter")).select_by_value("blocked")
+        shown = [c for c in driver.find_elements(By.CSS_SELECTOR, ".card") if c.is_displayed()]
+        assert len(shown) == len(BLOCKED)
+        for card in shown:
+            assert card.find_element(By.CSS_SELECTOR, ".badge").text == "Blocked by site"
+            reason = card.find_element(By.CSS_SELECTOR, ".wall .reason").text
+            assert reason.startswith(tuple(f"{s} bot wall: " for s in BLOCKED.values()))
+            image = card.find_element(By.CSS_SELECTOR, ".shot img")
+            driver.execute_script("arguments[0].scrollIntoView()", image)
+            loaded = driver.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth", image
+            )
+            assert loaded, reason  # the kept screenshot is there to look at
+        Select(driver.find_element(By.ID, "status-filter")).select_by_value("")
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1400, min(int(height) + 100, 6000))
+        driver.save_screenshot(str(REPORT_SHOT))
+    finally:
+        driver.quit()

@@ -106,6 +106,7 @@ def test_a_blocked_page_is_its_own_state_with_the_reason_and_the_kept_screenshot
     assert "Crawl error" not in card
     assert "Analysis error" not in card
     assert "Not analysed yet" not in card
+    assert "gemini-2.5-flash" not in card  # no model was asked
     assert '<div class="stat blocked"><b>1</b>blocked by site</div>' in page
     assert '<div class="stat failed"><b>0</b>failed</div>' in page
     assert '<option value="blocked">Blocked by site</option>' in page
