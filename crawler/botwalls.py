@@ -1,6 +1,7 @@
 """Recognises a bot wall served in place of a page: a challenge, captcha or access-denied
 interstitial of Cloudflare, Akamai, DataDome, PerimeterX (HUMAN), Imperva (Incapsula), or a
-generic captcha wall. Pure: status, headers and HTML in, a verdict out (issue #11, part 3).
+generic captcha wall; AWS WAF and Vercel by the headers they document. Pure: status, headers
+and HTML in, a verdict out (issue #11, part 3).
 
 Why a score and not a keyword: most of these signs also appear on ordinary pages. A site behind
 Cloudflare answers every page with ``server: cloudflare``; DataDome, PerimeterX and Imperva put
@@ -37,6 +38,8 @@ AKAMAI = "Akamai"
 DATADOME = "DataDome"
 PERIMETERX = "PerimeterX (HUMAN)"
 IMPERVA = "Imperva (Incapsula)"
+AWS_WAF = "AWS WAF"
+VERCEL = "Vercel"
 CAPTCHA = "captcha wall"
 
 _THRESHOLD = 4
@@ -185,6 +188,12 @@ _SIGNS: tuple[_Sign, ...] = (
     _Sign(IMPERVA, 1, "x-cdn: Incapsula/Imperva header",
           lambda p: p.header("x-cdn") in {"incapsula", "imperva"}),
     _Sign(IMPERVA, 1, "incap_ses/visid_incap cookie", _cookie("incap_ses", "visid_incap")),
+    # Services that state their challenge in a documented header (AWS WAF: 202 challenge or
+    # 405 captcha; Vercel's challenge mode): decisive, like Cloudflare's.
+    _Sign(AWS_WAF, _DECISIVE, "x-amzn-waf-action header",
+          lambda p: p.header("x-amzn-waf-action") in {"challenge", "captcha"}),
+    _Sign(VERCEL, _DECISIVE, "x-vercel-mitigated: challenge header",
+          lambda p: p.header("x-vercel-mitigated") == "challenge"),
     # A generic captcha wall: a captcha widget on a page that is about nothing but the check.
     _Sign(CAPTCHA, 1, "captcha widget (reCAPTCHA, hCaptcha or Turnstile)",
           lambda p: not p.classes.isdisjoint({"g-recaptcha", "h-captcha", "cf-turnstile"})

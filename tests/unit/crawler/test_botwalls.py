@@ -116,3 +116,21 @@ def test_a_huge_page_is_not_parsed_but_a_decisive_header_still_counts() -> None:
 def test_headers_from_pairs_joins_repeated_headers() -> None:
     headers = headers_from_pairs({"Set-Cookie": ["a=1", "b=2"], "set-cookie": "c=3"})
     assert headers == {"set-cookie": "a=1\nb=2\nc=3"}
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "value", "service"),
+    [
+        (405, "x-amzn-waf-action", "captcha", botwalls.AWS_WAF),
+        (202, "x-amzn-waf-action", "challenge", botwalls.AWS_WAF),
+        (429, "x-vercel-mitigated", "challenge", botwalls.VERCEL),
+    ],
+)
+def test_documented_challenge_headers_of_other_services_are_decisive(
+    status: int, header: str, value: str, service: str
+) -> None:
+    html = "<html><head><title>Human Verification</title></head><body></body></html>"
+    wall = detect_wall(Evidence(status, {header: value}, html))
+    assert wall is not None
+    assert wall.service == service
+    assert detect_wall(Evidence(200, {header: "allow"}, html)) is None
