@@ -22,7 +22,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from analyzer_lambda.__main__ import LocalContext
 from analyzer_lambda.handler import lambda_handler
@@ -33,9 +33,10 @@ from tests.integration.report.conftest import run_report
 from tests.servers.site import SiteServer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from mypy_boto3_s3 import S3Client
+    from selenium.webdriver.remote.webelement import WebElement
 
     from tests.servers.gemini import GeminiServer
     from tests.servers.moto import MotoServer
@@ -149,6 +150,14 @@ def test_walls_are_recorded_blocked_by_site_and_never_sent_to_the_model(
     _check_report_in_chromium(out / "report.html", tmp_path)
 
 
+def _image_loaded(image: WebElement) -> Callable[[webdriver.Chrome], bool]:
+    def loaded(driver: webdriver.Chrome) -> bool:
+        script = "return arguments[0].complete && arguments[0].naturalWidth > 0"
+        return bool(driver.execute_script(script, image))
+
+    return loaded
+
+
 def _check_report_in_chromium(report: Path, tmp_path: Path) -> None:
     """Opens the report as a user does: the walls have their own state, with the reason and
     the screenshot of what the crawler was shown; a full-page capture is kept for a look."""
@@ -170,11 +179,9 @@ def _check_report_in_chromium(report: Path, tmp_path: Path) -> None:
             reason = card.find_element(By.CSS_SELECTOR, ".wall .reason").text
             assert reason.startswith(tuple(f"{s} bot wall: " for s in BLOCKED.values()))
             image = card.find_element(By.CSS_SELECTOR, ".shot img")
-            driver.execute_script("arguments[0].scrollIntoView()", image)
-            loaded = driver.execute_script(
-                "return arguments[0].complete && arguments[0].naturalWidth", image
-            )
-            assert loaded, reason  # the kept screenshot is there to look at
+            driver.execute_script("arguments[0].scrollIntoView()", image)  # loading="lazy"
+            # the kept screenshot is there to look at
+            WebDriverWait(driver, 30).until(_image_loaded(image), message=reason)
         Select(driver.find_element(By.ID, "status-filter")).select_by_value("")
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(1400, min(int(height) + 100, 6000))
