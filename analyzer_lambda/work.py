@@ -53,7 +53,7 @@ class Deadline:
 
 @dataclass(frozen=True)
 class Deps:
-    """What ``analyze_chunk`` needs, built once per process (``handler.build_deps``)."""
+    """What ``analyze_chunk`` needs, built once per process (``deps.build_deps``)."""
 
     config: Config
     store: Store
@@ -221,6 +221,7 @@ class _ChunkRun:
             prompt_id=prompt.prompt_id,
             model=model,
             analyzer=self.deps.analyzer.name,
+            competitor=page.competitor if page else None,
             **fields,
         )
 

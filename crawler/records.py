@@ -38,6 +38,8 @@ from rivalscope_core.records import (
 if TYPE_CHECKING:
     from scrapy.http import Response
 
+    from rivalscope_core.watchlist import Competitor
+
 _MAX_MESSAGE = 500
 _HTTP_ERROR_FROM = 400
 
@@ -76,11 +78,22 @@ def error_info(exc: BaseException) -> ErrorInfo:
     return ErrorInfo("error", message)
 
 
-def failed_page(url: str, exc: BaseException, prompt: str | None) -> PageRecord:
-    return _failed(url, error_info(exc), prompt)
+def failed_page(
+    url: str, exc: BaseException, prompt: str | None, competitor: Competitor | None = None
+) -> PageRecord:
+    return _failed(url, error_info(exc), prompt, competitor)
 
 
-def _failed(url: str, error: ErrorInfo, prompt: str | None) -> PageRecord:
+def _listing(competitor: Competitor | None) -> dict[str, Any]:
+    """What a page record says of the watch-list entry it was crawled for."""
+    if competitor is None:
+        return {"competitor": None, "change_rules": None}
+    return {"competitor": competitor.name, "change_rules": competitor.change_rules}
+
+
+def _failed(
+    url: str, error: ErrorInfo, prompt: str | None, competitor: Competitor | None
+) -> PageRecord:
     """The record of a page that never came back: no final URL, status or body."""
     return PageRecord(
         url=url,
@@ -90,6 +103,7 @@ def _failed(url: str, error: ErrorInfo, prompt: str | None) -> PageRecord:
         body="",
         prompt=prompt,
         error=error,
+        **_listing(competitor),
     )
 
 
@@ -127,6 +141,13 @@ def _scrapy_headers(response: Response) -> dict[str, str]:
     )
 
 
+def _not_a_page(page: Any) -> ErrorInfo | None:
+    """A PDF, an image, a download or a 204 where a page was asked for: recorded with its URL,
+    status and why, without a body (README, "What the crawl stores")."""
+    reason = getattr(page, "not_a_page", None)
+    return ErrorInfo("not_a_page", str(reason)[:_MAX_MESSAGE]) if reason else None
+
+
 def _plain_title(response: Response) -> str | None:
     if not isinstance(response, TextResponse):
         return None
@@ -134,7 +155,9 @@ def _plain_title(response: Response) -> str | None:
     return title or None
 
 
-def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecord:
+def rendered_page(
+    url: str, response: Response, prompt: str | None, competitor: Competitor | None = None
+) -> PageRecord:
     """The record of a page that came back. With rendering on, the download handler put the
     rendered page in ``meta["selenium_page"]``; with it off, the plain response is the page."""
     page: Any = response.meta.get("selenium_page")
@@ -154,11 +177,13 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
             title=page.title or None,
             screenshot=screenshot,
             prompt=prompt,
-            error=_page_error(Evidence(status, headers, html, page.title or None)),
+            error=_page_error(Evidence(status, headers, html, page.title or None))
+            or _not_a_page(page),
+            **_listing(competitor),
         )
     refusal = _guard_refusal(response)
     if refusal is not None:
-        return _failed(url, refusal, prompt)
+        return _failed(url, refusal, prompt, competitor)
     body = response.text if isinstance(response, TextResponse) else ""
     title = _plain_title(response)
     return PageRecord(
@@ -169,5 +194,16 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
         body=body,
         title=title,
         prompt=prompt,
-        error=_page_error(Evidence(response.status, _scrapy_headers(response), body, title)),
+        error=_page_error(Evidence(response.status, _scrapy_headers(response), body, title))
+        or _plain_not_a_page(response),
+        **_listing(competitor),
     )
+
+
+def _plain_not_a_page(response: Response) -> ErrorInfo | None:
+    """With rendering off, a PDF or an image comes back as a binary response: the same honest
+    record as the browser's, not an empty page without error."""
+    if isinstance(response, TextResponse):
+        return None
+    kind = (response.headers.get("Content-Type") or b"").decode("latin-1").split(";")[0].strip()
+    return ErrorInfo("not_a_page", f"{kind or 'a binary answer'} is a file, not a web page")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from rivalscope_core.watchlist import ChangeRules
+
 
 def utc_now_iso() -> str:
     """ISO 8601 UTC with a trailing ``Z``, the form every record uses."""
@@ -69,7 +71,9 @@ class Screenshot:
 @dataclass(frozen=True)
 class PageRecord:
     """One crawled page. ``body`` keeps the name of ``s3pipeline.Page`` so that chunks stay
-    readable by tools that know that item."""
+    readable by tools that know that item. ``competitor`` is the watch-list name the page was
+    listed (or found) under, None for ``-a urls``/``urls_file``; ``change_rules`` are that
+    competitor's noise rules, carried with the page for change tracking (issue #12)."""
 
     url: str
     final_url: str | None
@@ -79,10 +83,15 @@ class PageRecord:
     title: str | None = None
     screenshot: Screenshot | None = None
     prompt: str | None = None
+    competitor: str | None = None
+    change_rules: ChangeRules | None = None
     error: ErrorInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if self.change_rules is not None:
+            data["change_rules"] = self.change_rules.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PageRecord:
@@ -99,8 +108,14 @@ class PageRecord:
             title=data.get("title"),
             screenshot=Screenshot.from_dict(data.get("screenshot")),
             prompt=data.get("prompt"),
+            competitor=_optional_text(data.get("competitor")),
+            change_rules=ChangeRules.from_dict(data.get("change_rules")),
             error=ErrorInfo.from_dict(data.get("error")),
         )
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,8 @@ class Usage:
 
 @dataclass(frozen=True)
 class ResultRecord:
-    """One analysis of one page with one prompt and model (SPEC.md, ``results.jsonl``)."""
+    """One analysis of one page with one prompt and model (SPEC.md, ``results.jsonl``);
+    ``competitor`` is copied from the page record (None when the page had none)."""
 
     url: str
     final_url: str | None
@@ -125,6 +141,7 @@ class ResultRecord:
     usage: Usage = field(default_factory=Usage)
     error: ErrorInfo | None = None
     analyzed_at: str = field(default_factory=utc_now_iso)
+    competitor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -151,4 +168,5 @@ class ResultRecord:
             ),
             error=ErrorInfo.from_dict(data.get("error")),
             analyzed_at=str(data.get("analyzed_at") or ""),
+            competitor=_optional_text(data.get("competitor")),
         )

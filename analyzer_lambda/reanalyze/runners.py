@@ -89,7 +89,10 @@ class Progress:
         print(f"\r{text}" if self._tty else text, file=self.stream, flush=True)
 
 
-def run_local(plan: Plan, deps: Deps, prompt_ref: str, model: str | None, concurrency: int) -> int:
+def run_local(
+    plan: Plan, deps: Deps, prompt_ref: str | None, model: str | None, concurrency: int
+) -> int:
+    """``prompt_ref`` None: each page's own prompt (``analyze_chunk`` without an override)."""
     from analyzer_lambda.work import analyze_chunk
 
     at_once = max(1, min(CHUNKS_AT_ONCE, concurrency, len(plan.todo)))
@@ -136,7 +139,10 @@ def run_local(plan: Plan, deps: Deps, prompt_ref: str, model: str | None, concur
     return EXIT_FAILED if incomplete else EXIT_OK
 
 
-def run_lambda(plan: Plan, function: str, prompt_uri: str, batch: int) -> int:
+def run_lambda(
+    plan: Plan, function: str, prompt_uri: str | None, batch: int, model: str | None
+) -> int:
+    """``prompt_uri`` None: the function analyses each page with its own prompt."""
     import boto3
 
     client = boto3.client("lambda")
@@ -144,7 +150,7 @@ def run_lambda(plan: Plan, function: str, prompt_uri: str, batch: int) -> int:
     failed = 0
     for start in range(0, len(chunks), batch):
         payload = {"reanalyze": {"chunks": chunks[start : start + batch], "prompt": prompt_uri,
-                                 "model": plan.model}}  # fmt: skip
+                                 "model": model}}  # fmt: skip
         response = client.invoke(FunctionName=function, InvocationType="Event",
                                  Payload=json.dumps(payload).encode())  # fmt: skip
         if response["StatusCode"] != 202:  # "accepted": asynchronous invokes
@@ -157,7 +163,7 @@ def run_lambda(plan: Plan, function: str, prompt_uri: str, batch: int) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def stored_prompt_uri(store: Store, s3: Any, ref: str, bucket: str) -> str:
+def stored_prompt_uri(store: Store, ref: str, bucket: str) -> str:
     """An ``s3://`` reference the function can read: a local file goes to ``prompts/<stem>.md``
     (its prompt id is unchanged: same text, same fallback name), unless another text is there."""
     if ref.startswith("s3://") or not Path(ref).is_file():
@@ -169,5 +175,5 @@ def stored_prompt_uri(store: Store, s3: Any, ref: str, bucket: str) -> str:
             raise UsageError(f"s3://{bucket}/{key} holds another prompt: rename {ref} "
                              "or pass --prompt s3://...")  # fmt: skip
     else:
-        s3.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType="text/markdown")
+        store.put_text(bucket, key, text, content_type="text/markdown")
     return f"s3://{bucket}/{key}"

@@ -1,8 +1,10 @@
-"""``python -m analyzer_lambda.report RUN_URI --prompt FILE_OR_ID --out DIR [--upload]``
+"""``python -m analyzer_lambda.report RUN_URI [--prompt FILE_OR_ID] --out DIR [--upload]``
 (issue 4): the command. Reads a run's raw chunks (for page facts and screenshots) and its
-stored results from S3, writes ``results.jsonl``, ``results.csv``, ``report.html`` and
-``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
-the bucket and prints a presigned URL.
+stored results from S3 — without ``--prompt``, each page's result for the prompt it was
+analysed with (a watch list gives competitors prompts of their own, #17) — writes
+``results.jsonl``, ``results.csv``, ``report.html`` and ``screenshots/`` into DIR, and with
+``--upload`` copies them, private, under ``reports/…`` in the bucket and prints a presigned
+URL.
 
 This module is only the command line and its exit codes, so that each job stays testable on
 its own: reading S3 is ``source``, screenshot files ``screenshots``, the rows
@@ -14,17 +16,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
-from botocore.config import Config as BotoConfig
-
+from analyzer_lambda.config import Config
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import (
     list_chunks,
+    own_prompt_ids,
     read_report_pages,
     read_results,
     resolve_prompt_id,
@@ -32,6 +34,7 @@ from analyzer_lambda.report.source import (
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from rivalscope_core.keys import ChunkRef, RunRef, parse_run_uri, report_prefix
 from rivalscope_core.records import utc_now_iso
+from rivalscope_core.s3 import make_s3_client
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("analyzer_lambda.report")
 
 MAX_EXPIRES = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
+OWN_PROMPTS = "own-prompts"  # the report prefix's prompt part when each page has its own
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -51,9 +55,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--prompt",
-        required=True,
+        default=None,
         metavar="FILE_OR_ID",
-        help="the prompt file the run was analysed with, or its prompt id",
+        help="the prompt file the run was analysed with, or its prompt id (default: each "
+        "page's own prompt, as the analyser chose it: a watch list's per-competitor prompt, "
+        "else the run's, else ANALYSIS_PROMPT)",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
     parser.add_argument(
@@ -81,19 +87,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         target = parse_run_uri(args.run_uri)
         run = target if isinstance(target, RunRef) else target.run
-        s3 = boto3.client("s3", config=BotoConfig(signature_version="s3v4"))
+        s3 = make_s3_client()
         chunks = list_chunks(s3, target)
-        prompt_id = resolve_prompt_id(s3, run, args.prompt)
         only = target if isinstance(target, ChunkRef) else None
-        results = read_results(s3, run, prompt_id, only)
-        logger.info("%d chunks, %d results for %s", len(chunks), len(results), prompt_id)
         args.out.mkdir(parents=True, exist_ok=True)
-        rows = build_rows(read_report_pages(s3, chunks, args.out), results)
+        if args.prompt is not None:
+            prompt_id = resolve_prompt_id(s3, run, args.prompt)
+            results = read_results(s3, run, prompt_id, only)
+            pages = read_report_pages(s3, chunks, args.out)
+        else:  # each page with the prompt it was analysed with
+            own = own_prompt_ids(s3, Config.from_env(os.environ).analysis_prompt)
+            pages = read_report_pages(s3, chunks, args.out, prompt_id_of=own)
+            wanted = {(p.chunk, p.line, p.prompt_id) for p in pages}
+            results = [
+                r for r in read_results(s3, run, None, only)
+                if (r.chunk, r.line, r.prompt_id) in wanted
+            ]  # fmt: skip
+            prompt_id = ", ".join(sorted({str(p.prompt_id) for p in pages if p.prompt_id}))
+        logger.info("%d chunks, %d results for %s", len(chunks), len(results), prompt_id)
+        rows = build_rows(pages, results)
         meta = ReportMeta(run=(only or run).uri, prompt_id=prompt_id, generated_at=utc_now_iso())
         write_outputs(rows, meta, args.out)
         url = None
         if args.upload:
-            prefix = report_prefix(run, prompt_id) + (f"{only.stem}/" if only else "")
+            label = prompt_id if args.prompt is not None else OWN_PROMPTS
+            prefix = report_prefix(run, label) + (f"{only.stem}/" if only else "")
             url = upload(s3, args.out, rows, meta, run.bucket, prefix, args.expires)
     except (UsageError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -18,13 +18,13 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from analyzer_lambda.report.rows import counts
+from analyzer_lambda.report.rows import counts, groups
 from rivalscope_core.keys import chunk_stem
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from analyzer_lambda.report.rows import ReportMeta, ReportPage, ReportRow
+    from analyzer_lambda.report.rows import Group, ReportMeta, ReportPage, ReportRow
     from rivalscope_core.records import ErrorInfo
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -156,6 +156,8 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
         "blocked": "Blocked by site",
     }[status]
     facts = [f'<span class="badge {status}">{badge}</span>']
+    if row.competitor is not None:
+        facts.append(f'<span class="competitor">{_esc(row.competitor)}</span>')
     facts.append(f"<span>crawled {_esc(_when(page.crawled_at))}</span>")
     if page.status is not None:
         facts.append(f"<span>HTTP {_esc(page.status)}</span>")
@@ -178,19 +180,27 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
     if answer is not None:
         parts.append(render_value(answer))
     return (
-        f'<article class="card {status}" data-site="{_esc(row.site)}" data-status="{status}"'
+        f'<article class="card {status}" data-site="{_esc(row.group)}" data-status="{status}"'
         f' id="{_esc(card_id(page))}"{lang}>'
         f'{shot}<div class="body">{"".join(parts)}</div></article>'
     )
 
 
+def _hosts(group: Group) -> str:
+    """A competitor's hosts under its name; a host group is its own host."""
+    if not group.is_competitor:
+        return ""
+    return f'<span class="hosts">{_esc(" · ".join(group.hosts))}</span>'
+
+
 def _summary(rows: list[ReportRow]) -> tuple[str, str, str, str]:
-    """(totals, one table row per site, the all-sites row, site options)."""
-    sites = sorted({row.site for row in rows})
+    """(totals, one table row per competitor — or host of no competitor — with its hosts, the
+    all-pages row, the filter's options)."""
+    found = groups(rows)
     lines: list[str] = []
     total = ""
-    for site in [*sites, None]:
-        subset = [r for r in rows if site is None or r.site == site]
+    for group in [*found, None]:
+        subset = list(group.rows) if group is not None else rows
         c = counts(subset)
         tokens_in = sum(r.result.usage.input_tokens for r in subset if r.result)
         tokens_out = sum(r.result.usage.output_tokens for r in subset if r.result)
@@ -201,22 +211,38 @@ def _summary(rows: list[ReportRow]) -> tuple[str, str, str, str]:
             f'<td class="{"blk" if c["blocked"] else ""}">{c["blocked"]}</td>'
             f"<td>{tokens_in:,} / {tokens_out:,}</td>"
         )
-        if site is None:
-            total = f"<tr><td>All sites</td>{cells}</tr>"
+        if group is None:
+            total = f"<tr><td>All pages</td>{cells}</tr>"
         else:
-            lines.append(f'<tr data-site="{_esc(site)}"><td>{_esc(site)}</td>{cells}</tr>')
+            name = _esc(group.name)
+            lines.append(f'<tr data-site="{name}"><td>{name}{_hosts(group)}</td>{cells}</tr>')
     c = counts(rows)
     pages = len({(r.page.chunk, r.page.line) for r in rows})
+    competitors = sum(1 for g in found if g.is_competitor)
+    hosts = len({r.site for r in rows})
     totals = (
         f'<div class="stat"><b>{pages}</b>pages</div>'
-        f'<div class="stat"><b>{len(sites)}</b>sites</div>'
+        + (f'<div class="stat"><b>{competitors}</b>competitors</div>' if competitors else "")
+        + f'<div class="stat"><b>{hosts}</b>sites</div>'
         f'<div class="stat done"><b>{c["done"]}</b>analysed</div>'
         f'<div class="stat failed"><b>{c["failed"]}</b>failed</div>'
         f'<div class="stat missing"><b>{c["missing"]}</b>not analysed</div>'
         f'<div class="stat blocked"><b>{c["blocked"]}</b>blocked by site</div>'
     )
-    options = "".join(f'<option value="{_esc(s)}">{_esc(s)}</option>' for s in sites)
+    options = "".join(f'<option value="{_esc(g.name)}">{_esc(g.name)}</option>' for g in found)
     return totals, "\n".join(lines), total, options
+
+
+def _cards(rows: list[ReportRow], asset_url: Callable[[str], str]) -> str:
+    """The cards, group by group, each group under a heading that names its hosts."""
+    parts = []
+    for group in groups(rows):
+        parts.append(
+            f'<div class="group-title" role="heading" aria-level="3" '
+            f'data-site="{_esc(group.name)}">{_esc(group.name)}{_hosts(group)}</div>'
+        )
+        parts.extend(_card(row, asset_url) for row in group.rows)
+    return "\n".join(parts)
 
 
 def render_report(
@@ -238,7 +264,7 @@ def render_report(
         summary_rows=summary_rows,
         summary_total=summary_total,
         site_options=options,
-        cards="\n".join(_card(row, asset_url) for row in rows),
+        cards=_cards(rows, asset_url),
         css=_template("report.css"),
         js=_template("report.js"),
     )

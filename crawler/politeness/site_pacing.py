@@ -88,6 +88,17 @@ class SitePacer:
                 with self._lock:
                     self._last[slot] = min(now, max(started, at))
 
+    def saw(self, slot: str, responded_at: float | None) -> None:
+        """The site had a later page request of the same render (the page navigated by itself:
+        a timer, a meta refresh): the next page's floor counts from it. Never moves backwards."""
+        if responded_at is None:
+            return
+        now = self._clock()
+        at = min(now, now - (self._wall() - responded_at))
+        with self._lock:
+            if at > self._last.get(slot, at - 1):
+                self._last[slot] = at
+
     def _slot_lock(self, slot: str) -> threading.Lock:
         with self._lock:
             lock = self._navigating.get(slot)

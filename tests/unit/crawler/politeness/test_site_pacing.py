@@ -121,3 +121,16 @@ def test_concurrent_navigations_of_one_site_take_turns() -> None:
         order.append("second in")
     thread.join(5)
     assert order == ["first in", "first out", "second in"]
+
+
+def test_a_page_that_navigates_by_itself_moves_the_floor_to_its_last_request() -> None:
+    clocks = FakeClocks()
+    pacer = _pacer(clocks)
+    with pacer.navigation("a", 1.0) as arrival:
+        arrival.note(clocks.wall())
+    clocks.now += 0.3
+    pacer.saw("a", clocks.wall())  # a meta refresh 0.3 s after the page
+    pacer.saw("a", clocks.wall() - 5.0)  # an earlier time never moves it back
+    pacer.saw("a", None)
+    clocks.now += 0.2
+    assert round(pacer.wait_for("a", 1.0), 6) == 0.8
