@@ -20,10 +20,16 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# The error type of a bot wall served in place of the page (SPEC.md, "Page record"): the crawler
+# records it, the analyser never analyses it, the report shows it as its own state.
+BLOCKED_BY_SITE = "blocked_by_site"
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     """Why a page could not be rendered or analysed: ``type`` is a stable short name
-    (``timeout``, ``dns``, ``http_status``, ``blocked_address``, ``browser_crash``, ...)."""
+    (``timeout``, ``dns``, ``http_status``, ``blocked_address``, ``browser_crash``,
+    ``blocked_by_site`` for a bot wall served in place of the page, ...)."""
 
     type: str
     message: str

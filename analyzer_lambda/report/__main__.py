@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tally = counts(rows)
     print(
         f"{len(rows)} results: {tally['done']} analysed, {tally['failed']} failed, "
-        f"{tally['missing']} not analysed"
+        f"{tally['missing']} not analysed, {tally['blocked']} blocked by site"
     )
     print(f"report: {args.out / 'report.html'}")
     if url is not None:
@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" presigned URL, valid {args.expires} s:"
         )
         print(url)
-    return EXIT_OK if tally["failed"] == tally["missing"] == 0 else EXIT_FAILED
+    return EXIT_OK if tally["failed"] == tally["missing"] == tally["blocked"] == 0 else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -113,6 +113,15 @@ def _error_box(error: ErrorInfo, prefix: str) -> str:
     )
 
 
+def _wall_box(wall: ErrorInfo) -> str:
+    return (
+        '<div class="wall" role="note"><b>Blocked by the site</b>'
+        f'<span class="reason">{_esc(wall.message)}</span>'
+        "The site served a bot check or an access-denied page instead of this page. The"
+        " screenshot shows what the crawler was shown; it was not sent to the model.</div>"
+    )
+
+
 def card_id(page: ReportPage) -> str:
     """``page-items.0000003-2``: the chunk stem and line, as screenshot files are named."""
     return f"page-{chunk_stem(page.chunk)}-{page.line}"
@@ -125,6 +134,9 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
     language = str((answer or {}).get("language") or "")
     lang = f' lang="{_esc(language)}"' if _LANG.match(language) else ""
     caption = f"{title} — {page.final_url or page.url}"
+    wall = row.wall
+    if wall is not None:
+        caption = f"What the site showed instead of the page — {page.final_url or page.url}"
     if page.shot is not None:
         extent = "top of the page (cut)" if page.shot.truncated else "full page"
         shot = (
@@ -137,14 +149,19 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
     else:
         why = " (the crawl failed)" if page.error is not None else ""
         shot = f'<div class="noshot">no screenshot{why}</div>'
-    badge = {"done": "Analysed", "failed": "Failed", "missing": "Not analysed"}[status]
+    badge = {
+        "done": "Analysed",
+        "failed": "Failed",
+        "missing": "Not analysed",
+        "blocked": "Blocked by site",
+    }[status]
     facts = [f'<span class="badge {status}">{badge}</span>']
     if row.competitor is not None:
         facts.append(f'<span class="competitor">{_esc(row.competitor)}</span>')
     facts.append(f"<span>crawled {_esc(_when(page.crawled_at))}</span>")
     if page.status is not None:
         facts.append(f"<span>HTTP {_esc(page.status)}</span>")
-    if result is not None:
+    if result is not None and wall is None:  # a wall's result names no model call
         facts.append(f"<span>{_esc(result.analyzer)} · {_esc(result.model)}</span>")
         if result.usage.input_tokens or result.usage.output_tokens:
             usage = f"{result.usage.input_tokens:,} in / {result.usage.output_tokens:,} out"
@@ -152,11 +169,13 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
     facts.append(f'<span class="where">{_esc(page.chunk.rsplit("/", 1)[-1])}:{page.line}</span>')
     parts = [f"<h3>{_esc(title)}</h3>", _link(page.url if not page.final_url else page.final_url)]
     parts.append(f'<div class="facts">{"".join(facts)}</div>')
-    if page.error is not None:
+    if wall is not None:
+        parts.append(_wall_box(wall))
+    if page.error is not None and page.error != wall:
         parts.append(_error_box(page.error, "Crawl error"))
-    if result is not None and result.error is not None:
+    if result is not None and result.error is not None and result.error != wall:
         parts.append(_error_box(result.error, "Analysis error"))
-    if result is None:
+    if result is None and wall is None:
         parts.append('<div class="notice">Not analysed yet with this prompt.</div>')
     if answer is not None:
         parts.append(render_value(answer))
@@ -189,6 +208,7 @@ def _summary(rows: list[ReportRow]) -> tuple[str, str, str, str]:
             f"<td>{len({(r.page.chunk, r.page.line) for r in subset})}</td><td>{c['done']}</td>"
             f'<td class="{"bad" if c["failed"] else ""}">{c["failed"]}</td>'
             f'<td class="{"wait" if c["missing"] else ""}">{c["missing"]}</td>'
+            f'<td class="{"blk" if c["blocked"] else ""}">{c["blocked"]}</td>'
             f"<td>{tokens_in:,} / {tokens_out:,}</td>"
         )
         if group is None:
@@ -207,6 +227,7 @@ def _summary(rows: list[ReportRow]) -> tuple[str, str, str, str]:
         f'<div class="stat done"><b>{c["done"]}</b>analysed</div>'
         f'<div class="stat failed"><b>{c["failed"]}</b>failed</div>'
         f'<div class="stat missing"><b>{c["missing"]}</b>not analysed</div>'
+        f'<div class="stat blocked"><b>{c["blocked"]}</b>blocked by site</div>'
     )
     options = "".join(f'<option value="{_esc(g.name)}">{_esc(g.name)}</option>' for g in found)
     return totals, "\n".join(lines), total, options

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from rivalscope_core.records import BLOCKED_BY_SITE
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from rivalscope_core.records import ErrorInfo, ResultRecord
 
-Status = Literal["done", "failed", "missing"]
+Status = Literal["done", "failed", "missing", "blocked"]
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -64,9 +66,21 @@ class ReportRow:
 
     @property
     def status(self) -> Status:
+        """``blocked``: the site served a bot wall instead of the page, which is never analysed
+        (SPEC.md): not a failure of ours to retry, nor a page still waiting for its result."""
+        if self.wall is not None:
+            return "blocked"
         if self.result is None:
             return "missing"
         return "failed" if self.result.error is not None else "done"
+
+    @property
+    def wall(self) -> ErrorInfo | None:
+        """The ``blocked_by_site`` error of the page (or of its result), if it is a wall."""
+        for error in (self.page.error, self.result.error if self.result else None):
+            if error is not None and error.type == BLOCKED_BY_SITE:
+                return error
+        return None
 
     @property
     def site(self) -> str:

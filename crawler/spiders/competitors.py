@@ -33,6 +33,7 @@ from crawler.records import failed_page, rendered_page
 from crawler.spiders.arguments import CrawlArguments
 from crawler.spiders.targets import bucket_of, load_targets, shard_urls
 from rivalscope_core.keys import new_run_id, shard_label
+from rivalscope_core.records import BLOCKED_BY_SITE
 from rivalscope_core.sites import site_of
 from rivalscope_core.urls import BadUrlError, normalize_url
 
@@ -56,6 +57,8 @@ _META_START = "rivalscope_start"
 _META_COMPETITOR = "rivalscope_competitor"
 _HTTP_ERROR_FROM = 400
 START_URLS_STAT = "rivalscope/start_urls"
+# Bot walls are failed pages too (rivalscope/pages/failed, exit code 1); counted apart as well.
+BLOCKED_STAT = "rivalscope/blocked_by_site"
 
 
 class CompetitorsSpider(scrapy.Spider):
@@ -180,6 +183,9 @@ class CompetitorsSpider(scrapy.Spider):
         competitor = self._competitor(response.meta)
         record = rendered_page(url, response, self._prompt(competitor), competitor)
         self._count(record.error is None)
+        if record.error is not None and record.error.type == BLOCKED_BY_SITE:
+            logger.warning("Page %s is a bot wall: %s", url, record.error.message)
+            self.crawler.stats.inc_value(BLOCKED_STAT)
         yield PageItem.from_record(record)
         if record.error is None and self._budget(competitor) > 1:
             yield from self._follow(response, competitor)

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import boto3
 from cssselect import GenericTranslator, SelectorError
 
 from crawler.spiders.arguments import BadArgumentError, load_url_text
 from crawler.spiders.sites import site_of
 from rivalscope_core.keys import parse_s3_uri, prompt_key
+from rivalscope_core.s3 import make_s3_client
 from rivalscope_core.urls import select_shard
 from rivalscope_core.watchlist import WatchList, WatchListError, parse_watchlist
 
@@ -84,7 +84,7 @@ def _resolve_prompts(watchlist: WatchList, bucket: str | None, s3_client: Any) -
         where = f'watchlist {watchlist.source}: competitors[{index}] "{competitor.name}": prompt'
         try:
             if client is None and _needs_s3(competitor.prompt, base):
-                client = boto3.client("s3")
+                client = make_s3_client()
             ref = resolve_prompt(competitor.prompt, base, bucket, client)
         except _Unresolved as exc:
             raise BadArgumentError(

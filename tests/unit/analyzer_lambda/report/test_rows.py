@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from analyzer_lambda.report.rows import ReportRow, build_rows, csv_table, result_dict
+from analyzer_lambda.report.rows import ReportRow, build_rows, counts, csv_table, result_dict
+from rivalscope_core.records import ErrorInfo
 from tests.unit.analyzer_lambda.report.samples import CHUNK, make_page, make_result, sample_rows
 
 
@@ -70,3 +71,15 @@ def test_missing_pages_become_result_records_with_an_error(rows: list[ReportRow]
     assert record["error"] == {"type": "not_analysed",
                                "message": "no result for prompt p-1234abcd yet"}  # fmt: skip
     assert (record["chunk"], record["line"]) == (CHUNK, 3)
+
+
+def test_a_blocked_page_is_blocked_in_the_csv_and_keeps_its_reason() -> None:
+    wall = ErrorInfo("blocked_by_site", "Akamai bot wall: Akamai reference number")
+    page = make_page(1, "https://walled.example/", error=wall)
+    rows = build_rows([page], [make_result(1, "https://walled.example/", None, error=wall)])
+    header, table = csv_table(rows, "p-1234abcd")
+    record = dict(zip(header, table[0], strict=True))
+    assert record["status"] == "blocked"
+    assert (record["error_type"], record["error_message"]) == (wall.type, wall.message)
+    assert counts(rows)["blocked"] == 1
+    assert counts(rows)["failed"] == 0
