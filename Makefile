@@ -22,7 +22,7 @@ system-deps:
 # The whole pipeline on this machine (rivalscope_local/run.py); data persists under data/.
 # Default: the watch list demo/watchlist.yaml (the bundled demo competitors).
 run: $(STAMP) system-deps
-	$(BIN)/python -m rivalscope_local.run $(if $(WATCHLIST),--watchlist "$(WATCHLIST)") $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT))
+	$(BIN)/python -m rivalscope_local.run $(if $(WATCHLIST),--watchlist "$(WATCHLIST)") $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT)) $(if $(SHARDS),--shards $(SHARDS))
 
 # On the local archive (default RUN: the latest in data/): make reanalyze PROMPT=file [RUN=s3://...]
 # [MODEL=m] [ARGS="--dry-run"]; make report [RUN=...] [PROMPT=...]

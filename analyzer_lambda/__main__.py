@@ -21,6 +21,7 @@ from typing import Any
 from analyzer_lambda.exceptions import (
     ChunksIncompleteError,
     ConfigurationError,
+    RunNotCompleteError,
     UnsupportedEventError,
 )
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -86,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except ChunksIncompleteError as exc:
         result = exc.summary
+    except RunNotCompleteError as exc:
+        # a run-complete step that must look again later: not done, so exit 1
+        print(json.dumps({"run_not_complete": exc.status}, indent=2), file=sys.stdout)
+        return EXIT_FAILED
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return exit_code(result)
 

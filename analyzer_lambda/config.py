@@ -35,6 +35,8 @@ ANALYZER_STOP_MARGIN = "ANALYZER_STOP_MARGIN"  # no page starts with less time l
 ANALYZER_LOCAL_TIMEOUT = "ANALYZER_LOCAL_TIMEOUT"  # the CLI's stand-in for the Lambda timeout
 ANALYZER_WORK_DIR = "ANALYZER_WORK_DIR"
 CLAIM_TTL = "CLAIM_TTL"  # seconds after which another invocation takes over a claim
+# seconds after the first shard marker of a run before the run-complete step stops waiting
+RUN_COMPLETE_TIMEOUT = "RUN_COMPLETE_TIMEOUT"
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 
@@ -61,6 +63,7 @@ class Config:
         default_factory=lambda: Path(tempfile.gettempdir()) / "rivalscope-analyzer"
     )
     claim_ttl: float = 900.0
+    run_complete_timeout: float = 21600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **explicit: Any) -> Config:
@@ -87,6 +90,7 @@ class Config:
             "stop_margin": _number(environ, ANALYZER_STOP_MARGIN, 30.0, minimum=0),
             "local_timeout": _number(environ, ANALYZER_LOCAL_TIMEOUT, 900.0, minimum=1),
             "claim_ttl": _number(environ, CLAIM_TTL, 900.0, minimum=1),
+            "run_complete_timeout": _number(environ, RUN_COMPLETE_TIMEOUT, 21600.0, minimum=0),
         }
         if work_dir := _text(environ, ANALYZER_WORK_DIR):
             values["work_dir"] = Path(work_dir)

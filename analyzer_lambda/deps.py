@@ -36,8 +36,14 @@ def build_store() -> Store:
     """The store over the process's one S3 client."""
     from analyzer_lambda.store import Store
 
+    return Store(shared_s3_client())
+
+
+def shared_s3_client() -> S3Client:
+    """The process's one S3 client (the store's): the run-complete step writes the run's
+    report with it through the report package, which takes a client."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    return Store(_shared_s3_client(endpoint))
+    return _shared_s3_client(endpoint)
 
 
 def build_deps(config: Config) -> Deps:

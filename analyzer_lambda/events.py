@@ -10,7 +10,8 @@
 - ``{"reanalyze": {"chunks": [URI...], "prompt": URI, "model": M}}``.
 
 Keys outside ``raw/`` (a bucket notification configured too broadly) are ignored: analysing our
-own output would loop."""
+own output would loop. A shard marker (``raw/{spider}/{run}/_done/{I}of{N}.json``) is no chunk:
+``markers_from_*`` find those, for the run-complete step (``analyzer_lambda/runs/``)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,14 @@ from aws_lambda_powertools.utilities.data_classes import (
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventBridgeNotificationEvent
 
 from analyzer_lambda.exceptions import UnsupportedEventError
-from rivalscope_core.keys import ChunkRef, is_raw_chunk_key, parse_s3_uri
+from rivalscope_core.keys import (
+    ChunkRef,
+    MarkerRef,
+    S3Uri,
+    is_raw_chunk_key,
+    parse_marker_key,
+    parse_s3_uri,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,39 +70,67 @@ def event_kind(event: Any) -> EventKind:
     )
 
 
-def chunks_from_s3_notification(event: dict[str, Any]) -> list[ChunkRef]:
-    """An S3 notification (direct or an SQS body); ``s3:TestEvent`` has no records → []."""
+def objects_from_s3_notification(event: dict[str, Any]) -> list[S3Uri]:
+    """The objects an S3 notification (direct or an SQS body) says were created;
+    ``s3:TestEvent`` has no records → []."""
     if event.get("Event") == "s3:TestEvent" or "Records" not in event:
         return []
-    refs = []
-    for record in S3Event(event).records:
-        if not record.event_name.startswith("ObjectCreated"):
-            continue
-        refs.append(ChunkRef(record.s3.bucket.name, unquote_plus(record.s3.get_object.key)))
-    return _raw_only(refs)
+    return [
+        S3Uri(record.s3.bucket.name, unquote_plus(record.s3.get_object.key))
+        for record in S3Event(event).records
+        if record.event_name.startswith("ObjectCreated")
+    ]
 
 
-def chunks_from_eventbridge(event: dict[str, Any]) -> list[ChunkRef]:
+def objects_from_eventbridge(event: dict[str, Any]) -> list[S3Uri]:
     base = EventBridgeEvent(event)
     if base.source != "aws.s3" or base.detail_type != "Object Created":
         logger.info("ignoring EventBridge event %s/%s", base.source, base.detail_type)
         return []
     detail = S3EventBridgeNotificationEvent(event).detail
-    return _raw_only([ChunkRef(detail.bucket.name, detail.object.key)])
+    return [S3Uri(detail.bucket.name, detail.object.key)]
+
+
+def objects_from_sqs_body(body: str) -> list[S3Uri]:
+    """One SQS message body: an S3 notification or an EventBridge event (EventBridge → SQS)."""
+    payload = _sqs_payload(body)
+    if "detail-type" in payload:
+        return objects_from_eventbridge(payload)
+    return objects_from_s3_notification(payload)
+
+
+def chunks_of(objects: list[S3Uri]) -> list[ChunkRef]:
+    """The raw chunks among created objects (shard markers and anything else left out)."""
+    return _raw_only([ChunkRef(o.bucket, o.key) for o in objects])
+
+
+def markers_of(objects: list[S3Uri]) -> list[MarkerRef]:
+    """The shard markers among created objects, each once."""
+    found = (parse_marker_key(o.bucket, o.key) for o in objects)
+    return list(dict.fromkeys(marker for marker in found if marker is not None))
+
+
+def chunks_from_s3_notification(event: dict[str, Any]) -> list[ChunkRef]:
+    return chunks_of(objects_from_s3_notification(event))
+
+
+def chunks_from_eventbridge(event: dict[str, Any]) -> list[ChunkRef]:
+    return chunks_of(objects_from_eventbridge(event))
 
 
 def chunks_from_sqs_body(body: str) -> list[ChunkRef]:
-    """One SQS message body: an S3 notification or an EventBridge event (EventBridge → SQS)."""
+    return chunks_of(objects_from_sqs_body(body))
+
+
+def _sqs_payload(body: str) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except json.JSONDecodeError as exc:
         raise UnsupportedEventError(f"SQS message body is not JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise UnsupportedEventError("SQS message body is not a JSON object")
-    if "detail-type" in payload:
-        return chunks_from_eventbridge(payload)
-    if "Records" in payload or payload.get("Event") == "s3:TestEvent":
-        return chunks_from_s3_notification(payload)
+    if "detail-type" in payload or "Records" in payload or payload.get("Event") == "s3:TestEvent":
+        return payload
     raise UnsupportedEventError("SQS message body is neither an S3 nor an EventBridge event")
 
 
@@ -129,6 +165,6 @@ def _raw_only(refs: list[ChunkRef]) -> list[ChunkRef]:
     for ref in dict.fromkeys(refs):  # a multipart upload may name one object twice
         if is_raw_chunk_key(ref.key):
             kept.append(ref)
-        else:
+        elif parse_marker_key(ref.bucket, ref.key) is None:
             logger.info("ignoring s3://%s/%s: not a raw chunk", ref.bucket, ref.key)
     return kept

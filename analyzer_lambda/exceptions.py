@@ -56,3 +56,18 @@ class ChunksIncompleteError(AnalyzerLambdaError):
         unfinished = [c["chunk"] for c in summary.get("chunks", []) if not c.get("complete")]
         super().__init__(f"unfinished chunks (retry resumes them): {', '.join(unfinished)}")
         self.summary = summary
+
+
+class RunNotCompleteError(AnalyzerLambdaError):
+    """A shard marker arrived but its run is not complete yet (a shard's marker is missing, or a
+    page has no result yet), and the wait is not over: raised so that the event comes back
+    later (SQS: a batch item failure, visible again after the queue's visibility timeout;
+    direct S3/EventBridge: Lambda's asynchronous retry). ``status`` says what is missing."""
+
+    def __init__(self, status: dict[str, Any]) -> None:
+        super().__init__(
+            f"run {status.get('run')} not complete yet: missing shard marker(s) "
+            f"{status.get('missing_markers')}, {status.get('pages_without_result')} page(s) "
+            "without a result"
+        )
+        self.status = status

@@ -14,6 +14,12 @@ What each event returns:
 - ``reanalyze`` (called synchronously, e.g. ``reanalyze --via lambda``): the summary, always;
   the caller reads ``complete`` and decides.
 
+A shard marker's event (``raw/{spider}/{run}/_done/*.json``) starts the run-complete step
+(``analyzer_lambda/runs/``); its outcome is in the summary's ``runs``. A run not complete yet
+raises ``RunNotCompleteError`` (SQS: a batch item failure, so the message is retried after the
+queue's visibility timeout — the delay between two looks; direct S3/EventBridge: Lambda's
+asynchronous retry), until ``RUN_COMPLETE_TIMEOUT`` after the first shard ended.
+
 This module is only the Lambda adapter: the clients, store and analyser come from the
 composition root ``deps.py`` (built on the first invocation, rebuilt only if the configuration
 changes)."""
@@ -35,8 +41,8 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from analyzer_lambda import events
-from analyzer_lambda.deps import current_deps
-from analyzer_lambda.exceptions import ChunksIncompleteError
+from analyzer_lambda.deps import current_deps, shared_s3_client
+from analyzer_lambda.exceptions import ChunksIncompleteError, RunNotCompleteError
 from analyzer_lambda.work import ChunkOutcome, Deadline, analyze_chunk
 
 if TYPE_CHECKING:
@@ -45,7 +51,7 @@ if TYPE_CHECKING:
 
     from analyzer_lambda.config import Config
     from analyzer_lambda.work import Deps
-    from rivalscope_core.keys import ChunkRef
+    from rivalscope_core.keys import ChunkRef, MarkerRef, S3Uri
 
 logger = Logger(service="rivalscope-analyzer", stream=sys.stderr)
 # The package's module loggers (logging.getLogger(__name__)) print through the same JSON handler.
@@ -70,28 +76,56 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if kind == "reanalyze":
         request = events.reanalyze_request(event)
         return _summary(_analyze(request.chunks, deps, deadline, request.prompt, request.model))
-    chunks = (
-        events.chunks_from_s3_notification(event)
+    objects = (
+        events.objects_from_s3_notification(event)
         if kind == "s3"
-        else events.chunks_from_eventbridge(event)
+        else events.objects_from_eventbridge(event)
     )
-    summary = _summary(_analyze(chunks, deps, deadline))
+    return _handle_objects(objects, deps, deadline)
+
+
+def _handle_objects(objects: list[S3Uri], deps: Deps, deadline: Deadline) -> dict[str, Any]:
+    """Chunks are analysed; markers start the run-complete step. Raises when something must
+    come back later (an unfinished chunk first: its run cannot be complete either)."""
+    summary = _summary(_analyze(events.chunks_of(objects), deps, deadline))
     if not summary["complete"]:
         raise ChunksIncompleteError(summary)
+    markers = events.markers_of(objects)
+    if markers:
+        summary["runs"] = _complete_runs(markers, deps)
     return summary
+
+
+def _complete_runs(markers: list[MarkerRef], deps: Deps) -> list[dict[str, Any]]:
+    from analyzer_lambda.runs.complete import complete_run
+
+    outcomes, waiting = [], []
+    for marker in markers:
+        try:
+            outcome = complete_run(marker, deps, shared_s3_client())
+        except RunNotCompleteError as exc:
+            logger.info("run not complete yet", extra=exc.status)
+            metrics.add_metric(name="RunsWaiting", unit=MetricUnit.Count, value=1)
+            waiting.append(exc)
+            continue
+        logger.info("run-complete step", extra=outcome.to_dict())
+        metric = {"done": "RunsCompleted", "gave_up": "RunsGaveUp"}.get(outcome.outcome)
+        if metric:
+            metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+        outcomes.append(outcome.to_dict())
+    if waiting:
+        raise waiting[0]
+    return outcomes
 
 
 def _handle_sqs(
     event: dict[str, Any], context: LambdaContext, deps: Deps, deadline: Deadline
 ) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> dict[str, Any]:
-        chunks = events.chunks_from_sqs_body(record.body)
-        if not chunks:
+        objects = events.objects_from_sqs_body(record.body)
+        if not objects:
             logger.info("message %s: nothing to analyse (test event?)", record.message_id)
-        summary = _summary(_analyze(chunks, deps, deadline))
-        if not summary["complete"]:
-            raise ChunksIncompleteError(summary)
-        return summary
+        return _handle_objects(objects, deps, deadline)
 
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

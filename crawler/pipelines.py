@@ -38,7 +38,6 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +52,7 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 from crawler.stop import GracefulStop
-from rivalscope_core.keys import with_shard
+from rivalscope_core.keys import new_run_id, with_shard
 from rivalscope_core.s3 import make_s3_client
 
 if TYPE_CHECKING:
@@ -131,6 +130,8 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         self._upload_lock = DeferredLock()
         self._timer: CallLaterResult | None = None
         self._crawler = crawler
+        # Keys of the chunks S3 confirmed, in order: the shard marker lists them.
+        self.stored_keys: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -139,11 +140,19 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         client = make_s3_client(own_retries=True)
         return cls(crawler, client, config)
 
+    @property
+    def run_dir(self) -> str:
+        """The key prefix of this crawl's chunks (``raw/{name}/{time}``): its marker goes there."""
+        params = {**self._get_uri_params(), "chunk": 0}
+        return str(self.object_key_template.format(**params)).rsplit("/", 1)[0]
+
     # --- Scrapy 2.19 pipeline API (no ``spider`` argument) ------------------------------------
 
     def open_spider(self) -> None:
-        self.ts = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S")
         self._spider = self._crawler.spider
+        # ``{time}`` is the run (``-a run=``, shared by every shard of it), else this crawl's
+        # own start, as scrapy-s3pipeline gives it.
+        self.ts = str(getattr(self._spider, "run_id", "") or new_run_id())
         self._timer = None
 
     async def process_item(self, item: Any) -> Any:
@@ -233,6 +242,7 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
 
                 await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
             else:
+                self.stored_keys.append(chunk.key)
                 self.stats.inc_value(f"{STAT_PREFIX}/chunks_stored")
                 self.stats.inc_value(f"{STAT_PREFIX}/items_stored", chunk.pages)
                 logger.info(

@@ -112,6 +112,12 @@ RIVALSCOPE_STOP_GRACE = 60.0
 # ...then the last chunks get this long to upload before they are spilled locally.
 RIVALSCOPE_STOP_UPLOAD_BUDGET = 30.0
 
+# --- Run marker (SPEC.md "Runs") -------------------------------------------------------------
+# Seconds between two samples of the process tree's CPU and memory (crawler/resources.py).
+RIVALSCOPE_RESOURCE_SAMPLE_INTERVAL = 1.0
+# Write raw/{spider}/{run}/_done/{I}of{N}.json when the crawl ends.
+RIVALSCOPE_RUN_MARKER = True
+
 # No listening consoles inside a crawler container.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False

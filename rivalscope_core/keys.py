@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote, urlparse
 
 RAW_PREFIX = "raw/"
@@ -19,6 +20,9 @@ PROMPTS_PREFIX = "prompts/"
 REPORTS_PREFIX = "reports/"
 DEFAULT_RAW_TEMPLATE = "raw/{name}/{time}/items.{chunk:07d}.jl.gz"
 CHUNK_SUFFIX = ".jl.gz"
+MARKERS_DIR = "_done/"
+# A run's id: its start time as scrapy-s3pipeline's ``{time}`` gives it (UTC).
+RUN_ID_FORMAT = "%Y-%m-%dT%H-%M-%S"
 
 _RAW_KEY = re.compile(r"^raw/(?P<spider>[^/]+)/(?P<time>[^/]+)/(?P<chunk>[^/]+\.jl(?:\.gz)?)$")
 
@@ -101,6 +105,68 @@ def with_shard(key: str, label: str) -> str:
     return f"{head}.{label}{sep}{tail}" if sep else f"{key}.{label}"
 
 
+def parse_run_id(text: str) -> str:
+    """A run id (``2026-11-23T22-19-03``, UTC) as given to ``-a run=``; a ValueError says the
+    format. Parsed as a date, so ``2026-13-40T...`` is refused too."""
+    try:
+        parsed = datetime.strptime(text, RUN_ID_FORMAT)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.strftime(RUN_ID_FORMAT) != text:
+        raise ValueError(
+            f"bad run {text!r}: use the run's start time, UTC, as YYYY-MM-DDTHH-MM-SS "
+            "(e.g. 2026-11-23T22-19-03)"
+        )
+    return text
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """The id of a run starting now (what a launcher passes to every shard as ``-a run=``)."""
+    return (now or datetime.now(UTC)).astimezone(UTC).strftime(RUN_ID_FORMAT)
+
+
+def marker_name(index: int, count: int) -> str:
+    """``1of4.json`` for shard ``0/4``: markers count from 1, so an unsharded crawl (shard
+    ``0/1``) writes ``1of1.json``; the run-complete step expects ``1of{N}`` .. ``{N}of{N}``."""
+    if not 0 <= index < count:
+        raise ValueError(f"shard {index}/{count} out of range")
+    return f"{index + 1}of{count}.json"
+
+
+def marker_key(run: RunRef, index: int, count: int) -> str:
+    """``raw/{spider}/{run}/_done/{I}of{N}.json``: written by each crawl task at its end."""
+    return f"{run.raw_prefix}{MARKERS_DIR}{marker_name(index, count)}"
+
+
+_MARKER_KEY = re.compile(
+    r"^raw/(?P<spider>[^/]+)/(?P<time>[^/]+)/_done/(?P<index>[0-9]+)of(?P<count>[0-9]+)\.json$"
+)
+
+
+@dataclass(frozen=True)
+class MarkerRef:
+    """One shard's end-of-task marker; ``index`` counts from 1 as in its name."""
+
+    run: RunRef
+    index: int
+    count: int
+
+    @property
+    def key(self) -> str:
+        return marker_key(self.run, self.index - 1, self.count)
+
+
+def parse_marker_key(bucket: str, key: str) -> MarkerRef | None:
+    """The marker a key names, or None for any other key."""
+    match = _MARKER_KEY.match(key)
+    if match is None:
+        return None
+    index, count = int(match["index"]), int(match["count"])
+    if not 1 <= index <= count:
+        return None
+    return MarkerRef(RunRef(bucket, match["spider"], match["time"]), index, count)
+
+
 def is_raw_chunk_key(key: str) -> bool:
     return _RAW_KEY.match(key) is not None
 
@@ -154,3 +220,13 @@ def prompt_key(name: str) -> str:
 
 def report_prefix(run: RunRef, prompt_id: str) -> str:
     return f"{REPORTS_PREFIX}{run.spider}/{run.time}/{prompt_id}/"
+
+
+def run_status_key(run: RunRef, prompt_id: str) -> str:
+    """The run-complete step's ``run.json``, beside the run's report."""
+    return f"{report_prefix(run, prompt_id)}run.json"
+
+
+def run_claim_key(run: RunRef, prompt_id: str) -> str:
+    """Claimed (conditional write) by the one run-complete step that does the run's work."""
+    return f"{report_prefix(run, prompt_id)}run.claim"

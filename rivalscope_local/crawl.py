@@ -55,8 +55,11 @@ def crawl_command(
     max_pages: int,
     allow_private: str = "",
     chunk_size: int = 5,
+    run: str | None = None,
+    shard: tuple[int, int] = (0, 1),
     watchlist: Path | None = None,
 ) -> list[str]:
+    """``run``: the run every shard of this local run writes under; ``shard``: ``(I, N)``."""
     command = [
         sys.executable, "-m", "scrapy", "crawl", "competitors",
         "-a", f"max_pages={max_pages}",
@@ -72,6 +75,10 @@ def crawl_command(
         command += ["-a", f"watchlist={watchlist}"]
     if prompt:
         command += ["-a", f"prompt={prompt}"]
+    if run:
+        command += ["-a", f"run={run}"]
+    if shard[1] > 1:
+        command += ["-a", f"shard={shard[0]}/{shard[1]}"]
     if allow_private:
         command += ["-s", f"ALLOW_PRIVATE_ADDRESSES={allow_private}"]
     return command

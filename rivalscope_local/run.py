@@ -1,14 +1,18 @@
 """``make run``: the whole pipeline on one machine, in the AWS topology.
 
-``python -m rivalscope_local.run [--watchlist FILE] [--urls "u1 u2"] [--prompt FILE]
+``python -m rivalscope_local.run [--watchlist FILE] [--urls "u1 u2"] [--prompt FILE] [--shards N]
 [--data-dir data] [--out out]``
 
 1. start the embedded S3/SQS endpoint and restore ``data/`` into it (no event raised);
 2. wire bucket → queue (raw chunks only) and start the worker that hands SQS batches to the
    Lambda handler in-process, honouring partial-batch failures;
 3. crawl the watch list and/or the URLs — by default ``demo/watchlist.yaml``, the bundled demo
-   sites on loopback — with ``scrapy crawl competitors`` in a subprocess, printing progress;
-4. wait until the queue is drained, then write the report into ``out/<run time>/``;
+   sites on loopback — with ``scrapy crawl competitors`` in a subprocess (``--shards N``: N of
+   them side by side, one run, split by site), printing progress; each ends by writing its
+   shard marker;
+4. wait until the queue is drained, then run the run-complete step (as a marker's event does in
+   AWS: the run's report and ``run.json`` under ``reports/``) and write the report into
+   ``out/<run time>/``;
 5. on exit, Ctrl-C included: stop the crawl, sync to ``data/``, stop everything started.
 
 Exit codes: 0 success; 1 the job ran but some pages failed (crawl or analysis), or nothing was
@@ -33,20 +37,24 @@ from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.handler import lambda_handler
 from analyzer_lambda.prompts.parser import PromptError, parse_prompt
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from rivalscope_core.keys import ANALYSIS_PREFIX, CHUNK_SUFFIX, RAW_PREFIX, RunRef
+from rivalscope_core.keys import ANALYSIS_PREFIX, CHUNK_SUFFIX, RAW_PREFIX, RunRef, new_run_id
 from rivalscope_core.urls import BadUrlError, parse_url_list
 from rivalscope_core.watchlist import WatchListError
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
 from rivalscope_local.demo import DEMO_WATCHLIST, DemoSites
+from rivalscope_local.run_complete import complete_run
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
 from rivalscope_local.watchlist import load_watchlist, localize, uses_demo
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_s3 import S3Client
 
     from rivalscope_local.worker import QueueWorker
 
 SPIDER = "competitors"
+MAX_LOCAL_SHARDS = 8  # each shard has its own browsers: more would not fit one machine
 DEFAULT_PROMPT = ROOT / "analyzer_lambda" / "prompts" / "default_prompt.md"
 
 
@@ -68,9 +76,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--allow-private", default="",
                         help="ALLOW_PRIVATE_ADDRESSES for own loopback/LAN sites")  # fmt: skip
     parser.add_argument("--chunk-size", type=int, default=5, help="pages per raw chunk")
+    parser.add_argument("--shards", type=int, default=1,
+                        help="crawl processes of one run, side by side")  # fmt: skip
     parser.add_argument("--analysis-timeout", type=float, default=1800.0,
                         help="seconds to wait for the analyser after the crawl")  # fmt: skip
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 1 <= args.shards <= MAX_LOCAL_SHARDS:
+        parser.error(f"--shards must be between 1 and {MAX_LOCAL_SHARDS}")
+    return args
 
 
 def _interrupt(signum: int, frame: Any) -> NoReturn:
@@ -97,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%dT%H%M%S")
     demo: DemoSites | None = None
     stack = LocalStack(args.data_dir, args.bucket)
-    crawl: CrawlProcess | None = None
+    crawls: list[CrawlProcess] = []
     progress: _Progress | None = None
     interrupted = False
     try:
@@ -123,26 +136,35 @@ def main(argv: list[str] | None = None) -> int:
                 watch_file.write_text(watchlist.to_yaml(), encoding="utf-8")
         max_pages = args.max_pages or 1
         s3 = stack.endpoint.s3()
-        before = _runs(s3, args.bucket)
-        crawl = CrawlProcess(
-            crawl_command(
-                urls,
-                prompt=str(prompt_path),
-                max_pages=max_pages,
-                allow_private=allow,
-                chunk_size=args.chunk_size,
-                watchlist=watch_file.resolve() if watch_file is not None else None,
-            ),
-            stack.env,
-            args.data_dir / "logs" / f"crawl-{stamp}.log",
-            on_line=lambda line: print(f"  crawl | {line}", flush=True),
-        )
-        progress = _Progress(s3, args.bucket, before, worker, crawl, started)
-        while crawl.poll() is None:
+        run_id = new_run_id()  # passed to every shard, as the state machine does in AWS
+        count = args.shards
+        for index in range(count):
+            label = f"crawl {index}/{count}" if count > 1 else "crawl"
+            crawls.append(
+                CrawlProcess(
+                    crawl_command(
+                        urls,
+                        prompt=str(prompt_path),
+                        max_pages=max_pages,
+                        allow_private=allow,
+                        chunk_size=args.chunk_size,
+                        run=run_id,
+                        shard=(index, count),
+                        watchlist=watch_file.resolve() if watch_file is not None else None,
+                    ),
+                    stack.env,
+                    args.data_dir
+                    / "logs"
+                    / f"crawl-{stamp}{f'-shard{index}' if count > 1 else ''}.log",
+                    on_line=_printer(label),
+                )
+            )
+        progress = _Progress(s3, args.bucket, run_id, worker, crawls, started)
+        while any(crawl.poll() is None for crawl in crawls):
             progress.tick()
             time.sleep(0.5)
-        crawl_code = crawl.wait()
-        crawl = None
+        crawl_code = max(crawl.wait() for crawl in crawls)
+        crawls = []
         run = progress.find_run()
         if crawl_code == EXIT_USAGE:
             say("the crawl rejected its arguments or settings (see above)")
@@ -154,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         if not worker.wait_drained(args.analysis_timeout, on_tick=progress.tick):
             say(f"the analyser did not finish within {args.analysis_timeout:.0f} s")
         progress.tick(force=True)
+        for line in complete_run(lambda_handler, run, count):
+            say(line)
         stack.sync()
         report_code, report_dir = _report(run, args.out, stack.env)
         stack.sync()
@@ -182,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the sync
-        if crawl is not None:
+        for crawl in crawls:
             crawl.stop(grace=20.0)  # the crawl's own grace is 10 s
         if demo is not None:
             demo.stop()
@@ -202,6 +226,13 @@ def _handler_logs_to(path: Path) -> None:
                 to_file.setFormatter(handler.formatter)
                 handler.setLevel(logging.WARNING)
         logger.addHandler(to_file)
+
+
+def _printer(label: str) -> Callable[[str], None]:
+    def show(line: str) -> None:
+        print(f"  {label} | {line}", flush=True)
+
+    return show
 
 
 def _runs(s3: S3Client, bucket: str) -> set[str]:
@@ -226,19 +257,18 @@ def _count(s3: S3Client, bucket: str, prefix: str, suffix: str) -> int:
 class _Progress:
     """One console line whenever the crawl or the analysis moved, at most every 2 s."""
 
-    def __init__(self, s3: S3Client, bucket: str, before: set[str],
-                 worker: QueueWorker, crawl: CrawlProcess, started: float) -> None:  # fmt: skip
-        self._s3, self._bucket, self._before = s3, bucket, before
-        self._worker, self._crawl, self._started = worker, crawl, started
+    def __init__(self, s3: S3Client, bucket: str, run_id: str,
+                 worker: QueueWorker, crawls: list[CrawlProcess],
+                 started: float) -> None:  # fmt: skip
+        self._s3, self._bucket, self._run_id = s3, bucket, run_id
+        self._worker, self._crawls, self._started = worker, crawls, started
         self._run: RunRef | None = None
         self._last = ""
         self._last_at = 0.0
 
     def find_run(self) -> RunRef | None:
-        if self._run is None:
-            new = sorted(_runs(self._s3, self._bucket) - self._before)
-            if new:
-                self._run = RunRef(self._bucket, SPIDER, new[-1])
+        if self._run is None and self._run_id in _runs(self._s3, self._bucket):
+            self._run = RunRef(self._bucket, SPIDER, self._run_id)
         return self._run
 
     def tick(self, *, force: bool = False) -> None:
@@ -251,11 +281,12 @@ class _Progress:
         # every prompt's results: a watch list may give some competitors a prompt of their own
         prefix = f"{ANALYSIS_PREFIX}{run.spider}/{run.time}/" if run else ""
         analysed = _count(self._s3, self._bucket, prefix, ".json") if run else 0
-        crawled = self._crawl.progress
-        if crawled.stored is None:
-            crawl = f"crawl: {crawled.pages} pages fetched, {crawled.items} stored"
+        crawled = [crawl.progress for crawl in self._crawls]
+        if any(p.stored is None for p in crawled):
+            pages, items = sum(p.pages for p in crawled), sum(p.items for p in crawled)
+            crawl = f"crawl: {pages} pages fetched, {items} stored"
         else:
-            crawl = f"crawl: done, {crawled.stored} pages stored"
+            crawl = f"crawl: done, {sum(p.stored or 0 for p in crawled)} pages stored"
         line = f"{crawl} in {chunks} chunk(s) | analysis: {analysed} page(s) analysed"
         if line != self._last or force:
             print(f"[{now - self._started:5.0f}s] {line}", flush=True)

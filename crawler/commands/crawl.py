@@ -5,6 +5,8 @@ Scrapy's own ``crawl`` exits 1 only when the crawler fails to start. This overri
 - checks the spider's arguments first (``validate_arguments``, when the spider has it) and
   every component's settings (``check_settings``): bad input exits 2 with a message naming
   what to fix, before any browser starts;
+- writes the task's shard marker when the crawl has ended (``crawler/marker.py``), its CPU and
+  memory measured over the whole process tree while it ran (``crawler/resources.py``);
 - after the crawl, exits 0 when every page was stored without error, 1 when some page failed
   (an error record), a chunk had to be spilled locally, or the crawl was interrupted, and 1
   too when no page at all was stored.
@@ -13,15 +15,18 @@ Scrapy's own ``crawl`` exits 1 only when the crawler fails to start. This overri
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError  # Scrapy's: its command line turns it into exit 2
 
 from crawler.browser.config import SeleniumConfig
+from crawler.marker import MarkerConfig, build_marker, write_marker
 from crawler.netguard.config import NetguardConfig
 from crawler.pipelines import STAT_PREFIX, UploadConfig
 from crawler.politeness.crawl_delay import CrawlDelayConfig
+from crawler.resources import ProcessTreeSampler
 from crawler.spiders.competitors import START_URLS_STAT
 from crawler.stop import StopConfig
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK
@@ -42,6 +47,7 @@ def check_settings(settings: BaseSettings) -> None:
         UploadConfig,
         CrawlDelayConfig,
         StopConfig,
+        MarkerConfig,
     ):
         config.from_settings(settings)
 
@@ -89,11 +95,31 @@ class Command(ScrapyCrawlCommand):
         except ValueError as exc:
             raise UsageError(str(exc), print_help=False) from exc
 
+        marker_config = MarkerConfig.from_settings(self.settings)
         crawler = self._create_crawler(spidercls)
+        started_at = _now()
+        sampler = ProcessTreeSampler(marker_config.sample_interval).start()
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
+        usage = sampler.stop()  # the browsers have quit: the tree's totals are complete
         if self.crawler_process.bootstrap_failed:
             self.exitcode = EXIT_FAILED
             return
         self.exitcode, summary = crawl_exit_code(crawler.stats.get_stats())
+        built = None
+        if marker_config.enabled:
+            built = build_marker(
+                crawler,
+                exit_code=self.exitcode,
+                started_at=started_at,
+                ended_at=_now(),
+                usage=usage,
+            )
+        if built is not None and not write_marker(*built):
+            self.exitcode = EXIT_FAILED  # without its marker the run cannot complete
+            summary += "; the shard marker could not be written"
         print(f"rivalscope: {summary}; exit code {self.exitcode}", file=sys.stderr)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.spiders.sites import site_of
-from rivalscope_core.keys import parse_s3_uri
+from rivalscope_core.keys import parse_run_id, parse_s3_uri
 from rivalscope_core.s3 import make_s3_client
+from rivalscope_core.sites import site_of
 from rivalscope_core.urls import BadUrlError, parse_shard, parse_url_list, select_shard
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-KNOWN = ("urls", "urls_file", "watchlist", "max_pages", "prompt", "shard", "render")
+KNOWN = ("urls", "urls_file", "watchlist", "max_pages", "prompt", "shard", "render", "run")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -39,6 +39,8 @@ class CrawlArguments:
     prompt: str | None
     shard: tuple[int, int]
     render: bool | None
+    # The run this crawl belongs to (SPEC.md "Runs"); None: the crawl's own start.
+    run: str | None
 
     @classmethod
     def parse(cls, kwargs: Mapping[str, Any]) -> CrawlArguments:
@@ -67,6 +69,12 @@ class CrawlArguments:
             shard = parse_shard(str(kwargs.get("shard", "0/1")))
         except ValueError as exc:
             raise BadArgumentError(str(exc)) from exc
+        run = _optional(kwargs, "run")
+        if run is not None:
+            try:
+                parse_run_id(run)
+            except ValueError as exc:
+                raise BadArgumentError(str(exc)) from exc
         if urls is not None and (watchlist is None or urls.strip()):
             check_url_text(urls, "urls")
         return cls(
@@ -77,6 +85,7 @@ class CrawlArguments:
             prompt=_optional(kwargs, "prompt"),
             shard=shard,
             render=_boolean(kwargs, "render"),
+            run=run,
         )
 
     def start_urls(self, file_text: str | None) -> list[str]:

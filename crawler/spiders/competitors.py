@@ -31,10 +31,10 @@ from crawler.items import PageItem
 from crawler.politeness.robots import RobotsDisallowedError
 from crawler.records import failed_page, rendered_page
 from crawler.spiders.arguments import CrawlArguments
-from crawler.spiders.sites import site_of
 from crawler.spiders.targets import bucket_of, load_targets, shard_urls
-from rivalscope_core.keys import shard_label
+from rivalscope_core.keys import new_run_id, shard_label
 from rivalscope_core.records import BLOCKED_BY_SITE
+from rivalscope_core.sites import site_of
 from rivalscope_core.urls import BadUrlError, normalize_url
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ class CompetitorsSpider(scrapy.Spider):
         self.args = CrawlArguments.parse(kwargs)
         super().__init__(name)
         self.prompt = self.args.prompt
+        # Every shard of a run is passed the same id; alone, a crawl is its own run.
+        self.run_id = self.args.run or new_run_id()
         self.render = True
         self._seen: set[str] = set()
         self._per_site: Counter[str] = Counter()

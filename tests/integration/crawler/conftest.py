@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from rivalscope_core.keys import CHUNK_SUFFIX
+from rivalscope_core.markers import ShardMarker
 from tests.servers.site import SITE_ROOT, SiteServer
 from tests.servers.tcp_proxy import TcpProxy
 
@@ -143,6 +145,8 @@ def stored_chunks(s3: S3Client, bucket: str) -> dict[str, list[dict[str, Any]]]:
     chunks: dict[str, list[dict[str, Any]]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="raw/"):
         for obj in page.get("Contents", []):
+            if not obj["Key"].endswith(CHUNK_SUFFIX):
+                continue  # a shard marker (raw/{spider}/{run}/_done/...)
             body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
             lines = gzip.decompress(body).decode("utf-8").splitlines()
             chunks[obj["Key"]] = [json.loads(line) for line in lines]
@@ -151,3 +155,14 @@ def stored_chunks(s3: S3Client, bucket: str) -> dict[str, list[dict[str, Any]]]:
 
 def stored_records(s3: S3Client, bucket: str) -> list[dict[str, Any]]:
     return [record for records in stored_chunks(s3, bucket).values() for record in records]
+
+
+def stored_markers(s3: S3Client, bucket: str) -> dict[str, ShardMarker]:
+    """Every shard marker in the bucket: key → the marker, read back as the analyser does."""
+    markers: dict[str, ShardMarker] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="raw/"):
+        for obj in page.get("Contents", []):
+            if "/_done/" in obj["Key"]:
+                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                markers[obj["Key"]] = ShardMarker.from_json(body)
+    return markers

@@ -123,7 +123,11 @@ def test_the_task_command_crawls_the_watch_list_from_s3(
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
 
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="raw/").get("Contents", [])]
+    listed = [
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="raw/").get("Contents", [])
+    ]
+    keys = [key for key in listed if "/_done/" not in key]
+    assert [key.rsplit("/", 1)[-1] for key in listed if "/_done/" in key] == ["1of1.json"]
     assert keys
     assert all(CHUNK_KEY.match(key) for key in keys), keys  # what the S3 notification matches
     records = []

@@ -71,6 +71,7 @@ def test_run_crawl_reads_the_stack_uploads_the_list_and_reports_unstarted_tasks(
     urls.write_text("https://a.example/\nhttps://b.example/\n")
 
     command = [sys.executable, str(RUN_CRAWL), "--stack", stack, "--urls-file", str(urls)]
+    command += ["--via", "task"]
     result = subprocess.run(
         [*command, "--shards", "2", "--region", "us-east-1"],
         env={**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_MAX_ATTEMPTS": "1"},
@@ -90,6 +91,41 @@ def test_run_crawl_reads_the_stack_uploads_the_list_and_reports_unstarted_tasks(
     assert "shard 0/2: not started" in result.stderr
     assert "shard 1/2: not started" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_run_crawl_starts_the_crawl_state_machine_and_prints_its_execution(
+    moto_server: MotoServer, s3: S3Client, bucket: str
+) -> None:
+    endpoint = moto_server.endpoint
+    sfn = boto3.client("stepfunctions", endpoint_url=endpoint, region_name="us-east-1")
+    machine = sfn.create_state_machine(
+        name=f"crawl-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/crawl-run",
+    )["stateMachineArn"]
+    stack = _stack_with_outputs(
+        endpoint, {"CrawlStateMachineArn": machine, "PagesBucketName": bucket}
+    )
+    result = subprocess.run(
+        [
+            sys.executable, str(RUN_CRAWL), "--stack", stack, "--region", "us-east-1",
+            "--urls", "https://a.com/", "https://b.co.uk/", "--shards", "2",
+        ],
+        env={**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_MAX_ATTEMPTS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    [execution] = sfn.list_executions(stateMachineArn=machine)["executions"]
+    arn = execution["executionArn"]
+    assert f"started {arn}" in result.stdout
+    assert f"#/v2/executions/details/{arn}" in result.stdout  # the console link
+    given = json.loads(sfn.describe_execution(executionArn=arn)["input"])
+    assert given["max_shards"] == 2
+    listed = s3.get_object(Bucket=bucket, Key=given["list_key"])["Body"].read()
+    assert listed.decode().split() == ["https://a.com/", "https://b.co.uk/"]
 
 
 def test_run_crawl_without_a_deployment_is_a_usage_error(moto_server: MotoServer) -> None:

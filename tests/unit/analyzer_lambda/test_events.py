@@ -107,3 +107,22 @@ def test_reanalyze_request() -> None:
 def test_bad_reanalyze_request(spec: dict[str, object]) -> None:
     with pytest.raises(UnsupportedEventError):
         events.reanalyze_request({"reanalyze": spec})
+
+
+def test_a_shard_markers_event_names_the_marker_and_no_chunk() -> None:
+    marker_key = "raw/competitors/2026-11-23T22-19-03/_done/2of4.json"
+    event = load_event("s3_put.json")
+    event["Records"][0]["s3"]["object"]["key"] = marker_key.replace("/", "%2F")
+    event["Records"].append(event["Records"][0])  # a duplicate delivery in one event
+    objects = events.objects_from_s3_notification(event)
+    assert events.chunks_of(objects) == []
+    [marker] = events.markers_of(objects)
+    assert (marker.run.bucket, marker.run.time, marker.index, marker.count) == (
+        BUCKET,
+        "2026-11-23T22-19-03",
+        2,
+        4,
+    )
+    assert marker.key == marker_key
+    # a chunk event names no marker
+    assert events.markers_of(events.objects_from_s3_notification(load_event("s3_put.json"))) == []

@@ -104,3 +104,20 @@ def _bucket_relative(resource: Any, bucket: str) -> str:
     prefix = "${" + bucket + ".Arn}/"
     assert text.startswith(prefix), f"S3 grant outside the pages bucket: {text}"
     return text.removeprefix(prefix)
+
+
+def state_machine_definition(
+    template: dict[str, Any], name: str, values: dict[str, str]
+) -> dict[str, Any]:
+    """The state machine's ASL as Step Functions receives it: its ``DefinitionSubstitutions``
+    replaced by ``values`` (what CloudFormation would put there), every one of them given."""
+    import json
+
+    properties = template["Resources"][name]["Properties"]
+    assert set(properties["DefinitionSubstitutions"]) == set(values), sorted(values)
+    text = json.dumps(properties["Definition"])
+    for key, value in values.items():
+        text = text.replace("${" + key + "}", value)
+    assert "${" not in text, re.findall(r"\$\{[^}]*\}", text)
+    definition: dict[str, Any] = json.loads(text)
+    return definition

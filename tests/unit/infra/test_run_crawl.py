@@ -1,9 +1,11 @@
-"""scripts/run-crawl: the RunTask requests it makes for one-off and sharded cloud crawls, read
-from its --dry-run output (the calls against a real endpoint are in tests/integration/image/)."""
+"""scripts/run-crawl: the state machine execution it starts (the default) and the RunTask
+requests of ``--via task``, read from its --dry-run output (the calls against a real endpoint
+are in tests/integration/image/)."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
@@ -22,12 +24,20 @@ DEPLOYMENT = [
     "--security-groups", "sg-1",
     "--bucket", "rivalscope-123456789012-eu-west-1",
     "--log-group", "/rivalscope/rivalscope/crawler",
+    "--state-machine", "arn:aws:states:eu-west-1:123456789012:stateMachine:rivalscope-crawl",
 ]  # fmt: skip
+RUN = re.compile(r"^run=\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d$")
 
 
 def _dry_run(*args: str) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    return _dry_run_via("task", *args)
+
+
+def _dry_run_via(
+    via: str, *args: str
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     result = subprocess.run(
-        [sys.executable, str(RUN_CRAWL), "--dry-run", *DEPLOYMENT, *args],
+        [sys.executable, str(RUN_CRAWL), "--dry-run", "--via", via, *DEPLOYMENT, *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -38,10 +48,44 @@ def _dry_run(*args: str) -> tuple[subprocess.CompletedProcess[str], list[dict[st
 
 
 def _command(request: dict[str, Any]) -> list[str]:
+    """The command override, its ``-a run=`` (one run for every task) checked and left out."""
     [override] = request["overrides"]["containerOverrides"]
     assert override["name"] == "crawler"
     command: list[str] = override["command"]
-    return command
+    runs = [value for value in command if RUN.match(value)]
+    assert len(runs) == 1, command
+    index = command.index(runs[0])
+    return command[: index - 1] + command[index + 1 :]
+
+
+def test_a_crawl_run_starts_the_state_machine_with_the_list_n_and_extra_arguments() -> None:
+    result, [request] = _dry_run_via(
+        "state-machine", "--urls", "https://a.com/ https://b.com/", "--shards", "3",
+        "--prompt", "pricing", "-s", "LOG_LEVEL=INFO",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert request["stateMachineArn"].endswith(":stateMachine:rivalscope-crawl")
+    execution = json.loads(request["input"])
+    assert execution["max_shards"] == 3
+    assert execution["extra_arguments"] == ["-a", "prompt=pricing", "-s", "LOG_LEVEL=INFO"]
+    key = execution["list_key"]
+    assert key.startswith("config/runs/")
+    assert key.endswith("-urls.txt")
+    assert f"would upload the URLs to s3://rivalscope-123456789012-eu-west-1/{key}" in (
+        result.stdout
+    )
+
+
+def test_a_crawl_run_of_the_scheduled_list_names_no_list() -> None:
+    result, [request] = _dry_run_via("state-machine")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(request["input"]) == {"extra_arguments": []}
+    result, [request] = _dry_run_via(
+        "state-machine", "--urls-file", "s3://rivalscope-123456789012-eu-west-1/config/big.txt"
+    )
+    assert json.loads(request["input"])["list_key"] == "config/big.txt"
+    result, requests = _dry_run_via("state-machine", "--urls-file", "s3://elsewhere/urls.txt")
+    assert (result.returncode, requests) == (2, [])
 
 
 def test_one_off_crawl_of_given_urls_is_one_fargate_task() -> None:
@@ -63,8 +107,11 @@ def test_shards_start_n_tasks_each_with_its_share() -> None:
     assert result.returncode == 0, result.stderr
     # No URLs given: each task crawls its shard of the scheduled watch list (WATCHLIST).
     assert [_command(r) for r in requests] == [
-        ["-a", "prompt=pricing", "-a", f"shard={i}/3", "-s", "LOG_LEVEL=INFO"] for i in range(3)
+        ["-a", f"shard={i}/3", "-a", "prompt=pricing", "-s", "LOG_LEVEL=INFO"] for i in range(3)
     ]
+    # every task of one run is passed the same -a run=
+    runs = {a for r in requests for a in r["overrides"]["containerOverrides"][0]["command"]}
+    assert len({a for a in runs if RUN.match(a)}) == 1
 
 
 def test_a_local_url_list_is_uploaded_under_config_runs(tmp_path: Path) -> None:

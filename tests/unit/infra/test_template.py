@@ -113,21 +113,28 @@ def test_versioning_is_an_explicit_stated_choice(template: dict[str, Any]) -> No
     assert "expir" in parameter["Description"]  # says why, in terms of the retention rule
 
 
-def test_every_new_raw_chunk_notifies_the_analysis_queue(resources: dict[str, Any]) -> None:
+def test_every_new_raw_chunk_and_shard_marker_notifies_its_queue(
+    resources: dict[str, Any],
+) -> None:
     bucket = resources["PagesBucket"]
-    [notification] = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    chunks, markers = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
     # ObjectCreated:* includes CompleteMultipartUpload, which large chunks end with.
-    assert notification["Event"] == "s3:ObjectCreated:*"
-    assert refers_to(notification["Queue"], "AnalysisQueue")
-    rules = {r["Name"]: r["Value"] for r in notification["Filter"]["S3Key"]["Rules"]}
+    assert chunks["Event"] == markers["Event"] == "s3:ObjectCreated:*"
+    assert refers_to(chunks["Queue"], "AnalysisQueue")
+    rules = {r["Name"]: r["Value"] for r in chunks["Filter"]["S3Key"]["Rules"]}
     assert rules == {"prefix": "raw/", "suffix": ".jl.gz"}
+    # raw/{spider}/{run}/_done/{I}of{N}.json: the run-complete step (S3 has no infix filter)
+    assert refers_to(markers["Queue"], "RunsQueue")
+    rules = {r["Name"]: r["Value"] for r in markers["Filter"]["S3Key"]["Rules"]}
+    assert rules == {"prefix": "raw/", "suffix": ".json"}
     # S3 checks it may send to the queue when the notification is created.
     assert "AnalysisQueuePolicy" in as_list(bucket["DependsOn"])
 
 
 def test_queue_policy_lets_only_the_pages_bucket_send(resources: dict[str, Any]) -> None:
     policy = _props(resources, "AnalysisQueuePolicy")
-    assert [refers_to(q, "AnalysisQueue") for q in policy["Queues"]] == [True]
+    queues = ["AnalysisQueue", "RunsQueue"]
+    assert [refers_to(q, n) for q, n in zip(policy["Queues"], queues, strict=True)] == [True, True]
     [statement] = as_list(policy["PolicyDocument"]["Statement"])
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     assert as_list(statement["Action"]) == ["sqs:SendMessage"]
@@ -154,7 +161,7 @@ def test_visibility_timeout_is_at_least_six_function_timeouts(resources: dict[st
 def test_queue_mapping_reports_batch_item_failures_within_the_gemini_quota(
     template: dict[str, Any],
 ) -> None:
-    _, mapping = _one(template, "AWS::Lambda::EventSourceMapping")
+    mapping = _props(template["Resources"], "AnalyzerQueueMapping")
     assert refers_to(mapping["EventSourceArn"], "AnalysisQueue")
     assert refers_to(mapping["FunctionName"], "AnalyzerFunction")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -240,15 +247,16 @@ def test_crawler_may_only_put_under_raw_and_read_its_watch_list_and_prompts(
     assert template["Parameters"]["WatchListKey"]["AllowedPattern"] == "^config/.+"
 
 
-def test_analyzer_may_only_read_raw_and_prompts_and_write_analysis(
+def test_analyzer_may_only_read_raw_and_prompts_and_write_analysis_and_run_reports(
     template: dict[str, Any],
 ) -> None:
-    # Reading and deleting under analysis/ is its own idempotency bookkeeping (claims).
+    # Reading and deleting under analysis/ is its own idempotency bookkeeping (claims); under
+    # reports/, the run-complete step's run.claim, run.json and the run's report.
     assert s3_grants(template, "AnalyzerRole", "PagesBucket") == {
-        "s3:GetObject": {"raw/*", "prompts/*", "analysis/*"},
+        "s3:GetObject": {"raw/*", "prompts/*", "analysis/*", "reports/*"},
         "s3:ListBucket": {""},
-        "s3:PutObject": {"analysis/*"},
-        "s3:DeleteObject": {"analysis/*"},
+        "s3:PutObject": {"analysis/*", "reports/*"},
+        "s3:DeleteObject": {"analysis/*", "reports/*"},
     }
     [listing] = [
         s for s in role_statements(template, "AnalyzerRole") if s["Action"] == "s3:ListBucket"
@@ -282,33 +290,26 @@ def test_every_log_group_has_a_retention_and_the_function_uses_one(
     template: dict[str, Any], resources: dict[str, Any]
 ) -> None:
     groups = resources_of_type(template, "AWS::Logs::LogGroup")
-    assert set(groups) == {"CrawlerLogGroup", "AnalyzerLogGroup"}
+    assert set(groups) == {"CrawlerLogGroup", "AnalyzerLogGroup", "ShardPlannerLogGroup"}
     for group in groups.values():
         assert refers_to(group["Properties"]["RetentionInDays"], "LogRetentionDays")
     logging = _props(resources, "AnalyzerFunction")["LoggingConfig"]
     assert refers_to(logging["LogGroup"], "AnalyzerLogGroup")
 
 
-def test_schedule_runs_the_crawl_task_on_the_configured_cadence(
+def test_schedule_starts_the_crawl_state_machine_on_the_configured_cadence(
     template: dict[str, Any],
 ) -> None:
     _, schedule = _one(template, "AWS::Scheduler::Schedule")
     assert refers_to(schedule["ScheduleExpression"], "CrawlScheduleExpression")
     target = schedule["Target"]
-    assert refers_to(target["Arn"], "CrawlerCluster")
-    ecs = target["EcsParameters"]
-    assert refers_to(ecs["TaskDefinitionArn"], "CrawlerTaskDefinition")
-    assert ecs["LaunchType"] == "FARGATE"
-    # The scheduler may start exactly this task, in this cluster, and pass only its roles.
-    statements = role_statements(template, "CrawlSchedulerRole")
-    [run] = [s for s in statements if s["Action"] == "ecs:RunTask"]
-    assert refers_to(run["Resource"], "CrawlerTaskDefinition")
-    assert refers_to(run["Condition"]["ArnEquals"]["ecs:cluster"], "CrawlerCluster")
-    [passing] = [s for s in statements if s["Action"] == "iam:PassRole"]
-    assert sorted(r["Fn::GetAtt"][0] for r in passing["Resource"]) == [
-        "CrawlerExecutionRole",
-        "CrawlerTaskRole",
-    ]
+    assert refers_to(target["Arn"], "CrawlStateMachine")
+    assert "EcsParameters" not in target  # the state machine runs the tasks
+    assert sub_text(target["Input"]) == '{"list_key": "${WatchListKey}"}'
+    # The scheduler may start exactly this state machine, and nothing else.
+    [statement] = role_statements(template, "CrawlSchedulerRole")
+    assert statement["Action"] == "states:StartExecution"
+    assert refers_to(statement["Resource"], "CrawlStateMachine")
 
 
 def _alarm_on(template: dict[str, Any], metric: str, target: str) -> dict[str, Any]:

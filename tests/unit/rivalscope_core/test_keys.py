@@ -10,6 +10,10 @@ from rivalscope_core.keys import (
     chunk_stem,
     claim_key,
     is_raw_chunk_key,
+    marker_key,
+    new_run_id,
+    parse_marker_key,
+    parse_run_id,
     parse_run_uri,
     parse_s3_uri,
     result_chunk_stem,
@@ -75,6 +79,36 @@ def test_the_chunk_stem_is_the_same_in_chunk_keys_uris_and_result_keys() -> None
     assert chunk.stem == chunk_stem(chunk.uri) == "items.0000005.shard1of4"
     result = analysis_key(chunk, 2, "default-1a2b3c4d", "gemini-2.5-flash")
     assert result_chunk_stem(result) == chunk.stem
+
+
+def test_run_ids_are_start_times_in_the_pipelines_time_format() -> None:
+    from datetime import UTC, datetime
+
+    assert new_run_id(datetime(2026, 11, 23, 22, 19, 3, 999, tzinfo=UTC)) == "2026-11-23T22-19-03"
+    assert parse_run_id("2026-11-23T22-19-03") == "2026-11-23T22-19-03"
+    for bad in ("2026-11-23T22:19:03", "2026-02-30T00-00-00", "2026-1-23T22-19-03", "x"):
+        with pytest.raises(ValueError, match="YYYY-MM-DDTHH-MM-SS"):
+            parse_run_id(bad)
+
+
+def test_markers_count_from_one_and_parse_back() -> None:
+    run = RunRef("b", "competitors", "2026-11-23T22-19-03")
+    assert marker_key(run, 0, 1) == "raw/competitors/2026-11-23T22-19-03/_done/1of1.json"
+    key = marker_key(run, 3, 4)
+    assert key == "raw/competitors/2026-11-23T22-19-03/_done/4of4.json"
+    marker = parse_marker_key("b", key)
+    assert marker is not None
+    assert (marker.run, marker.index, marker.count, marker.key) == (run, 4, 4, key)
+    assert not is_raw_chunk_key(key)  # never analysed as a chunk
+    for other in (
+        "raw/competitors/2026-11-23T22-19-03/_done/0of4.json",
+        "raw/competitors/2026-11-23T22-19-03/_done/5of4.json",
+        "raw/competitors/2026-11-23T22-19-03/items.0000000.jl.gz",
+        "raw/competitors/_done/1of1.json",
+    ):
+        assert parse_marker_key("b", other) is None
+    with pytest.raises(ValueError, match="out of range"):
+        marker_key(run, 4, 4)
 
 
 @pytest.mark.parametrize(

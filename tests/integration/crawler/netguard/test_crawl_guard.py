@@ -70,6 +70,8 @@ def stored_records(s3: S3Client, bucket: str) -> dict[str, dict[str, Any]]:
     records: dict[str, dict[str, Any]] = {}
     listing = s3.list_objects_v2(Bucket=bucket, Prefix="raw/competitors/")
     for obj in listing.get("Contents", []):
+        if "/_done/" in obj["Key"]:
+            continue  # the shard marker
         body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
         for line in gzip.decompress(body).decode().splitlines():
             record = json.loads(line)

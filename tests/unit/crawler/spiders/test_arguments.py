@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
         ({"urls": "https://a.example/", "shard": "3/3"}, "bad shard"),
         ({"urls": "https://a.example/", "render": "maybe"}, "bad render"),
         ({"url": "https://a.example/"}, "unknown spider argument"),
+        ({"urls": "https://a.example/", "run": "2026-11-23 22:19:03"}, "bad run"),
+        ({"urls": "https://a.example/", "run": "2026-11-23T22-19"}, "bad run"),
+        ({"urls": "https://a.example/", "run": "2026-13-23T22-19-03"}, "bad run"),
+        ({"urls": "https://a.example/", "run": "../2026-11-23T22-19-03"}, "bad run"),
+        ({"urls": "https://a.example/", "run": ""}, "run is empty"),
     ],
 )
 def test_bad_arguments_name_what_to_fix(kwargs: dict[str, str], message: str) -> None:
@@ -62,3 +68,11 @@ def test_shards_split_the_start_urls() -> None:
     assert sorted(u for part in parts for u in part) == sorted(
         CrawlArguments.parse({"urls": urls}).start_urls(None)
     )
+
+
+def test_a_run_id_puts_the_crawl_under_that_run_and_without_one_it_is_its_own() -> None:
+    given = CompetitorsSpider(urls="https://a.example/", run="2026-11-23T22-19-03", shard="1/2")
+    assert (given.args.run, given.run_id) == ("2026-11-23T22-19-03", "2026-11-23T22-19-03")
+    alone = CompetitorsSpider(urls="https://a.example/")
+    assert alone.args.run is None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d", alone.run_id)

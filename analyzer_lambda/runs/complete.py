@@ -1,0 +1,215 @@
+"""The run-complete step: what a shard marker's event starts (SPEC.md "Runs", "Events").
+
+Each marker event re-reads the run's state from S3 (markers are few and small; results are
+listed, not read), so events may arrive in any order, any number of times:
+
+- not complete (a marker missing, a page without a result) and still within
+  ``RUN_COMPLETE_TIMEOUT`` of the first shard's end: ``RunNotCompleteError``, so that the event
+  comes back later — a delay, never a busy loop;
+- not complete after the timeout: ``run.json`` says ``incomplete`` and names the missing
+  markers, and the event is dropped (a marker arriving later still completes the run);
+- complete: one invocation claims ``run.claim`` with a conditional write (the page claims'
+  protocol, ``Store.claim``: ``IfNoneMatch``, taken over after ``CLAIM_TTL`` if its holder
+  died), checks again that ``run.json`` is not ``done``, writes the report under ``reports/``,
+  calls ``on_run_complete`` and writes ``run.json`` ``done``. Every other invocation finds the
+  claim held or ``run.json`` done, and does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analyzer_lambda.exceptions import RunNotCompleteError, StoreError
+from analyzer_lambda.report.outputs import upload, write_outputs
+from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
+from analyzer_lambda.report.source import read_report_pages, read_results
+from analyzer_lambda.runs.progress import RunProgress, measure_progress
+from rivalscope_core.keys import (
+    MARKERS_DIR,
+    ChunkRef,
+    analysis_prefix,
+    parse_marker_key,
+    report_prefix,
+    run_claim_key,
+    run_status_key,
+)
+from rivalscope_core.markers import ShardMarker
+from rivalscope_core.records import utc_now_iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from analyzer_lambda.work import Deps
+    from rivalscope_core.keys import MarkerRef, RunRef
+
+logger = logging.getLogger(__name__)
+
+REPORT_URL_EXPIRES = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """``done`` (this invocation did the run's work), ``already_done``, ``claimed`` (another
+    invocation is doing it), ``gave_up`` (timed out incomplete) or ``ignored``."""
+
+    run: str
+    outcome: str
+    status: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run, "outcome": self.outcome, **self.status}
+
+
+def on_run_complete(status: dict[str, Any], report_url: str) -> None:
+    """The hook for the run's digest and notification (issues #12/#13, not built yet): called
+    once per run, by the invocation that holds the run's claim, after the report is stored and
+    before ``run.json`` says ``done``. It does nothing yet."""
+    logger.info("run complete: %s (report %s)", status["run"], status["report"])
+    del report_url
+
+
+def complete_run(
+    marker: MarkerRef, deps: Deps, s3: S3Client, now: datetime | None = None
+) -> RunOutcome:
+    run = marker.run
+    markers = [m for m in _read_markers(s3, run) if m.shard_count == marker.count]
+    if not markers:
+        logger.warning("%s: no shard marker of %d; ignored", run.uri, marker.count)
+        return RunOutcome(run.uri, "ignored")
+    # The event's own marker, or (the state machine names 1ofN, whose task may have died)
+    # another of the run's: they all carry the run's prompt.
+    named = [m for m in markers if m.shard_index == marker.index - 1]
+    reference = (named or markers)[0]
+    prompt = deps.prompts.resolve(reference.prompt, run.bucket)
+    model = deps.analyzer.model_for(prompt)
+    status_key = run_status_key(run, prompt.prompt_id)
+    if _is_done(deps, s3, run, status_key):
+        return RunOutcome(run.uri, "already_done")
+
+    listed = deps.store.existing_keys(run.bucket, analysis_prefix(run, prompt.prompt_id, model))
+    results = [key for key in listed if key.endswith(".json")]
+    progress = measure_progress(run, marker.count, markers, results)
+    status = {
+        **progress.to_dict(),
+        "run_id": run.time,
+        "spider": run.spider,
+        "prompt_id": prompt.prompt_id,
+        "model": model,
+    }
+    if not progress.complete:
+        return _not_complete(deps, s3, progress, status, status_key, now or datetime.now(UTC))
+
+    claim = deps.store.claim(
+        run.bucket, run_claim_key(run, prompt.prompt_id), deps.config.claim_ttl
+    )
+    if claim is None:
+        return RunOutcome(run.uri, "claimed", status)
+    try:
+        if _is_done(deps, s3, run, status_key):  # its holder finished while we looked
+            return RunOutcome(run.uri, "already_done")
+        chunks = [ChunkRef(run.bucket, key) for m in progress.markers.values() for key in m.chunks]
+        report_url, tally = _write_report(s3, run, prompt.prompt_id, sorted(chunks, key=str), deps)
+        status |= {
+            "status": "done",
+            "report": f"s3://{run.bucket}/{report_prefix(run, prompt.prompt_id)}report.html",
+            "counts": tally,
+            "completed_at": utc_now_iso(),
+        }
+        on_run_complete(status, report_url)
+        _put_status(s3, run, status_key, status)
+    finally:
+        deps.store.release(claim)
+    logger.info("run %s complete: report and run.json written", run.uri)
+    return RunOutcome(run.uri, "done", status)
+
+
+def _not_complete(
+    deps: Deps,
+    s3: S3Client,
+    progress: RunProgress,
+    status: dict[str, Any],
+    status_key: str,
+    now: datetime,
+) -> RunOutcome:
+    first = progress.first_marker_at
+    waited = (now - first).total_seconds() if first is not None else 0.0
+    status["waited_seconds"] = round(waited, 1)
+    if waited < deps.config.run_complete_timeout:
+        raise RunNotCompleteError(status)
+    status |= {"status": "incomplete", "checked_at": utc_now_iso()}
+    logger.error(
+        "run %s still incomplete %.0f s after its first shard ended: gave up; missing shard "
+        "marker(s) %s, %d page(s) without a result",
+        progress.run.uri,
+        waited,
+        ", ".join(progress.missing_markers) or "none",
+        status["pages_without_result"],
+    )
+    _put_status(s3, progress.run, status_key, status)
+    return RunOutcome(progress.run.uri, "gave_up", status)
+
+
+def _read_markers(s3: S3Client, run: RunRef) -> list[ShardMarker]:
+    prefix = f"{run.raw_prefix}{MARKERS_DIR}"
+    markers = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=run.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                if parse_marker_key(run.bucket, obj["Key"]) is None:
+                    continue
+                body = s3.get_object(Bucket=run.bucket, Key=obj["Key"])["Body"].read()
+                try:
+                    markers.append(ShardMarker.from_json(body))
+                except ValueError as exc:
+                    logger.error("s3://%s/%s: %s; ignored", run.bucket, obj["Key"], exc)
+    except Exception as exc:
+        raise StoreError(f"cannot read the markers of {run.uri}: {exc}") from exc
+    return markers
+
+
+def _is_done(deps: Deps, s3: S3Client, run: RunRef, status_key: str) -> bool:
+    if not deps.store.exists(run.bucket, status_key):
+        return False
+    try:
+        return bool(
+            json.loads(deps.store.read_text(run.bucket, status_key)).get("status") == "done"
+        )
+    except ValueError:
+        return False
+
+
+def _put_status(s3: S3Client, run: RunRef, key: str, status: dict[str, Any]) -> None:
+    try:
+        s3.put_object(
+            Bucket=run.bucket,
+            Key=key,
+            Body=json.dumps(status, indent=1, sort_keys=True).encode("utf-8"),
+            ContentType="application/json",
+        )
+    except Exception as exc:
+        raise StoreError(f"cannot write s3://{run.bucket}/{key}: {exc}") from exc
+
+
+def _write_report(
+    s3: S3Client, run: RunRef, prompt_id: str, chunks: list[ChunkRef], deps: Deps
+) -> tuple[str, dict[str, int]]:
+    """The run's report (``python -m analyzer_lambda.report``'s files) under ``reports/``;
+    returns its presigned URL and the row counts."""
+    # Not under config.work_dir: every invocation wipes that at its start (handler.py), and a
+    # report must not vanish under a concurrent one's feet (local runs, tests).
+    with tempfile.TemporaryDirectory(prefix="rivalscope-run-report-") as work:
+        out = Path(work)
+        rows = build_rows(
+            read_report_pages(s3, chunks, out), read_results(s3, run, prompt_id, None)
+        )
+        meta = ReportMeta(run=run.uri, prompt_id=prompt_id, generated_at=utc_now_iso())
+        write_outputs(rows, meta, out)
+        prefix = report_prefix(run, prompt_id)
+        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES)
+    return url, dict(counts(rows))
