@@ -12,9 +12,10 @@ whitespace collapsed and dates/times/relative times masked (``rules.mask_dates``
 - a line removed in one place and added in another only *moved* (a reordered block): not a
   change; counted in ``moved``;
 - inside a hunk, a line that enters in place of another is a *rotation* (a testimonial carousel)
-  when both were seen in captures before the previous one (``seen``, line fingerprints): not a
-  change; counted in ``rotated``. Two lines that differ only in their digits are an edit of one
-  item (a price, a count), never a rotation, so a price flip-flop is always reported;
+  when it was already seen in a capture before the previous one (``seen``, line fingerprints):
+  it and the most similar removed line of its hunk are not a change; counted in ``rotated``.
+  Two lines that differ only in their digits are an edit of one item (a price, a count), never
+  a rotation, so a price that returns to an earlier value is always reported;
 - what is left is ``added``/``removed``; removed and added lines that resemble each other are
   paired into ``edits`` with word-level segments for the report's highlights (rapidfuzz ratio;
   CJK text is split per character, since it has no spaces).
@@ -213,22 +214,30 @@ def _rotations(
     into: Sequence[int],
     seen: frozenset[str],
 ) -> tuple[set[int], set[int]]:
-    """Pairs (removed, added) of one hunk that are both known variants, in order."""
+    """(removed, added) line indexes of one hunk that rotated: an added line seen before, with
+    the most similar removed line it took the place of. Lines whose only difference is in
+    their digits pair first, as edits of one item, and never rotate."""
     if not seen:
         return set(), set()
-    known_out = [i for i in out if _fingerprint_of_key(old_keys[i]) in seen]
-    known_in = [j for j in into if _fingerprint_of_key(new_keys[j]) in seen]
+    free = list(out)
+    edited: set[int] = set()
+    for j in into:
+        shape = _DIGITS.sub("#", new_keys[j])
+        twin = next((i for i in free if _DIGITS.sub("#", old_keys[i]) == shape), None)
+        if twin is not None:
+            free.remove(twin)
+            edited.add(j)
     gone: set[int] = set()
     came: set[int] = set()
-    for j in known_in:
-        shape = _DIGITS.sub("#", new_keys[j])
-        partner = next(
-            (i for i in known_out if i not in gone and _DIGITS.sub("#", old_keys[i]) != shape),
-            None,
-        )
-        if partner is not None:
-            gone.add(partner)
-            came.add(j)
+    for j in into:
+        if not free:
+            break
+        if j in edited or _fingerprint_of_key(new_keys[j]) not in seen:
+            continue
+        partner = max(free, key=lambda i: fuzz.ratio(old_keys[i], new_keys[j]))
+        free.remove(partner)
+        gone.add(partner)
+        came.add(j)
     return gone, came
 
 
