@@ -93,17 +93,15 @@ def _walk(
 
 
 def test_the_previous_capture_reads_one_run_however_large_the_archive() -> None:
-    archive = {
-        f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T00-00-00": [] for i in range(200)
-    }  # 200 runs of the same spider
-    for run in archive:
-        archive[run] = [_capture(run), _capture(run, "https://beta.example/")]
+    names = [f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T00-00-00" for i in range(200)]
+    archive = {run: [_capture(run), _capture(run, "https://beta.example/")] for run in names}
     reads: list[str] = []
     latest = max(archive)
     previous = find_previous([URL, "https://beta.example/"], _walk(archive, reads))
     assert reads == [latest]
-    assert previous[URL] is not None
-    assert previous[URL].run == latest
+    capture = previous[URL]
+    assert capture is not None
+    assert capture.run == latest
 
 
 def test_a_failed_or_missing_page_is_looked_up_in_older_runs_only_as_far_as_needed() -> None:
@@ -116,8 +114,9 @@ def test_a_failed_or_missing_page_is_looked_up_in_older_runs_only_as_far_as_need
     }
     reads: list[str] = []
     previous = find_previous([URL, "https://new.example/"], _walk(archive, reads))
-    assert previous[URL] is not None
-    assert previous[URL].run == r2
+    capture = previous[URL]
+    assert capture is not None
+    assert capture.run == r2
     assert previous["https://new.example/"] is None  # walked the whole (small) archive
     reads.clear()
     assert find_previous([URL], _walk(archive, reads))[URL] is not None
