@@ -44,34 +44,44 @@ _WEEKDAY = (
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _UNIT = r"(?:second|sec|minute|min|hour|hr|day|week|month|year|yr)s?"
 _D = r"[0-9０-９]"  # Japanese pages often write full-width digits
-_DATE_PATTERNS = (
+# Patterns that start with a digit (ASCII or full-width: Python's \d matches both) ...
+_NUMERIC = (
     # ISO 8601 dates and date-times: 2026-12-01, 2026-12-01T12:30:00Z
-    (
-        r"(?<!\d)\d{4}-\d{1,2}-\d{1,2}"
-        r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    ),
+    r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
     # 12/01/2026, 1.12.2026, 2026/12/01
-    r"(?<![\d.])\d{1,2}[./]\d{1,2}[./]\d{2,4}(?![\d.])",
-    r"(?<!\d)\d{4}/\d{1,2}/\d{1,2}(?!\d)",
-    # Dec 1, 2026 / Tuesday, December 1st 2026 / 1 December 2026 / December 2026
-    rf"\b{_WEEKDAY}{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?\b",
-    rf"(?<!\d){_WEEKDAY}{_DAY}\s+{_MONTH}(?:,?\s+\d{{4}})?\b",
-    rf"\b{_MONTH}\s+\d{{4}}\b",
-    # Japanese: 3時間前, 2日前, 2026年12月1日, 12月1日, 2026年12月, 12時30分, 昨日
+    r"(?<!\.)\d{1,2}[./]\d{1,2}[./]\d{2,4}(?![\d.])",
+    r"\d{4}/\d{1,2}/\d{1,2}(?!\d)",
+    # 1 December 2026
+    rf"{_DAY}\s+{_MONTH}(?:,?\s+\d{{4}})?\b",
+    # Japanese: 3時間前, 2日前, 2026年12月1日, 12月1日, 2026年12月, 12時30分
     rf"{_D}+\s*(?:秒|分|時間|日|週間|か月|ヶ月|年)前",
     rf"{_D}{{2,4}}年{_D}{{1,2}}月(?:{_D}{{1,2}}日)?(?:\s*[（(][月火水木金土日][)）])?",
     rf"{_D}{{1,2}}月{_D}{{1,2}}日(?:\s*[（(][月火水木金土日][)）])?",
     rf"{_D}{{1,2}}時(?:{_D}{{1,2}}分)?",
-    r"(?:昨日|一昨日|今日|本日|先週|先月|たった今)",
-    # times: 12:30, 12:30:05, 9:05 pm, 9 am, with an optional zone
-    r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])(?:\s?[AaPp]\.?[Mm]\.?)?(?:\s?(?:UTC|GMT|[A-Z]{2,4}T)\b)?",
-    r"(?<!\d)\d{1,2}\s?[AaPp]\.?[Mm]\b\.?",
-    # relative times: 3 hours ago, an hour ago, a few minutes ago, 5m ago, just now, yesterday
-    rf"(?:(?<!\d)\d+|\b(?:an?|one|a few|few|several))\s+{_UNIT}\s+ago\b",
-    r"(?<!\d)\d+\s?(?:s|m|h|d|w|mo|y)\s+ago\b",
-    r"\b(?:just now|yesterday|today|tonight|last (?:week|month|year))\b",
+    # times: 12:30, 12:30:05, 9:05 pm, 9 am, with an optional zone (upper case: "UTC", "PST")
+    r"(?<!:)\d{1,2}:\d{2}(?::\d{2})?(?![\d:])(?:\s?[ap]\.?m\.?)?(?:\s?(?-i:UTC|GMT|[A-Z]{2,4}T)\b)?",
+    r"\d{1,2}\s?[ap]\.?m\b\.?",
+    # relative times: 3 hours ago, 5m ago
+    rf"\d+\s+{_UNIT}\s+ago\b",
+    r"\d+\s?(?:s|m|h|d|w|mo|y)\s+ago\b",
 )
-DATE_NOISE = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS), re.IGNORECASE)
+# ... and those that start a word: Dec 1, 2026 / Tuesday, December 1st 2026 / an hour ago.
+_WORDS = (
+    rf"{_WEEKDAY}{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?\b",
+    rf"{_WEEKDAY}{_DAY}\s+{_MONTH}(?:,?\s+\d{{4}})?\b",
+    rf"{_MONTH}\s+\d{{4}}\b",
+    rf"(?:an?|one|a few|few|several)\s+{_UNIT}\s+ago\b",
+    r"(?:just now|yesterday|today|tonight|last (?:week|month|year))\b",
+)
+_JAPANESE_WORDS = r"昨日|一昨日|今日|本日|先週|先月|たった今"
+# Each group is tried only where it can start (a digit that no digit precedes, a letter that
+# no letter precedes): one alternation tried at every character was 8x slower on long pages.
+DATE_NOISE = re.compile(
+    rf"(?<!\d)(?=\d)(?:{'|'.join(_NUMERIC)})"
+    rf"|(?<![^\W\d_])(?=[a-z])(?:{'|'.join(_WORDS)})"
+    rf"|{_JAPANESE_WORDS}",
+    re.IGNORECASE,
+)
 
 
 class ChangeRulesError(ValueError):
