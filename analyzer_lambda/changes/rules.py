@@ -44,7 +44,7 @@ _WEEKDAY = (
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _UNIT = r"(?:second|sec|minute|min|hour|hr|day|week|month|year|yr)s?"
 _D = r"[0-9０-９]"  # Japanese pages often write full-width digits
-# Patterns that start with a digit (ASCII or full-width: Python's \d matches both) ...
+# Patterns that start with a digit (ASCII or full-width: Python's \d matches both), ...
 _NUMERIC = (
     # ISO 8601 dates and date-times: 2026-12-01, 2026-12-01T12:30:00Z
     r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
@@ -65,23 +65,32 @@ _NUMERIC = (
     rf"\d+\s+{_UNIT}\s+ago\b",
     r"\d+\s?(?:s|m|h|d|w|mo|y)\s+ago\b",
 )
-# ... and those that start a word: Dec 1, 2026 / Tuesday, December 1st 2026 / an hour ago.
-_WORDS = (
+# ... those that start with a month or weekday name (and hold a digit too) ...
+_NAMED = (
     rf"{_WEEKDAY}{_MONTH}\s+{_DAY}(?:,?\s+\d{{4}})?\b",
     rf"{_WEEKDAY}{_DAY}\s+{_MONTH}(?:,?\s+\d{{4}})?\b",
     rf"{_MONTH}\s+\d{{4}}\b",
-    rf"(?:an?|one|a few|few|several)\s+{_UNIT}\s+ago\b",
-    r"(?:just now|yesterday|today|tonight|last (?:week|month|year))\b",
 )
+_NAME_START = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)"
+# ... and the relative ones written in words.
+_AGO = rf"\b(?:an?|one|a few|few|several)\s+{_UNIT}\s+ago\b"
+_RELATIVE_WORDS = ("just now", "yesterday", "today", "tonight", "last week", "last month",
+                   "last year")  # fmt: skip
 _JAPANESE_WORDS = r"昨日|一昨日|今日|本日|先週|先月|たった今"
-# Each group is tried only where it can start (a digit that no digit precedes, a letter that
-# no letter precedes): one alternation tried at every character was 8x slower on long pages.
-DATE_NOISE = re.compile(
+# Each pattern is tried only where it can start (a digit that no digit precedes, a month name
+# that no letter precedes), and only on lines that can hold it (a digit, "ago", ...): one
+# alternation tried at every character took 1.3 µs a character on long pages, 25x this.
+_WITH_DIGITS = re.compile(
     rf"(?<!\d)(?=\d)(?:{'|'.join(_NUMERIC)})"
-    rf"|(?<![^\W\d_])(?=[a-z])(?:{'|'.join(_WORDS)})"
-    rf"|{_JAPANESE_WORDS}",
+    rf"|(?<![^\W\d_])(?={_NAME_START})(?:{'|'.join(_NAMED)})",
     re.IGNORECASE,
 )
+_DIGIT = re.compile(r"\d")
+_AGO_RE = re.compile(_AGO, re.IGNORECASE)
+_RELATIVE_RE = re.compile(
+    r"\b(?:" + "|".join(re.escape(w) for w in _RELATIVE_WORDS) + r")\b", re.IGNORECASE
+)
+_JAPANESE_RE = re.compile(_JAPANESE_WORDS)
 
 
 class ChangeRulesError(ValueError):
@@ -114,7 +123,16 @@ class ChangeRules:
 
 def mask_dates(line: str) -> str:
     """``line`` with every date, time and relative time replaced by one placeholder."""
-    return DATE_NOISE.sub(DATE_MASK, line)
+    if _DIGIT.search(line):
+        line = _WITH_DIGITS.sub(DATE_MASK, line)
+    if not line.isascii():
+        line = _JAPANESE_RE.sub(DATE_MASK, line)
+    lower = line.lower()
+    if "ago" in lower:
+        line = _AGO_RE.sub(DATE_MASK, line)
+    if any(word in lower for word in _RELATIVE_WORDS):
+        line = _RELATIVE_RE.sub(DATE_MASK, line)
+    return line
 
 
 @dataclass(frozen=True)
