@@ -23,6 +23,7 @@ from analyzer_lambda.exceptions import (
     ConfigurationError,
     UnsupportedEventError,
 )
+from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 class LocalContext:
@@ -54,10 +55,10 @@ def load_event(arg: str) -> dict[str, Any]:
 
 def exit_code(result: dict[str, Any]) -> int:
     if result.get("batchItemFailures"):
-        return 1
+        return EXIT_FAILED
     if result.get("failed") or result.get("pending") or result.get("complete") is False:
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         event = load_event(args.event)
     except (OSError, ValueError, TypeError) as exc:
         print(f"error: cannot read the event: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
         from analyzer_lambda import handler
         from analyzer_lambda.config import Config
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             result = handler.lambda_handler(event, context)
     except (ConfigurationError, UnsupportedEventError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except ChunksIncompleteError as exc:
         result = exc.summary
     print(json.dumps(result, indent=2, ensure_ascii=False))

@@ -68,7 +68,7 @@ def build_deps(config: Config) -> Deps:
     """The store, analyser and prompt resolver for ``config`` (reads the key from AWS when
     ``GEMINI_API_KEY`` is not set but a secret or parameter is)."""
     from analyzer_lambda.analyzers import load_analyzer
-    from analyzer_lambda.prompt_refs import PromptResolver
+    from analyzer_lambda.prompts.resolver import PromptResolver
     from analyzer_lambda.store import Store
 
     name = config.analyzer_name

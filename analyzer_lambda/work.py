@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
     from analyzer_lambda.analyzers.base import Analyzer
     from analyzer_lambda.config import Config
-    from analyzer_lambda.prompt_refs import PromptResolver
-    from analyzer_lambda.prompts import Prompt
+    from analyzer_lambda.prompts.parser import Prompt
+    from analyzer_lambda.prompts.resolver import PromptResolver
     from analyzer_lambda.store import Store
     from rivalscope_core.keys import ChunkRef
 

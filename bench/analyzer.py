@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ROOT / "tests" / "unit" / "analyzer_lambda" / "pages"
+PAGES = ROOT / "tests" / "data" / "pages"
 FACTS = {
     "pricing.html": ["Starter", "$9", "Team", "$29", "Enterprise", "$99", "non-profits"],
     "article.html": ["How we cut delivery times by 30%", "Section 7", "RouteCo"],
@@ -58,7 +58,7 @@ def _import_seconds(module: str, runs: int = 3) -> tuple[float, float]:
 def _tokens() -> list[dict[str, Any]]:
     import trafilatura
 
-    from analyzer_lambda.text import estimate_tokens, reduce_html
+    from analyzer_lambda.analyzers.gemini.text import estimate_tokens, reduce_html
 
     rows = []
     for name, facts in FACTS.items():

@@ -29,7 +29,8 @@ THREADS = 5
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PAGE_LOAD_TIMEOUT = 30
-# Flags that work as root in a container (NOTES.md); shared with the scrapy-playwright run.
+# Flags that work as root in a container (crawler/browser/flags.py has the crawler's own);
+# shared with the scrapy-playwright run.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

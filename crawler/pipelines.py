@@ -3,7 +3,7 @@
 A thin subclass of ``s3pipeline.S3Pipeline`` 0.7.0 that keeps its key template
 (``S3PIPELINE_URL``: ``{chunk}`` is the offset of the chunk's first item, ``{time}`` looks like
 ``2026-11-23T22-19-03``), chunk size and exporter, and replaces how chunks are built, sealed and
-uploaded, because of the flaws measured in NOTES.md:
+uploaded, because of the flaws measured in s3pipeline 0.7.0 on Scrapy 2.19:
 
 - the base class buffered a chunk's items and serialised them all at once (raw JSON, a copy of
   it, then the gzip output: ~100 MB of transient memory per 20-page chunk of screenshots): here
@@ -11,13 +11,15 @@ uploaded, because of the flaws measured in NOTES.md:
   (a gzip file may hold several members; every gzip reader joins them), so only compressed bytes
   wait for the upload. The compressor is ISA-L's (``isal.igzip``, standard gzip output): on the
   benchmark's pages, base64 JPEG screenshots, its level 2 took 5 ms a page where zlib took 49
-  (level 1) to 62 (level 6), and made slightly smaller chunks than zlib's level 6
-  (bench/RESULTS.md);
-- uploads ran synchronously in ``process_item``, stalling the reactor: here encoding and upload
-  run in a thread (``deferToThread``), awaited through ``maybe_deferred_to_future``;
-- a ``threading.Timer`` flushed the buffer while ``process_item`` appended to it (items lost,
-  a key uploaded twice): here the time-based flush is a reactor timer, and a chunk is sealed
-  (items taken, key fixed) in one synchronous step on the reactor thread;
+  (level 1) to 62 (level 6), and made slightly smaller chunks than zlib's level 6 (a stored
+  20-page chunk of ``python -m bench.crawl --only rivalscope``; bench/RESULTS.md);
+- uploads ran synchronously in ``process_item``, stalling the reactor (1.12 s for 1 s of upload
+  latency): here encoding and upload run in a thread (``deferToThread``), awaited through
+  ``maybe_deferred_to_future``;
+- a ``threading.Timer`` flushed the buffer while ``process_item`` appended to it (in one run 7
+  items sent and 3 stored, in another one key uploaded twice): here the time-based flush is a
+  reactor timer, and a chunk is sealed (items taken, key fixed) in one synchronous step on the
+  reactor thread;
 - a failed upload emptied the buffer anyway and only ``ClientError`` was caught: here a sealed
   chunk stays pending until S3 confirms it, uploads are retried with exponential backoff on any
   ``ClientError`` or ``BotoCoreError`` (refused endpoint, timeouts), and a chunk still not
@@ -53,6 +55,7 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 from crawler.stop import GracefulStop
+from rivalscope_core.keys import with_shard
 
 if TYPE_CHECKING:
     from typing import Self
@@ -66,15 +69,6 @@ logger = logging.getLogger(__name__)
 
 STAT_PREFIX = "s3pipeline"
 _PRECONDITION_FAILED = {"PreconditionFailed", "412"}
-
-
-def with_shard(key: str, label: str) -> str:
-    """``.../items.0000000.jl.gz`` → ``.../items.0000000.shard1of4.jl.gz``: N shard tasks that
-    start in the same second share ``{time}`` and chunk offsets, and must not share keys."""
-    if not label:
-        return key
-    head, sep, tail = key.rpartition(".jl")
-    return f"{head}.{label}{sep}{tail}" if sep else f"{key}.{label}"
 
 
 class ChunkKeyTakenError(Exception):
@@ -92,9 +86,9 @@ class UploadConfig:
     def from_settings(cls, settings: BaseSettings) -> UploadConfig:
         if not str(settings.get("S3PIPELINE_URL") or "").startswith("s3://"):
             raise ValueError("S3PIPELINE_URL must be an s3:// URL (set PAGES_BUCKET)")
-        retries = settings.getint("S3PIPELINE_UPLOAD_RETRIES", 5)
-        backoff = settings.getfloat("S3PIPELINE_RETRY_BACKOFF", 1.0)
-        max_wait = settings.getfloat("S3PIPELINE_MAX_WAIT_UPLOAD_TIME", 30.0)
+        retries = settings.getint("S3PIPELINE_UPLOAD_RETRIES")
+        backoff = settings.getfloat("S3PIPELINE_RETRY_BACKOFF")
+        max_wait = settings.getfloat("S3PIPELINE_MAX_WAIT_UPLOAD_TIME")
         spill_dir = str(settings.get("S3PIPELINE_SPILL_DIR") or "")
         if retries < 0:
             raise ValueError(f"S3PIPELINE_UPLOAD_RETRIES must be >= 0, got {retries}")

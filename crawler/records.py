@@ -24,8 +24,8 @@ from twisted.internet.defer import TimeoutError as DeferTimeoutError
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from crawler.exceptions import GUARD_REFUSALS, BlockedAddressError, RenderError
-from crawler.netguard.proxy import BLOCKED_HEADER
-from crawler.robots import RobotsDisallowedError
+from crawler.netguard.wire import BLOCKED_HEADER
+from crawler.politeness.robots import RobotsDisallowedError
 from rivalscope_core.records import ErrorInfo, PageRecord, Screenshot, utc_now_iso
 
 if TYPE_CHECKING:

@@ -1,7 +1,9 @@
 """Every setting of the crawler, declared once with its default (Scrapy's habit).
 
 This is the only crawler module that reads ``os.environ``: ``PAGES_BUCKET`` becomes the default
-``S3PIPELINE_URL``. ``AWS_ENDPOINT_URL(_S3)`` is left to botocore, which reads it itself.
+``S3PIPELINE_URL``, and the proxy variables curl and pip read become
+``RIVALSCOPE_PROXY_ENVIRONMENT``. ``AWS_ENDPOINT_URL(_S3)`` is left to botocore, which reads it
+itself.
 Components read these values in ``from_crawler`` into frozen, validated config objects.
 """
 
@@ -37,7 +39,10 @@ DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.selenium.SeleniumDownloadHandler",
     "https": "crawler.handlers.selenium.SeleniumDownloadHandler",
 }
-# Debian's headless shell (crawler/browser/config.py says why); /usr/bin/chromium works too.
+# Debian's chrome-headless-shell: the same Blink as /usr/bin/chromium (which works too) without a
+# desktop browser's window and UI compositor. On the crawl benchmark (`python -m bench.crawl
+# --only rivalscope`, 60 pages, bench/RESULTS.md) it rendered 111-117 pages/min against 88-97, at
+# 647-680 MB peak PSS against 933-952 MB.
 SELENIUM_BROWSER_PATH = "/usr/lib/chromium/chromium-headless-shell"
 SELENIUM_DRIVER_PATH = "/usr/bin/chromedriver"
 SELENIUM_POOL_SIZE = 2
@@ -46,7 +51,9 @@ SELENIUM_SETTLE_TIMEOUT = 3.0
 SELENIUM_WINDOW_WIDTH = 1280
 SELENIUM_WINDOW_HEIGHT = 900
 # jpeg straight from Chrome: the most pages/min, legible text; webp is 21-29% smaller but
-# renders 1.5-2.5x fewer pages/min (bench/RESULTS.md, "Screenshot format").
+# renders 1.5-2.5x fewer pages/min (72.5 vs 48.8 pages/min on a 7,980 px text page, 80.5 vs
+# 32.1 on an image page: `python -m tests.integration.crawler.browser.screenshot_bench
+# --repeat 3`, bench/RESULTS.md "Screenshot format").
 SELENIUM_SCREENSHOT_FORMAT = "jpeg"
 SELENIUM_SCREENSHOT_QUALITY = 80
 SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
@@ -65,18 +72,25 @@ ALLOW_PRIVATE_ADDRESSES: list[str] = []
 # The proxy public sites must be reached through, as http://[user:password@]host:port. None:
 # https_proxy or http_proxy from the environment (no_proxy honoured); "": none, connect directly.
 RIVALSCOPE_OUTBOUND_PROXY: str | None = None
+# The environment's proxy variables, read here once: https_proxy/http_proxy (either case, in
+# curl's order of preference) when RIVALSCOPE_OUTBOUND_PROXY is None, and no_proxy always.
+RIVALSCOPE_PROXY_ENVIRONMENT = {
+    name: os.environ[name]
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY")
+    if os.environ.get(name)
+}
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxtMiddleware (100): a refused host is not even asked for robots.txt
     "crawler.netguard.middleware.NetguardMiddleware": 50,
     # Scrapy's robots.txt middleware lets concurrent requests of one site skip robots.txt
-    # (NOTES.md); ours gives every waiter the parser.
+    # (crawler/politeness/robots.py says how); ours gives every waiter the parser.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
+    "crawler.politeness.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
     # After robots.txt (which may hold a request back): refuses everything once stopping.
     "crawler.stop.GracefulStop": 960,
 }
 # Connected after AutoThrottle (0), so a slot's Crawl-delay survives its adjustments.
-EXTENSIONS = {"crawler.crawl_delay.CrawlDelay": 100}
+EXTENSIONS = {"crawler.politeness.crawl_delay.CrawlDelay": 100}
 
 # --- Storage ----------------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ReliableS3Pipeline": 100}

@@ -18,6 +18,7 @@ ANALYSIS_PREFIX = "analysis/"
 PROMPTS_PREFIX = "prompts/"
 REPORTS_PREFIX = "reports/"
 DEFAULT_RAW_TEMPLATE = "raw/{name}/{time}/items.{chunk:07d}.jl.gz"
+CHUNK_SUFFIX = ".jl.gz"
 
 _RAW_KEY = re.compile(r"^raw/(?P<spider>[^/]+)/(?P<time>[^/]+)/(?P<chunk>[^/]+\.jl(?:\.gz)?)$")
 
@@ -76,9 +77,28 @@ class ChunkRef:
 
     @property
     def stem(self) -> str:
-        """``items.0000005`` for ``.../items.0000005.jl.gz``."""
-        name = self.key.rsplit("/", 1)[-1]
-        return name.split(".jl", 1)[0]
+        return chunk_stem(self.key)
+
+
+def chunk_stem(key_or_uri: str) -> str:
+    """``items.0000005`` for ``.../items.0000005.jl.gz`` (``items.0000005.shard1of4`` for a
+    shard's chunk): the chunk's segment in result keys and report file names."""
+    name = key_or_uri.rsplit("/", 1)[-1]
+    return name.split(".jl", 1)[0]
+
+
+def shard_label(index: int, count: int) -> str:
+    """``shard1of4``: part of every chunk key of a sharded crawl; empty for an unsharded one."""
+    return f"shard{index}of{count}" if count > 1 else ""
+
+
+def with_shard(key: str, label: str) -> str:
+    """``.../items.0000000.jl.gz`` → ``.../items.0000000.shard1of4.jl.gz``: N shard tasks that
+    start in the same second share ``{time}`` and chunk offsets, and must not share keys."""
+    if not label:
+        return key
+    head, sep, tail = key.rpartition(".jl")
+    return f"{head}.{label}{sep}{tail}" if sep else f"{key}.{label}"
 
 
 def is_raw_chunk_key(key: str) -> bool:
@@ -116,6 +136,11 @@ def analysis_key(chunk: ChunkRef, line: int, prompt_id: str, model: str) -> str:
     if line < 1:
         raise ValueError("lines are 1-based")
     return f"{analysis_prefix(chunk.run, prompt_id, model)}{chunk.stem}/{line:06d}.json"
+
+
+def result_chunk_stem(result_key: str) -> str:
+    """The chunk stem inside a result key (``.../{chunk stem}/{line:06d}.json``)."""
+    return result_key.rsplit("/", 2)[-2]
 
 
 def claim_key(result_key: str) -> str:

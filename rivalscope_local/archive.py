@@ -19,11 +19,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rivalscope_core.exit_codes import EXIT_OK, EXIT_USAGE
 from rivalscope_local.persistence import key_to_relpath, relpath_to_key
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
 
 SPIDER = "competitors"
-DEFAULT_PROMPT = Path(__file__).resolve().parents[1] / "analyzer_lambda" / "default_prompt.md"
+DEFAULT_PROMPT = (
+    Path(__file__).resolve().parents[1] / "analyzer_lambda" / "prompts" / "default_prompt.md"
+)
 
 
 def local_runs(data_dir: Path, bucket: str = DEFAULT_BUCKET) -> list[str]:
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = local_runs(args.data_dir, args.bucket)
     if args.command == "runs":
         print("\n".join(runs) if runs else f"no run in {args.data_dir}/: `make run` first")
-        return 0
+        return EXIT_OK
     if args.command == "exec":
         if not rest:
             parser.error("exec needs a command after --")
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     run = given[0] if given else (runs[-1] if runs else "")
     if not run:
         print(f"rivalscope: no run in {args.data_dir}/ and no RUN given", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     python = [sys.executable, "-m"]
     if args.command == "reanalyze":
         command = [*python, "analyzer_lambda.reanalyze", run, *rest]

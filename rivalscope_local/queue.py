@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rivalscope_core.keys import CHUNK_SUFFIX, RAW_PREFIX
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
-RAW_PREFIX = "raw/"
-CHUNK_SUFFIX = ".jl.gz"
 MAX_RECEIVE_COUNT = 3
 #: long enough for one batch of pages through Gemini (the Lambda's timeout); a failed message is
 #: made visible again sooner by the worker itself (see worker.py)

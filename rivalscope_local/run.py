@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analyzer_lambda.exceptions import ConfigurationError
-from analyzer_lambda.prompts import PromptError, parse_prompt
-from rivalscope_core.keys import RunRef, analysis_prefix
+from analyzer_lambda.prompts.parser import PromptError, parse_prompt
+from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from rivalscope_core.keys import CHUNK_SUFFIX, RAW_PREFIX, RunRef, analysis_prefix
 from rivalscope_core.urls import BadUrlError, parse_url_list
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
 from rivalscope_local.demo import DemoSites
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from rivalscope_local.worker import QueueWorker
 
 SPIDER = "competitors"
-DEFAULT_PROMPT = ROOT / "analyzer_lambda" / "default_prompt.md"
+DEFAULT_PROMPT = ROOT / "analyzer_lambda" / "prompts" / "default_prompt.md"
 
 
 def say(message: str) -> None:
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         urls = parse_url_list(args.urls) if args.urls.strip() else []
     except (OSError, PromptError, BadUrlError) as exc:
         print(f"rivalscope: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     signal.signal(signal.SIGTERM, _interrupt)
     if notice := choose_analyzer(os.environ):
         say(notice)
@@ -126,12 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         crawl_code = crawl.wait()
         crawl = None
         run = progress.find_run()
-        if crawl_code == 2:
+        if crawl_code == EXIT_USAGE:
             say("the crawl rejected its arguments or settings (see above)")
-            return 2
+            return EXIT_USAGE
         if run is None:
             say(f"the crawl stored no page (exit {crawl_code}); log in {args.data_dir}/logs/")
-            return 1
+            return EXIT_FAILED
         say(f"crawl finished (exit {crawl_code}); run {run.uri}")
         if not worker.wait_drained(args.analysis_timeout, on_tick=progress.tick):
             say(f"the analyser did not finish within {args.analysis_timeout:.0f} s")
@@ -143,14 +144,14 @@ def main(argv: list[str] | None = None) -> int:
         if failed:
             say(f"{worker.dead_letters()} chunk event(s) failed for good (dead-letter queue); "
                 f"`make reanalyze RUN={run.uri}` retries their pages")  # fmt: skip
-        if report_code == 0:
+        if report_code == EXIT_OK:
             say(f"report: {(report_dir / 'report.html').resolve()}")
         say(f"done in {time.monotonic() - started:.0f} s; next: make reanalyze RUN={run.uri} "
             "PROMPT=your-prompt.md")  # fmt: skip
-        return max(crawl_code, report_code, 1 if worker.dead_letters() else 0)
+        return max(crawl_code, report_code, EXIT_FAILED if worker.dead_letters() else EXIT_OK)
     except ConfigurationError as exc:
         say(f"configuration: {exc}")
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
         interrupted = True
         say("interrupted: stopping the crawl and the analyser, saving data/ …")
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         if found is not None:  # queued events die with the endpoint: the archive keeps the pages
             say(f"pages stored but not analysed: make reanalyze RUN={found.uri} "
                 f"PROMPT={prompt_path}")  # fmt: skip
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the sync
         if crawl is not None:
@@ -187,7 +188,7 @@ def _handler_logs_to(path: Path) -> None:
 
 
 def _runs(s3: S3Client, bucket: str) -> set[str]:
-    prefix = f"raw/{SPIDER}/"
+    prefix = f"{RAW_PREFIX}{SPIDER}/"
     found: set[str] = set()
     for page in s3.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix=prefix, Delimiter="/"
@@ -229,7 +230,7 @@ class _Progress:
             return
         self._last_at = now
         run = self.find_run()
-        chunks = _count(self._s3, self._bucket, run.raw_prefix, ".jl.gz") if run else 0
+        chunks = _count(self._s3, self._bucket, run.raw_prefix, CHUNK_SUFFIX) if run else 0
         analysed = (
             _count(self._s3, self._bucket, analysis_prefix(run, self._prompt_id), ".json")
             if run

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rivalscope_core.records import ErrorInfo, Usage
 
 if TYPE_CHECKING:
-    from analyzer_lambda.prompts import Prompt
+    from analyzer_lambda.prompts.parser import Prompt
     from rivalscope_core.records import PageRecord
 
 

@@ -14,7 +14,7 @@ from rivalscope_core.records import ErrorInfo, Usage
 
 if TYPE_CHECKING:
     from analyzer_lambda.analyzers.base import Deadline
-    from analyzer_lambda.prompts import Prompt
+    from analyzer_lambda.prompts.parser import Prompt
     from rivalscope_core.records import PageRecord
 
 logger = logging.getLogger(__name__)

@@ -1,23 +1,21 @@
 """Every ``SELENIUM_*`` setting, read once into a frozen, validated value (scrapy-playwright's
 ``Config`` habit), so the pool and the render flow never look at Scrapy settings themselves and a
-bad value fails at start-up with the name of the setting to fix."""
+bad value fails at start-up with the name of the setting to fix.
+
+The defaults live in ``crawler/settings.py`` only; this module reads the values it is given, and
+a setting missing altogether is an error naming it, never a second default."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.settings import BaseSettings
-
-# Debian's chrome-headless-shell: the same Blink as /usr/bin/chromium without a desktop
-# browser's window and UI compositor. On the crawl benchmark it rendered ~20 % more pages a
-# minute at ~30 % less peak memory (bench/RESULTS.md).
-DEFAULT_BROWSER_PATH = "/usr/lib/chromium/chromium-headless-shell"
 
 ScreenshotFormat = Literal["png", "jpeg", "webp"]
 SCREENSHOT_FORMATS: tuple[ScreenshotFormat, ...] = ("png", "jpeg", "webp")
@@ -49,7 +47,7 @@ class SeleniumConfig:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
         """Raise ``ValueError`` naming the setting when a value is unusable."""
-        fmt = str(settings.get("SELENIUM_SCREENSHOT_FORMAT", "jpeg")).lower()
+        fmt = _text(settings, "SELENIUM_SCREENSHOT_FORMAT").lower()
         if fmt == "jpg":
             fmt = "jpeg"
         if fmt not in SCREENSHOT_FORMATS:
@@ -58,30 +56,43 @@ class SeleniumConfig:
                 f" not {fmt!r}"
             )
         return cls(
-            browser_path=_executable(settings, "SELENIUM_BROWSER_PATH", DEFAULT_BROWSER_PATH),
-            driver_path=_executable(settings, "SELENIUM_DRIVER_PATH", "/usr/bin/chromedriver"),
-            pool_size=_at_least(settings, "SELENIUM_POOL_SIZE", 2, 1),
-            page_load_timeout=_positive_float(settings, "SELENIUM_PAGE_LOAD_TIMEOUT", 30.0),
-            settle_timeout=_non_negative_float(settings, "SELENIUM_SETTLE_TIMEOUT", 3.0),
-            window_width=_at_least(settings, "SELENIUM_WINDOW_WIDTH", 1280, 320),
-            window_height=_at_least(settings, "SELENIUM_WINDOW_HEIGHT", 900, 240),
+            browser_path=_executable(settings, "SELENIUM_BROWSER_PATH"),
+            driver_path=_executable(settings, "SELENIUM_DRIVER_PATH"),
+            pool_size=_at_least(settings, "SELENIUM_POOL_SIZE", 1),
+            page_load_timeout=_positive_float(settings, "SELENIUM_PAGE_LOAD_TIMEOUT"),
+            settle_timeout=_non_negative_float(settings, "SELENIUM_SETTLE_TIMEOUT"),
+            window_width=_at_least(settings, "SELENIUM_WINDOW_WIDTH", 320),
+            window_height=_at_least(settings, "SELENIUM_WINDOW_HEIGHT", 240),
             screenshot_format=fmt,
             screenshot_quality=_quality(settings),
-            max_screenshot_height=_at_least(settings, "SELENIUM_MAX_SCREENSHOT_HEIGHT", 30000, 1),
-            recycle_after=_at_least(settings, "SELENIUM_RECYCLE_AFTER", 200, 1),
-            hide_consent=settings.getbool("SELENIUM_HIDE_CONSENT", True),
-            scroll_lazy=settings.getbool("SELENIUM_SCROLL_LAZY", True),
-            scroll_pause=_non_negative_float(settings, "SELENIUM_SCROLL_PAUSE", 0.0),
+            max_screenshot_height=_at_least(settings, "SELENIUM_MAX_SCREENSHOT_HEIGHT", 1),
+            recycle_after=_at_least(settings, "SELENIUM_RECYCLE_AFTER", 1),
+            hide_consent=settings.getbool("SELENIUM_HIDE_CONSENT"),
+            scroll_lazy=settings.getbool("SELENIUM_SCROLL_LAZY"),
+            scroll_pause=_non_negative_float(settings, "SELENIUM_SCROLL_PAUSE"),
             user_agent=str(settings.get("USER_AGENT") or ""),
-            download_timeout=_positive_float(settings, "DOWNLOAD_TIMEOUT", 180.0),
+            download_timeout=_positive_float(settings, "DOWNLOAD_TIMEOUT"),
         )
 
     def with_proxy(self, proxy_server: str | None) -> SeleniumConfig:
         return dataclasses.replace(self, proxy_server=proxy_server)
 
 
-def _executable(settings: BaseSettings, name: str, default: str) -> str:
-    value = str(settings.get(name) or default)
+def _declared(settings: BaseSettings, name: str) -> Any:
+    """The value of ``name``; a setting missing altogether means the settings were not built
+    from ``crawler/settings.py``, which declares every default."""
+    raw = settings.get(name)
+    if raw is None:
+        raise ValueError(f"{name} is not set: build the settings from crawler/settings.py")
+    return raw
+
+
+def _text(settings: BaseSettings, name: str) -> str:
+    return str(_declared(settings, name))
+
+
+def _executable(settings: BaseSettings, name: str) -> str:
+    value = _text(settings, name)
     if not Path(value).is_file():
         raise ValueError(
             f"{name}={value!r} is not a file: install Debian's chromium and chromium-driver"
@@ -90,37 +101,37 @@ def _executable(settings: BaseSettings, name: str, default: str) -> str:
     return value
 
 
-def _number(settings: BaseSettings, name: str, default: float) -> float:
-    raw = settings.get(name, default)
+def _number(settings: BaseSettings, name: str) -> float:
+    raw = _declared(settings, name)
     try:
         return float(raw)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, not {raw!r}") from None
 
 
-def _at_least(settings: BaseSettings, name: str, default: int, minimum: int) -> int:
-    value = _number(settings, name, default)
+def _at_least(settings: BaseSettings, name: str, minimum: int) -> int:
+    value = _number(settings, name)
     if value != int(value) or value < minimum:
         raise ValueError(f"{name} must be an integer of at least {minimum}, not {value!r}")
     return int(value)
 
 
-def _positive_float(settings: BaseSettings, name: str, default: float) -> float:
-    value = _number(settings, name, default)
+def _positive_float(settings: BaseSettings, name: str) -> float:
+    value = _number(settings, name)
     if value <= 0:
         raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
     return value
 
 
-def _non_negative_float(settings: BaseSettings, name: str, default: float) -> float:
-    value = _number(settings, name, default)
+def _non_negative_float(settings: BaseSettings, name: str) -> float:
+    value = _number(settings, name)
     if value < 0:
         raise ValueError(f"{name} must be zero or more seconds, not {value!r}")
     return value
 
 
 def _quality(settings: BaseSettings) -> int:
-    value = _at_least(settings, "SELENIUM_SCREENSHOT_QUALITY", 80, 1)
+    value = _at_least(settings, "SELENIUM_SCREENSHOT_QUALITY", 1)
     if value > 100:
         raise ValueError(f"SELENIUM_SCREENSHOT_QUALITY must be 1..100, not {value}")
     return value

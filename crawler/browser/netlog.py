@@ -21,14 +21,14 @@ from crawler.exceptions import (
     PageTimeoutError,
     RenderError,
 )
+from crawler.netguard.wire import BLOCKED_HEADER
 
 # Chromium's net error names (net/base/net_error_list.h) that have their own error type.
 _DNS_ERRORS = frozenset({"net::ERR_NAME_NOT_RESOLVED", "net::ERR_NAME_RESOLUTION_FAILED"})
 _REFUSED_ERRORS = frozenset({"net::ERR_CONNECTION_REFUSED"})
 _TIMEOUT_ERRORS = frozenset({"net::ERR_TIMED_OUT", "net::ERR_CONNECTION_TIMED_OUT"})
-# The header the guard proxy (crawler.netguard.proxy.BLOCKED_HEADER) puts on its own refusals.
-GUARD_HEADER = "x-rivalscope-netguard"
-_GUARD_VERDICTS = GUARD_REFUSALS
+# The guard proxy's mark on its own refusals, as the performance log's lower-cased headers have it.
+_GUARD_HEADER = BLOCKED_HEADER.lower()
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class MainDocument:
     url: str | None = None
     status: int | None = None
     error_text: str | None = None
-    # The guard proxy's verdict when it, not the site, answered (GUARD_HEADER).
+    # The guard proxy's verdict when it, not the site, answered (wire.BLOCKED_HEADER).
     guard_verdict: str | None = None
 
 
@@ -79,7 +79,7 @@ def main_document(entries: list[dict[str, Any]], frame_id: str) -> MainDocument:
             documents[request_id] = MainDocument(
                 url=response.get("url") or documents[request_id].url,
                 status=int(status) if status is not None else None,
-                guard_verdict=headers.get(GUARD_HEADER),
+                guard_verdict=headers.get(_GUARD_HEADER),
             )
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             previous = documents[request_id]
@@ -108,5 +108,5 @@ def navigation_error(url: str, error_text: str) -> RenderError:
 
 def guard_error(url: str, verdict: str, status: int | None) -> RenderError:
     """The ``RenderError`` for a main document the guard proxy refused."""
-    error_class = _GUARD_VERDICTS.get(verdict.strip().lower(), NavigationError)
+    error_class = GUARD_REFUSALS.get(verdict.strip().lower(), NavigationError)
     return error_class(f"the private-address guard refused {url} ({verdict}, HTTP {status})")

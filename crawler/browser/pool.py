@@ -1,7 +1,9 @@
 """A fixed number of reused browsers (``SELENIUM_POOL_SIZE``), started on first use.
 
-Reuse is the point: a new Chrome per URL ran at 30 pages/min, a pool of two reused drivers at 88
-(shared/NOTES.md). A browser is replaced when it crashed or hung (``session.broken``), when it
+Reuse is the point: on the crawl benchmark's 60 pages on 6 loopback sites, a new Chrome per URL
+ran at 29.8 pages/min, one reused driver at 54.5 and a pool of two reused drivers at 87.9 (the
+design's first measurements; today's figures: ``python -m bench.crawl``, bench/RESULTS.md).
+A browser is replaced when it crashed or hung (``session.broken``), when it
 is found dead at check-out (someone killed it between pages), and after
 ``SELENIUM_RECYCLE_AFTER`` pages, so slow leaks cannot build up over a long crawl.
 

@@ -4,11 +4,12 @@ Why tiles: one ``Page.captureScreenshot`` taller than ~16,384 px repeats or blan
 (GPU texture limit; puppeteer#359), so taller pages are captured as clipped tiles well below that
 and pasted together, up to ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` (then ``truncated`` is set).
 
-How each format is made (bench/RESULTS.md, "Screenshot format"): rasterising costs ~300 ms
-whatever the format, then Chrome's own PNG and WebP compression cost as much again. So a
-one-tile JPEG comes straight from Chrome (its JPEG encoder is fast, nothing to decode); a
-one-tile PNG is Chrome's ``optimizeForSpeed`` PNG as is; WebP and every tiled capture are made
-from fast PNG tiles decoded and re-encoded by Pillow (WebP at ``method=0``, its fastest).
+How each format is made (``python -m tests.integration.crawler.browser.screenshot_bench --repeat
+3``, recorded in bench/RESULTS.md, "Screenshot format"): rasterising costs ~300 ms whatever the
+format, then Chrome's own PNG and WebP compression cost as much again. So a one-tile JPEG comes
+straight from Chrome (its JPEG encoder is fast, nothing to decode); a one-tile PNG is Chrome's
+``optimizeForSpeed`` PNG as is; WebP and every tiled capture are made from fast PNG tiles decoded
+and re-encoded by Pillow (WebP at ``method=0``, its fastest).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ from __future__ import annotations
 # in flight, keeps the ids of pending short timers (<= 1 s, the usual "show it a moment after
 # load"), and remembers when the DOM last changed, so the settle step can stop as soon as the
 # page is quiet instead of sleeping a fixed time (a fixed 500 ms cost a third of the
-# throughput, shared/NOTES.md). Attribute changes are ignored: carousels and animations change
+# throughput on the crawl benchmark, and with no wait at all 6 of 60 pages were captured before
+# their late content grew). Attribute changes are ignored: carousels and animations change
 # attributes forever and would always use up the whole SELENIUM_SETTLE_TIMEOUT.
 ACTIVITY_TRACKER = """
 (() => {

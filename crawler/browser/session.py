@@ -26,8 +26,8 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
+from crawler.browser.flags import CHROMIUM_FLAGS, CHROMIUM_PREFS, guard_proxy_arguments
 from crawler.browser.scripts import ACTIVITY_TRACKER
-from crawler.netguard.proxy import CHROMIUM_PREFS, chromium_arguments
 
 if TYPE_CHECKING:
     from crawler.browser.config import SeleniumConfig
@@ -37,34 +37,6 @@ logger = logging.getLogger(__name__)
 PROFILE_PREFIX = "rivalscope-chromium-"
 # chromedriver starts this script, which starts ``SELENIUM_BROWSER_PATH`` with a start page.
 LAUNCHER = Path(__file__).with_name("open-blank-page")
-
-# Flags verified offline as root (shared/NOTES.md): no sandbox (containers), no GPU, no
-# background traffic that would leave the guard proxy or phone home, and no crashpad handler
-# (Debian enables it; its process detaches from the browser and would outlive a crawl).
-CHROMIUM_FLAGS = (
-    # For a full Chromium at SELENIUM_BROWSER_PATH; chrome-headless-shell (the default) is
-    # headless only and ignores it.
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--hide-scrollbars",
-    "--mute-audio",
-    "--disable-crash-reporter",
-    # A reused full Chromium must not keep a renderer per site it has visited: the back/forward
-    # cache keeps each left page alive (19 renderers, 559 MB for a pool of 2 on the 6-site
-    # benchmark; 4 renderers, 239 MB without it), and a spare renderer is kept warm for a next
-    # site. (The headless shell keeps neither.) chromedriver merges its own --disable-features
-    # into this list.
-    "--disable-features=BackForwardCache,SpareRendererForSitePerProcess",
-    # The network service in the browser process: one process fewer per browser (~40 MB PSS).
-    "--enable-features=NetworkServiceInProcess2",
-)
 
 
 def _avoid_selenium_manager() -> None:
@@ -87,7 +59,7 @@ def chromium_options(config: SeleniumConfig, profile_dir: str) -> Options:
         # Every request through the private-address guard, loopback included (Chromium
         # bypasses proxies for loopback unless told not to), and WebRTC kept off raw UDP,
         # which would go around any HTTP proxy.
-        for argument in chromium_arguments(config.proxy_server):
+        for argument in guard_proxy_arguments(config.proxy_server):
             options.add_argument(argument)
         options.add_experimental_option("prefs", dict(CHROMIUM_PREFS))
     # The performance log carries the main document's status and network error.

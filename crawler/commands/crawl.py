@@ -16,15 +16,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import UsageError  # Scrapy's: its command line turns it into exit 2
 
 from crawler.browser.config import SeleniumConfig
-from crawler.crawl_delay import CrawlDelayConfig
-from crawler.netguard.outbound import OutboundProxy
-from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.config import NetguardConfig
 from crawler.pipelines import STAT_PREFIX, UploadConfig
+from crawler.politeness.crawl_delay import CrawlDelayConfig
 from crawler.spiders.competitors import START_URLS_STAT
 from crawler.stop import StopConfig
+from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
     import argparse
@@ -32,18 +32,13 @@ if TYPE_CHECKING:
 
     from scrapy.settings import BaseSettings
 
-EXIT_OK = 0
-EXIT_PAGES_FAILED = 1
-EXIT_USAGE = 2
-
 
 def check_settings(settings: BaseSettings) -> None:
     """Build every component's validated config once, up front, so a bad setting is a usage
     error (exit 2) naming the setting rather than a traceback from inside the crawl."""
     for config in (
         SeleniumConfig,
-        AddressPolicy,
-        OutboundProxy,
+        NetguardConfig,
         UploadConfig,
         CrawlDelayConfig,
         StopConfig,
@@ -66,9 +61,9 @@ def crawl_exit_code(stats: Mapping[str, Any]) -> tuple[int, str]:
         # a shard whose share of the list is empty has nothing to do: that is no failure
         return EXIT_OK, "no URL of the list falls in this shard; nothing to crawl"
     if stored == 0:
-        return EXIT_PAGES_FAILED, f"no page stored: {summary}"
+        return EXIT_FAILED, f"no page stored: {summary}"
     if failed or spilled or stored < scraped or reason != "finished":
-        return EXIT_PAGES_FAILED, summary
+        return EXIT_FAILED, summary
     return EXIT_OK, summary
 
 
@@ -98,7 +93,7 @@ class Command(ScrapyCrawlCommand):
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:
-            self.exitcode = EXIT_PAGES_FAILED
+            self.exitcode = EXIT_FAILED
             return
         self.exitcode, summary = crawl_exit_code(crawler.stats.get_stats())
         print(f"rivalscope: {summary}; exit code {self.exitcode}", file=sys.stderr)

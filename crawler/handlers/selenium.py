@@ -32,8 +32,7 @@ from crawler.browser.page import RenderedPage, RenderOptions, render_page
 from crawler.browser.pool import BrowserPool
 from crawler.exceptions import RenderError
 from crawler.malloc import fix_mmap_threshold
-from crawler.netguard.outbound import OutboundProxy
-from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.config import NetguardConfig
 from crawler.netguard.proxy import GuardProxy
 
 if TYPE_CHECKING:
@@ -100,10 +99,8 @@ def _start_guard_proxy(crawler: Crawler) -> GuardProxy:
     """The private-address guard's proxy: every browser request goes through it, loopback
     included, so a page's images, frames, fetches and redirects obey ALLOW_PRIVATE_ADDRESSES
     as Scrapy's own requests do (the netguard middleware)."""
-    settings = crawler.settings
-    return GuardProxy(
-        AddressPolicy.from_settings(settings), outbound=OutboundProxy.from_settings(settings)
-    )
+    guard = NetguardConfig.from_crawler(crawler)
+    return GuardProxy(guard.policy, outbound=guard.outbound)
 
 
 class SeleniumDownloadHandler:

@@ -26,8 +26,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.threads import deferToThread
 
 from crawler.exceptions import BlockedAddressError
-from crawler.netguard.outbound import OutboundProxy
-from crawler.netguard.policy import AddressPolicy
+from crawler.netguard.config import NetguardConfig
 from crawler.netguard.proxy import GuardProxy
 
 if TYPE_CHECKING:
@@ -36,6 +35,9 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
+
+    from crawler.netguard.outbound import OutboundProxy
+    from crawler.netguard.policy import AddressPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +61,8 @@ class NetguardMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        outbound = OutboundProxy.from_settings(crawler.settings)
-        if outbound is not None:
-            logger.info(
-                "Public sites are reached through the outbound proxy %s:%d (CONNECT to the"
-                " vetted address)",
-                outbound.host,
-                outbound.port,
-            )
-        middleware = cls(AddressPolicy.from_settings(crawler.settings), crawler.stats, outbound)
+        guard = NetguardConfig.from_crawler(crawler)
+        middleware = cls(guard.policy, crawler.stats, guard.outbound)
         crawler.signals.connect(middleware.stop_proxy, signal=signals.spider_closed)
         return middleware
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import os
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,6 +29,8 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 SETTING = "RIVALSCOPE_OUTBOUND_PROXY"
+# crawler/settings.py reads these variables of the environment into this setting.
+ENVIRONMENT_SETTING = "RIVALSCOPE_PROXY_ENVIRONMENT"
 _ENVIRONMENT = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
 _MAX_REPLY_HEAD = 16 * 1024
 
@@ -44,10 +45,13 @@ class OutboundProxy:
 
     @classmethod
     def from_settings(
-        cls, settings: BaseSettings, environ: Mapping[str, str] = os.environ
+        cls, settings: BaseSettings, environ: Mapping[str, str] | None = None
     ) -> Self | None:
         """None when traffic goes out directly: the setting is empty, or unset with no proxy in
-        the environment. A proxy URL that cannot work raises ValueError naming its source."""
+        the environment (``environ``, else the variables crawler/settings.py read). A proxy URL
+        that cannot work raises ValueError naming its source."""
+        if environ is None:
+            environ = {str(k): str(v) for k, v in settings.getdict(ENVIRONMENT_SETTING).items()}
         value = settings.get(SETTING)
         source = SETTING
         if value is None:

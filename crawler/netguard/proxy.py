@@ -3,7 +3,8 @@
 Chromium resolves and connects by itself, so a Scrapy middleware cannot see an iframe, an
 image or a ``fetch()`` of the rendered page. The browser is therefore started with
 ``--proxy-server=http://127.0.0.1:PORT --proxy-bypass-list=<-loopback>`` (the latter stops
-Chromium from sending loopback traffic around the proxy) and every connection it makes passes
+Chromium from sending loopback traffic around the proxy; ``crawler.browser.flags`` holds these
+flags) and every connection it makes passes
 here: each request (absolute-form ``GET http://...``) and each tunnel (``CONNECT host:port``
 for https and wss) is checked with ``AddressPolicy`` and connects to the vetted address, never
 to a second lookup (DNS rebinding). A refused target gets a 403 and is counted.
@@ -27,33 +28,17 @@ from typing import TYPE_CHECKING, Any, Self
 
 from crawler.exceptions import BlockedAddressError
 from crawler.netguard.policy import AddressPolicy, non_public_kind
-from crawler.netguard.relay import BLOCKED_HEADER, ProxyHandler
+from crawler.netguard.relay import ProxyHandler
 
 if TYPE_CHECKING:
     from crawler.netguard.outbound import OutboundProxy
 
-__all__ = ["BLOCKED_HEADER", "CHROMIUM_PREFS", "BlockedTarget", "GuardProxy", "chromium_arguments"]
+__all__ = ["BlockedTarget", "GuardProxy"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_BLOCKED_KEPT = 1000
 _MAX_VETTED_KEPT = 4096
-# Chromium preferences the guard needs besides the proxy: WebRTC sends STUN over UDP straight
-# to any address a page names, around any HTTP proxy (measured: 5 packets reached a loopback
-# port); this policy keeps WebRTC to proxied TCP. The headless shell has no preference store
-# (2 datagrams leaked with the preference alone), so chromium_arguments also forces the policy
-# by switch.
-CHROMIUM_PREFS = {"webrtc.ip_handling_policy": "disable_non_proxied_udp"}
-
-
-def chromium_arguments(address: str) -> list[str]:
-    """The flags that send all of Chromium's traffic through the proxy at ``address``;
-    ``<-loopback>`` stops Chromium from sending loopback traffic around it."""
-    return [
-        f"--proxy-server=http://{address}",
-        "--proxy-bypass-list=<-loopback>",
-        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-    ]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ than blindly relayed: Chromium reuses one proxy connection for requests to diffe
 each request must be vetted and routed on its own. A ``CONNECT`` (https, wss) is vetted once
 and then relayed byte for byte both ways. Every upstream socket comes from ``GuardProxy.connect``
 with an address the policy vetted; nothing here resolves a name.
+
+The handler knows the proxy only as the ``Guard`` it needs (vet, connect, count, track), so this
+module imports nothing of ``proxy``, which imports it.
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from crawler.exceptions import BlockedAddressError, ConnectionRefusedRenderError, DnsLookupError
+from crawler.netguard.wire import BLOCKED_HEADER
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from crawler.netguard.proxy import GuardProxy
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,18 @@ logger = logging.getLogger(__name__)
 _HOP_BY_HOP = {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"}
 _HOP_BY_HOP |= {"proxy-connection", "proxy-authenticate", "proxy-authorization"}
 _CHUNK = 64 * 1024
-BLOCKED_HEADER = "X-Rivalscope-Netguard"
+
+
+class Guard(Protocol):
+    """What the handler needs of the proxy that serves it (``proxy.GuardProxy``)."""
+
+    idle_timeout: float
+
+    def vet(self, host: str, port: int, url: str) -> list[str]: ...
+    def record_block(self, host: str, port: int, reason: str) -> None: ...
+    def connect(self, host: str, addresses: list[str], port: int) -> socket.socket: ...
+    def track(self, sock: socket.socket) -> None: ...
+    def untrack(self, sock: socket.socket) -> None: ...
 
 
 class _Upstream(http.client.HTTPConnection):
@@ -48,7 +61,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     # A response head and body go out in separate writes: without this, Nagle's algorithm
     # and the client's delayed ACK cost 40 ms a request (measured: 52 ms vs 1 ms direct).
     disable_nagle_algorithm = True
-    guard: GuardProxy
+    guard: Guard
 
     def setup(self) -> None:
         super().setup()

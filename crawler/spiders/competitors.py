@@ -24,10 +24,11 @@ from w3lib.url import canonicalize_url
 
 from crawler.exceptions import ShuttingDownError
 from crawler.items import PageItem
+from crawler.politeness.robots import RobotsDisallowedError
 from crawler.records import failed_page, rendered_page
-from crawler.robots import RobotsDisallowedError
 from crawler.spiders.arguments import CrawlArguments, load_url_text
 from crawler.spiders.sites import site_of
+from rivalscope_core.keys import shard_label
 from rivalscope_core.urls import BadUrlError, normalize_url
 
 if TYPE_CHECKING:
@@ -69,8 +70,7 @@ class CompetitorsSpider(scrapy.Spider):
     @property
     def shard_label(self) -> str:
         """Part of every chunk key of a sharded crawl (``shard1of4``); empty otherwise."""
-        index, count = self.args.shard
-        return f"shard{index}of{count}" if count > 1 else ""
+        return shard_label(*self.args.shard)
 
     @classmethod
     def validate_arguments(cls, kwargs: dict[str, Any]) -> None:
@@ -83,7 +83,7 @@ class CompetitorsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CompetitorsSpider:
         spider: CompetitorsSpider = super().from_crawler(crawler, *args, **kwargs)
-        default = crawler.settings.getbool("SELENIUM_RENDER_BY_DEFAULT", True)
+        default = crawler.settings.getbool("SELENIUM_RENDER_BY_DEFAULT")
         spider.render = default if spider.args.render is None else spider.args.render
         return spider
 

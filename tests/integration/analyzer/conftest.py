@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
-PAGES = Path(__file__).resolve().parents[2] / "unit" / "analyzer_lambda" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "data" / "pages"
 RUN_PREFIX = "raw/competitors/2026-11-23T22-19-03/"
 SAMPLE_BUCKET = "rivalscope-pages-example"
 

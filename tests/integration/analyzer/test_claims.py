@@ -12,7 +12,7 @@ import pytest
 from analyzer_lambda.__main__ import LocalContext
 from analyzer_lambda.exceptions import ChunksIncompleteError
 from analyzer_lambda.handler import lambda_handler
-from analyzer_lambda.prompts import default_prompt
+from analyzer_lambda.prompts.parser import default_prompt
 from analyzer_lambda.store import Store
 from rivalscope_core.keys import ChunkRef, analysis_key, claim_key
 from tests.conftest import load_event

@@ -8,7 +8,7 @@ import pytest
 
 from analyzer_lambda.__main__ import LocalContext
 from analyzer_lambda.handler import lambda_handler
-from analyzer_lambda.prompts import default_prompt
+from analyzer_lambda.prompts.parser import default_prompt
 from rivalscope_core.keys import ChunkRef, analysis_key
 from tests.conftest import load_event
 from tests.integration.analyzer.conftest import page, put_chunk, results, retarget

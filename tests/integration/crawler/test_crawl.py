@@ -110,7 +110,7 @@ def test_max_pages_follows_same_site_links_breadth_first_from_an_s3_url_list(
 
 
 def test_bad_input_exits_2_before_crawling(crawl: Crawl, crawl_site: SiteServer) -> None:
-    # every other bad argument is covered by tests/unit/crawler/test_spider_arguments.py
+    # every other bad argument is covered by tests/unit/crawler/spiders/test_arguments.py
     result = crawl.run("urls_file=/nonexistent/urls.txt")
     assert result.returncode == 2, result.log
     assert "cannot read urls_file '/nonexistent/urls.txt'" in result.log

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 from PIL import Image
 
-from analyzer_lambda.reanalyze import main
+from analyzer_lambda.reanalyze.__main__ import main
 from tests.servers.gemini import GeminiServer
 
 if TYPE_CHECKING:
@@ -300,7 +300,7 @@ def test_via_lambda_sends_one_asynchronous_reanalyze_event_per_chunk(
     # what the function does with those events: the deployed handler, here in-process against
     # the same endpoint, analyses every page under the prompt id of the local file
     from analyzer_lambda.handler import lambda_handler
-    from analyzer_lambda.prompts import parse_prompt
+    from analyzer_lambda.prompts.parser import parse_prompt
     from rivalscope_local.lambda_event import LocalLambdaContext
 
     for _, _, payload in _LambdaApi.calls:

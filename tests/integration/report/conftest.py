@@ -30,7 +30,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from analyzer_lambda.analyzers.extract import ExtractAnalyzer
-from analyzer_lambda.prompts import parse_prompt
+from analyzer_lambda.prompts.parser import parse_prompt
 from rivalscope_core.keys import ChunkRef, RunRef, analysis_key
 from rivalscope_core.records import ErrorInfo, PageRecord, ResultRecord, Screenshot
 

@@ -14,8 +14,8 @@ from scrapy.http import HtmlResponse, Request, Response
 from twisted.internet import error as net
 
 from crawler.exceptions import BlockedAddressError, BrowserCrashedError, PageTimeoutError
+from crawler.politeness.robots import RobotsDisallowedError
 from crawler.records import error_info, failed_page, rendered_page
-from crawler.robots import RobotsDisallowedError
 from rivalscope_core.records import PageRecord, Screenshot
 
 

@@ -1,0 +1,122 @@
+"""What a re-analysis would do, worked out before it does anything: the pages that still lack
+a result for (prompt id, model), per chunk, their estimated tokens and cost, and whether the
+user must confirm.
+
+Planning reads S3 only (no site, no model), so ``--dry-run`` stops after it and costs nothing,
+and a run estimated above ``RIVALSCOPE_CONFIRM_ABOVE_USD``, or whose model has no known price,
+is stopped here before a single token is spent. Counting pages by their result keys is also
+what makes a rerun resume: finished pages are never planned again."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from analyzer_lambda.chunks import read_pages
+from analyzer_lambda.exceptions import ConfigurationError
+from analyzer_lambda.reanalyze.pricing import (
+    CONFIRM_ABOVE_ENV,
+    DEFAULT_CONFIRM_ABOVE,
+    Price,
+    estimate_page_tokens,
+)
+from rivalscope_core.exit_codes import UsageError
+from rivalscope_core.keys import (
+    ChunkRef,
+    RunRef,
+    analysis_key,
+    analysis_prefix,
+    is_raw_chunk_key,
+)
+from rivalscope_core.records import PageRecord
+
+if TYPE_CHECKING:
+    import os
+
+    from analyzer_lambda.config import Config
+    from analyzer_lambda.prompts.parser import Prompt
+    from analyzer_lambda.store import Store
+
+
+@dataclass
+class Plan:
+    """What a re-analysis would do: the pages without a result, per chunk, and their cost."""
+
+    prompt: Prompt
+    model: str
+    analyzer: str
+    chunks: int = 0
+    pages: int = 0
+    todo: dict[ChunkRef, int] = field(default_factory=dict)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    price: Price | None = None
+
+    @property
+    def todo_pages(self) -> int:
+        return sum(self.todo.values())
+
+    @property
+    def cost(self) -> float | None:
+        return (
+            None if self.price is None else self.price.cost(self.input_tokens, self.output_tokens)
+        )
+
+    def describe(self) -> str:
+        cost = "unknown (no price for this model: see RIVALSCOPE_PRICES_FILE)"
+        if self.price is not None:
+            cost = f"${self.cost:.4f} (prices as of {self.price.as_of})"
+        return (
+            f"prompt {self.prompt.prompt_id}, model {self.model} ({self.analyzer})\n"
+            f"pages: {self.pages} in {self.chunks} chunk(s); {self.pages - self.todo_pages} "
+            f"already analysed; {self.todo_pages} to analyse in {len(self.todo)} chunk(s)\n"
+            f"estimated tokens: {self.input_tokens:,} input, {self.output_tokens:,} output\n"
+            f"estimated cost: {cost}"
+        )
+
+
+def make_plan(store: Store, target: RunRef | ChunkRef, plan: Plan, config: Config) -> Plan:
+    """Read every chunk (S3 only, no site, no model) and count the pages left to analyse."""
+    run = target.run if isinstance(target, ChunkRef) else target
+    if isinstance(target, ChunkRef):
+        chunks = [target]
+    else:
+        keys = store.existing_keys(run.bucket, run.raw_prefix)
+        chunks = [ChunkRef(run.bucket, key) for key in sorted(keys) if is_raw_chunk_key(key)]
+    done = store.existing_keys(run.bucket, analysis_prefix(run, plan.prompt.prompt_id, plan.model))
+    free = plan.analyzer == "extract"
+    for chunk in chunks:
+        plan.chunks += 1
+        with store.open_chunk(chunk, config.work_dir) as stream:
+            for line, record in read_pages(stream, key=chunk.key):
+                plan.pages += 1
+                if analysis_key(chunk, line, plan.prompt.prompt_id, plan.model) in done:
+                    continue
+                plan.todo[chunk] = plan.todo.get(chunk, 0) + 1
+                if isinstance(record, PageRecord) and not free:
+                    tokens_in, tokens_out = estimate_page_tokens(
+                        record, plan.prompt, text_budget=config.text_tokens,
+                        image_max_side=config.screenshot_max_side,
+                        max_output=config.gemini_max_output_tokens,
+                    )  # fmt: skip
+                    plan.input_tokens += tokens_in
+                    plan.output_tokens += tokens_out
+    return plan
+
+
+def confirm(plan: Plan, yes: bool, environ: dict[str, str] | os._Environ[str]) -> None:
+    """Raise UsageError when a costly run is neither confirmed nor allowed with ``--yes``."""
+    try:
+        limit = float(environ.get(CONFIRM_ABOVE_ENV) or DEFAULT_CONFIRM_ABOVE)
+    except ValueError:
+        raise ConfigurationError(f"{CONFIRM_ABOVE_ENV} must be a number of USD") from None
+    cost = plan.cost
+    if yes or (cost is not None and cost <= limit) or plan.analyzer == "extract":
+        return
+    why = "an unknown cost" if cost is None else f"an estimated ${cost:.2f} (over ${limit:.2f})"
+    if not sys.stdin.isatty():
+        raise UsageError(f"this run has {why}: pass --yes to run it without a terminal")
+    answer = input(f"This run has {why}. Proceed? [y/N] ").strip().lower()
+    if answer not in {"y", "yes"}:
+        raise UsageError("not confirmed")

@@ -1,0 +1,117 @@
+"""``python -m analyzer_lambda.report RUN_URI --prompt FILE_OR_ID --out DIR [--upload]``
+(issue 4): the command. Reads a run's raw chunks (for page facts and screenshots) and its
+stored results from S3, writes ``results.jsonl``, ``results.csv``, ``report.html`` and
+``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
+the bucket and prints a presigned URL.
+
+This module is only the command line and its exit codes, so that each job stays testable on
+its own: reading S3 is ``source``, screenshot files ``screenshots``, the rows
+``rows``, rendering ``html`` (both pure), writing and uploading
+``outputs``. Exit codes (SPEC.md): 0 all pages analysed, 1 some failed or not analysed
+yet, 2 bad usage (unknown run, prompt without results, unreadable prompt, bad option)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+from analyzer_lambda.report.outputs import upload, write_outputs
+from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
+from analyzer_lambda.report.source import (
+    list_chunks,
+    read_report_pages,
+    read_results,
+    resolve_prompt_id,
+)
+from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from rivalscope_core.keys import ChunkRef, RunRef, parse_run_uri, report_prefix
+from rivalscope_core.records import utc_now_iso
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+logger = logging.getLogger("analyzer_lambda.report")
+
+MAX_EXPIRES = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m analyzer_lambda.report",
+        description="Write results.jsonl, results.csv and report.html (with screenshots).",
+    )
+    parser.add_argument(
+        "run_uri", metavar="RUN_URI", help="s3://BUCKET/raw/SPIDER/TIME/ or one chunk URI"
+    )
+    parser.add_argument(
+        "--prompt",
+        required=True,
+        metavar="FILE_OR_ID",
+        help="the prompt file the run was analysed with, or its prompt id",
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--upload",
+        action="store_true",
+        help="also upload to s3://BUCKET/reports/... and print a presigned URL",
+    )
+    parser.add_argument(
+        "--expires",
+        type=int,
+        default=MAX_EXPIRES,
+        metavar="SECONDS",
+        help=f"presigned URL lifetime (1..{MAX_EXPIRES}, default 7 days)",
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.expires <= MAX_EXPIRES:
+        parser.error(f"--expires must be between 1 and {MAX_EXPIRES} seconds")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logger.setLevel(logging.INFO)
+    try:
+        target = parse_run_uri(args.run_uri)
+        run = target if isinstance(target, RunRef) else target.run
+        s3 = boto3.client("s3", config=BotoConfig(signature_version="s3v4"))
+        chunks = list_chunks(s3, target)
+        prompt_id = resolve_prompt_id(s3, run, args.prompt)
+        only = target if isinstance(target, ChunkRef) else None
+        results = read_results(s3, run, prompt_id, only)
+        logger.info("%d chunks, %d results for %s", len(chunks), len(results), prompt_id)
+        args.out.mkdir(parents=True, exist_ok=True)
+        rows = build_rows(read_report_pages(s3, chunks, args.out), results)
+        meta = ReportMeta(run=(only or run).uri, prompt_id=prompt_id, generated_at=utc_now_iso())
+        write_outputs(rows, meta, args.out)
+        url = None
+        if args.upload:
+            prefix = report_prefix(run, prompt_id) + (f"{only.stem}/" if only else "")
+            url = upload(s3, args.out, rows, meta, run.bucket, prefix, args.expires)
+    except (UsageError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    tally = counts(rows)
+    print(
+        f"{len(rows)} results: {tally['done']} analysed, {tally['failed']} failed, "
+        f"{tally['missing']} not analysed"
+    )
+    print(f"report: {args.out / 'report.html'}")
+    if url is not None:
+        print(
+            f"uploaded to s3://{run.bucket}/{prefix} (private);"
+            f" presigned URL, valid {args.expires} s:"
+        )
+        print(url)
+    return EXIT_OK if tally["failed"] == tally["missing"] == 0 else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
