@@ -52,7 +52,7 @@ def _median_p95(values: list[float]) -> tuple[float, float]:
 
 
 def _workload_texts() -> list[str]:
-    from analyzer_lambda.text import reduce_html
+    from analyzer_lambda.analyzers.gemini.text import reduce_html
     from bench.workload import build_workload
 
     workload = build_workload()

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from analyzer_lambda.analyzers.gemini.text import reduce_html
 from analyzer_lambda.changes.history import rules_hash
 from analyzer_lambda.changes.manifests import ManifestStore, captures_of_chunk
 from analyzer_lambda.changes.rules import ChangeRules
 from analyzer_lambda.chunks import read_pages
-from analyzer_lambda.text import reduce_html
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -4,7 +4,7 @@ import copy
 from typing import Any
 
 from analyzer_lambda.changes.answer_diff import diff_answers
-from analyzer_lambda.prompts import DEFAULT_SCHEMA
+from analyzer_lambda.prompts.parser import DEFAULT_SCHEMA
 
 ANSWER: dict[str, Any] = {
     "offering": "Product analytics for SaaS teams.",
