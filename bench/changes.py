@@ -160,12 +160,13 @@ def bench_libraries(runs: int) -> dict[str, float]:
     return result
 
 
-def _visual_child(case: str, fmt: str, runs: int) -> None:
-    """Runs in a fresh interpreter: prints one JSON line of timings and memory."""
+def _visual_child(before_path: str, after_path: str, runs: int) -> None:
+    """Runs in a fresh interpreter on two stored captures: prints one JSON line of timings and
+    memory. RSS is taken once the encoded bytes are loaded, so the peak above it is the diff's
+    own (decoding included)."""
     from analyzer_lambda.changes.visual_diff import diff_screenshots
-    from bench.screenshot_pairs import Edits, screenshot_pair
 
-    before, after = screenshot_pair(15_000, Edits(**VISUAL_CASES[case]), fmt)
+    before, after = Path(before_path).read_bytes(), Path(after_path).read_bytes()
     base_kb = _rss_kb()
     walls, cpus = [], []
     diff = None
@@ -176,19 +177,16 @@ def _visual_child(case: str, fmt: str, runs: int) -> None:
         cpus.append(time.process_time() - cpu)
     assert diff is not None
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "wall": statistics.median(walls),
-                "cpu": statistics.median(cpus),
-                "peak_mb": peak_kb / 1024,
-                "above_inputs_mb": (peak_kb - base_kb) / 1024,
-                "fraction": diff.changed_fraction,
-                "regions": [list(box) for box in diff.regions],
-                "bytes": [len(before), len(after)],
-            }
-        )
-    )
+    result = {
+        "wall": statistics.median(walls),
+        "cpu": statistics.median(cpus),
+        "peak_mb": peak_kb / 1024,
+        "above_inputs_mb": (peak_kb - base_kb) / 1024,
+        "fraction": diff.changed_fraction,
+        "regions": [list(box) for box in diff.regions],
+        "bytes": [len(before), len(after)],
+    }
+    print(json.dumps(result))
 
 
 def _rss_kb() -> int:
@@ -196,23 +194,55 @@ def _rss_kb() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def bench_visual(runs: int) -> list[dict[str, Any]]:
+def _measure(before: bytes, after: bytes, runs: int, work: Path) -> dict[str, Any]:
+    (work / "before").write_bytes(before)
+    (work / "after").write_bytes(after)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.changes", "--visual-child",
+         str(work / "before"), str(work / "after"), str(runs)],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def bench_visual(runs: int, mixed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The fixed 1280 x 15,000 cases, then ``mixed`` pairs of workload heights (3,000-15,000
+    px, JPEG) with a random edit each."""
+    import tempfile
+
+    from bench.screenshot_pairs import Edits, screenshot_pair
+
     rows = []
-    for fmt in ("JPEG", "PNG"):
-        for case in VISUAL_CASES:
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.changes", "--visual-child", case, fmt, str(runs)],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-            rows.append({"format": fmt, "case": case, **json.loads(out.stdout)})
-    return rows
+    with tempfile.TemporaryDirectory(prefix="bench-changes-") as tmp:
+        work = Path(tmp)
+        for fmt in ("JPEG", "PNG"):
+            for case, edits in VISUAL_CASES.items():
+                before, after = screenshot_pair(15_000, Edits(**edits), fmt)
+                rows.append({"format": fmt, "case": case, **_measure(before, after, runs, work)})
+        rng = random.Random(7)
+        cpus, peaks = [], []
+        for seed in range(mixed):
+            height = rng.randrange(3_000, 15_001, 500)
+            change = rng.choice(
+                [Edits(), Edits(banner=rng.randint(20, 140)), Edits(price="$59"),
+                 Edits(drop_block=True), Edits(banner=41, price="$19")]
+            )  # fmt: skip
+            before, after = screenshot_pair(height, change, "JPEG", seed=seed)
+            result = _measure(before, after, 1, work)
+            cpus.append(result["cpu"])
+            peaks.append(result["above_inputs_mb"])
+    median, p95 = _median_p95(cpus)
+    return rows, {"pairs": mixed, "cpu_median": median, "cpu_p95": p95, "peak_max": max(peaks)}
 
 
-def report(text: dict[str, Any], libs: dict[str, float], visual: list[dict[str, Any]]) -> str:
+def report(
+    text: dict[str, Any],
+    libs: dict[str, float],
+    visual: list[dict[str, Any]],
+    mixed: dict[str, Any],
+) -> str:
     load = os.getloadavg()[0]
     stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     kinds = ", ".join(f"{k} {v}/{text['per_kind'][k]}" for k, v in text["changed"].items())
@@ -253,6 +283,14 @@ def report(text: dict[str, Any], libs: dict[str, float], visual: list[dict[str, 
             f"{row['wall']:.2f} | {row['cpu']:.2f} | {row['peak_mb']:.0f} "
             f"({row['above_inputs_mb']:.0f}) | {row['fraction']:.4f}, {regions or 'none'} |"
         )
+    lines += [
+        "",
+        (
+            f"{mixed['pairs']} JPEG pairs of workload heights (3,000-15,000 px, a random edit "
+            f"each): CPU median {mixed['cpu_median']:.2f} s, p95 {mixed['cpu_p95']:.2f} s a "
+            f"pair; largest peak above the inputs {mixed['peak_max']:.0f} MB."
+        ),
+    ]
     return "\n".join([*lines, ""])
 
 
@@ -261,14 +299,16 @@ def main() -> None:
     parser.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--mixed", type=int, default=20, help="screenshot pairs of mixed heights")
     parser.add_argument("--visual-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.visual_child:
-        case, fmt, runs = args.visual_child
-        _visual_child(case, fmt, int(runs))
+        before, after, runs = args.visual_child
+        _visual_child(before, after, int(runs))
         return
     sys.path.insert(0, str(ROOT))
-    out = report(bench_text(args.pairs), bench_libraries(args.runs), bench_visual(args.runs))
+    visual, mixed = bench_visual(args.runs, args.mixed)
+    out = report(bench_text(args.pairs), bench_libraries(args.runs), visual, mixed)
     print(out)
     if args.append:
         with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as results:
