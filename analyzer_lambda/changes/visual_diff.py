@@ -54,6 +54,7 @@ class VisualDiff:
     before_regions: tuple[Box, ...]  # the same places in the old capture, plus what was removed
     width: int
     height: int
+    removed: tuple[tuple[int, int], ...] = ()  # old rows [start, end) whose content is gone
 
     def to_record(self) -> dict[str, object]:
         """SPEC.md's ``visual`` field of ``changes.jsonl``."""
@@ -71,6 +72,9 @@ def visually_unchanged(
     if top is None:
         return diff.changed_fraction <= tolerance
     area = sum(w * max(0, min(y + h, top) - y) for (_x, y, w, h) in diff.regions if y < top)
+    # content removed from the top leaves only a 1 px seam in the new capture, yet the model
+    # would see the page differently: count the removed rows themselves
+    area += diff.width * sum(max(0, min(y1, top) - y0) for (y0, y1) in diff.removed)
     return area <= tolerance * diff.width * max(1, min(top, diff.height))
 
 
@@ -137,7 +141,9 @@ def diff_cells(
     removed_area = sum(y1 - y0 for (y0, y1) in removed) * width
     area = max(1, width * max(height, old.shape[0]))
     fraction = min(1.0, (int(changed.sum()) * CELL + removed_area) / area)
-    return VisualDiff(fraction, tuple(regions), tuple(before_regions), new_width, height)
+    return VisualDiff(
+        fraction, tuple(regions), tuple(before_regions), new_width, height, tuple(removed)
+    )
 
 
 def _profile(cells: Cells) -> npt.NDArray[np.float64]:

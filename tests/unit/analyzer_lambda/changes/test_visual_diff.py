@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 
 from analyzer_lambda.changes.visual_diff import diff_screenshots, visually_unchanged
 from bench.screenshot_pairs import Edits, block_top, encode, render_page, screenshot_pair
@@ -85,3 +86,25 @@ def test_captures_of_different_widths_are_wholly_changed() -> None:
 def test_bytes_that_are_not_an_image_are_a_value_error() -> None:
     with pytest.raises(ValueError, match="not a readable image"):
         diff_screenshots(b"not an image", b"nor this")
+
+
+def test_content_removed_from_the_top_counts_for_what_the_model_sees() -> None:
+    before, after = screenshot_pair(HEIGHT, Edits(drop_block=True))
+    diff = diff_screenshots(before, after)
+    top = block_top("drop", HEIGHT)
+    assert not visually_unchanged(diff, top=top + 400)  # the removed block was in view
+    assert visually_unchanged(diff, top=top - 100)  # it was below what the model sees
+
+
+def test_a_width_off_the_cell_grid_and_a_blank_page_work() -> None:
+    page = Image.new("RGB", (1283, 1_200), "white")
+    page.paste(render_page(1_200), (0, 0))
+    changed = page.copy()
+    changed.paste((0, 0, 0), (1270, 600, 1283, 640))  # in the last, partial cell
+    diff = diff_screenshots(encode(page), encode(changed))
+    assert len(diff.regions) == 1
+    x, y, w, h = diff.regions[0]
+    assert x + w == 1283
+    assert 590 <= y < y + h <= 650
+    blank = encode(render_page(1_000).crop((0, 0, 1280, 1)).resize((1280, 1_000)))
+    assert diff_screenshots(blank, blank).regions == ()
