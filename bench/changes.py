@@ -19,18 +19,17 @@ Everything is generated, deterministic for a seed, and local: no network, no S3.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
-import resource
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
+
+from bench.changes_visual import median_p95
 
 ROOT = Path(__file__).resolve().parents[1]
 _QUOTES = [
@@ -39,16 +38,6 @@ _QUOTES = [
     '"Support answers within minutes." — Ana Lima, Head of Ops at Umbrella',
 ]
 _PRICE = re.compile(r"\$(\d+)/mo")
-VISUAL_CASES: dict[str, dict[str, Any]] = {
-    "identical": {},
-    "banner 57 px + price": {"banner": 57, "price": "$59"},
-    "block of 200 px removed": {"drop_block": True},
-}
-
-
-def _median_p95(values: list[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
 def _workload_texts() -> list[str]:
@@ -107,7 +96,7 @@ def bench_text(pairs: int) -> dict[str, Any]:
         diff_text(before, after, seen=seen)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    median, p95 = _median_p95(times)
+    median, p95 = median_p95(times)
     lines = [len(before.splitlines()) for before, _ in cases]
     return {
         "pairs": pairs,
@@ -158,83 +147,6 @@ def bench_libraries(runs: int) -> dict[str, float]:
             times.append(time.perf_counter() - started)
         result[name] = statistics.median(times) * 1000
     return result
-
-
-def _visual_child(before_path: str, after_path: str, runs: int) -> None:
-    """Runs in a fresh interpreter on two stored captures: prints one JSON line of timings and
-    memory. RSS is taken once the encoded bytes are loaded, so the peak above it is the diff's
-    own (decoding included)."""
-    from analyzer_lambda.changes.visual_diff import diff_screenshots
-
-    before, after = Path(before_path).read_bytes(), Path(after_path).read_bytes()
-    base_kb = _rss_kb()
-    walls, cpus = [], []
-    diff = None
-    for _ in range(runs):
-        started, cpu = time.perf_counter(), time.process_time()
-        diff = diff_screenshots(before, after)
-        walls.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - cpu)
-    assert diff is not None
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = {
-        "wall": statistics.median(walls),
-        "cpu": statistics.median(cpus),
-        "peak_mb": peak_kb / 1024,
-        "above_inputs_mb": (peak_kb - base_kb) / 1024,
-        "fraction": diff.changed_fraction,
-        "regions": [list(box) for box in diff.regions],
-        "bytes": [len(before), len(after)],
-    }
-    print(json.dumps(result))
-
-
-def _rss_kb() -> int:
-    with Path("/proc/self/statm").open() as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def _measure(before: bytes, after: bytes, runs: int, work: Path) -> dict[str, Any]:
-    (work / "before").write_bytes(before)
-    (work / "after").write_bytes(after)
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.changes", "--visual-child",
-         str(work / "before"), str(work / "after"), str(runs)],
-        capture_output=True, text=True, check=True, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    result: dict[str, Any] = json.loads(out.stdout)
-    return result
-
-
-def bench_visual(runs: int, mixed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The fixed 1280 x 15,000 cases, then ``mixed`` pairs of workload heights (3,000-15,000
-    px, JPEG) with a random edit each."""
-    import tempfile
-
-    from bench.screenshot_pairs import Edits, screenshot_pair
-
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-changes-") as tmp:
-        work = Path(tmp)
-        for fmt in ("JPEG", "PNG"):
-            for case, edits in VISUAL_CASES.items():
-                before, after = screenshot_pair(15_000, Edits(**edits), fmt)
-                rows.append({"format": fmt, "case": case, **_measure(before, after, runs, work)})
-        rng = random.Random(7)
-        cpus, peaks = [], []
-        for seed in range(mixed):
-            height = rng.randrange(3_000, 15_001, 500)
-            change = rng.choice(
-                [Edits(), Edits(banner=rng.randint(20, 140)), Edits(price="$59"),
-                 Edits(drop_block=True), Edits(banner=41, price="$19")]
-            )  # fmt: skip
-            before, after = screenshot_pair(height, change, "JPEG", seed=seed)
-            result = _measure(before, after, 1, work)
-            cpus.append(result["cpu"])
-            peaks.append(result["above_inputs_mb"])
-    median, p95 = _median_p95(cpus)
-    return rows, {"pairs": mixed, "cpu_median": median, "cpu_p95": p95, "peak_max": max(peaks)}
 
 
 def report(
@@ -300,13 +212,10 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mixed", type=int, default=20, help="screenshot pairs of mixed heights")
-    parser.add_argument("--visual-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.visual_child:
-        before, after, runs = args.visual_child
-        _visual_child(before, after, int(runs))
-        return
     sys.path.insert(0, str(ROOT))
+    from bench.changes_visual import bench_visual
+
     visual, mixed = bench_visual(args.runs, args.mixed)
     out = report(bench_text(args.pairs), bench_libraries(args.runs), visual, mixed)
     print(out)
