@@ -95,10 +95,12 @@ def encode(image: Image.Image, fmt: str = "JPEG") -> bytes:
     return out.getvalue()
 
 
+@cache
 def screenshot_pair(
     height: int = 15_000, after: Edits = Edits(), fmt: str = "JPEG", seed: int = 1
 ) -> tuple[bytes, bytes]:
-    """(before, after) encoded captures; ``before`` is the page without edits."""
+    """(before, after) encoded captures; ``before`` is the page without edits. Cached: the
+    pairs are deterministic and several tests share one."""
     return encode(render_page(height, Edits(), seed), fmt), encode(
         render_page(height, after, seed), fmt
     )

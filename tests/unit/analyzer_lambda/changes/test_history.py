@@ -22,7 +22,7 @@ from analyzer_lambda.changes.history import (
     seen_lines,
 )
 from analyzer_lambda.changes.rules import ChangeRules, parse_rule_set
-from analyzer_lambda.changes.text_diff import diff_text
+from analyzer_lambda.changes.text_diff import diff_text, model_input_fingerprint
 from rivalscope_core.keys import ChunkRef
 
 if TYPE_CHECKING:
@@ -192,3 +192,23 @@ def test_removed_pages_are_those_of_this_runs_sites_only() -> None:
     )
     removed = removed_pages(["https://Acme.example/pricing#top"], previous)
     assert [c.url for c in removed] == ["https://acme.example/old-plan"]
+
+
+def test_a_chunks_captures_keep_failed_pages_and_leave_out_lines_without_a_url() -> None:
+    from analyzer_lambda.changes.manifests import captures_of_chunk
+    from analyzer_lambda.chunks import BadLine
+    from rivalscope_core.records import ErrorInfo, PageRecord
+
+    chunk = ChunkRef("b", "raw/competitors/2026-11-01T00-00-00/items.0000000.jl.gz")
+    ok = PageRecord(URL, URL, 200, "2026-11-01T00:00:05Z", "<p>Starter $49</p>")
+    failed = PageRecord("https://acme.example/x", None, None, "t", "", error=ErrorInfo("dns", "x"))
+    pages: list[tuple[int, PageRecord | BadLine]] = [
+        (1, ok),
+        (2, BadLine(2, "no JSON")),
+        (3, failed),
+    ]
+    captures = captures_of_chunk(chunk, pages, lambda page: "Starter $49", RULES)
+    assert [(c.line, c.error) for c in captures] == [(1, False), (3, True)]
+    assert captures[0].run == "2026-11-01T00-00-00"
+    assert captures[0].fingerprint == model_input_fingerprint("Starter $49", RULES)
+    assert captures[1].fingerprint is None
