@@ -35,6 +35,7 @@ ANALYZER_STOP_MARGIN = "ANALYZER_STOP_MARGIN"  # no page starts with less time l
 ANALYZER_LOCAL_TIMEOUT = "ANALYZER_LOCAL_TIMEOUT"  # the CLI's stand-in for the Lambda timeout
 ANALYZER_WORK_DIR = "ANALYZER_WORK_DIR"
 CLAIM_TTL = "CLAIM_TTL"  # seconds after which another invocation takes over a claim
+ANALYZER_REUSE = "ANALYZER_REUSE"  # false: ask the model even for pages that did not change
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 
@@ -61,6 +62,7 @@ class Config:
         default_factory=lambda: Path(tempfile.gettempdir()) / "rivalscope-analyzer"
     )
     claim_ttl: float = 900.0
+    reuse: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **explicit: Any) -> Config:
@@ -87,6 +89,7 @@ class Config:
             "stop_margin": _number(environ, ANALYZER_STOP_MARGIN, 30.0, minimum=0),
             "local_timeout": _number(environ, ANALYZER_LOCAL_TIMEOUT, 900.0, minimum=1),
             "claim_ttl": _number(environ, CLAIM_TTL, 900.0, minimum=1),
+            "reuse": _flag(environ, ANALYZER_REUSE, default=True),
         }
         if work_dir := _text(environ, ANALYZER_WORK_DIR):
             values["work_dir"] = Path(work_dir)
@@ -134,3 +137,14 @@ def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: f
     if value < minimum:
         raise ConfigurationError(f"{name}={raw!r} must be at least {minimum:g}")
     return value
+
+
+def _flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = _text(environ, name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name}={raw!r} must be true or false")

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_s3 import S3Client
 
+    from analyzer_lambda.changes.reuser import Reuser
     from rivalscope_core.keys import ChunkRef
 
 logger = Logger(service="rivalscope-analyzer", stream=sys.stderr)
@@ -75,10 +76,26 @@ def build_deps(config: Config) -> Deps:
     if name == "gemini" and not config.gemini_api_key:
         config = config.replace(gemini_api_key=resolve_api_key(config))
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    store = Store(_s3_client(endpoint))
+    s3 = _s3_client(endpoint)
+    store = Store(s3)
     return Deps(
-        config, store, load_analyzer(config, name), PromptResolver(store, config.analysis_prompt)
+        config,
+        store,
+        load_analyzer(config, name),
+        PromptResolver(store, config.analysis_prompt),
+        reuse=_reuser(config, s3) if config.reuse and name == "gemini" else None,
     )
+
+
+def _reuser(config: Config, s3: S3Client) -> Reuser:
+    """Reuse compares what Gemini is sent (the reduced text, the screenshot's top); the offline
+    analyser costs nothing to rerun. Noise rules: the defaults (dates and times)."""
+    from analyzer_lambda.analyzers.gemini.text import reduce_html
+    from analyzer_lambda.changes.reuser import Reuser
+    from analyzer_lambda.changes.rules import ChangeRules
+
+    budget = config.text_tokens
+    return Reuser(s3, ChangeRules(), lambda page: reduce_html(page.body, budget).text)
 
 
 @functools.cache

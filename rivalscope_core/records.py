@@ -119,6 +119,9 @@ class ResultRecord:
     usage: Usage = field(default_factory=Usage)
     error: ErrorInfo | None = None
     analyzed_at: str = field(default_factory=utc_now_iso)
+    # ``{chunk, line}`` of the capture whose answer this reuses (the page did not change), or
+    # None: the model was asked (SPEC.md, Result record)
+    reused_from: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -145,4 +148,5 @@ class ResultRecord:
             ),
             error=ErrorInfo.from_dict(data.get("error")),
             analyzed_at=str(data.get("analyzed_at") or ""),
+            reused_from=data.get("reused_from") or None,
         )
