@@ -19,6 +19,7 @@ light: see ``bench/analyzer.py``) and rebuilt only if the configuration changes.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -161,6 +162,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _handle_sqs(event, context, deps, deadline)
     if kind == "reanalyze":
         request = events.reanalyze_request(event)
+        if request.fresh:
+            deps = dataclasses.replace(deps, reuse=None)
         return _summary(_analyze(request.chunks, deps, deadline, request.prompt, request.model))
     chunks = (
         events.chunks_from_s3_notification(event)

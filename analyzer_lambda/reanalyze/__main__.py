@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--via", choices=("local", "lambda"), default="local")
     parser.add_argument("--function", default=None, help=f"default: ${FUNCTION_ENV}")
     parser.add_argument("--batch", type=int, default=1, help="chunks per invoke (lambda)")
+    parser.add_argument(
+        "--fresh", action="store_true", help="ask the model even for pages that did not change"
+    )
     args = parser.parse_args(argv)
     if args.concurrency < 1 or args.batch < 1:
         parser.error("--concurrency and --batch must be at least 1")
@@ -84,7 +87,9 @@ def _main(args: argparse.Namespace) -> int:
 
     target = parse_run_uri(args.run)
     bucket = target.bucket
-    config = Config.from_env(os.environ, concurrency=args.concurrency)
+    config = Config.from_env(
+        os.environ, concurrency=args.concurrency, reuse=False if args.fresh else None
+    )
     s3 = boto3.client("s3")
     store = Store(s3)
     prompt = PromptResolver(store, None).resolve(args.prompt, bucket)
@@ -113,9 +118,8 @@ def _main(args: argparse.Namespace) -> int:
     confirm(plan, args.yes, os.environ)
     if deps is not None:
         return run_local(plan, deps, args.prompt, args.model, args.concurrency)
-    return run_lambda(
-        plan, function, stored_prompt_uri(store, s3, args.prompt, bucket), args.batch
-    )
+    prompt_uri = stored_prompt_uri(store, s3, args.prompt, bucket)
+    return run_lambda(plan, function, prompt_uri, args.batch, fresh=args.fresh)
 
 
 if __name__ == "__main__":

@@ -136,15 +136,16 @@ def run_local(plan: Plan, deps: Deps, prompt_ref: str, model: str | None, concur
     return EXIT_FAILED if incomplete else EXIT_OK
 
 
-def run_lambda(plan: Plan, function: str, prompt_uri: str, batch: int) -> int:
+def run_lambda(plan: Plan, function: str, prompt_uri: str, batch: int, fresh: bool = False) -> int:
     import boto3
 
     client = boto3.client("lambda")
     chunks = [chunk.uri for chunk in plan.todo]
     failed = 0
     for start in range(0, len(chunks), batch):
-        payload = {"reanalyze": {"chunks": chunks[start : start + batch], "prompt": prompt_uri,
-                                 "model": plan.model}}  # fmt: skip
+        request = {"chunks": chunks[start : start + batch], "prompt": prompt_uri,
+                   "model": plan.model, **({"fresh": True} if fresh else {})}  # fmt: skip
+        payload = {"reanalyze": request}
         response = client.invoke(FunctionName=function, InvocationType="Event",
                                  Payload=json.dumps(payload).encode())  # fmt: skip
         if response["StatusCode"] != 202:  # "accepted": asynchronous invokes

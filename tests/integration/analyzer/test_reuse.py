@@ -132,3 +132,19 @@ def test_analyzer_reuse_false_asks_the_model_again(
     _analyse_run(s3, bucket, RUNS[0], _records(RUNS[0]))
     _analyse_run(s3, bucket, RUNS[1], _records(RUNS[1]))
     assert gemini.calls == 6
+
+
+@pytest.mark.parametrize(("fresh", "calls"), [(False, 3), (True, 6)])
+def test_a_reanalyze_event_reuses_unless_fresh(
+    s3: S3Client, bucket: str, gemini: GeminiServer, fresh: bool, calls: int
+) -> None:
+    _analyse_run(s3, bucket, RUNS[0], _records(RUNS[0]))
+    key = f"raw/competitors/{RUNS[1]}/items.0000000.jl.gz"
+    body = gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in _records(RUNS[1])))
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    request: dict[str, Any] = {
+        "chunks": [f"s3://{bucket}/{key}"],
+        **({"fresh": True} if fresh else {}),
+    }
+    lambda_handler({"reanalyze": request}, LocalContext(120))
+    assert gemini.calls == calls
