@@ -67,17 +67,18 @@ class Reuser:
         self.rules_hash = rules_hash(rules.signature)
         self.text_of = text_of
 
-    def for_chunk(self, chunk: ChunkRef) -> ChunkReuse:
-        return ChunkReuse(self, chunk)
+    def for_chunk(self, chunk: ChunkRef, runs: list[str] | None = None) -> ChunkReuse:
+        """``runs``: look for previous captures only there (the report's ``--against``)."""
+        return ChunkReuse(self, chunk, runs)
 
 
 class ChunkReuse:
-    def __init__(self, reuser: Reuser, chunk: ChunkRef) -> None:
+    def __init__(self, reuser: Reuser, chunk: ChunkRef, runs: list[str] | None = None) -> None:
         self.reuser = reuser
         self.chunk = chunk
         self.store = ManifestStore(reuser.s3, chunk.bucket, chunk.run.spider)
         self._lock = threading.Lock()
-        self._runs: list[str] | None = None
+        self._runs: list[str] | None = runs
         self._indexes: dict[str, Mapping[str, Capture]] = {}
         self._pages: dict[str, dict[int, PageRecord]] = {}
         self._captures: dict[int, Capture] = {}
@@ -114,20 +115,22 @@ class ChunkReuse:
     def _decide(
         self, line: int, page: PageRecord, prompt: Prompt, model: str
     ) -> dict[str, Any] | None:
-        history = self._history(page_key(page.url))
+        history = self.history(page_key(page.url))
         if not history:
             return None
         previous = history[0]
         previous_chunk = ChunkRef(self.chunk.bucket, previous.chunk)
-        stored = self._json(analysis_key(previous_chunk, previous.line, prompt.prompt_id, model))
+        stored = self.stored_json(
+            analysis_key(previous_chunk, previous.line, prompt.prompt_id, model)
+        )
         if stored is None or not reusable_result(stored, prompt.prompt_id, model):
             return None
-        old_page = self._page(previous_chunk, previous.line)
+        old_page = self.page(previous_chunk, previous.line)
         if old_page is None:
             return None
         rules = self.reuser.rules
-        current = PageCapture(self.reuser.text_of(page), _image(page))
-        before = PageCapture(self.reuser.text_of(old_page), _image(old_page))
+        current = PageCapture(self.reuser.text_of(page), image_of(page))
+        before = PageCapture(self.reuser.text_of(old_page), image_of(old_page))
         comparison = compare(
             before, current, rules, seen_lines(history), with_screenshots=prompt.include_screenshot
         )
@@ -142,7 +145,8 @@ class ChunkReuse:
                     line, previous_chunk.uri, previous.line)  # fmt: skip
         return reused_result_fields(stored)
 
-    def _history(self, url: str) -> list[Capture]:
+    def history(self, url: str) -> list[Capture]:
+        """The page's error-free captures in earlier runs, newest first."""
         with self._lock:
             if self._runs is None:
                 self._runs = earlier_runs(self.store.runs(), self.chunk.run.time)
@@ -158,15 +162,36 @@ class ChunkReuse:
                         break
             return found
 
+    def previous_run(self) -> Mapping[str, Capture]:
+        """The index of the latest earlier run (every capture, failed ones too), or {}."""
+        with self._lock:
+            if self._runs is None:
+                self._runs = earlier_runs(self.store.runs(), self.chunk.run.time)
+            if not self._runs:
+                return {}
+            run = self._runs[0]
+            if run not in self._indexes:
+                captures = self.store.captures(run, self._rebuild, self.reuser.rules_hash)
+                self._indexes[run] = run_index(captures)
+            return self._indexes[run]
+
     def _rebuild(self, chunk: ChunkRef) -> list[Capture]:
         pages = self._read(chunk)
         return captures_of_chunk(chunk, pages.items(), self.reuser.text_of, self.reuser.rules)
 
-    def _page(self, chunk: ChunkRef, line: int) -> PageRecord | None:
+    def page_records(self) -> dict[int, PageRecord]:
+        """This chunk's page records by line."""
+        return self._cached(self.chunk)
+
+    def _cached(self, chunk: ChunkRef) -> dict[int, PageRecord]:
         with self._lock:
             if chunk.key not in self._pages:
                 self._pages[chunk.key] = self._read(chunk)
-            return self._pages[chunk.key].get(line)
+            return self._pages[chunk.key]
+
+    def page(self, chunk: ChunkRef, line: int) -> PageRecord | None:
+        """A stored page record (its chunk read once)."""
+        return self._cached(chunk).get(line)
 
     def _read(self, chunk: ChunkRef) -> dict[int, PageRecord]:
         try:
@@ -176,7 +201,8 @@ class ChunkReuse:
         pages = read_pages(io.BytesIO(body), key=chunk.key)
         return {line: page for line, page in pages if not isinstance(page, BadLine)}
 
-    def _json(self, key: str) -> dict[str, Any] | None:
+    def stored_json(self, key: str) -> dict[str, Any] | None:
+        """A JSON object stored in the chunk's bucket, or None when there is none."""
         try:
             body = self.reuser.s3.get_object(Bucket=self.chunk.bucket, Key=key)["Body"].read()
         except ClientError as exc:
@@ -187,7 +213,8 @@ class ChunkReuse:
         return data if isinstance(data, dict) else None
 
 
-def _image(page: PageRecord) -> bytes | None:
+def image_of(page: PageRecord) -> bytes | None:
+    """The decoded screenshot of a page record, or None."""
     if page.screenshot is None or not page.screenshot.data:
         return None
     return base64.b64decode(page.screenshot.data)

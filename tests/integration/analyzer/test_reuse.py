@@ -15,11 +15,15 @@ from analyzer_lambda.handler import lambda_handler
 from bench.screenshot_pairs import Edits, screenshot_pair
 from tests.conftest import load_event
 from tests.integration.analyzer.conftest import page, results, retarget
+from tests.integration.report.conftest import run_report
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mypy_boto3_s3 import S3Client
 
     from tests.servers.gemini import GeminiServer
+    from tests.servers.moto import MotoServer
 
 pytestmark = pytest.mark.integration
 
@@ -148,3 +152,39 @@ def test_a_reanalyze_event_reuses_unless_fresh(
     }
     lambda_handler({"reanalyze": request}, LocalContext(120))
     assert gemini.calls == calls
+
+
+def test_the_report_writes_what_changed_since_the_previous_run(
+    s3: S3Client, bucket: str, gemini: GeminiServer, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    _analyse_run(s3, bucket, RUNS[0], _records(RUNS[0]))
+    second = _records(RUNS[1], price="$59")
+    second[1] = page("japanese.html", url="https://example.com/new.html", crawled_at="x")
+    _analyse_run(s3, bucket, RUNS[1], second)
+    prompt_id = next(iter(_results_of(s3, bucket, RUNS[1]).values()))["prompt_id"]
+    for run, out in ((RUNS[0], tmp_path / "first"), (RUNS[1], tmp_path / "second")):
+        done = run_report(moto_server, f"s3://{bucket}/raw/competitors/{run}/", "--prompt",
+                          prompt_id, "--out", out)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    first = [
+        json.loads(x) for x in (tmp_path / "first" / "changes.jsonl").read_text().splitlines()
+    ]
+    assert [c["status"] for c in first] == ["new", "new", "new"]  # the first capture
+    changes = {
+        c["url"]: c
+        for c in map(json.loads, (tmp_path / "second" / "changes.jsonl").read_text().splitlines())
+    }
+    pricing = changes["https://example.com/pricing.html"]
+    assert pricing["status"] == "unchanged"
+    assert pricing["previous"]["run"] == RUNS[0]
+    assert pricing["visual"] == {"changed_fraction": 0.0, "regions": []}
+    acme = changes["https://acme.example/"]
+    assert acme["status"] == "changed"
+    assert acme["text"] == {
+        "added": ["Starter $59 per month"],
+        "removed": ["Starter $49 per month"],
+    }
+    assert changes["https://example.com/new.html"]["status"] == "new"
+    assert changes["https://example.com/new.html"]["previous"] is None
+    assert changes["https://example.com/japanese.html"]["status"] == "removed"
+    assert len(changes) == 4
