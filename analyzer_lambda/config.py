@@ -36,6 +36,7 @@ ANALYZER_LOCAL_TIMEOUT = "ANALYZER_LOCAL_TIMEOUT"  # the CLI's stand-in for the 
 ANALYZER_WORK_DIR = "ANALYZER_WORK_DIR"
 CLAIM_TTL = "CLAIM_TTL"  # seconds after which another invocation takes over a claim
 ANALYZER_REUSE = "ANALYZER_REUSE"  # false: ask the model even for pages that did not change
+CHANGE_RULES = "CHANGE_RULES"  # noise rules of the change diffs: file, s3:// URI or NAME
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 
@@ -63,6 +64,7 @@ class Config:
     )
     claim_ttl: float = 900.0
     reuse: bool = True
+    change_rules: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **explicit: Any) -> Config:
@@ -90,6 +92,7 @@ class Config:
             "local_timeout": _number(environ, ANALYZER_LOCAL_TIMEOUT, 900.0, minimum=1),
             "claim_ttl": _number(environ, CLAIM_TTL, 900.0, minimum=1),
             "reuse": _flag(environ, ANALYZER_REUSE, default=True),
+            "change_rules": _text(environ, CHANGE_RULES),
         }
         if work_dir := _text(environ, ANALYZER_WORK_DIR):
             values["work_dir"] = Path(work_dir)

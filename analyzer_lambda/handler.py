@@ -90,13 +90,17 @@ def build_deps(config: Config) -> Deps:
 
 def _reuser(config: Config, s3: S3Client) -> Reuser:
     """Reuse compares what Gemini is sent (the reduced text, the screenshot's top); the offline
-    analyser costs nothing to rerun. Noise rules: the defaults (dates and times)."""
+    analyser costs nothing to rerun. Noise rules: ``CHANGE_RULES`` and the date/time defaults."""
     from analyzer_lambda.analyzers.gemini.text import reduce_html
-    from analyzer_lambda.changes.reuser import Reuser
-    from analyzer_lambda.changes.rules import ChangeRules
+    from analyzer_lambda.changes.reuser import Reuser, load_rule_set
+    from analyzer_lambda.changes.rules import ChangeRulesError
 
+    try:
+        rule_set = load_rule_set(config.change_rules, s3, config.pages_bucket)
+    except ChangeRulesError as exc:
+        raise ConfigurationError(str(exc)) from exc
     budget = config.text_tokens
-    return Reuser(s3, ChangeRules(), lambda page: reduce_html(page.body, budget).text)
+    return Reuser(s3, rule_set, lambda page: reduce_html(page.body, budget).text)
 
 
 @functools.cache

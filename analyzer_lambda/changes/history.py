@@ -121,8 +121,10 @@ def capture_of(
     crawled_at: str,
     text: str | None,
     rules: ChangeRules,
+    rules_id: str | None = None,
 ) -> Capture:
-    """A page's manifest entry from its reduced text (None: the page failed)."""
+    """A page's manifest entry from its reduced text (None: the page failed); ``rules_id``
+    names the rule set the page's ``rules`` came from (default: those rules alone)."""
     from analyzer_lambda.changes.text_diff import line_fingerprints, model_input_fingerprint
 
     return Capture(
@@ -133,7 +135,7 @@ def capture_of(
         crawled_at=crawled_at,
         error=text is None,
         fingerprint=None if text is None else model_input_fingerprint(text, rules),
-        rules=rules_hash(rules.signature),
+        rules=rules_id if rules_id is not None else rules_hash(rules.signature),
         lines=frozenset() if text is None else line_fingerprints(text),
     )
 

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -38,9 +39,10 @@ from analyzer_lambda.changes.reuse import (
     reusable_result,
     reused_result_fields,
 )
+from analyzer_lambda.changes.rules import ChangeRulesError, RuleSet, parse_rule_set
 from analyzer_lambda.chunks import BadLine, read_pages
 from analyzer_lambda.exceptions import CorruptChunkError, StoreError
-from rivalscope_core.keys import ChunkRef, analysis_key
+from rivalscope_core.keys import ChunkRef, analysis_key, parse_s3_uri
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -56,16 +58,44 @@ logger = logging.getLogger(__name__)
 SCREENSHOT_ASPECT = 2.0  # the analyser shows the model the top, this many widths tall
 
 
+CONFIG_PREFIX = "config/"
+
+
+def load_rule_set(ref: str | None, s3: S3Client, bucket: str | None) -> RuleSet:
+    """``CHANGE_RULES``: a file, an ``s3://`` URI, or NAME for ``s3://BUCKET/config/NAME.yaml``;
+    None or empty: no rules beyond the default noise. ``ChangeRulesError`` names the variable."""
+    if not ref:
+        return RuleSet()
+    if ref.startswith("s3://"):
+        target = parse_s3_uri(ref)
+    elif Path(ref).is_file():
+        return parse_rule_set(Path(ref).read_text("utf-8"), f"CHANGE_RULES ({ref})")
+    elif "/" in ref or ref.endswith((".yaml", ".yml")):
+        raise ChangeRulesError(f"CHANGE_RULES: file {ref} not found")
+    elif not bucket:
+        raise ChangeRulesError(f"CHANGE_RULES={ref}: a name needs PAGES_BUCKET (or give a path)")
+    else:
+        target = parse_s3_uri(f"s3://{bucket}/{CONFIG_PREFIX}{ref}.yaml")
+    try:
+        body = s3.get_object(Bucket=target.bucket, Key=target.key)["Body"].read()
+    except (ClientError, BotoCoreError) as exc:
+        raise ChangeRulesError(f"CHANGE_RULES: cannot read {target}: {exc}") from exc
+    return parse_rule_set(body.decode("utf-8"), f"CHANGE_RULES ({target})")
+
+
 class Reuser:
     """Built once per process: the S3 client, the noise rules and the text reducer."""
 
     def __init__(
-        self, s3: S3Client, rules: ChangeRules, text_of: Callable[[PageRecord], str]
+        self, s3: S3Client, rule_set: RuleSet, text_of: Callable[[PageRecord], str]
     ) -> None:
         self.s3 = s3
-        self.rules = rules
-        self.rules_hash = rules_hash(rules.signature)
+        self.rule_set = rule_set
+        self.rules_hash = rules_hash(rule_set.signature)
         self.text_of = text_of
+
+    def rules_for(self, url: str) -> ChangeRules:
+        return self.rule_set.for_url(url)
 
     def for_chunk(self, chunk: ChunkRef, runs: list[str] | None = None) -> ChunkReuse:
         """``runs``: look for previous captures only there (the report's ``--against``)."""
@@ -88,7 +118,7 @@ class ChunkReuse:
         text = None if page.error is not None else self.reuser.text_of(page)
         capture = capture_of(
             self.chunk.run.time, self.chunk.key, line, page.url, page.crawled_at, text,
-            self.reuser.rules,
+            self.reuser.rules_for(page.url), self.reuser.rules_hash,
         )  # fmt: skip
         with self._lock:
             self._captures[line] = capture
@@ -128,7 +158,7 @@ class ChunkReuse:
         old_page = self.page(previous_chunk, previous.line)
         if old_page is None:
             return None
-        rules = self.reuser.rules
+        rules = self.reuser.rules_for(page.url)
         current = PageCapture(self.reuser.text_of(page), image_of(page))
         before = PageCapture(self.reuser.text_of(old_page), image_of(old_page))
         comparison = compare(
@@ -177,7 +207,7 @@ class ChunkReuse:
 
     def _rebuild(self, chunk: ChunkRef) -> list[Capture]:
         pages = self._read(chunk)
-        return captures_of_chunk(chunk, pages.items(), self.reuser.text_of, self.reuser.rules)
+        return captures_of_chunk(chunk, pages.items(), self.reuser.text_of, self.reuser.rule_set)
 
     def page_records(self) -> dict[int, PageRecord]:
         """This chunk's page records by line."""

@@ -154,6 +154,15 @@ class RuleSet:
             parts.append(competitor)
         return ChangeRules().merged(*parts)
 
+    @property
+    def signature(self) -> str:
+        """What the fingerprints of every page depend on; "" for no rules, as for one empty
+        ``ChangeRules``."""
+        return "\n".join(
+            f"{site}\t{rules.signature}" for site, rules in sorted(self.by_site.items())
+            if rules.signature
+        )  # fmt: skip
+
 
 def parse_rule_set(text: str, source: str = "CHANGE_RULES") -> RuleSet:
     """YAML text → RuleSet. An empty file means no rules beyond the default noise."""

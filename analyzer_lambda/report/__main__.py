@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,6 +141,9 @@ def _write_changes(
 ) -> None:
     """``changes.jsonl``; a comparison that S3 cannot complete costs that file, not the
     report (a warning says so)."""
+    from analyzer_lambda.changes.reuser import load_rule_set
+    from analyzer_lambda.changes.rules import ChangeRulesError
+    from analyzer_lambda.config import Config
     from analyzer_lambda.exceptions import StoreError
     from analyzer_lambda.prompts.parser import PromptError, parse_prompt
     from analyzer_lambda.report.changes import write_changes
@@ -154,9 +158,15 @@ def _write_changes(
             schema = parse_prompt(Path(args.prompt).read_text("utf-8")).schema
         except PromptError:
             schema = None
+    config = Config.from_env(os.environ)
+    try:
+        rule_set = load_rule_set(config.change_rules, s3, config.pages_bucket)
+    except ChangeRulesError as exc:
+        raise UsageError(str(exc)) from exc
     try:
         tally = write_changes(s3, chunks, prompt_id, results, args.out, against=against,
-                              schema=schema)  # fmt: skip
+                              schema=schema, rule_set=rule_set,
+                              text_tokens=config.text_tokens)  # fmt: skip
     except (StoreError, ClientError, BotoCoreError, CorruptChunkError) as exc:
         logger.warning("changes.jsonl not written: %s", exc)
         return

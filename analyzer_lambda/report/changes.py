@@ -18,7 +18,7 @@ from analyzer_lambda.changes.history import page_key, removed_pages, seen_lines
 from analyzer_lambda.changes.record import change_record, removed_record
 from analyzer_lambda.changes.reuse import PageCapture, compare
 from analyzer_lambda.changes.reuser import Reuser, image_of
-from analyzer_lambda.changes.rules import ChangeRules
+from analyzer_lambda.changes.rules import RuleSet
 from rivalscope_core.keys import ChunkRef, analysis_key
 
 if TYPE_CHECKING:
@@ -40,12 +40,13 @@ def write_changes(
     *,
     against: RunRef | None = None,
     schema: dict[str, Any] | None = None,
+    rule_set: RuleSet | None = None,
+    text_tokens: int = 8000,
 ) -> Counter[str]:
     """Write ``out_dir/changes.jsonl``; returns the count of each status."""
     from analyzer_lambda.analyzers.gemini.text import reduce_html
 
-    rules = ChangeRules()
-    reuser = Reuser(s3, rules, lambda page: reduce_html(page.body, 8000).text)
+    reuser = Reuser(s3, rule_set or RuleSet(), lambda p: reduce_html(p.body, text_tokens).text)
     by_page = {(r.chunk, r.line): r for r in results}
     lines: list[dict[str, Any]] = []
     seen_urls: list[str] = []
@@ -67,7 +68,7 @@ def write_changes(
                     comparison = compare(
                         PageCapture(reuser.text_of(old), image_of(old)),
                         PageCapture(reuser.text_of(page), image_of(page)),
-                        rules,
+                        reuser.rules_for(page.url),
                         seen_lines(history),
                     )
                 if result is not None and result.analysis is not None:

@@ -188,3 +188,36 @@ def test_the_report_writes_what_changed_since_the_previous_run(
     assert changes["https://example.com/new.html"]["previous"] is None
     assert changes["https://example.com/japanese.html"]["status"] == "removed"
     assert len(changes) == 4
+
+
+@pytest.mark.parametrize(
+    ("rules", "calls"), [(None, 4), ('"*": {ignore_text: ["^Visitors online"]}', 3)]
+)
+def test_change_rules_leave_ignored_lines_out_of_the_reuse_test(
+    s3: S3Client, bucket: str, gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, rules: str | None, calls: int,
+) -> None:  # fmt: skip
+    if rules is not None:
+        (tmp_path / "rules.yaml").write_text(rules)
+        monkeypatch.setenv("CHANGE_RULES", str(tmp_path / "rules.yaml"))
+    for run, visitors in ((RUNS[0], 41), (RUNS[1], 977)):
+        records = _records(run)
+        records[2]["body"] = records[2]["body"].replace(
+            "</main>", f"<p>Visitors online: {visitors}</p></main>"
+        )
+        _analyse_run(s3, bucket, run, records)
+    assert gemini.calls == calls
+
+
+def test_a_bad_change_rules_file_is_a_configuration_error_naming_it(
+    s3: S3Client, bucket: str, gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    (tmp_path / "rules.yaml").write_text('acme.example: {ignore_text: ["(unclosed"]}')
+    monkeypatch.setenv("CHANGE_RULES", str(tmp_path / "rules.yaml"))
+    from analyzer_lambda.exceptions import ConfigurationError
+
+    with pytest.raises(
+        ConfigurationError, match=r"CHANGE_RULES .*site 'acme.example', ignore_text"
+    ):
+        _analyse_run(s3, bucket, RUNS[0], _records(RUNS[0]))

@@ -14,7 +14,7 @@ import pytest
 from analyzer_lambda.analyzers.gemini.text import reduce_html
 from analyzer_lambda.changes.history import rules_hash
 from analyzer_lambda.changes.manifests import ManifestStore, captures_of_chunk
-from analyzer_lambda.changes.rules import ChangeRules
+from analyzer_lambda.changes.rules import ChangeRules, RuleSet
 from analyzer_lambda.chunks import read_pages
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class _Rebuilder:
         self.read.append(chunk.key)
         body = self.s3.get_object(Bucket=chunk.bucket, Key=chunk.key)["Body"].read()
         pages = read_pages(io.BytesIO(body), key=chunk.key)
-        return captures_of_chunk(chunk, pages, _text, RULES)
+        return captures_of_chunk(chunk, pages, _text, RuleSet())
 
 
 def _text(page: PageRecord) -> str:

@@ -21,7 +21,7 @@ from analyzer_lambda.changes.history import (
     run_index,
     seen_lines,
 )
-from analyzer_lambda.changes.rules import ChangeRules, parse_rule_set
+from analyzer_lambda.changes.rules import ChangeRules, RuleSet, parse_rule_set
 from analyzer_lambda.changes.text_diff import diff_text, model_input_fingerprint
 from rivalscope_core.keys import ChunkRef
 
@@ -207,7 +207,7 @@ def test_a_chunks_captures_keep_failed_pages_and_leave_out_lines_without_a_url()
         (2, BadLine(2, "no JSON")),
         (3, failed),
     ]
-    captures = captures_of_chunk(chunk, pages, lambda page: "Starter $49", RULES)
+    captures = captures_of_chunk(chunk, pages, lambda page: "Starter $49", RuleSet())
     assert [(c.line, c.error) for c in captures] == [(1, False), (3, True)]
     assert captures[0].run == "2026-11-01T00-00-00"
     assert captures[0].fingerprint == model_input_fingerprint("Starter $49", RULES)
