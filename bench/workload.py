@@ -17,13 +17,15 @@ from __future__ import annotations
 import io
 import math
 import random
-import threading
-import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFilter
+
+from rivalscope_local.static_site import SiteServer, answer
+
+if TYPE_CHECKING:
+    from rivalscope_local.static_site import Route
 
 SITE_COUNT = 6
 PAGES_PER_SITE = 10
@@ -223,76 +225,48 @@ def _images(seed: int) -> dict[str, bytes]:
     return images
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _SiteServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        site = self.server.site
-        page = next((p for p in site.pages if p.path == path), None)
-        if page is not None:
-            self._send(200, "text/html; charset=utf-8", page.html)
-        elif path in self.server.images:
-            kind = "image/png" if path.endswith(".png") else "image/jpeg"
-            self._send(200, kind, self.server.images[path])
-        elif path == "/api/offers.json":
-            time.sleep(JS_FETCH_DELAY)  # a slow API: the block lands after the load event
-            items = ",".join(f'"Offer {n}: {n * 10}% off annual plans"' for n in range(1, 6))
-            body = f'{{"title":"Offers on {site.host}","items":[{items}]}}'.encode()
-            self._send(200, "application/json", body)
-        elif path == "/robots.txt":
-            self._send(200, "text/plain", _ROBOTS)
-        else:
-            self._send(404, "text/plain", b"not found")
-
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "max-age=3600")
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _SiteServer(ThreadingHTTPServer):
-    daemon_threads = True
-    site: Site
-    images: dict[str, bytes]
+def _offers(site: Site) -> Route:
+    """The slow API of the late JavaScript block: it answers after the load event."""
+    items = ",".join(f'"Offer {n}: {n * 10}% off annual plans"' for n in range(1, 6))
+    body = f'{{"title":"Offers on {site.host}","items":[{items}]}}'.encode()
+    return answer(body, "application/json", delay=JS_FETCH_DELAY)
 
 
 class WorkloadServers:
-    """Serves every site of a workload from threads of this process, each on its own host."""
+    """Serves every site of a workload from threads of this process, each on its own host, with
+    the project's one static-site server (``rivalscope_local.static_site``): pages, images, the
+    slow API and robots.txt as routes, 404 for anything else, cacheable for an hour."""
 
     def __init__(self, workload: Workload) -> None:
         self.workload = workload
-        self._servers: list[_SiteServer] = []
+        self._servers: list[tuple[Site, SiteServer]] = []
 
     def start(self) -> WorkloadServers:
         for site in self.workload.sites:
-            server = _SiteServer((site.host, 0), _Handler)
-            server.site = site
-            server.images = self.workload.images
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            self._servers.append(server)
+            server = SiteServer(host=site.host, cache_control="max-age=3600")
+            for page in site.pages:
+                server.route(page.path, answer(page.html))
+            for path, image in self.workload.images.items():
+                kind = "image/png" if path.endswith(".png") else "image/jpeg"
+                server.route(path, answer(image, kind))
+            server.route("/api/offers.json", _offers(site))
+            server.route("/robots.txt", answer(_ROBOTS, "text/plain"))
+            self._servers.append((site, server.start()))
         return self
 
     def stop(self) -> None:
-        for server in self._servers:
-            server.shutdown()
-            server.server_close()
+        for _site, server in self._servers:
+            server.stop()
 
     @property
     def netlocs(self) -> list[str]:
-        return [f"{s.site.host}:{s.server_port}" for s in self._servers]
+        return [server.netloc for _site, server in self._servers]
 
     def urls(self) -> list[tuple[str, Page]]:
         """Every page URL, interleaved across sites (as a URL list of competitors would be)."""
         per_site = [
-            [(f"http://{netloc}{page.path}", page) for page in server.site.pages]
-            for netloc, server in zip(self.netlocs, self._servers, strict=True)
+            [(server.url(page.path), page) for page in site.pages]
+            for site, server in self._servers
         ]
         longest = max(len(pages) for pages in per_site)
         return [pages[n] for n in range(longest) for pages in per_site if n < len(pages)]

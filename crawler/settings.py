@@ -1,9 +1,10 @@
 """Every setting of the crawler, declared once with its default (Scrapy's habit).
 
-This is the only crawler module that reads ``os.environ``: ``PAGES_BUCKET`` becomes the default
-``S3PIPELINE_URL``, and the proxy variables curl and pip read become
-``RIVALSCOPE_PROXY_ENVIRONMENT``. ``AWS_ENDPOINT_URL(_S3)`` is left to botocore, which reads it
-itself.
+This is the only crawler module that takes configuration from ``os.environ``: ``PAGES_BUCKET``
+becomes the default ``S3PIPELINE_URL``, and the proxy variables curl and pip read become
+``RIVALSCOPE_PROXY_ENVIRONMENT``. (``browser/session.py`` only hands the process's environment on
+to chromedriver, with Selenium Manager's offline switches as a safety net.)
+``AWS_ENDPOINT_URL(_S3)`` is left to botocore, which reads it itself.
 Components read these values in ``from_crawler`` into frozen, validated config objects.
 """
 

@@ -6,47 +6,20 @@ on it — so the sites listen on ``127.0.0.2``, ``127.0.0.3``, … (Linux routes
 the loopback interface); where that fails (macOS), on ports of ``127.0.0.1``. The crawl must
 exempt exactly these ``host:port`` pairs from its private-address guard:
 :attr:`DemoSites.allow_private`. Every request is counted, which lets a test assert that
-re-analysis fetched nothing."""
+re-analysis fetched nothing. The server is the project's one static-site server
+(``static_site``), which the tests and the benchmark use too."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
+
+from rivalscope_local.static_site import SiteServer
 
 DEMO_ROOT = Path(__file__).resolve().parents[1] / "demo" / "site"
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    server: _CountingServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.server.count(self.path)
-        super().do_GET()
-
-    def do_HEAD(self) -> None:
-        self.server.count(self.path)
-        super().do_HEAD()
-
-
-class _CountingServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], root: Path) -> None:
-        super().__init__(address, partial(_Handler, directory=str(root)))
-        self.paths: list[str] = []
-        self._lock = threading.Lock()
-
-    def count(self, path: str) -> None:
-        with self._lock:
-            self.paths.append(path)
 
 
 class DemoSites:
@@ -54,30 +27,24 @@ class DemoSites:
 
     def __init__(self, root: Path = DEMO_ROOT) -> None:
         self._root = root
-        self._servers: list[_CountingServer] = []
-        self._threads: list[threading.Thread] = []
+        self._servers: list[SiteServer] = []
 
     def start(self) -> Self:
         sites = sorted(p for p in self._root.iterdir() if p.is_dir())
         if not sites:
             raise FileNotFoundError(f"no demo site under {self._root}")
         for index, site in enumerate(sites):
-            server = _bind(site, f"127.0.0.{index + 2}")
-            thread = threading.Thread(target=server.serve_forever, daemon=True, name=site.name)
-            thread.start()
-            self._servers.append(server)
-            self._threads.append(thread)
+            self._servers.append(_bind(site, f"127.0.0.{index + 2}").start())
         return self
 
     def stop(self) -> None:
         for server in self._servers:
-            server.shutdown()
-            server.server_close()
+            server.stop()
         self._servers.clear()
 
     @property
     def netlocs(self) -> list[str]:
-        return [f"{s.server_address[0]!s}:{s.server_address[1]}" for s in self._servers]
+        return [server.netloc for server in self._servers]
 
     @property
     def urls(self) -> list[str]:
@@ -89,11 +56,12 @@ class DemoSites:
         return ",".join(self.netlocs)
 
     def request_count(self) -> int:
-        return sum(len(s.paths) for s in self._servers)
+        return sum(len(server.paths()) for server in self._servers)
 
     def requested_paths(self) -> dict[str, list[str]]:
         return {
-            netloc: list(s.paths) for netloc, s in zip(self.netlocs, self._servers, strict=True)
+            netloc: server.paths()
+            for netloc, server in zip(self.netlocs, self._servers, strict=True)
         }
 
     def __enter__(self) -> Self:
@@ -103,11 +71,11 @@ class DemoSites:
         self.stop()
 
 
-def _bind(root: Path, host: str) -> _CountingServer:
+def _bind(root: Path, host: str) -> SiteServer:
     try:
-        return _CountingServer((host, 0), root)
+        return SiteServer(root, host)
     except OSError:  # 127.0.0.N not routed here: share 127.0.0.1, one port per site
-        return _CountingServer(("127.0.0.1", 0), root)
+        return SiteServer(root)
 
 
 def main() -> None:

@@ -1,2 +1,2 @@
-"""Headless Chromium through Selenium: config, a pool of reused browsers, the render flow,
-screenshots and consent hiding. The Scrapy side is ``crawler.handlers.selenium``."""
+"""Headless Chromium through Selenium: config, Chromium's flags, a pool of reused browsers, the
+render flow, screenshots and consent hiding. The Scrapy side is ``crawler.handlers.selenium``."""

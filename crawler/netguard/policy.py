@@ -164,7 +164,7 @@ class AddressPolicy:
         parsed: list[Exemption] = []
         for entry in entries:
             if not isinstance(entry, str):
-                # a ValueError naming the setting, as for every settings error (STYLE.md)
+                # a ValueError naming the setting, as for every other settings error
                 raise ValueError(f"{SETTING}: entries must be strings, got {entry!r}")  # noqa: TRY004
             parsed.extend(Exemption.parse(part) for part in entry.split(",") if part.strip())
         return cls(exemptions=tuple(parsed), resolver=resolver)

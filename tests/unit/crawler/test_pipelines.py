@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.test import get_crawler
 
-from crawler.pipelines import ReliableS3Pipeline
-from tests.project_settings import project_settings_dict
+from crawler.pipelines import ReliableS3Pipeline, UploadConfig
+from tests.project_settings import project_settings, project_settings_dict
 
 
 def test_scrapy_builds_the_pipeline_without_deprecation_warnings() -> None:
@@ -22,3 +25,19 @@ def test_scrapy_builds_the_pipeline_without_deprecation_warnings() -> None:
     (pipeline,) = manager.middlewares
     assert isinstance(pipeline, ReliableS3Pipeline)
     assert pipeline.bucket_name == "bucket"
+
+
+@pytest.mark.parametrize(
+    ("settings", "name"),
+    [
+        ({"S3PIPELINE_UPLOAD_RETRIES": -1}, "S3PIPELINE_UPLOAD_RETRIES"),
+        ({"S3PIPELINE_RETRY_BACKOFF": -1}, "S3PIPELINE_RETRY_BACKOFF"),
+        ({"S3PIPELINE_MAX_WAIT_UPLOAD_TIME": 0}, "S3PIPELINE_MAX_WAIT_UPLOAD_TIME"),
+        ({"S3PIPELINE_SPILL_DIR": ""}, "S3PIPELINE_SPILL_DIR"),
+        ({"S3PIPELINE_URL": "gs://b/k"}, "S3PIPELINE_URL"),
+    ],
+)
+def test_bad_pipeline_settings_name_the_setting(settings: dict[str, Any], name: str) -> None:
+    base = {"S3PIPELINE_URL": "s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz"}
+    with pytest.raises(ValueError, match=name):
+        UploadConfig.from_settings(project_settings(**(base | settings)))

@@ -75,3 +75,16 @@ def test_the_chunk_stem_is_the_same_in_chunk_keys_uris_and_result_keys() -> None
     assert chunk.stem == chunk_stem(chunk.uri) == "items.0000005.shard1of4"
     result = analysis_key(chunk, 2, "default-1a2b3c4d", "gemini-2.5-flash")
     assert result_chunk_stem(result) == chunk.stem
+
+
+@pytest.mark.parametrize(
+    ("key", "label", "expected"),
+    [
+        ("raw/c/t/items.0000020.jl.gz", "", "raw/c/t/items.0000020.jl.gz"),
+        ("raw/c/t/items.0000020.jl.gz", "shard1of4", "raw/c/t/items.0000020.shard1of4.jl.gz"),
+        ("raw/c/t/items.0000020.jl", "shard0of2", "raw/c/t/items.0000020.shard0of2.jl"),
+    ],
+)
+def test_sharded_crawls_get_distinct_chunk_keys(key: str, label: str, expected: str) -> None:
+    assert with_shard(key, label) == expected
+    assert is_raw_chunk_key(with_shard(key, label))

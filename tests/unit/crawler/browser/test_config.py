@@ -72,3 +72,10 @@ def test_no_proxy_flags_without_a_proxy():
     config = SeleniumConfig.from_settings(_settings())
     arguments = chromium_options(config, "/tmp/profile").arguments
     assert not [a for a in arguments if a.startswith("--proxy")]
+
+
+def test_a_setting_missing_altogether_is_named_not_guessed():
+    settings = project_settings()
+    settings.set("DOWNLOAD_TIMEOUT", None, priority="cmdline")
+    with pytest.raises(ValueError, match="DOWNLOAD_TIMEOUT is not set"):
+        SeleniumConfig.from_settings(settings)

@@ -5,10 +5,6 @@ from typing import Any
 import pytest
 
 from crawler.commands.crawl import check_settings, crawl_exit_code
-from crawler.pipelines import UploadConfig
-from crawler.politeness.crawl_delay import CrawlDelayConfig
-from crawler.stop import StopConfig
-from rivalscope_core.keys import is_raw_chunk_key, with_shard
 from tests.project_settings import project_settings
 
 
@@ -38,47 +34,6 @@ def test_exit_codes(stats: dict[str, Any], code: int) -> None:
 
 def test_no_page_stored_says_so() -> None:
     assert "no page stored" in crawl_exit_code({"finish_reason": "finished"})[1]
-
-
-def test_crawl_delay_is_used_only_when_longer_and_is_capped() -> None:
-    config = CrawlDelayConfig.from_settings(
-        project_settings(ROBOTSTXT_OBEY=True, DOWNLOAD_DELAY=1.0, ROBOTSTXT_CRAWL_DELAY_MAX=10)
-    )
-    assert [config.effective(d) for d in (None, 0.5, 1.0, 2.5, 600)] == [None, None, None, 2.5, 10]
-
-
-@pytest.mark.parametrize(
-    ("settings", "name"),
-    [
-        ({"S3PIPELINE_UPLOAD_RETRIES": -1}, "S3PIPELINE_UPLOAD_RETRIES"),
-        ({"S3PIPELINE_RETRY_BACKOFF": -1}, "S3PIPELINE_RETRY_BACKOFF"),
-        ({"S3PIPELINE_MAX_WAIT_UPLOAD_TIME": 0}, "S3PIPELINE_MAX_WAIT_UPLOAD_TIME"),
-        ({"S3PIPELINE_SPILL_DIR": ""}, "S3PIPELINE_SPILL_DIR"),
-        ({"S3PIPELINE_URL": "gs://b/k"}, "S3PIPELINE_URL"),
-    ],
-)
-def test_bad_pipeline_settings_name_the_setting(settings: dict[str, Any], name: str) -> None:
-    base = {"S3PIPELINE_URL": "s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz"}
-    with pytest.raises(ValueError, match=name):
-        UploadConfig.from_settings(project_settings(**(base | settings)))
-
-
-def test_stop_grace_must_not_be_negative() -> None:
-    with pytest.raises(ValueError, match="RIVALSCOPE_STOP_GRACE"):
-        StopConfig.from_settings(project_settings(RIVALSCOPE_STOP_GRACE=-1))
-
-
-@pytest.mark.parametrize(
-    ("key", "label", "expected"),
-    [
-        ("raw/c/t/items.0000020.jl.gz", "", "raw/c/t/items.0000020.jl.gz"),
-        ("raw/c/t/items.0000020.jl.gz", "shard1of4", "raw/c/t/items.0000020.shard1of4.jl.gz"),
-        ("raw/c/t/items.0000020.jl", "shard0of2", "raw/c/t/items.0000020.shard0of2.jl"),
-    ],
-)
-def test_sharded_crawls_get_distinct_chunk_keys(key: str, label: str, expected: str) -> None:
-    assert with_shard(key, label) == expected
-    assert is_raw_chunk_key(with_shard(key, label))
 
 
 @pytest.mark.parametrize(
