@@ -138,7 +138,8 @@ class ChunkReuse:
         """The result fields that reuse the previous capture's answer, or None: ask the model."""
         try:
             return self._decide(line, page, prompt, model)
-        except (StoreError, CorruptChunkError, ClientError, BotoCoreError, ValueError) as exc:
+        except (StoreError, CorruptChunkError, ClientError, BotoCoreError, ValueError, KeyError,
+                TypeError) as exc:  # fmt: skip
             logger.info("%s line %d: no reuse: %s", self.chunk.uri, line, exc)
             return None
 
