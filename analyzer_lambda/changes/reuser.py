@@ -210,9 +210,9 @@ class ChunkReuse:
         pages = self._read(chunk)
         return captures_of_chunk(chunk, pages.items(), self.reuser.text_of, self.reuser.rule_set)
 
-    def page_records(self) -> dict[int, PageRecord]:
-        """This chunk's page records by line."""
-        return self._cached(self.chunk)
+    def page_records(self, chunk: ChunkRef | None = None) -> dict[int, PageRecord]:
+        """The page records of this chunk (or of another chunk of its run) by line."""
+        return self._cached(chunk or self.chunk)
 
     def _cached(self, chunk: ChunkRef) -> dict[int, PageRecord]:
         with self._lock:

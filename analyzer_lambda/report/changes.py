@@ -50,10 +50,13 @@ def write_changes(
     by_page = {(r.chunk, r.line): r for r in results}
     lines: list[dict[str, Any]] = []
     seen_urls: list[str] = []
-    previous_run: dict[str, Any] = {}
+    if not chunks:
+        (out_dir / "changes.jsonl").write_text("", encoding="utf-8")
+        return Counter()
+    # one lookup for the whole run: earlier runs' manifests and chunks are read once
+    lookup = reuser.for_chunk(chunks[0], [against.time] if against is not None else None)
     for chunk in chunks:
-        lookup = reuser.for_chunk(chunk, [against.time] if against is not None else None)
-        current = lookup.page_records()
+        current = lookup.page_records(chunk)
         for line, page in sorted(current.items()):
             seen_urls.append(page.url)
             history = lookup.history(page_key(page.url))
@@ -82,8 +85,8 @@ def write_changes(
                     comparison=comparison, answer=answer,
                 )
             )  # fmt: skip
-        previous_run = {**previous_run, **lookup.previous_run()}
-    bucket = chunks[0].bucket if chunks else ""
+    previous_run = dict(lookup.previous_run())
+    bucket = chunks[0].bucket
     lines += [removed_record(c, bucket) for c in removed_pages(seen_urls, previous_run)]
     with (out_dir / "changes.jsonl").open("w", encoding="utf-8") as out:
         for record in lines:
