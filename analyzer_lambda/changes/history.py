@@ -10,7 +10,8 @@ chunk gets a small **manifest** beside it::
      "pages": [{"url": PAGE_KEY, "line": 3, "crawled_at": ..., "error": false,
                 "fingerprint": MODEL_INPUT_FINGERPRINT, "lines": [LINE_FINGERPRINT, ...]}]}
 
-written by the analyser when it reads the chunk (one PUT per chunk), and the run list is one
+written by the analyser once every page of the chunk has a result (one PUT per chunk; rebuilt
+from the chunk by whoever needs it first when missing), and the run list is one
 ``LIST raw/{spider}/ Delimiter=/`` (1,000 runs a page; run names are their start times, which
 sort as text). Finding the previous captures of a chunk's pages then reads the manifests of the
 runs before it, newest first, and stops as soon as every page has one (``find_previous``):
