@@ -238,14 +238,15 @@ def test_crawler_may_only_put_under_raw_and_read_its_url_list(template: dict[str
     assert template["Parameters"]["UrlListKey"]["AllowedPattern"] == "^config/.+"
 
 
-def test_analyzer_may_only_read_raw_and_prompts_and_write_analysis(
+def test_analyzer_may_only_read_raw_prompts_and_config_and_write_analysis_and_manifests(
     template: dict[str, Any],
 ) -> None:
-    # Reading and deleting under analysis/ is its own idempotency bookkeeping (claims).
+    # Reading and deleting under analysis/ is its own idempotency bookkeeping (claims); it
+    # writes under raw/ only the manifests beside the chunks, and reads CHANGE_RULES in config/.
     assert s3_grants(template, "AnalyzerRole", "PagesBucket") == {
-        "s3:GetObject": {"raw/*", "prompts/*", "analysis/*"},
+        "s3:GetObject": {"raw/*", "prompts/*", "analysis/*", "config/*"},
         "s3:ListBucket": {""},
-        "s3:PutObject": {"analysis/*"},
+        "s3:PutObject": {"analysis/*", "raw/*/_manifest/*"},
         "s3:DeleteObject": {"analysis/*"},
     }
     [listing] = [
