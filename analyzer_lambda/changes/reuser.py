@@ -108,6 +108,7 @@ class ChunkReuse:
         self.chunk = chunk
         self.store = ManifestStore(reuser.s3, chunk.bucket, chunk.run.spider)
         self._lock = threading.Lock()
+        self._diff_slot = threading.Lock()
         self._runs: list[str] | None = runs
         self._indexes: dict[str, Mapping[str, Capture]] = {}
         self._pages: dict[str, dict[int, PageRecord]] = {}
@@ -162,9 +163,13 @@ class ChunkReuse:
         rules = self.reuser.rules_for(page.url)
         current = PageCapture(self.reuser.text_of(page), image_of(page))
         before = PageCapture(self.reuser.text_of(old_page), image_of(old_page))
-        comparison = compare(
-            before, current, rules, seen_lines(history), with_screenshots=prompt.include_screenshot
-        )
+        # one diff at a time: a 1280 x 15,000 px pair takes ~110 MB (bench/RESULTS.md), and
+        # the pages in flight must not multiply that inside a 1 GB Lambda
+        with self._diff_slot:
+            comparison = compare(
+                before, current, rules, seen_lines(history),
+                with_screenshots=prompt.include_screenshot,
+            )  # fmt: skip
         width = page.screenshot.width if page.screenshot else 0
         if not can_reuse(
             comparison,
