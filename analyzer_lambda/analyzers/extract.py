@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 #: Bump when the answer's fields or their meaning change: it is part of the result key, so a
 #: new version re-analyses stored pages instead of mixing two shapes under one key.
-EXTRACT_VERSION = "extract-v1"
+EXTRACT_VERSION = "extract-v2"  # v2: prices carry their source (issue 11)
 
 
 class ExtractAnalyzer:

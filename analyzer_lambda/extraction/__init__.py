@@ -8,6 +8,7 @@ from typing import Any
 
 from analyzer_lambda.extraction.actions import find_actions
 from analyzer_lambda.extraction.contacts import find_emails, find_phones, find_social
+from analyzer_lambda.extraction.declared import find_declared_prices
 from analyzer_lambda.extraction.document import Document
 from analyzer_lambda.extraction.outline import (
     find_description,
@@ -16,7 +17,7 @@ from analyzer_lambda.extraction.outline import (
     find_lead,
     find_title,
 )
-from analyzer_lambda.extraction.prices import find_prices
+from analyzer_lambda.extraction.prices import find_prices, merge_prices
 from analyzer_lambda.extraction.tech import find_technologies
 from analyzer_lambda.extraction.text import word_count
 
@@ -35,7 +36,9 @@ def extract_facts(html: str, base_url: str, *, title: str | None = None) -> dict
         "language_source": language_source,
         "headings": find_headings(doc),
         "lead": find_lead(doc),
-        "prices": find_prices(doc.lines, language=language),
+        "prices": merge_prices(
+            find_declared_prices(html, base_url), find_prices(doc.lines, language=language)
+        ),
         "calls_to_action": find_actions(doc),
         "emails": find_emails(doc),
         "phones": find_phones(doc),

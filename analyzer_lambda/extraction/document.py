@@ -127,7 +127,8 @@ class Document:
         """Raise ValueError when the HTML holds no document at all. Parsing bytes with an
         explicit encoding sidesteps lxml's refusal of ``str`` input that carries an XML
         encoding declaration."""
-        parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=False)
+        # huge_tree: without it libxml2 drops everything below 256 nested elements
+        parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=False, huge_tree=True)
         try:
             root = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
         except (etree.ParserError, ValueError) as exc:

@@ -79,6 +79,38 @@ def parse_amount(text: str) -> float | None:
         return None
 
 
+def currency_code(symbol: str | None) -> str | None:
+    """ISO 4217 for a symbol or code as written (``$`` → USD, ``eur`` → EUR), else None."""
+    if not symbol:
+        return None
+    if symbol in _SYMBOLS:
+        return _SYMBOLS[symbol]
+    code = symbol.strip().upper()
+    return code if re.fullmatch(_CODES, code) else None
+
+
+def merge_prices(
+    declared: list[dict[str, Any]], written: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Declared prices first; a written one that repeats a declared amount and currency only
+    lends it its period when the declaration has none; the rest follow as ``text``."""
+    merged = [dict(price) for price in declared]
+    for price in written:
+        twin = next(
+            (
+                p
+                for p in merged
+                if (p["amount"], p["currency"]) == (price["amount"], price["currency"])
+            ),
+            None,
+        )
+        if twin is None:
+            merged.append({**price, "source": "text"})
+        elif twin["period"] is None and price["period"] is not None:
+            twin["period"] = price["period"]
+    return merged[:MAX_PRICES]
+
+
 def _period(line: str, start: int, end: int) -> str | None:
     after = _PERIOD_AFTER.match(line[end : end + 40])
     if after:
@@ -94,7 +126,8 @@ def find_prices(lines: list[str], *, language: str | None = None) -> list[dict[s
     """Every distinct price in the page's text lines, in page order."""
     found: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str | None]] = set()
-    for line in lines:
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else ""
         for match in _PRICE.finditer(line):
             symbol = match["sym"] or match["suf"]
             currency = _SYMBOLS[symbol] if symbol else (match["code1"] or match["code2"])
@@ -107,7 +140,13 @@ def find_prices(lines: list[str], *, language: str | None = None) -> list[dict[s
             multiplier = match["m1"] or match["m2"] or match["m3"]
             if multiplier:
                 amount = round(amount * _MULTIPLIERS[multiplier], 2)
-            period = _period(line, match.start(), match.end())
+            start, end = match.start(), match.end()
+            context = line
+            if not line[end:].strip() and _PERIOD_AFTER.match(following[:40]):
+                # A plan card's price and its period are often two blocks, two lines:
+                # "$49" then "per month, billed monthly".
+                context = f"{line[:end]} {following}"
+            period = _period(context, start, end)
             text = match[0].strip()
             key = (text, currency, period)
             if key in seen:
@@ -117,7 +156,7 @@ def find_prices(lines: list[str], *, language: str | None = None) -> list[dict[s
                 "amount": int(amount) if amount.is_integer() else amount,
                 "currency": currency,
                 "period": period,
-                "text": _with_period_text(line, match.start(), match.end(), period),
+                "text": _with_period_text(context, start, end, period),
             }
             found.append(price)
             if len(found) >= MAX_PRICES:

@@ -63,7 +63,7 @@ def test_registered_as_the_extract_plugin() -> None:
     (entry,) = entry_points(group="rivalscope.analyzers", name="extract")
     analyzer = entry.load()()
     assert analyzer.name == "extract"
-    assert analyzer.model_for(default_prompt()) == "extract-v1"
+    assert analyzer.model_for(default_prompt()) == "extract-v2"
 
 
 def test_english_page_basics(english: dict[str, Any]) -> None:
@@ -93,10 +93,22 @@ def test_lead_is_main_content_not_navigation_or_cookie_banner(english: dict[str,
 
 def test_english_prices_with_currency_and_period(english: dict[str, Any]) -> None:
     assert english["prices"] == [
-        {"amount": 0, "currency": "USD", "period": "month", "text": "$0/month"},
-        {"amount": 49, "currency": "USD", "period": "month", "text": "$49/mo"},
-        {"amount": 490, "currency": "USD", "period": "year", "text": "$490 per year"},
-        {"amount": 19, "currency": "EUR", "period": "month", "text": "€19 per user per month"},
+        {"amount": 0, "currency": "USD", "period": "month", "text": "$0/month", "source": "text"},
+        {"amount": 49, "currency": "USD", "period": "month", "text": "$49/mo", "source": "text"},
+        {
+            "amount": 490,
+            "currency": "USD",
+            "period": "year",
+            "text": "$490 per year",
+            "source": "text",
+        },
+        {
+            "amount": 19,
+            "currency": "EUR",
+            "period": "month",
+            "text": "€19 per user per month",
+            "source": "text",
+        },
     ]
 
 
@@ -146,9 +158,27 @@ def test_japanese_page_without_lang_is_guessed_japanese(japanese: dict[str, Any]
 
 def test_japanese_prices_yen_and_periods(japanese: dict[str, Any]) -> None:
     assert japanese["prices"] == [
-        {"amount": 1980, "currency": "JPY", "period": "month", "text": "月額 1,980円"},
-        {"amount": 9800, "currency": "JPY", "period": "year", "text": "¥9,800/年"},
-        {"amount": 3980, "currency": "JPY", "period": "month", "text": "3,980円/月"},
+        {
+            "amount": 1980,
+            "currency": "JPY",
+            "period": "month",
+            "text": "月額 1,980円",
+            "source": "text",
+        },
+        {
+            "amount": 9800,
+            "currency": "JPY",
+            "period": "year",
+            "text": "¥9,800/年",
+            "source": "text",
+        },
+        {
+            "amount": 3980,
+            "currency": "JPY",
+            "period": "month",
+            "text": "3,980円/月",
+            "source": "text",
+        },
     ]
 
 
