@@ -18,11 +18,17 @@ class ConfigurationError(AnalyzerLambdaError, ValueError):
 
 
 class UnsupportedEventError(AnalyzerLambdaError, ValueError):
-    """The event is none of the shapes SPEC.md lists."""
+    """The event is none of the shapes the handler takes (``events.py``): S3 ``ObjectCreated``,
+    SQS carrying S3 or EventBridge events, EventBridge ``Object Created``, ``reanalyze``."""
 
 
 class StoreError(AnalyzerLambdaError):
-    """S3 failed (network, permissions, missing object); the work can be retried."""
+    """S3 failed (network, permissions, missing object); the work can be retried. ``code`` is
+    S3's error code (``NoSuchKey``, ``PreconditionFailed``...), empty when S3 never answered."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class PromptUnavailableError(AnalyzerLambdaError):

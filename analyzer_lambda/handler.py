@@ -3,8 +3,8 @@ what ``python -m analyzer_lambda`` calls.
 
 Powertools does the Lambda plumbing instead of hand-written equivalents: event data classes
 (``events.py``), ``BatchProcessor`` for SQS partial batch failures, the JSON ``Logger``
-(to stderr, so the local CLI's stdout carries only the return value), EMF ``Metrics`` and the
-parameters utility for the Gemini key from Secrets Manager or SSM.
+(to stderr, so the local CLI's stdout carries only the return value) and EMF ``Metrics``
+(``deps.py`` reads the Gemini key with its parameters utility).
 
 What each event returns:
 - SQS: ``{"batchItemFailures": [...]}``; a message fails when one of its chunks is not complete
@@ -14,18 +14,16 @@ What each event returns:
 - ``reanalyze`` (called synchronously, e.g. ``reanalyze --via lambda``): the summary, always;
   the caller reads ``complete`` and decides.
 
-Clients and the analyser are built once per process on the first invocation (import stays
-light: see ``bench/analyzer.py``) and rebuilt only if the configuration changes."""
+This module is only the Lambda adapter: the clients, store and analyser come from the
+composition root ``deps.py`` (built on the first invocation, rebuilt only if the configuration
+changes)."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
-import os
 import shutil
 import sys
-import threading
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -38,20 +36,16 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from analyzer_lambda import events
-from analyzer_lambda.config import (
-    GEMINI_API_KEY_PARAMETER,
-    GEMINI_API_KEY_SECRET_ARN,
-    Config,
-)
-from analyzer_lambda.exceptions import ChunksIncompleteError, ConfigurationError
-from analyzer_lambda.work import ChunkOutcome, Deadline, Deps, analyze_chunk
+from analyzer_lambda.deps import current_deps
+from analyzer_lambda.exceptions import ChunksIncompleteError
+from analyzer_lambda.work import ChunkOutcome, Deadline, analyze_chunk
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_s3 import S3Client
 
-    from analyzer_lambda.changes.reuser import Reuser
+    from analyzer_lambda.config import Config
+    from analyzer_lambda.work import Deps
     from rivalscope_core.keys import ChunkRef
 
 logger = Logger(service="rivalscope-analyzer", stream=sys.stderr)
@@ -62,96 +56,6 @@ metrics = Metrics(namespace="rivalscope", service="analyzer")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 _WRITE_MARGIN = 2.0  # seconds kept after the deadline to write results and flush metrics
-_deps_lock = threading.Lock()
-_deps: tuple[Config, Deps] | None = None
-
-
-def build_deps(config: Config) -> Deps:
-    """The store, analyser and prompt resolver for ``config`` (reads the key from AWS when
-    ``GEMINI_API_KEY`` is not set but a secret or parameter is)."""
-    from analyzer_lambda.analyzers import load_analyzer
-    from analyzer_lambda.prompts.resolver import PromptResolver
-    from analyzer_lambda.store import Store
-
-    name = config.analyzer_name
-    if name == "gemini" and not config.gemini_api_key:
-        config = config.replace(gemini_api_key=resolve_api_key(config))
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    s3 = _s3_client(endpoint)
-    store = Store(s3)
-    return Deps(
-        config,
-        store,
-        load_analyzer(config, name),
-        PromptResolver(store, config.analysis_prompt),
-        reuse=_reuser(config, s3) if config.reuse and name == "gemini" else None,
-    )
-
-
-def _reuser(config: Config, s3: S3Client) -> Reuser:
-    """Reuse compares what Gemini is sent (the reduced text, the screenshot's top); the offline
-    analyser costs nothing to rerun. Noise rules: ``CHANGE_RULES`` and the date/time defaults."""
-    from analyzer_lambda.analyzers.gemini.text import reduce_html
-    from analyzer_lambda.changes.reuser import Reuser, load_rule_set
-    from analyzer_lambda.changes.rules import ChangeRulesError
-
-    try:
-        rule_set = load_rule_set(config.change_rules, s3, config.pages_bucket)
-    except ChangeRulesError as exc:
-        raise ConfigurationError(str(exc)) from exc
-    budget = config.text_tokens
-    return Reuser(s3, rule_set, lambda page: reduce_html(page.body, budget).text)
-
-
-@functools.cache
-def _s3_client(endpoint: str | None) -> S3Client:
-    """One client per process (creating one costs 0.3-2 s of CPU); ``endpoint`` only keys the
-    cache: botocore reads ``AWS_ENDPOINT_URL(_S3)`` itself."""
-    import boto3
-    from botocore.config import Config as BotocoreConfig
-
-    # Pages run on several threads (and reanalyze runs chunks side by side): more connections
-    # than botocore's 10, and its "standard" retries for S3's 503 SlowDown.
-    settings = BotocoreConfig(max_pool_connections=64, retries={"mode": "standard"})
-    return boto3.client("s3", config=settings)
-
-
-def resolve_api_key(config: Config) -> str | None:
-    """The Gemini key from Secrets Manager (a plain string, or JSON with ``GEMINI_API_KEY``) or
-    an SSM SecureString; cached by Powertools for an hour across warm invocations."""
-    from aws_lambda_powertools.utilities import parameters
-
-    try:
-        if config.gemini_api_key_secret_arn:
-            source = GEMINI_API_KEY_SECRET_ARN
-            value = str(parameters.get_secret(config.gemini_api_key_secret_arn, max_age=3600))
-            if value.lstrip().startswith("{"):
-                import json
-
-                value = str(json.loads(value).get("GEMINI_API_KEY") or "")
-        elif config.gemini_api_key_parameter:
-            source = GEMINI_API_KEY_PARAMETER
-            value = str(
-                parameters.get_parameter(
-                    config.gemini_api_key_parameter, decrypt=True, max_age=3600
-                )
-            )
-        else:
-            return None
-    except (parameters.exceptions.GetParameterError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read the Gemini key from {source}: {exc}") from exc
-    if not value.strip():
-        raise ConfigurationError(f"the Gemini key read from {source} is empty")
-    return value.strip()
-
-
-def current_deps() -> Deps:
-    global _deps
-    config = Config.from_env(os.environ)
-    with _deps_lock:
-        if _deps is None or _deps[0] != config:
-            _deps = (config, build_deps(config))
-        return _deps[1]
 
 
 @logger.inject_lambda_context(clear_state=True)

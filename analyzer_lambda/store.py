@@ -1,6 +1,6 @@
 """All of the analyser's S3 I/O: stream a chunk, claim a result key, write a result, read a
-prompt. ``ClientError``/``BotoCoreError`` become ``StoreError`` here, so nothing above matches
-botocore error text.
+prompt. ``ClientError``/``BotoCoreError`` become ``StoreError`` here (``s3_errors``, also used
+by the report's S3 reads), so nothing above matches botocore error text.
 
 Idempotency follows Powertools' conditional-write scheme, stored in S3 instead of DynamoDB (no
 table to run): before calling the model for (page, prompt id, model), an invocation writes
@@ -19,6 +19,7 @@ import json
 import logging
 import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,6 +31,7 @@ from analyzer_lambda.exceptions import StoreError
 from rivalscope_core.records import utc_now_iso
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from mypy_boto3_s3 import S3Client
@@ -52,8 +54,18 @@ class Claim:
     etag: str
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+@contextmanager
+def s3_errors(what: str) -> Iterator[None]:
+    """The one translation of botocore's errors: ``ClientError`` and ``BotoCoreError`` (refused
+    endpoint, timeouts) become a ``StoreError`` saying "cannot {what}", with S3's error code
+    (empty for a ``BotoCoreError``) in ``code`` for the callers that tolerate one."""
+    try:
+        yield
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        raise StoreError(f"cannot {what}: {exc}", code=code) from exc
+    except BotoCoreError as exc:
+        raise StoreError(f"cannot {what}: {exc}") from exc
 
 
 class Store:
@@ -68,36 +80,27 @@ class Store:
         work_dir.mkdir(parents=True, exist_ok=True)
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, dir=str(work_dir))  # noqa: SIM115 - returned to the caller, who closes it
         try:
-            body = self._s3.get_object(Bucket=chunk.bucket, Key=chunk.key)["Body"]
-            for part in body.iter_chunks(1024 * 1024):
-                spool.write(part)
-        except (ClientError, BotoCoreError) as exc:
+            with s3_errors(f"read {chunk.uri}"):
+                body = self._s3.get_object(Bucket=chunk.bucket, Key=chunk.key)["Body"]
+                for part in body.iter_chunks(1024 * 1024):
+                    spool.write(part)
+        except StoreError:
             spool.close()
-            raise StoreError(f"cannot read {chunk.uri}: {exc}") from exc
+            raise
         spool.seek(0)
         return spool
 
     def existing_keys(self, bucket: str, prefix: str) -> set[str]:
         """Every key under ``prefix``: one listing tells which pages of a chunk are done."""
         found: set[str] = set()
-        try:
+        with s3_errors(f"list s3://{bucket}/{prefix}"):
             paginator = self._s3.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 found.update(obj["Key"] for obj in page.get("Contents", []))
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"cannot list s3://{bucket}/{prefix}: {exc}") from exc
         return found
 
     def exists(self, bucket: str, key: str) -> bool:
-        try:
-            self._s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                return False
-            raise StoreError(f"cannot check s3://{bucket}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"cannot check s3://{bucket}/{key}: {exc}") from exc
-        return True
+        return self._head(bucket, key) is not None
 
     def claim(self, bucket: str, key: str, ttl: float) -> Claim | None:
         """Claim ``key``; None when a live claim of another invocation holds it."""
@@ -119,60 +122,62 @@ class Store:
         """Delete our claim, only if it is still ours. Best effort: a leftover claim next to
         its result is harmless."""
         try:
-            self._s3.delete_object(Bucket=claim.bucket, Key=claim.key, IfMatch=claim.etag)
-        except (ClientError, BotoCoreError) as exc:
+            with s3_errors(f"release s3://{claim.bucket}/{claim.key}"):
+                self._s3.delete_object(Bucket=claim.bucket, Key=claim.key, IfMatch=claim.etag)
+        except StoreError as exc:
             logger.debug("claim s3://%s/%s not released: %s", claim.bucket, claim.key, exc)
 
     def put_result(self, bucket: str, key: str, record: ResultRecord) -> bool:
         """Write the result unless one exists; False when another invocation wrote it first."""
         try:
-            self._s3.put_object(
-                Bucket=bucket,
-                Key=key,
-                Body=record.to_json().encode("utf-8"),
-                ContentType="application/json",
-                IfNoneMatch="*",
-            )
-        except ClientError as exc:
-            if _code(exc) in _PRECONDITION:
+            with s3_errors(f"write s3://{bucket}/{key}"):
+                self._s3.put_object(
+                    Bucket=bucket,
+                    Key=key,
+                    Body=record.to_json().encode("utf-8"),
+                    ContentType="application/json",
+                    IfNoneMatch="*",
+                )
+        except StoreError as exc:
+            if exc.code in _PRECONDITION:
                 return False
-            raise StoreError(f"cannot write s3://{bucket}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"cannot write s3://{bucket}/{key}: {exc}") from exc
+            raise
         return True
 
     def read_text(self, bucket: str, key: str) -> str:
-        try:
+        with s3_errors(f"read s3://{bucket}/{key}"):
             body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
         return bytes(body).decode("utf-8")
+
+    def put_text(self, bucket: str, key: str, text: str, *, content_type: str) -> None:
+        with s3_errors(f"write s3://{bucket}/{key}"):
+            self._s3.put_object(
+                Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type
+            )
 
     def _put_claim(self, bucket: str, key: str, condition: dict[str, str]) -> Claim | None:
         body = json.dumps({"owner": uuid.uuid4().hex, "claimed_at": utc_now_iso()})
         try:
-            response = self._s3.put_object(
-                Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json",
-                **condition,  # type: ignore[arg-type]
-            )  # fmt: skip
-        except ClientError as exc:
-            if _code(exc) in _PRECONDITION | _MISSING:
+            with s3_errors(f"claim s3://{bucket}/{key}"):
+                response = self._s3.put_object(
+                    Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json",
+                    **condition,  # type: ignore[arg-type]
+                )  # fmt: skip
+        except StoreError as exc:
+            if exc.code in _PRECONDITION | _MISSING:
                 return None
-            raise StoreError(f"cannot claim s3://{bucket}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"cannot claim s3://{bucket}/{key}: {exc}") from exc
+            raise
         return Claim(bucket, key, response["ETag"])
 
     def _head(self, bucket: str, key: str) -> tuple[str, float] | None:
         """``(etag, age in seconds on S3's clock)`` of an object, None when it is gone."""
         try:
-            head: dict[str, Any] = dict(self._s3.head_object(Bucket=bucket, Key=key))
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
+            with s3_errors(f"check s3://{bucket}/{key}"):
+                head: dict[str, Any] = dict(self._s3.head_object(Bucket=bucket, Key=key))
+        except StoreError as exc:
+            if exc.code in _MISSING:
                 return None
-            raise StoreError(f"cannot check s3://{bucket}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"cannot check s3://{bucket}/{key}: {exc}") from exc
+            raise
         date_header = head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
         now = parsedate_to_datetime(date_header) if date_header else datetime.now(UTC)
         return str(head["ETag"]), (now - head["LastModified"]).total_seconds()

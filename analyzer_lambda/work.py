@@ -54,7 +54,7 @@ class Deadline:
 
 @dataclass(frozen=True)
 class Deps:
-    """What ``analyze_chunk`` needs, built once per process (``handler.build_deps``)."""
+    """What ``analyze_chunk`` needs, built once per process (``deps.build_deps``)."""
 
     config: Config
     store: Store

@@ -104,9 +104,9 @@ class _Env:
             ANALYZER="gemini",
             ANALYZER_STOP_MARGIN="0",
         )
-        import boto3
+        from rivalscope_core.s3 import make_s3_client
 
-        self.s3 = boto3.client("s3")
+        self.s3 = make_s3_client()
         self.bucket = f"bench-{uuid.uuid4().hex[:8]}"
         self.s3.create_bucket(Bucket=self.bucket)
         return self
@@ -134,7 +134,7 @@ class _Env:
         process's CPU seconds for it (ours, google-genai's, boto3's and the fake server's, not
         moto's, which runs in its own process)."""
         from analyzer_lambda.config import Config
-        from analyzer_lambda.handler import build_deps
+        from analyzer_lambda.deps import build_deps
         from analyzer_lambda.work import Deadline, analyze_chunk
 
         self.gemini.reset(default=f"slow:{latency}" if latency else "ok")
@@ -212,11 +212,9 @@ def main() -> None:
     ]
     lines += [f"| 1 s | {c} | {rate:.2f} pages/s | ~{c} |" for c, rate in throughput.items()]
     lines.append("")
-    report = "\n".join(lines)
-    print(report)
-    if args.append:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as out:
-            out.write("\n" + report + "\n")
+    from bench.results import publish
+
+    publish("\n".join(lines), append=args.append)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def _records(pages: int, *, change_price: bool) -> list[str]:
 
 def _analyse(env: Any, run: str, lines: list[str], spider: str = "competitors") -> dict[str, Any]:
     from analyzer_lambda.config import Config
-    from analyzer_lambda.handler import build_deps
+    from analyzer_lambda.deps import build_deps
     from analyzer_lambda.work import Deadline, analyze_chunk
     from rivalscope_core.keys import ChunkRef
 

@@ -28,11 +28,11 @@ from typing import Any
 
 from bench.outcomes import Outcome, combine, ratios, table
 from bench.pss import PssSampler
+from bench.results import publish
 from bench.rivalscope_crawl import RivalscopeRun
 from bench.workload import Page, WorkloadServers, build_workload, describe
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "RESULTS.md"
 APPROACHES = ("rivalscope", "playwright", "baseline")
 _MODULES = {"playwright": "bench.playwright_crawl", "baseline": "bench.baseline"}
 
@@ -217,12 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             *(f"- {o.label}: {o.note}" for o in runs if o.note),
         ]
     )
-    print(report)
-    if args.record:
-        if not RESULTS.exists():
-            RESULTS.write_text("# Benchmark results\n")
-        with RESULTS.open("a") as out:
-            out.write("\n" + report + "\n")
+    publish(report, append=args.record)
     return 0 if all(o.pages for o in outcomes) else 1
 
 

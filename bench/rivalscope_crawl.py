@@ -18,8 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
-
+from rivalscope_core.s3 import make_s3_client
 from tests.servers.moto import MotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,8 +112,7 @@ class RivalscopeRun:
 
     def _client(self) -> Any:
         assert self._moto is not None
-        return boto3.client(
-            "s3",
+        return make_s3_client(
             endpoint_url=self._moto.endpoint,
             region_name="us-east-1",
             aws_access_key_id="testing",

@@ -37,6 +37,13 @@ class ConnectionRefusedRenderError(NavigationError):
     error_type = "connection_refused"
 
 
+class RedirectLoopError(NavigationError):
+    """The page kept redirecting (HTTP redirects, or a script or meta refresh that kept
+    navigating) without ever settling on a page."""
+
+    error_type = "redirect_loop"
+
+
 class BlockedAddressError(RenderError):
     """The request, a redirect or a followed link would reach a non-public address that
     ``ALLOW_PRIVATE_ADDRESSES`` does not exempt."""

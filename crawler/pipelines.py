@@ -43,8 +43,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from isal import igzip
 from s3pipeline import S3Pipeline
@@ -56,6 +54,7 @@ from twisted.internet.threads import deferToThread
 
 from crawler.stop import GracefulStop
 from rivalscope_core.keys import with_shard
+from rivalscope_core.s3 import make_s3_client
 
 if TYPE_CHECKING:
     from typing import Self
@@ -136,16 +135,8 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         config = UploadConfig.from_settings(crawler.settings)
-        # botocore reads AWS_ENDPOINT_URL(_S3) itself; its own retries are off so that ours,
-        # which keep the chunk, are the only ones.
-        client = boto3.session.Session().client(
-            "s3",
-            config=Config(
-                retries={"mode": "standard", "total_max_attempts": 1},
-                connect_timeout=10,
-                read_timeout=30,
-            ),
-        )
+        # its own retries are off so that ours, which keep the chunk, are the only ones
+        client = make_s3_client(own_retries=True)
         return cls(crawler, client, config)
 
     # --- Scrapy 2.19 pipeline API (no ``spider`` argument) ------------------------------------

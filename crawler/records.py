@@ -104,6 +104,13 @@ def _http_error(status: int | None) -> ErrorInfo | None:
     return None
 
 
+def _not_a_page(page: Any) -> ErrorInfo | None:
+    """A PDF, an image, a download or a 204 where a page was asked for: recorded with its URL,
+    status and why, without a body (README, "What the crawl stores")."""
+    reason = getattr(page, "not_a_page", None)
+    return ErrorInfo("not_a_page", str(reason)[:_MAX_MESSAGE]) if reason else None
+
+
 def _plain_title(response: Response) -> str | None:
     if not isinstance(response, TextResponse):
         return None
@@ -129,7 +136,7 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
             title=page.title or None,
             screenshot=screenshot,
             prompt=prompt,
-            error=_http_error(status),
+            error=_http_error(status) or _not_a_page(page),
         )
     refusal = _guard_refusal(response)
     if refusal is not None:
@@ -142,5 +149,14 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
         body=response.text if isinstance(response, TextResponse) else "",
         title=_plain_title(response),
         prompt=prompt,
-        error=_http_error(response.status),
+        error=_http_error(response.status) or _plain_not_a_page(response),
     )
+
+
+def _plain_not_a_page(response: Response) -> ErrorInfo | None:
+    """With rendering off, a PDF or an image comes back as a binary response: the same honest
+    record as the browser's, not an empty page without error."""
+    if isinstance(response, TextResponse):
+        return None
+    kind = (response.headers.get("Content-Type") or b"").decode("latin-1").split(";")[0].strip()
+    return ErrorInfo("not_a_page", f"{kind or 'a binary answer'} is a file, not a web page")

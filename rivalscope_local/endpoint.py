@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Self
 
 import boto3
 
+from rivalscope_core.s3 import make_s3_client
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
@@ -68,8 +70,7 @@ class LocalEndpoint:
         return self._proc is not None and self._proc.poll() is None
 
     def s3(self) -> S3Client:
-        return boto3.client(
-            "s3",
+        return make_s3_client(
             endpoint_url=self.url,
             region_name=LOCAL_AWS_ENV["AWS_DEFAULT_REGION"],
             aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from analyzer_lambda.deps import current_deps
 from analyzer_lambda.exceptions import ConfigurationError
+from analyzer_lambda.handler import lambda_handler
 from analyzer_lambda.prompts.parser import PromptError, parse_prompt
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from rivalscope_core.keys import CHUNK_SUFFIX, RAW_PREFIX, RunRef, analysis_prefix
@@ -94,9 +96,6 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         say(f"local S3/SQS endpoint at {stack.endpoint.url}; data in {args.data_dir}/ "
             f"({stack.restored} objects restored)")  # fmt: skip
-        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines are for CloudWatch only
-        from analyzer_lambda.handler import current_deps, lambda_handler  # env points here now
-
         _handler_logs_to(args.data_dir / "logs" / f"analyzer-{stamp}.log")
         current_deps()  # a configuration error stops the run now, not after the crawl
         worker = stack.start_analyzer(lambda_handler)

@@ -96,6 +96,8 @@ class LocalStack:
             # the handler empties its work dir on every invocation, as a Lambda sandbox may:
             # keep that away from other local processes using the default /tmp one
             "ANALYZER_WORK_DIR": str((self.data_dir / "tmp" / "analyzer").resolve()),
+            # EMF metric lines are for CloudWatch only (Powertools checks this when it flushes)
+            "POWERTOOLS_METRICS_DISABLED": "true",
             **dict.fromkeys(_SHADOWING),
         }
         for name, value in updates.items():

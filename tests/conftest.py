@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from tests.servers.gemini import GeminiServer
 from tests.servers.moto import MotoServer
 from tests.servers.site import SiteServer
 
@@ -69,6 +70,30 @@ def bucket(s3: S3Client, monkeypatch: pytest.MonkeyPatch) -> str:
     s3.create_bucket(Bucket=name)
     monkeypatch.setenv("PAGES_BUCKET", name)
     return name
+
+
+@pytest.fixture(scope="session")
+def gemini_server() -> Iterator[GeminiServer]:
+    """The fake Gemini REST server, one per session (module fixtures reset it themselves)."""
+    server = GeminiServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gemini(gemini_server: GeminiServer, monkeypatch: pytest.MonkeyPatch) -> GeminiServer:
+    """The fake Gemini, reset, and the environment a user would set to reach it."""
+    gemini_server.reset()
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", gemini_server.base_url)
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
+    monkeypatch.delenv("ANALYZER", raising=False)
+    monkeypatch.delenv("ANALYSIS_PROMPT", raising=False)
+    monkeypatch.setenv("GEMINI_MODEL", "gemini-2.5-flash")
+    monkeypatch.setenv("GEMINI_RETRY_BASE_DELAY", "0.05")
+    monkeypatch.setenv("GEMINI_TIMEOUT", "10")
+    monkeypatch.setenv("ANALYZER_STOP_MARGIN", "0")
+    monkeypatch.setenv("ANALYZER_CONCURRENCY", "4")
+    return gemini_server
 
 
 @pytest.fixture(scope="session")

@@ -80,25 +80,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    import boto3
-
+    from analyzer_lambda.deps import build_deps, build_store
     from analyzer_lambda.prompts.resolver import PromptResolver
-    from analyzer_lambda.store import Store
 
     target = parse_run_uri(args.run)
     bucket = target.bucket
     config = Config.from_env(
         os.environ, concurrency=args.concurrency, reuse=False if args.fresh else None
     )
-    s3 = boto3.client("s3")
-    store = Store(s3)
+    store = build_store()
     prompt = PromptResolver(store, None).resolve(args.prompt, bucket)
     if args.model:
         prompt = dataclasses.replace(prompt, model=args.model)
     deps: Deps | None = None
     if args.via == "local":
-        from analyzer_lambda.handler import build_deps
-
         logging.getLogger("analyzer_lambda").setLevel(logging.WARNING)
         deps = build_deps(config)
         analyzer, model = deps.analyzer.name, deps.analyzer.model_for(prompt)
@@ -118,7 +113,7 @@ def _main(args: argparse.Namespace) -> int:
     confirm(plan, args.yes, os.environ)
     if deps is not None:
         return run_local(plan, deps, args.prompt, args.model, args.concurrency)
-    prompt_uri = stored_prompt_uri(store, s3, args.prompt, bucket)
+    prompt_uri = stored_prompt_uri(store, args.prompt, bucket)
     return run_lambda(plan, function, prompt_uri, args.batch, fresh=args.fresh)
 
 

@@ -158,7 +158,7 @@ def run_lambda(plan: Plan, function: str, prompt_uri: str, batch: int, fresh: bo
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def stored_prompt_uri(store: Store, s3: Any, ref: str, bucket: str) -> str:
+def stored_prompt_uri(store: Store, ref: str, bucket: str) -> str:
     """An ``s3://`` reference the function can read: a local file goes to ``prompts/<stem>.md``
     (its prompt id is unchanged: same text, same fallback name), unless another text is there."""
     if ref.startswith("s3://") or not Path(ref).is_file():
@@ -170,5 +170,5 @@ def stored_prompt_uri(store: Store, s3: Any, ref: str, bucket: str) -> str:
             raise UsageError(f"s3://{bucket}/{key} holds another prompt: rename {ref} "
                              "or pass --prompt s3://...")  # fmt: skip
     else:
-        s3.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType="text/markdown")
+        store.put_text(bucket, key, text, content_type="text/markdown")
     return f"s3://{bucket}/{key}"

@@ -20,8 +20,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analyzer_lambda.exceptions import CorruptChunkError
@@ -36,6 +34,7 @@ from analyzer_lambda.report.source import (
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from rivalscope_core.keys import ChunkRef, RunRef, parse_run_uri, report_prefix
 from rivalscope_core.records import utc_now_iso
+from rivalscope_core.s3 import make_s3_client
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -98,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         target = parse_run_uri(args.run_uri)
         run = target if isinstance(target, RunRef) else target.run
-        s3 = boto3.client("s3", config=BotoConfig(signature_version="s3v4"))
+        s3 = make_s3_client()
         chunks = list_chunks(s3, target)
         prompt_id = resolve_prompt_id(s3, run, args.prompt)
         only = target if isinstance(target, ChunkRef) else None

@@ -19,13 +19,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from analyzer_lambda.chunks import BadLine, read_pages
-from analyzer_lambda.exceptions import CorruptChunkError
+from analyzer_lambda.exceptions import CorruptChunkError, StoreError
 from analyzer_lambda.prompts.parser import PromptError, parse_prompt
 from analyzer_lambda.report.rows import ReportPage
 from analyzer_lambda.report.screenshots import write_screenshot
+from analyzer_lambda.store import s3_errors
 from rivalscope_core.exit_codes import UsageError
 from rivalscope_core.keys import (
     ANALYSIS_PREFIX,
@@ -55,16 +54,19 @@ def s3_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
     """``call(*args, **kwargs)``; a missing object or bucket, refused credentials or an
     unreachable endpoint become a ``UsageError`` saying "cannot {what}" and what to check."""
     try:
-        return call(*args, **kwargs)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("NoSuchBucket", "NoSuchKey", "404", "NotFound"):
-            raise UsageError(f"cannot {what}: {code} (check RUN_URI)") from exc
-        if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
-            raise UsageError(f"cannot {what}: {code} (check the AWS credentials)") from exc
+        with s3_errors(what):
+            return call(*args, **kwargs)
+    except StoreError as exc:
+        cause = exc.__cause__
+        if exc.code in ("NoSuchBucket", "NoSuchKey", "404", "NotFound"):
+            raise UsageError(f"cannot {what}: {exc.code} (check RUN_URI)") from cause
+        if exc.code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
+            raise UsageError(f"cannot {what}: {exc.code} (check the AWS credentials)") from cause
+        if not exc.code:
+            raise UsageError(
+                f"cannot {what}: {cause} (check AWS_ENDPOINT_URL and the network)"
+            ) from cause
         raise
-    except BotoCoreError as exc:
-        raise UsageError(f"cannot {what}: {exc} (check AWS_ENDPOINT_URL and the network)") from exc
 
 
 def _list_keys(s3: S3Client, bucket: str, prefix: str) -> list[str]:

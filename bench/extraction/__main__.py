@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bench.extraction.contenders import CONTENDERS
-from bench.extraction.corpus import ROOT, CorpusError, Page, corpus_dir, read_pages
+from bench.extraction.corpus import CorpusError, Page, corpus_dir, read_pages
 from bench.extraction.metrics import page_shingles, score
+from bench.results import publish
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -111,14 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     reach = [page_shingles(page.html) for page in pages]
     runs = {name: _run(name, pages, reach) for name in (args.only or CONTENDERS)}
     report = _tables(runs, pages)
-    print(report)
+    publish(report, append=args.append)
     for name, results in runs.items():
         worst = sorted(results, key=lambda r: r.scores["reachable_4"])[: args.worst]
         for r in worst:
             print(f"  worst {name}: {r.page.id} {r.scores['reachable_4']:.3f} {r.chars}")
-    if args.append:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as out:
-            out.write("\n" + report + "\n")
     return 0
 
 

@@ -30,6 +30,10 @@ CHROMIUM_FLAGS = (
     "--disable-features=BackForwardCache,SpareRendererForSitePerProcess",
     # The network service in the browser process: one process fewer per browser (~40 MB PSS).
     "--enable-features=NetworkServiceInProcess2",
+    # The headless shell makes no new window for window.open or target=_blank at all; a full
+    # Chromium's pop-up blocker is on (session.chromium_options) and the pool closes any window
+    # that still opens (issue #11).
+    "--block-new-web-contents",
 )
 
 # Chromium preferences the guard needs besides the proxy: WebRTC sends STUN over UDP straight

@@ -5,10 +5,16 @@ network error (Chromium shows its own error page and ``get`` returns normally). 
 ``Network.*`` events that chromedriver logs under ``goog:loggingPrefs`` {"performance": "ALL"}
 carry both, keyed by the request id of the top frame's ``Document`` request. A redirect keeps
 the request id, so the last response seen for it is the final document's.
+
+Nor does ``get`` say whether the answer became the page at all: a download (a PDF in the
+headless shell, ``Content-Disposition: attachment``, a CSV) or a 204 leaves the *previous*
+page on screen, and reading the DOM then stores that page under the new URL (issue #11). A
+document counts as shown only when ``Page.frameNavigated`` commits its loader in the top frame.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +25,7 @@ from crawler.exceptions import (
     DnsLookupError,
     NavigationError,
     PageTimeoutError,
+    RedirectLoopError,
     RenderError,
 )
 from crawler.netguard.wire import BLOCKED_HEADER
@@ -27,6 +34,12 @@ from crawler.netguard.wire import BLOCKED_HEADER
 _DNS_ERRORS = frozenset({"net::ERR_NAME_NOT_RESOLVED", "net::ERR_NAME_RESOLUTION_FAILED"})
 _REFUSED_ERRORS = frozenset({"net::ERR_CONNECTION_REFUSED"})
 _TIMEOUT_ERRORS = frozenset({"net::ERR_TIMED_OUT", "net::ERR_CONNECTION_TIMED_OUT"})
+_REDIRECT_ERRORS = frozenset({"net::ERR_TOO_MANY_REDIRECTS"})
+# What Chromium shows as a page a person reads; anything else (PDF, images, JSON, video...) is
+# a file, not a page to analyse, whether the browser downloads it or shows it in a viewer.
+_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# Navigations within the same document (pushState, #fragment) keep the page.
+_SAME_DOCUMENT = frozenset({"sameDocument", "historySameDocument"})
 # The guard proxy's mark on its own refusals, as the performance log's lower-cased headers have it.
 _GUARD_HEADER = BLOCKED_HEADER.lower()
 
@@ -41,6 +54,32 @@ class MainDocument:
     error_text: str | None = None
     # The guard proxy's verdict when it, not the site, answered (wire.BLOCKED_HEADER).
     guard_verdict: str | None = None
+    mime_type: str | None = None
+    attachment: bool = False
+    # Page.frameNavigated committed this document in the top frame: it is what is on screen.
+    committed: bool = False
+    # Seconds of a ``Refresh`` response header (the header twin of <meta http-equiv=refresh>).
+    refresh: float | None = None
+
+    @property
+    def is_page(self) -> bool:
+        """A committed document of a type a person reads as a page (HTML, or any ``text/*``
+        that Chromium shows as text)."""
+        mime = (self.mime_type or "text/html").lower()
+        return self.committed and (mime in _PAGE_TYPES or mime.startswith("text/"))
+
+    def not_a_page(self) -> str | None:
+        """Why this answer is no page to store and analyse, or None when it is one."""
+        if self.is_page:
+            return None
+        what = self.mime_type or "an answer"
+        if self.status in (204, 205):
+            return f"HTTP {self.status}: the site sent no content to show"
+        if self.attachment:
+            return f"{what} sent as an attachment (Content-Disposition): a download, not a page"
+        if not self.committed:
+            return f"{what} is a download, not a page: the browser did not show it"
+        return f"{what} is a file, not a web page: no body or screenshot stored"
 
 
 def events(entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -55,11 +94,16 @@ def events(entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def main_document(entries: list[dict[str, Any]], frame_id: str) -> MainDocument:
-    """The top frame's last document request that got an answer (or failed)."""
-    documents: dict[str, MainDocument] = {}
-    order: list[str] = []
+def documents(entries: list[dict[str, Any]], frame_id: str) -> list[MainDocument]:
+    """Every top-frame document request in the log, in the order they started."""
+    found: dict[str, MainDocument] = {}
+    committed: set[str] = set()
     for method, params in events(entries):
+        if method == "Page.frameNavigated":
+            frame = params.get("frame") or {}
+            if frame.get("id") == frame_id and not frame.get("parentId"):
+                committed.add(str(frame.get("loaderId")))
+            continue
         request_id = params.get("requestId")
         if not isinstance(request_id, str):
             continue
@@ -67,31 +111,73 @@ def main_document(entries: list[dict[str, Any]], frame_id: str) -> MainDocument:
             if params.get("type") != "Document" or params.get("frameId") != frame_id:
                 continue
             url = (params.get("request") or {}).get("url")
-            documents[request_id] = MainDocument(url=url)
-            if request_id not in order:
-                order.append(request_id)
-        elif request_id not in documents:
+            found[request_id] = MainDocument(url=url)
+        elif request_id not in found:
             continue
         elif method == "Network.responseReceived":
             response = params.get("response") or {}
             status = response.get("status")
             headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
-            documents[request_id] = MainDocument(
-                url=response.get("url") or documents[request_id].url,
+            found[request_id] = MainDocument(
+                url=response.get("url") or found[request_id].url,
                 status=int(status) if status is not None else None,
                 guard_verdict=headers.get(_GUARD_HEADER),
+                mime_type=response.get("mimeType") or None,
+                attachment=headers.get("content-disposition", "")
+                .strip()
+                .lower()
+                .startswith("attachment"),
+                refresh=_refresh_seconds(headers.get("refresh")),
             )
         elif method == "Network.loadingFailed" and not params.get("canceled"):
-            previous = documents[request_id]
+            previous = found[request_id]
             if previous.status is None:
-                documents[request_id] = MainDocument(
+                found[request_id] = MainDocument(
                     url=previous.url, error_text=str(params.get("errorText") or "net::ERR_FAILED")
                 )
-    for request_id in reversed(order):
-        document = documents[request_id]
+    # A navigation request's id is its loader's id (the redirects of one navigation share it).
+    return [
+        dataclasses.replace(document, committed=request_id in committed)
+        for request_id, document in found.items()
+    ]
+
+
+def _refresh_seconds(value: str | None) -> float | None:
+    try:
+        return float(value.split(";", 1)[0].strip()) if value else None
+    except ValueError:
+        return None
+
+
+def main_document(entries: list[dict[str, Any]], frame_id: str) -> MainDocument:
+    """The top frame's last document request that got an answer (or failed)."""
+    found = documents(entries, frame_id)
+    for document in reversed(found):
         if document.status is not None or document.error_text is not None:
             return document
-    return documents[order[0]] if order else MainDocument()
+    return found[0] if found else MainDocument()
+
+
+def shown_document(entries: list[dict[str, Any]], frame_id: str) -> MainDocument | None:
+    """The last document the top frame committed: the one on screen."""
+    for document in reversed(documents(entries, frame_id)):
+        if document.committed:
+            return document
+    return None
+
+
+def navigation_started(entries: list[dict[str, Any]], frame_id: str) -> bool:
+    """Whether the top frame began loading another document (a script, a meta refresh, a
+    late redirect) in these entries."""
+    for method, params in events(entries):
+        if params.get("frameId") != frame_id:
+            continue
+        if method == "Page.frameStartedNavigating":
+            if params.get("navigationType") not in _SAME_DOCUMENT:
+                return True
+        elif method == "Network.requestWillBeSent" and params.get("type") == "Document":
+            return True
+    return False
 
 
 def navigation_error(url: str, error_text: str) -> RenderError:
@@ -103,6 +189,8 @@ def navigation_error(url: str, error_text: str) -> RenderError:
         return ConnectionRefusedRenderError(message)
     if error_text in _TIMEOUT_ERRORS:
         return PageTimeoutError(message)
+    if error_text in _REDIRECT_ERRORS:
+        return RedirectLoopError(message)
     return NavigationError(message)
 
 

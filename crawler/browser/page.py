@@ -1,17 +1,28 @@
 """The render flow of one page in one browser, and its result, ``RenderedPage``.
 
-Order matters: navigate (page-load timeout) → read the main document's status or network error
-from the performance log → scroll through the page so lazy content loads → settle until quiet
-(bounded) → record DOM, title and final URL → hide consent overlays → full-page screenshot.
-Blocking: runs in a worker thread with a browser checked out of the pool.
+Order matters: navigate (page-load timeout) → read the main document's status, network error
+and whether it became the page at all from the performance log (a download or a 204 leaves the
+previous page on screen: recorded as ``not_a_page``, never as that page) → scroll through the
+page so lazy content loads → settle until quiet (bounded) → snapshot DOM (shadow roots
+included), title and final URL in one script → hide consent overlays → full-page screenshot →
+check the log that no navigation began meanwhile (else follow it and start again, up to
+``MAX_SELF_NAVIGATIONS``). Blocking: runs in a worker thread with a browser checked out of the
+pool.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import (
+    InvalidSessionIdException,
+    NoSuchWindowException,
+    TimeoutException,
+    UnexpectedAlertPresentException,
+    WebDriverException,
+)
 from urllib3.exceptions import HTTPError
 
 from crawler.browser import netlog, scripts
@@ -21,6 +32,7 @@ from crawler.exceptions import (
     BlockedAddressError,
     BrowserCrashedError,
     PageTimeoutError,
+    RedirectLoopError,
     RenderError,
 )
 
@@ -35,6 +47,8 @@ if TYPE_CHECKING:
 
 # A page counts as settled after this long without DOM change or fetch/XHR activity.
 QUIET_MS = 150
+# Navigations a page may start by itself, one after the other, before it counts as a loop.
+MAX_SELF_NAVIGATIONS = 5
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,11 @@ class RenderedPage:
     title: str
     html: str
     screenshot: Screenshot | None
+    # The main document's MIME type, as the site sent it.
+    content_type: str | None = None
+    # Why the answer is no page (a PDF, an image, a download, a 204): recorded with
+    # ``error.type = "not_a_page"``, without body or screenshot. None for a page.
+    not_a_page: str | None = None
 
 
 def _never_blocked(_url: str) -> str | None:
@@ -70,7 +89,10 @@ def render_page(
     crashed or hung, so the pool replaces it."""
     session.pages += 1
     try:
-        return _render(session, url, config, options)
+        page = _render(session, url, config, options)
+    except RenderError:
+        _leave_page(session)  # only the page failed; the browser is fine
+        raise
     except TimeoutException as exc:
         session.broken = True  # a hung page can keep the renderer busy: start afresh
         raise PageTimeoutError(
@@ -85,13 +107,25 @@ def render_page(
         # or stopped answering (a page's script that never yields).
         session.broken = True
         raise BrowserCrashedError(f"browser stopped answering rendering {url}: {exc}") from exc
+    _leave_page(session)
+    return page
+
+
+def _leave_page(session: BrowserSession) -> None:
+    """Leave the tab on a blank page between renders, so that nothing of the last page runs in
+    an idle browser: no refresh or timer that would fetch from the site outside its turn (or
+    move the tab under the next page), no polling, no memory held. One short round trip."""
+    try:
+        session.driver.get("about:blank")
+    except (WebDriverException, HTTPError, OSError):
+        session.broken = True  # the pool replaces it; the page's own outcome stands
 
 
 def _render(
     session: BrowserSession, url: str, config: SeleniumConfig, options: RenderOptions
 ) -> RenderedPage:
     driver = session.driver
-    frame_id = str(driver.execute_cdp_cmd("Page.getFrameTree", {})["frameTree"]["frame"]["id"])
+    frame_id = session.frame_id
     _performance_log(driver)  # drop what the previous page left in the log
     try:
         driver.get(url)
@@ -105,11 +139,62 @@ def _render(
         if failed.error_text is None:
             raise
         raise _navigation_error(url, failed, options) from exc
-    document = netlog.main_document(_performance_log(driver), frame_id)
-    if document.guard_verdict is not None:
-        raise netlog.guard_error(url, document.guard_verdict, document.status)
-    if document.error_text is not None:
-        raise _navigation_error(url, document, options)
+    entries = _performance_log(driver)
+    document = netlog.main_document(entries, frame_id)
+    _raise_for_failure(url, document, options)
+    if not document.committed and _shows(driver, document):
+        document = dataclasses.replace(document, committed=True)  # the log missed the commit
+    if document.not_a_page() is not None:
+        return _not_a_page(url, document)
+    # A page may navigate by itself (a short timer, a meta refresh, a late redirect): follow it
+    # and store the page the person ends up on, but only one that stayed put from settling to
+    # the end of its screenshot, so body, title, final_url and screenshot are of one document.
+    for _ in range(MAX_SELF_NAVIGATIONS + 1):
+        try:
+            current = netlog.shown_document(entries, frame_id) or document
+            captured: tuple[dict[str, Any], Screenshot | None] | None = _settle_and_capture(
+                driver, config, options, current.refresh
+            )
+        except (InvalidSessionIdException, NoSuchWindowException):
+            raise  # the browser is gone
+        except UnexpectedAlertPresentException:
+            # A dialog this page's tracker did not reach (a cross-site frame): chromedriver
+            # dismissed it; try again.
+            captured, later = None, _performance_log(driver)
+        except WebDriverException:
+            # A command the page's unloading cut short (chromedriver answers "script timeout"
+            # for a script, an error for a screenshot): the navigation is in the log.
+            captured, later = None, _performance_log(driver)
+            if not netlog.navigation_started(later, frame_id):
+                raise
+        else:
+            later = _performance_log(driver)
+        entries += later
+        latest = netlog.main_document(entries, frame_id)
+        _raise_for_failure(url, latest, options)
+        shown = netlog.shown_document(entries, frame_id) or document
+        if shown.committed and not shown.is_page:
+            return _not_a_page(url, shown)  # e.g. a script sent the page on to a PDF viewer
+        if captured is not None and not netlog.navigation_started(later, frame_id):
+            snapshot, screenshot = captured
+            return RenderedPage(
+                requested_url=url,
+                final_url=str(snapshot.get("url") or shown.url or url),
+                status=shown.status,
+                title=str(snapshot.get("title") or ""),
+                html=str(snapshot.get("html") or ""),
+                screenshot=screenshot,
+                content_type=shown.mime_type,
+            )
+    raise RedirectLoopError(
+        f"{url} kept navigating by itself (script or meta refresh) {MAX_SELF_NAVIGATIONS}"
+        " times without settling on a page"
+    )
+
+
+def _settle_and_capture(
+    driver: WebDriver, config: SeleniumConfig, options: RenderOptions, refresh: float | None
+) -> tuple[dict[str, Any], Screenshot | None]:
     if config.scroll_lazy:
         driver.execute_async_script(
             scripts.SCROLL_THROUGH,
@@ -118,11 +203,9 @@ def _render(
             int(config.page_load_timeout * 1000),  # within the script timeout (session.py)
         )
     driver.execute_async_script(
-        scripts.SETTLE, QUIET_MS, int(config.settle_timeout * 1000), config.scroll_lazy
+        scripts.SETTLE, QUIET_MS, int(config.settle_timeout * 1000), config.scroll_lazy, refresh
     )
-    html = str(driver.execute_script("return document.documentElement.outerHTML"))
-    title = str(driver.title or "")
-    final_url = str(driver.current_url)
+    snapshot: dict[str, Any] = driver.execute_script(scripts.SNAPSHOT) or {}
     screenshot = None
     if options.screenshot:
         if config.hide_consent:
@@ -133,13 +216,34 @@ def _render(
             config.screenshot_quality,
             config.max_screenshot_height,
         )
+    return snapshot, screenshot
+
+
+def _raise_for_failure(url: str, document: netlog.MainDocument, options: RenderOptions) -> None:
+    if document.guard_verdict is not None:
+        raise netlog.guard_error(url, document.guard_verdict, document.status)
+    if document.error_text is not None:
+        raise _navigation_error(url, document, options)
+
+
+def _shows(driver: WebDriver, document: netlog.MainDocument) -> bool:
+    """Whether the tab shows ``document`` after all (asked only when the log has no commit)."""
+    shown = driver.execute_script("return location.href")
+    return document.url is not None and shown == document.url
+
+
+def _not_a_page(url: str, document: netlog.MainDocument) -> RenderedPage:
+    """The honest record of an answer that is no page: its URL, status and type, no body or
+    screenshot (whatever the tab still shows belongs to another page)."""
     return RenderedPage(
         requested_url=url,
-        final_url=final_url,
+        final_url=document.url or url,
         status=document.status,
-        title=title,
-        html=html,
-        screenshot=screenshot,
+        title="",
+        html="",
+        screenshot=None,
+        content_type=document.mime_type,
+        not_a_page=document.not_a_page(),
     )
 
 

@@ -2,7 +2,8 @@
 
 Why tiles: one ``Page.captureScreenshot`` taller than ~16,384 px repeats or blanks content
 (GPU texture limit; puppeteer#359), so taller pages are captured as clipped tiles well below that
-and pasted together, up to ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` (then ``truncated`` is set).
+and pasted together, up to ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` (then ``truncated`` is set, and
+the tiles are captured inside the viewport: ``capture_in_viewport`` says why).
 
 How each format is made (``python -m tests.integration.crawler.browser.screenshot_bench --repeat
 3``, recorded in bench/RESULTS.md, "Screenshot format"): rasterising costs ~300 ms whatever the
@@ -128,6 +129,29 @@ def image_size(data: str) -> tuple[int, int]:
             return image.size
 
 
+def capture_in_viewport(driver: WebDriver, width: int, tiles: list[Tile]) -> list[str]:
+    """Base64 PNG tiles of a page taller than the limit, each captured inside a viewport the
+    size of a tile scrolled to it, without ``captureBeyondViewport``. That flag makes Chrome
+    paint the document's whole height for each tile: 60 s a tile on a catalogue page 1.5
+    million px tall, against about a second this way (issue #11). Fixed elements then show
+    once per tile, which only pages cut at ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` get."""
+    height = max(tile.height for tile in tiles)
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 0, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        captured = []
+        for tile in tiles:
+            driver.execute_script("window.scrollTo(0, arguments[0])", tile.y)
+            clip = {"x": 0, "y": tile.y, "width": width, "height": tile.height, "scale": 1}
+            params = {"format": "png", "optimizeForSpeed": True, "clip": clip}
+            result: dict[str, Any] = driver.execute_cdp_cmd("Page.captureScreenshot", params)
+            captured.append(str(result["data"]))
+        return captured
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.execute_script("window.scrollTo(0, 0)")
+
+
 def _decode(data: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
 
@@ -137,11 +161,15 @@ def full_page(
 ) -> Screenshot:
     width, page_height = page_size(driver)
     tiles, truncated = plan_tiles(page_height, max_height)
-    if len(tiles) == 1 and fmt in ("jpeg", "png"):
+    if len(tiles) == 1 and not truncated and fmt in ("jpeg", "png"):
         data = capture_tile(driver, width, tiles[0], fmt, quality)
         size = image_size(data)
         return Screenshot(fmt, size[0], size[1], data, truncated, page_height)
-    image = stitch([_decode(capture_tile(driver, width, tile)) for tile in tiles], width)
+    if truncated:
+        captured = capture_in_viewport(driver, width, tiles)
+    else:
+        captured = [capture_tile(driver, width, tile) for tile in tiles]
+    image = stitch([_decode(data) for data in captured], width)
     chosen = output_format(fmt, image.height)
     return Screenshot(
         format=chosen,

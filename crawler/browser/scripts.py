@@ -43,6 +43,27 @@ ACTIVITY_TRACKER = """
   };
   new MutationObserver(touch).observe(document, {subtree: true, childList: true,
                                                  characterData: true});
+  // Dialogs are answered as a person who clicks them away would: alert() returns, confirm()
+  // is declined (we never agree to anything on the user's behalf, as with consent banners),
+  // prompt() is cancelled. An open dialog would block the page and fail every WebDriver
+  // command (issue #11); chromedriver's own "dismiss" stays as the net for frames this script
+  // does not reach.
+  window.alert = function () {};
+  window.confirm = function () { return false; };
+  window.prompt = function () { return null; };
+  window.print = function () {};
+  // "Leave this page?" is never asked when the crawler moves on: our listener comes first and
+  // stops the page's own beforeunload listeners.
+  window.addEventListener('beforeunload', (event) => { event.stopImmediatePropagation(); }, true);
+  // Every shadow root a script attaches, closed ones included, so the snapshot can serialise
+  // what a person sees inside them.
+  const roots = state.roots = [];
+  const attachShadow = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (...args) {
+    const root = attachShadow.apply(this, args);
+    roots.push(root);
+    return root;
+  };
 })();
 """
 
@@ -77,16 +98,29 @@ next();
 
 # Resolves true when the page is quiet: loaded, no fetch/XHR in flight, none of the short timers
 # pending at the start has still to fire (timers they start in turn are not awaited: polling
-# loops never end), no image with a layout box still loading (when arguments[2]), and no DOM
-# change for arguments[0] ms; false when arguments[1] ms (SELENIUM_SETTLE_TIMEOUT) ran out
-# first. Never an unbounded network-idle wait.
+# loops never end), no image with a layout box still loading (when arguments[2]), no meta
+# refresh (or Refresh header, arguments[3]) of at most 1 s still due, and no DOM change for
+# arguments[0] ms; false when
+# arguments[1] ms (SELENIUM_SETTLE_TIMEOUT) ran out first. Never an unbounded network-idle
+# wait. A navigation that a short timer or refresh starts ends this script early; the render
+# flow then follows it (crawler/browser/page.py).
 SETTLE = """
-const [quietMs, timeoutMs, waitImages] = [arguments[0], arguments[1], arguments[2]];
+const [quietMs, timeoutMs, waitImages, headerRefresh] = [arguments[0], arguments[1],
+                                                         arguments[2], arguments[3]];
 const done = arguments[arguments.length - 1];
 const start = performance.now();
 const state = window.__rivalscope || {pending: 0, last: 0, timers: new Set()};
 const wait = state.setTimeout || setTimeout;
 const awaited = new Set(state.timers);
+// A <meta http-equiv=refresh> (or a Refresh header, arguments[3] s) due within a second of
+// load is awaited like a short timer.
+const refreshDue = (() => {
+  const meta = document.querySelector('meta[http-equiv="refresh" i]');
+  const delay = meta ? parseFloat(meta.content) : (headerRefresh === null ? NaN : headerRefresh);
+  if (!(delay >= 0 && delay <= 1)) return 0;
+  const navigation = performance.getEntriesByType('navigation')[0];
+  return (navigation && navigation.loadEventEnd || start) + delay * 1000 + 250;
+})();
 const timersPending = () => { for (const id of awaited) if (state.timers.has(id)) return true;
                               return false; };
 function loadingImages() {
@@ -100,8 +134,43 @@ function loadingImages() {
 (function check() {
   const now = performance.now();
   const quiet = document.readyState === 'complete' && state.pending <= 0
-    && now - state.last >= quietMs && !timersPending() && loadingImages() === 0;
+    && now - state.last >= quietMs && !timersPending() && loadingImages() === 0
+    && now >= refreshDue;
   if (quiet || now - start >= timeoutMs) { done(quiet); return; }
   wait(check, 25);
 })();
+"""
+
+# The page as a person sees it, in one round trip: its HTML with every shadow root inside
+# (open ones found by walking the tree, declarative ones included, plus the closed ones the
+# tracker saw attached), serialised as declarative shadow DOM (``<template shadowrootmode>``)
+# by ``getHTML``; then its title and URL, read in the same turn of the event loop so that
+# all three belong to the same document. ``outerHTML`` alone leaves every shadow root out.
+# A page without shadow roots costs one querySelectorAll walk (a few ms on a 6 MB page).
+SNAPSHOT = """
+const state = window.__rivalscope || {};
+const roots = [];
+const seen = new Set();
+const scopes = [document];
+const add = (root) => {
+  if (root && !seen.has(root)) { seen.add(root); roots.push(root); scopes.push(root); }
+};
+for (const root of state.roots || []) if (root.host && root.host.isConnected) add(root);
+for (let i = 0; i < scopes.length; i++) {
+  for (const element of scopes[i].querySelectorAll('*')) add(element.shadowRoot);
+}
+const top = document.documentElement;
+let html = '';
+if (top && roots.length && top.getHTML) {
+  try {
+    const shell = top.cloneNode(false).outerHTML;
+    const end = shell.lastIndexOf('</');
+    html = shell.slice(0, end) + top.getHTML({serializableShadowRoots: true, shadowRoots: roots})
+      + shell.slice(end);
+  } catch (error) {
+    html = '';  // an engine without getHTML's options: the light DOM at least
+  }
+}
+if (top && !html) html = top.outerHTML;
+return {html: html, title: document.title, url: location.href};
 """

@@ -67,6 +67,10 @@ def chromium_options(config: SeleniumConfig, profile_dir: str) -> Options:
     options.page_load_strategy = "normal"
     # alert()/confirm() on a page would otherwise fail every later WebDriver command.
     options.unhandled_prompt_behavior = "dismiss"
+    # chromedriver turns Chromium's pop-up blocker off; a person's browser has it on, and
+    # refuses the pop-ups no click opened: those would load pages outside the crawl's
+    # politeness and pile up windows in a reused browser (issue #11).
+    options.add_experimental_option("excludeSwitches", ["disable-popup-blocking"])
     return options
 
 
@@ -79,6 +83,10 @@ class BrowserSession:
         self.process_group = process_group
         self.pages = 0
         self.broken = False
+        # The tab pages are rendered in, and its top frame's DevTools id (stable across
+        # navigations), read once at start rather than once a page.
+        self.window = ""
+        self.frame_id = ""
 
     @classmethod
     def start(cls, config: SeleniumConfig) -> BrowserSession:
@@ -109,10 +117,29 @@ class BrowserSession:
             driver.execute_cdp_cmd(
                 "Page.addScriptToEvaluateOnNewDocument", {"source": ACTIVITY_TRACKER}
             )
+            # A download (a PDF, a CSV attachment) is refused, never written to disk nor left
+            # pending; the render flow records such an answer as no page (issue #11).
+            driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "deny"})
+            session.window = str(driver.current_window_handle)
+            tree = driver.execute_cdp_cmd("Page.getFrameTree", {})
+            session.frame_id = str(tree["frameTree"]["frame"]["id"])
         except BaseException:
             session.quit()
             raise
         return session
+
+    def close_other_windows(self) -> int:
+        """Close every window but the session's own (pop-ups a full Chromium let through) and
+        return how many windows there were; raises ``WebDriverException`` if the browser is
+        gone. One round trip when there is nothing to close."""
+        handles = list(self.driver.window_handles)
+        extra = [handle for handle in handles if handle != self.window]
+        for handle in extra:
+            self.driver.switch_to.window(handle)
+            self.driver.close()
+        if extra:
+            self.driver.switch_to.window(self.window)
+        return len(handles)
 
     def pids(self) -> list[int]:
         """Live processes of this browser (driver and Chromium), from /proc; for tests and logs."""

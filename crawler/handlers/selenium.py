@@ -24,7 +24,7 @@ from weakref import WeakKeyDictionary
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.exceptions import NotSupported
-from scrapy.http import HtmlResponse
+from scrapy.http import HtmlResponse, Response
 from scrapy.utils.misc import build_from_crawler
 
 from crawler.browser.config import SeleniumConfig
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
     from scrapy import Request
     from scrapy.crawler import Crawler
-    from scrapy.http import Response
 
     from crawler.browser.session import BrowserSession
 
@@ -148,6 +147,15 @@ class SeleniumDownloadHandler:
         if page.screenshot is not None and page.screenshot.truncated:
             self._inc("selenium/screenshot_truncated")
         request.meta["selenium_page"] = page
+        if page.not_a_page is not None:
+            # No body: what the tab showed belongs to another page (crawler/browser/page.py).
+            return Response(
+                url=page.final_url,
+                status=page.status if page.status is not None else 200,
+                headers={"Content-Type": page.content_type} if page.content_type else {},
+                request=request,
+                flags=["rendered", "not_a_page"],
+            )
         return HtmlResponse(
             url=page.final_url,
             status=page.status if page.status is not None else 200,

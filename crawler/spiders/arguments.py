@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
 from crawler.spiders.sites import site_of
 from rivalscope_core.keys import parse_s3_uri
+from rivalscope_core.s3 import make_s3_client
 from rivalscope_core.urls import BadUrlError, parse_shard, parse_url_list, select_shard
 
 if TYPE_CHECKING:
@@ -96,7 +95,7 @@ def load_url_text(source: str, s3_client: Any = None) -> str:
     try:
         if source.startswith("s3://"):
             ref = parse_s3_uri(source)
-            client = s3_client or boto3.client("s3")
+            client = s3_client or make_s3_client()
             body = client.get_object(Bucket=ref.bucket, Key=ref.key)["Body"].read()
             return bytes(body).decode("utf-8")
         return Path(source).read_text(encoding="utf-8")

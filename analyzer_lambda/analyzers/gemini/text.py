@@ -125,6 +125,8 @@ def _text(html: str, pruning: Pruning, *, keep_noscript: bool) -> str:
         root = lxml_html.document_fromstring(html, parser=lxml_html.HTMLParser(huge_tree=True))
     except (etree.ParserError, ValueError):
         return ""
+    for template in root.xpath("//template[@shadowrootmode]"):
+        template.drop_tag()  # a shadow root the crawler serialised: text the page shows (#11)
     never = [tag for tag in _NEVER_TEXT if not (keep_noscript and tag == "noscript")]
     etree.strip_elements(root, *never, etree.Comment, etree.PI, with_tail=False)
     _prune(root, pruning)

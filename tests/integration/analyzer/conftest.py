@@ -11,42 +11,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from PIL import Image
 
-from tests.servers.gemini import GeminiServer
-
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from mypy_boto3_s3 import S3Client
 
 PAGES = Path(__file__).resolve().parents[2] / "data" / "pages"
 RUN_PREFIX = "raw/competitors/2026-11-23T22-19-03/"
 SAMPLE_BUCKET = "rivalscope-pages-example"
-
-
-@pytest.fixture(scope="session")
-def gemini_server() -> Iterator[GeminiServer]:
-    server = GeminiServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def gemini(gemini_server: GeminiServer, monkeypatch: pytest.MonkeyPatch) -> GeminiServer:
-    """The fake Gemini, reset, and the environment a user would set to reach it."""
-    gemini_server.reset()
-    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", gemini_server.base_url)
-    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
-    monkeypatch.delenv("ANALYZER", raising=False)
-    monkeypatch.delenv("ANALYSIS_PROMPT", raising=False)
-    monkeypatch.setenv("GEMINI_MODEL", "gemini-2.5-flash")
-    monkeypatch.setenv("GEMINI_RETRY_BASE_DELAY", "0.05")
-    monkeypatch.setenv("GEMINI_TIMEOUT", "10")
-    monkeypatch.setenv("ANALYZER_STOP_MARGIN", "0")
-    monkeypatch.setenv("ANALYZER_CONCURRENCY", "4")
-    return gemini_server
 
 
 def screenshot_b64(width: int = 1280, height: int = 4000) -> dict[str, Any]:

@@ -16,8 +16,9 @@ import pytest
 from analyzer_lambda import events
 from analyzer_lambda.__main__ import LocalContext, main
 from analyzer_lambda.config import Config
+from analyzer_lambda.deps import build_deps
 from analyzer_lambda.exceptions import ChunksIncompleteError
-from analyzer_lambda.handler import build_deps, lambda_handler
+from analyzer_lambda.handler import lambda_handler
 from analyzer_lambda.work import ChunkOutcome, Deadline, analyze_chunk
 from tests.conftest import load_event
 from tests.integration.analyzer.conftest import page, put_chunk, results, retarget

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from rivalscope_local.demo import DemoSites
-from tests.servers.gemini import GeminiServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tests.servers.gemini import GeminiServer
 
 pytestmark = pytest.mark.integration
 
@@ -80,24 +81,23 @@ def stored_results(data: Path, prompt_name: str) -> list[dict[str, object]]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+def pipeline(
+    tmp_path_factory: pytest.TempPathFactory, gemini_server: GeminiServer
+) -> Iterator[Pipeline]:
     tmp = tmp_path_factory.mktemp("e2e")
+    gemini_server.reset()
     with DemoSites() as sites:
-        gemini = GeminiServer().start()
-        try:
-            partial = Pipeline(sites, gemini, tmp / "data", tmp / "out", None, "", tmp)  # type: ignore[arg-type]
-            partial.run = subprocess.run(
-                [sys.executable, "-m", "rivalscope_local.run", "--urls", " ".join(sites.urls),
-                 "--allow-private", sites.allow_private, "--max-pages", "3",
-                 "--data-dir", str(partial.data), "--out", str(partial.out)],
-                env=partial.env(), cwd=ROOT, capture_output=True, text=True, timeout=600,
-                check=False, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-            found = re.search(r"run (s3://\S+/)", partial.run.stdout)
-            partial.run_uri = found.group(1) if found else ""
-            yield partial
-        finally:
-            gemini.stop()
+        partial = Pipeline(sites, gemini_server, tmp / "data", tmp / "out", None, "", tmp)  # type: ignore[arg-type]
+        partial.run = subprocess.run(
+            [sys.executable, "-m", "rivalscope_local.run", "--urls", " ".join(sites.urls),
+             "--allow-private", sites.allow_private, "--max-pages", "3",
+             "--data-dir", str(partial.data), "--out", str(partial.out)],
+            env=partial.env(), cwd=ROOT, capture_output=True, text=True, timeout=600,
+            check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        found = re.search(r"run (s3://\S+/)", partial.run.stdout)
+        partial.run_uri = found.group(1) if found else ""
+        yield partial
 
 
 def test_make_run_crawls_analyses_every_page_once_and_writes_the_report(

@@ -23,13 +23,13 @@ import pytest
 from PIL import Image
 
 from analyzer_lambda.reanalyze.__main__ import main
-from tests.servers.gemini import GeminiServer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from mypy_boto3_s3 import S3Client
 
+    from tests.servers.gemini import GeminiServer
     from tests.servers.moto import MotoServer
     from tests.servers.site import SiteServer
 
@@ -43,13 +43,6 @@ include_screenshot: true
 ---
 List every plan and price on this page.
 """
-
-
-@pytest.fixture(scope="module")
-def gemini() -> Iterator[GeminiServer]:
-    server = GeminiServer().start()
-    yield server
-    server.stop()
 
 
 @functools.cache
@@ -110,11 +103,8 @@ def reanalyze(
     capsys: pytest.CaptureFixture[str],
 ) -> Callable[..., Done]:
     """The command's ``main`` in this process (no interpreter start per call), with the
-    environment a user would set: the endpoint, a key and the Gemini base URL."""
-    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
-    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", gemini.base_url)
+    environment a user would set: the endpoint, a key and the Gemini base URL (``gemini``)."""
     monkeypatch.setenv("GEMINI_MAX_ATTEMPTS", "1")
-    monkeypatch.delenv("ANALYZER", raising=False)
 
     def call(*args: str, **env: str) -> Done:
         with monkeypatch.context() as patch:

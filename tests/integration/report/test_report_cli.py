@@ -73,7 +73,7 @@ def test_results_jsonl_has_one_result_record_per_page(report: Any, stored_run: S
     assert {r["prompt_id"] for r in records} == {stored_run.prompt_id}
     assert records[1]["analysis"]["prices"][0] == {
         "amount": 1980, "currency": "JPY", "period": "month", "text": "月額 1,980円",
-        "source": "text",  # read from the page text (the extract analyser's #11 part 1 field)
+        "source": "text",
     }  # fmt: skip
     assert records[3]["error"]["type"] == "model_error"
     assert records[5]["error"]["type"] == "not_analysed"  # none is silent

@@ -79,9 +79,15 @@ def test_http_error_status_is_recorded_with_the_page() -> None:
 
 def test_non_text_response_has_no_body_or_title() -> None:
     url = "https://a.example/a.pdf"
-    response = Response(url, status=200, body=b"%PDF", request=Request(url))
+    headers = {"Content-Type": "application/pdf"}
+    response = Response(url, status=200, body=b"%PDF", headers=headers, request=Request(url))
     record = rendered_page("https://a.example/a.pdf", response, None)
-    assert (record.body, record.title) == ("", None)
+    assert (record.body, record.title, record.final_url) == ("", None, url)
+    assert record.error is not None
+    assert (record.error.type, record.error.message) == (
+        "not_a_page",
+        "application/pdf is a file, not a web page",
+    )
 
 
 def test_rendered_page_comes_from_the_selenium_page() -> None:
@@ -138,3 +144,44 @@ def test_a_refusal_answered_by_the_guard_proxy_is_not_the_sites_status(
     record = rendered_page(url, response, None)
     assert record.error is not None
     assert (record.error.type, record.status, record.body) == (error_type, None, "")
+
+
+def test_an_answer_that_is_no_page_is_recorded_with_its_own_url_and_status() -> None:
+    request = Request("https://a.example/prices.pdf")
+    response = Response("https://a.example/prices.pdf", status=200, request=request)
+    request.meta["selenium_page"] = SimpleNamespace(
+        requested_url="https://a.example/prices.pdf",
+        final_url="https://a.example/prices.pdf",
+        status=200,
+        title="",
+        html="",
+        screenshot=None,
+        content_type="application/pdf",
+        not_a_page="application/pdf is a download, not a page: the browser did not show it",
+    )
+    record = rendered_page("https://a.example/prices.pdf", response, None)
+    assert (record.final_url, record.status, record.body, record.screenshot) == (
+        "https://a.example/prices.pdf",
+        200,
+        "",
+        None,
+    )
+    assert record.error is not None
+    assert record.error.type == "not_a_page"
+    assert "application/pdf" in record.error.message
+
+
+def test_an_http_error_wins_over_no_page() -> None:
+    request = Request("https://a.example/gone.pdf")
+    response = Response("https://a.example/gone.pdf", status=404, request=request)
+    request.meta["selenium_page"] = SimpleNamespace(
+        final_url="https://a.example/gone.pdf",
+        status=404,
+        title="",
+        html="",
+        screenshot=None,
+        not_a_page="application/pdf is a file, not a web page",
+    )
+    error = rendered_page("https://a.example/gone.pdf", response, None).error
+    assert error is not None
+    assert error.type == "http_status"

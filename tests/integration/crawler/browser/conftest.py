@@ -70,6 +70,10 @@ class RenderHarness:
         stats: dict[str, Any] = self.send({"op": "stats"})["stats"]
         return stats
 
+    def open_window(self, url: str) -> int:
+        opened: int = self.send({"op": "open_window", "url": url})["opened"]
+        return opened
+
     def close(self) -> int:
         """Closes the handler (quits every browser) and waits for the child to exit."""
         if not self.closed:

@@ -8,7 +8,8 @@ test module.
 
 Commands: ``{"op": "render", "url": ..., "meta": {...}}``,
 ``{"op": "render_many", "urls": [...]}``, ``{"op": "browsers"}`` (process groups, live pids,
-profile dirs), ``{"op": "stats"}``, ``{"op": "close"}`` (closes the handler and exits).
+profile dirs, open windows), ``{"op": "stats"}``, ``{"op": "open_window", "url": ...}`` (a stray
+window in every idle browser), ``{"op": "close"}`` (closes the handler and exits).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ def _reply(message: dict[str, Any]) -> None:
 
 
 async def _render(handler: Any, url: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """The handler's response and, as ``record``, the page record the spider would store
+    from it (``crawler.records``), screenshot data left out."""
     from scrapy import Request
+    from scrapy.http import TextResponse
+
+    from crawler.records import failed_page, rendered_page
 
     request = Request(url, meta={"selenium": True, **meta})
     try:
@@ -39,6 +45,7 @@ async def _render(handler: Any, url: str, meta: dict[str, Any]) -> dict[str, Any
             "exception": type(exc).__name__,
             "error_type": getattr(exc, "error_type", None),
             "message": str(exc),
+            "record": _record(failed_page(url, exc, None)),
         }
     page = request.meta.get("selenium_page")
     return {
@@ -47,9 +54,17 @@ async def _render(handler: Any, url: str, meta: dict[str, Any]) -> dict[str, Any
         "url": response.url,
         "status": response.status,
         "flags": response.flags,
-        "text": response.text,
+        "text": response.text if isinstance(response, TextResponse) else None,
         "page": dataclasses.asdict(page) if page is not None else None,
+        "record": _record(rendered_page(url, response, None)),
     }
+
+
+def _record(record: Any) -> dict[str, Any]:
+    data: dict[str, Any] = record.to_dict()
+    if data.get("screenshot"):
+        data["screenshot"] = {k: v for k, v in data["screenshot"].items() if k != "data"}
+    return data
 
 
 async def _serve(settings: dict[str, Any]) -> None:
@@ -82,13 +97,27 @@ async def _serve(settings: dict[str, Any]) -> None:
             _reply(
                 {
                     "browsers": [
-                        {"pgid": s.process_group, "pids": s.pids(), "profile": s.profile_dir}
+                        {
+                            "pgid": s.process_group,
+                            "pids": s.pids(),
+                            "profile": s.profile_dir,
+                            "windows": len(s.driver.window_handles),
+                        }
                         for s in sessions
                     ]
                 }
             )
         elif op == "stats":
             _reply({"stats": crawler.stats.get_stats()})
+        elif op == "open_window":
+            # A window a page might still get past the pop-up blockers: opened through
+            # WebDriver in every idle browser, which is then left on its own tab.
+            for session in handler.pool.sessions:
+                driver = session.driver
+                driver.switch_to.new_window("window")
+                driver.get(command["url"])
+                driver.switch_to.window(session.window)
+            _reply({"opened": len(handler.pool.sessions)})
         elif op == "close":
             await handler.close()
             _reply({"closed": True})

@@ -5,12 +5,19 @@ from typing import Any
 
 import pytest
 
-from crawler.browser.netlog import MainDocument, main_document, navigation_error
+from crawler.browser.netlog import (
+    MainDocument,
+    main_document,
+    navigation_error,
+    navigation_started,
+    shown_document,
+)
 from crawler.exceptions import (
     ConnectionRefusedRenderError,
     DnsLookupError,
     NavigationError,
     PageTimeoutError,
+    RedirectLoopError,
 )
 
 TOP = "FRAME-TOP"
@@ -33,12 +40,25 @@ def _sent(request_id: str, url: str, frame: str = TOP, kind: str = "Document") -
     )
 
 
-def _received(request_id: str, url: str, status: int, **headers: str) -> dict[str, Any]:
+def _received(
+    request_id: str, url: str, status: int, mime: str | None = None, **headers: str
+) -> dict[str, Any]:
+    response: dict[str, Any] = {"url": url, "status": status, "headers": headers}
+    if mime is not None:
+        response["mimeType"] = mime
     return _entry(
-        "Network.responseReceived",
-        requestId=request_id,
-        type="Document",
-        response={"url": url, "status": status, "headers": headers},
+        "Network.responseReceived", requestId=request_id, type="Document", response=response
+    )
+
+
+def _committed(loader_id: str, url: str, frame: str = TOP) -> dict[str, Any]:
+    return _entry("Page.frameNavigated", frame={"id": frame, "loaderId": loader_id, "url": url})
+
+
+def _aborted(request_id: str) -> dict[str, Any]:
+    """How Chromium ends a navigation that became a download or a 204."""
+    return _entry(
+        "Network.loadingFailed", requestId=request_id, errorText="net::ERR_ABORTED", canceled=True
     )
 
 
@@ -92,9 +112,104 @@ def test_unreadable_entries_are_skipped_and_no_document_is_empty():
         ("net::ERR_CONNECTION_REFUSED", ConnectionRefusedRenderError),
         ("net::ERR_TIMED_OUT", PageTimeoutError),
         ("net::ERR_SSL_PROTOCOL_ERROR", NavigationError),
+        ("net::ERR_TOO_MANY_REDIRECTS", RedirectLoopError),
     ],
 )
 def test_network_errors_map_to_render_errors(error_text: str, error_class: type):
     error = navigation_error("http://x.test/", error_text)
     assert type(error) is error_class
     assert error_text in str(error)
+
+
+def test_a_committed_html_document_is_a_page():
+    log = [
+        _sent("R1", "http://a.test/"),
+        _received("R1", "http://a.test/", 200, "text/html"),
+        _committed("R1", "http://a.test/"),
+    ]
+    document = main_document(log, TOP)
+    assert (document.committed, document.is_page, document.not_a_page()) == (True, True, None)
+
+
+@pytest.mark.parametrize(
+    ("mime", "headers", "status", "named"),
+    [
+        ("application/pdf", {}, 200, "application/pdf is a download"),
+        ("text/csv", {"Content-Disposition": "attachment; filename=a.csv"}, 200, "attachment"),
+        ("text/html", {}, 204, "HTTP 204"),
+    ],
+)
+def test_an_answer_the_browser_never_showed_is_no_page(
+    mime: str, headers: dict[str, str], status: int, named: str
+):
+    """A download or a 204 leaves the previous page on screen: no frameNavigated."""
+    log = [
+        _sent("R1", "http://a.test/file"),
+        _received("R1", "http://a.test/file", status, mime, **headers),
+        _aborted("R1"),
+    ]
+    document = main_document(log, TOP)
+    assert (document.url, document.status, document.committed) == (
+        "http://a.test/file",
+        status,
+        False,
+    )
+    reason = document.not_a_page()
+    assert reason is not None
+    assert named in reason
+
+
+def test_a_file_shown_in_a_viewer_is_no_page_either():
+    log = [
+        _sent("R1", "http://a.test/logo.png"),
+        _received("R1", "http://a.test/logo.png", 200, "image/png"),
+        _committed("R1", "http://a.test/logo.png"),
+    ]
+    document = main_document(log, TOP)
+    assert document.committed
+    assert (
+        document.not_a_page()
+        == "image/png is a file, not a web page: no body or screenshot stored"
+    )
+
+
+def test_the_shown_document_is_the_last_committed_one():
+    """A script sent the page to a download: the first page stays on screen."""
+    log = [
+        _sent("R1", "http://a.test/"),
+        _received("R1", "http://a.test/", 200, "text/html"),
+        _committed("R1", "http://a.test/"),
+        _sent("R2", "http://a.test/export.csv"),
+        _received("R2", "http://a.test/export.csv", 200, "text/csv"),
+        _aborted("R2"),
+    ]
+    assert main_document(log, TOP).url == "http://a.test/export.csv"
+    shown = shown_document(log, TOP)
+    assert shown is not None
+    assert shown.url == "http://a.test/"
+    assert shown_document(log[:2], TOP) is None
+
+
+def test_only_a_new_top_frame_document_counts_as_navigating():
+    started = _entry(
+        "Page.frameStartedNavigating", frameId=TOP, url="http://a.test/b",
+        navigationType="differentDocument",
+    )  # fmt: skip
+    same = _entry(
+        "Page.frameStartedNavigating", frameId=TOP, url="http://a.test/#x",
+        navigationType="sameDocument",
+    )  # fmt: skip
+    child = _sent("F1", "http://ads.test/", frame="FRAME-CHILD")
+    image = _sent("I1", "http://a.test/i.png", kind="Image")
+    assert navigation_started([started], TOP)
+    assert navigation_started([_sent("R2", "http://a.test/b")], TOP)
+    assert not navigation_started([same, child, image], TOP)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("1; url=/next", 1.0), ("0", 0.0), ("soon", None), (None, None)]
+)
+def test_a_refresh_header_gives_its_delay(header: str | None, seconds: float | None):
+    headers = {"Refresh": header} if header is not None else {}
+    log = [_sent("R1", "http://a.test/"), _received("R1", "http://a.test/", 200, **headers)]
+    assert main_document(log, TOP).refresh == seconds

@@ -50,3 +50,19 @@ def test_empty_and_text_free_pages() -> None:
 def test_token_estimate_counts_cjk_per_character() -> None:
     assert estimate_tokens("料金プラン") == 5
     assert estimate_tokens("a" * 40) == 10
+
+
+def test_shadow_roots_the_crawler_serialised_are_read_and_inert_templates_are_not() -> None:
+    # The crawler stores shadow DOM as declarative templates (crawler/browser/scripts.py).
+    from analyzer_lambda.analyzers.gemini.text import main_text
+
+    html = (
+        "<html><body><h1>Plans</h1><price-card><template shadowrootmode='open'>"
+        "<p>Pro plan: 49 EUR per month</p><div><template shadowrootmode='closed'>"
+        "<p>Nested: unlimited seats</p></template></div></template></price-card>"
+        "<template><p>Inert row template</p></template></body></html>"
+    )
+    text = main_text(html)
+    assert "Pro plan: 49 EUR per month" in text
+    assert "Nested: unlimited seats" in text
+    assert "Inert row template" not in text
