@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-dev
 
 URLS ?=
 PROMPT ?=
+WATCHLIST ?=
 
 .PHONY: run test unit integration lint bench reanalyze report system-deps clean
 
@@ -19,8 +20,9 @@ system-deps:
 	@scripts/ensure-system-deps
 
 # The whole pipeline on this machine (rivalscope_local/run.py); data persists under data/.
+# Default: the watch list demo/watchlist.yaml (the bundled demo competitors).
 run: $(STAMP) system-deps
-	$(BIN)/python -m rivalscope_local.run $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT))
+	$(BIN)/python -m rivalscope_local.run $(if $(WATCHLIST),--watchlist "$(WATCHLIST)") $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT))
 
 # On the local archive (default RUN: the latest in data/): make reanalyze PROMPT=file [RUN=s3://...]
 # [MODEL=m] [ARGS="--dry-run"]; make report [RUN=...] [PROMPT=...]

@@ -228,6 +228,7 @@ class _ChunkRun:
             prompt_id=prompt.prompt_id,
             model=model,
             analyzer=self.deps.analyzer.name,
+            competitor=page.competitor if page else None,
             **fields,
         )
 

@@ -22,6 +22,8 @@ class PageItem(Page):  # type: ignore[misc] # s3pipeline ships no type hints
     title = scrapy.Field()
     screenshot = scrapy.Field()
     prompt = scrapy.Field()
+    competitor = scrapy.Field()
+    change_rules = scrapy.Field()
     error = scrapy.Field()
 
     @classmethod

@@ -23,13 +23,22 @@ from twisted.internet import error as net
 from twisted.internet.defer import TimeoutError as DeferTimeoutError
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
+from crawler.botwalls import Evidence, detect_wall, headers_from_pairs
 from crawler.exceptions import GUARD_REFUSALS, BlockedAddressError, RenderError
 from crawler.netguard.wire import BLOCKED_HEADER
 from crawler.politeness.robots import RobotsDisallowedError
-from rivalscope_core.records import ErrorInfo, PageRecord, Screenshot, utc_now_iso
+from rivalscope_core.records import (
+    BLOCKED_BY_SITE,
+    ErrorInfo,
+    PageRecord,
+    Screenshot,
+    utc_now_iso,
+)
 
 if TYPE_CHECKING:
     from scrapy.http import Response
+
+    from rivalscope_core.watchlist import Competitor
 
 _MAX_MESSAGE = 500
 _HTTP_ERROR_FROM = 400
@@ -69,11 +78,22 @@ def error_info(exc: BaseException) -> ErrorInfo:
     return ErrorInfo("error", message)
 
 
-def failed_page(url: str, exc: BaseException, prompt: str | None) -> PageRecord:
-    return _failed(url, error_info(exc), prompt)
+def failed_page(
+    url: str, exc: BaseException, prompt: str | None, competitor: Competitor | None = None
+) -> PageRecord:
+    return _failed(url, error_info(exc), prompt, competitor)
 
 
-def _failed(url: str, error: ErrorInfo, prompt: str | None) -> PageRecord:
+def _listing(competitor: Competitor | None) -> dict[str, Any]:
+    """What a page record says of the watch-list entry it was crawled for."""
+    if competitor is None:
+        return {"competitor": None, "change_rules": None}
+    return {"competitor": competitor.name, "change_rules": competitor.change_rules}
+
+
+def _failed(
+    url: str, error: ErrorInfo, prompt: str | None, competitor: Competitor | None
+) -> PageRecord:
     """The record of a page that never came back: no final URL, status or body."""
     return PageRecord(
         url=url,
@@ -83,6 +103,7 @@ def _failed(url: str, error: ErrorInfo, prompt: str | None) -> PageRecord:
         body="",
         prompt=prompt,
         error=error,
+        **_listing(competitor),
     )
 
 
@@ -98,10 +119,26 @@ def _guard_refusal(response: Response) -> ErrorInfo | None:
     return ErrorInfo(error_type, message[:_MAX_MESSAGE] or f"refused by the guard ({value!r})")
 
 
-def _http_error(status: int | None) -> ErrorInfo | None:
+def _page_error(evidence: Evidence) -> ErrorInfo | None:
+    """A bot wall served in place of the page (whatever its status: walls come as 200 too),
+    else an HTTP error status, else none. A wall's record keeps its body and screenshot, for
+    a person to look at; the analyser never reads a page with an error (SPEC.md)."""
+    wall = detect_wall(evidence)
+    if wall is not None:
+        return ErrorInfo(BLOCKED_BY_SITE, wall.message[:_MAX_MESSAGE])
+    status = evidence.status
     if status is not None and status >= _HTTP_ERROR_FROM:
         return ErrorInfo("http_status", f"HTTP {status}")
     return None
+
+
+def _scrapy_headers(response: Response) -> dict[str, str]:
+    return headers_from_pairs(
+        {
+            name.decode("latin-1"): [v.decode("latin-1") for v in values]
+            for name, values in response.headers.items()
+        }
+    )
 
 
 def _not_a_page(page: Any) -> ErrorInfo | None:
@@ -118,7 +155,9 @@ def _plain_title(response: Response) -> str | None:
     return title or None
 
 
-def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecord:
+def rendered_page(
+    url: str, response: Response, prompt: str | None, competitor: Competitor | None = None
+) -> PageRecord:
     """The record of a page that came back. With rendering on, the download handler put the
     rendered page in ``meta["selenium_page"]``; with it off, the plain response is the page."""
     page: Any = response.meta.get("selenium_page")
@@ -127,29 +166,37 @@ def rendered_page(url: str, response: Response, prompt: str | None) -> PageRecor
         if screenshot is not None and not isinstance(screenshot, Screenshot):
             screenshot = Screenshot.from_dict(screenshot)
         status = page.status
+        html = page.html or ""
+        headers = getattr(page, "headers", None) or {}
         return PageRecord(
             url=url,
             final_url=page.final_url or response.url,
             status=status,
             crawled_at=utc_now_iso(),
-            body=page.html or "",
+            body=html,
             title=page.title or None,
             screenshot=screenshot,
             prompt=prompt,
-            error=_http_error(status) or _not_a_page(page),
+            error=_page_error(Evidence(status, headers, html, page.title or None))
+            or _not_a_page(page),
+            **_listing(competitor),
         )
     refusal = _guard_refusal(response)
     if refusal is not None:
-        return _failed(url, refusal, prompt)
+        return _failed(url, refusal, prompt, competitor)
+    body = response.text if isinstance(response, TextResponse) else ""
+    title = _plain_title(response)
     return PageRecord(
         url=url,
         final_url=response.url,
         status=response.status,
         crawled_at=utc_now_iso(),
-        body=response.text if isinstance(response, TextResponse) else "",
-        title=_plain_title(response),
+        body=body,
+        title=title,
         prompt=prompt,
-        error=_http_error(response.status) or _plain_not_a_page(response),
+        error=_page_error(Evidence(response.status, _scrapy_headers(response), body, title))
+        or _plain_not_a_page(response),
+        **_listing(competitor),
     )
 
 

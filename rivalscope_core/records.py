@@ -12,16 +12,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from rivalscope_core.watchlist import ChangeRules
+
 
 def utc_now_iso() -> str:
     """ISO 8601 UTC with a trailing ``Z``, the form every record uses."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# The error type of a bot wall served in place of the page (SPEC.md, "Page record"): the crawler
+# records it, the analyser never analyses it, the report shows it as its own state.
+BLOCKED_BY_SITE = "blocked_by_site"
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     """Why a page could not be rendered or analysed: ``type`` is a stable short name
-    (``timeout``, ``dns``, ``http_status``, ``blocked_address``, ``browser_crash``, ...)."""
+    (``timeout``, ``dns``, ``http_status``, ``blocked_address``, ``browser_crash``,
+    ``blocked_by_site`` for a bot wall served in place of the page, ...)."""
 
     type: str
     message: str
@@ -63,7 +71,9 @@ class Screenshot:
 @dataclass(frozen=True)
 class PageRecord:
     """One crawled page. ``body`` keeps the name of ``s3pipeline.Page`` so that chunks stay
-    readable by tools that know that item."""
+    readable by tools that know that item. ``competitor`` is the watch-list name the page was
+    listed (or found) under, None for ``-a urls``/``urls_file``; ``change_rules`` are that
+    competitor's noise rules, carried with the page for change tracking (issue #12)."""
 
     url: str
     final_url: str | None
@@ -73,10 +83,15 @@ class PageRecord:
     title: str | None = None
     screenshot: Screenshot | None = None
     prompt: str | None = None
+    competitor: str | None = None
+    change_rules: ChangeRules | None = None
     error: ErrorInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if self.change_rules is not None:
+            data["change_rules"] = self.change_rules.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PageRecord:
@@ -93,8 +108,14 @@ class PageRecord:
             title=data.get("title"),
             screenshot=Screenshot.from_dict(data.get("screenshot")),
             prompt=data.get("prompt"),
+            competitor=_optional_text(data.get("competitor")),
+            change_rules=ChangeRules.from_dict(data.get("change_rules")),
             error=ErrorInfo.from_dict(data.get("error")),
         )
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 @dataclass(frozen=True)
@@ -105,7 +126,8 @@ class Usage:
 
 @dataclass(frozen=True)
 class ResultRecord:
-    """One analysis of one page with one prompt and model (SPEC.md, ``results.jsonl``)."""
+    """One analysis of one page with one prompt and model (SPEC.md, ``results.jsonl``);
+    ``competitor`` is copied from the page record (None when the page had none)."""
 
     url: str
     final_url: str | None
@@ -119,6 +141,7 @@ class ResultRecord:
     usage: Usage = field(default_factory=Usage)
     error: ErrorInfo | None = None
     analyzed_at: str = field(default_factory=utc_now_iso)
+    competitor: str | None = None
     # ``{chunk, line}`` of the capture whose answer this reuses (the page did not change), or
     # None: the model was asked (SPEC.md, Result record)
     reused_from: dict[str, Any] | None = None
@@ -148,5 +171,6 @@ class ResultRecord:
             ),
             error=ErrorInfo.from_dict(data.get("error")),
             analyzed_at=str(data.get("analyzed_at") or ""),
+            competitor=_optional_text(data.get("competitor")),
             reused_from=data.get("reused_from") or None,
         )

@@ -81,11 +81,54 @@ def shard_of(site: str, count: int) -> int:
 
 
 def select_shard(
-    urls: list[str], index: int, count: int, site_of: Callable[[str], str] = _host
+    urls: list[str],
+    index: int,
+    count: int,
+    site_of: Callable[[str], str] = _host,
+    competitor_of: Callable[[str], str | None] | None = None,
 ) -> list[str]:
     """The URLs shard ``index`` of ``count`` crawls, in their given order.
 
     URLs are split by site, not one by one: every URL of a site goes to the same task, so N
     tasks crawl each URL exactly once *and* no site is fetched by two tasks at the same time,
-    which would defeat the per-site delay. The crawler passes its registrable-domain function."""
-    return [url for url in urls if shard_of(site_of(url), count) == index]
+    which would defeat the per-site delay. The crawler passes its registrable-domain function.
+    With ``competitor_of`` (a watch list), all sites of one competitor — and, transitively, of
+    competitors sharing a site — are one unit too, so no competitor is crawled by two tasks."""
+    units = _shard_units(urls, site_of, competitor_of)
+    return [url for url in urls if shard_of(units[url], count) == index]
+
+
+def _shard_units(
+    urls: list[str],
+    site_of: Callable[[str], str],
+    competitor_of: Callable[[str], str | None] | None,
+) -> dict[str, str]:
+    """Each URL's unit, named by its smallest site: sites joined by a competitor (union-find).
+    A site alone keeps its own name, so a plain URL list shards exactly as before."""
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    def join(a: str, b: str) -> None:
+        root_a, root_b = find(a), find(b)
+        if root_a != root_b:
+            parent[max(root_a, root_b)] = min(root_a, root_b)
+
+    sites = {url: site_of(url) for url in urls}
+    for url, site in sites.items():
+        find(site)
+        name = competitor_of(url) if competitor_of is not None else None
+        if name is not None:
+            # a competitor node ("\0" cannot occur in a site name) only joins; the unit is named
+            # by its smallest *site* below
+            join(site, f"\0{name}")
+    smallest: dict[str, str] = {}
+    for site in sites.values():
+        root = find(site)
+        smallest[root] = min(smallest.get(root, site), site)
+    return {url: smallest[find(site)] for url, site in sites.items()}

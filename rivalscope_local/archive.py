@@ -2,7 +2,7 @@
 restored) around it and synced back afterwards — the endpoint of ``make run`` is gone by then.
 
     python -m rivalscope_local.archive runs
-    python -m rivalscope_local.archive reanalyze [RUN_URI] --prompt FILE [reanalyze options]
+    python -m rivalscope_local.archive reanalyze [RUN_URI] [--prompt FILE] [reanalyze options]
     python -m rivalscope_local.archive report [RUN_URI] [--prompt FILE_OR_ID] [--out DIR]
     python -m rivalscope_local.archive exec -- COMMAND [ARG...]
 
@@ -24,9 +24,6 @@ from rivalscope_local.persistence import key_to_relpath, relpath_to_key
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
 
 SPIDER = "competitors"
-DEFAULT_PROMPT = (
-    Path(__file__).resolve().parents[1] / "analyzer_lambda" / "prompts" / "default_prompt.md"
-)
 
 
 def local_runs(data_dir: Path, bucket: str = DEFAULT_BUCKET) -> list[str]:
@@ -66,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     # argument that starts with s3:// (argparse would take a prompt path for it)
     commands.add_parser("reanalyze", help="python -m analyzer_lambda.reanalyze")
     report = commands.add_parser("report", help="python -m analyzer_lambda.report")
-    report.add_argument("--prompt", default=str(DEFAULT_PROMPT))
+    report.add_argument("--prompt", default=None, help="default: each page's own prompt")
     report.add_argument("--out", type=Path, default=None, help="default: out/<run time>/")
     commands.add_parser("exec", help="any command, with the local endpoint up")
     args, rest = parser.parse_known_args(argv)
@@ -91,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         command = [*python, "analyzer_lambda.reanalyze", run, *rest]
     else:
         out = args.out or Path("out") / run.rstrip("/").rsplit("/", 1)[-1]
-        command = [*python, "analyzer_lambda.report", run, "--prompt", args.prompt,
-                   "--out", str(out), *rest]  # fmt: skip
+        prompt = ["--prompt", args.prompt] if args.prompt else []
+        command = [*python, "analyzer_lambda.report", run, *prompt, "--out", str(out), *rest]
     return run_in_stack(command, args.data_dir, args.bucket)
 
 

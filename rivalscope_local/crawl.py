@@ -55,10 +55,10 @@ def crawl_command(
     max_pages: int,
     allow_private: str = "",
     chunk_size: int = 5,
+    watchlist: Path | None = None,
 ) -> list[str]:
     command = [
         sys.executable, "-m", "scrapy", "crawl", "competitors",
-        "-a", f"urls={','.join(urls)}",
         "-a", f"max_pages={max_pages}",
         "-s", "LOGSTATS_INTERVAL=2",
         # a local Ctrl-C should not wait a minute for pages in flight
@@ -66,6 +66,10 @@ def crawl_command(
         # small chunks: analysis starts while the crawl goes on
         "-s", f"S3PIPELINE_MAX_CHUNK_SIZE={chunk_size}",
     ]  # fmt: skip
+    if urls:
+        command += ["-a", f"urls={','.join(urls)}"]
+    if watchlist is not None:
+        command += ["-a", f"watchlist={watchlist}"]
     if prompt:
         command += ["-a", f"prompt={prompt}"]
     if allow_private:

@@ -1,5 +1,6 @@
-"""The bundled demo: each directory of ``demo/site/`` served as its own "competitor" site on
-loopback, so ``make run`` works offline.
+"""The bundled demo: each directory of ``demo/site/`` served as its own site on loopback, so
+``make run`` works offline. ``demo/watchlist.yaml`` names the competitors they belong to; its
+``http://NAME.demo/`` hosts stand for the folder ``NAME`` (:meth:`DemoSites.base_url`).
 
 Each site needs its own host — Scrapy's per-site politeness (downloader slots, robots.txt) keys
 on it — so the sites listen on ``127.0.0.2``, ``127.0.0.3``, … (Linux routes all of 127/8 to
@@ -20,6 +21,7 @@ from typing import Self
 from rivalscope_local.static_site import SiteServer
 
 DEMO_ROOT = Path(__file__).resolve().parents[1] / "demo" / "site"
+DEMO_WATCHLIST = DEMO_ROOT.parent / "watchlist.yaml"
 
 
 class DemoSites:
@@ -28,6 +30,7 @@ class DemoSites:
     def __init__(self, root: Path = DEMO_ROOT) -> None:
         self._root = root
         self._servers: list[SiteServer] = []
+        self._names: list[str] = []
 
     def start(self) -> Self:
         sites = sorted(p for p in self._root.iterdir() if p.is_dir())
@@ -35,12 +38,21 @@ class DemoSites:
             raise FileNotFoundError(f"no demo site under {self._root}")
         for index, site in enumerate(sites):
             self._servers.append(_bind(site, f"127.0.0.{index + 2}").start())
+            self._names.append(site.name)
         return self
 
     def stop(self) -> None:
         for server in self._servers:
             server.stop()
         self._servers.clear()
+        self._names.clear()
+
+    def base_url(self, name: str) -> str | None:
+        """``http://host:port`` of the site served from the folder ``name``, if there is one."""
+        for site, netloc in zip(self._names, self.netlocs, strict=True):
+            if site == name:
+                return f"http://{netloc}"
+        return None
 
     @property
     def netlocs(self) -> list[str]:

@@ -1,12 +1,13 @@
 """``make run``: the whole pipeline on one machine, in the AWS topology.
 
-``python -m rivalscope_local.run [--urls "u1 u2"] [--prompt FILE] [--data-dir data] [--out out]``
+``python -m rivalscope_local.run [--watchlist FILE] [--urls "u1 u2"] [--prompt FILE]
+[--data-dir data] [--out out]``
 
 1. start the embedded S3/SQS endpoint and restore ``data/`` into it (no event raised);
 2. wire bucket → queue (raw chunks only) and start the worker that hands SQS batches to the
    Lambda handler in-process, honouring partial-batch failures;
-3. crawl the URLs — or the bundled demo sites on loopback — with ``scrapy crawl competitors`` in
-   a subprocess, printing progress;
+3. crawl the watch list and/or the URLs — by default ``demo/watchlist.yaml``, the bundled demo
+   sites on loopback — with ``scrapy crawl competitors`` in a subprocess, printing progress;
 4. wait until the queue is drained, then write the report into ``out/<run time>/``;
 5. on exit, Ctrl-C included: stop the crawl, sync to ``data/``, stop everything started.
 
@@ -32,11 +33,13 @@ from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.handler import lambda_handler
 from analyzer_lambda.prompts.parser import PromptError, parse_prompt
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from rivalscope_core.keys import CHUNK_SUFFIX, RAW_PREFIX, RunRef, analysis_prefix
+from rivalscope_core.keys import ANALYSIS_PREFIX, CHUNK_SUFFIX, RAW_PREFIX, RunRef
 from rivalscope_core.urls import BadUrlError, parse_url_list
+from rivalscope_core.watchlist import WatchListError
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
-from rivalscope_local.demo import DemoSites
+from rivalscope_local.demo import DEMO_WATCHLIST, DemoSites
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
+from rivalscope_local.watchlist import load_watchlist, localize, uses_demo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -53,13 +56,15 @@ def say(message: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--watchlist", type=Path, default=None,
+                        help="YAML watch list (default: demo/watchlist.yaml)")  # fmt: skip
     parser.add_argument("--urls", default="", help="sites to crawl (default: the demo sites)")
     parser.add_argument("--prompt", type=Path, default=None, help="prompt file (Markdown)")
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, default=Path("out"))
     parser.add_argument("--bucket", default=DEFAULT_BUCKET)
     parser.add_argument("--max-pages", type=int, default=None,
-                        help="pages per site (default: 3 for the demo, 1 for --urls)")  # fmt: skip
+                        help="pages per site (default 1; a watch list sets its own)")  # fmt: skip
     parser.add_argument("--allow-private", default="",
                         help="ALLOW_PRIVATE_ADDRESSES for own loopback/LAN sites")  # fmt: skip
     parser.add_argument("--chunk-size", type=int, default=5, help="pages per raw chunk")
@@ -76,10 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     prompt_path = (args.prompt or DEFAULT_PROMPT).resolve()
     try:
-        prompt = parse_prompt(prompt_path.read_text("utf-8"), source=str(prompt_path),
-                              fallback_name=prompt_path.stem)  # fmt: skip
+        # checked now, so a bad prompt file stops the run before anything starts
+        parse_prompt(prompt_path.read_text("utf-8"), source=str(prompt_path),
+                     fallback_name=prompt_path.stem)  # fmt: skip
         urls = parse_url_list(args.urls) if args.urls.strip() else []
-    except (OSError, PromptError, BadUrlError) as exc:
+        watch_path = args.watchlist or (None if urls else DEMO_WATCHLIST)
+        watchlist = load_watchlist(watch_path) if watch_path is not None else None
+    except (OSError, PromptError, BadUrlError, WatchListError) as exc:
         print(f"rivalscope: {exc}", file=sys.stderr)
         return EXIT_USAGE
     signal.signal(signal.SIGTERM, _interrupt)
@@ -100,11 +108,20 @@ def main(argv: list[str] | None = None) -> int:
         current_deps()  # a configuration error stops the run now, not after the crawl
         worker = stack.start_analyzer(lambda_handler)
         allow = args.allow_private
-        if not urls:
-            demo = DemoSites().start()
-            urls, allow = demo.urls, demo.allow_private
-            say(f"no URLS given: crawling the bundled demo sites {' '.join(urls)}")
-        max_pages = args.max_pages or (3 if demo else 1)
+        watch_file = None
+        if watchlist is not None:
+            if uses_demo(watchlist):
+                demo = DemoSites().start()
+                watchlist = localize(watchlist, demo)
+                allow = ",".join(a for a in (allow, demo.allow_private) if a)
+            names = ", ".join(c.name for c in watchlist.competitors)
+            say(f"watch list {watch_path}: {names or 'URLs without competitor'}")
+            urls += [url for url in watchlist.unnamed_urls if url not in urls]
+            if watchlist.competitors:  # the crawl's copy, with the demo sites' addresses
+                watch_file = args.data_dir / "logs" / f"watchlist-{stamp}.yaml"
+                watch_file.parent.mkdir(parents=True, exist_ok=True)
+                watch_file.write_text(watchlist.to_yaml(), encoding="utf-8")
+        max_pages = args.max_pages or 1
         s3 = stack.endpoint.s3()
         before = _runs(s3, args.bucket)
         crawl = CrawlProcess(
@@ -114,12 +131,13 @@ def main(argv: list[str] | None = None) -> int:
                 max_pages=max_pages,
                 allow_private=allow,
                 chunk_size=args.chunk_size,
+                watchlist=watch_file.resolve() if watch_file is not None else None,
             ),
             stack.env,
             args.data_dir / "logs" / f"crawl-{stamp}.log",
             on_line=lambda line: print(f"  crawl | {line}", flush=True),
         )
-        progress = _Progress(s3, args.bucket, prompt.prompt_id, before, worker, crawl, started)
+        progress = _Progress(s3, args.bucket, before, worker, crawl, started)
         while crawl.poll() is None:
             progress.tick()
             time.sleep(0.5)
@@ -137,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"the analyser did not finish within {args.analysis_timeout:.0f} s")
         progress.tick(force=True)
         stack.sync()
-        report_code, report_dir = _report(run, prompt_path, args.out, stack.env)
+        report_code, report_dir = _report(run, args.out, stack.env)
         stack.sync()
         failed = worker.stats.failed + worker.dead_letters()
         if failed:
@@ -148,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"done in {time.monotonic() - started:.0f} s; next: make reanalyze RUN={run.uri} "
             "PROMPT=your-prompt.md")  # fmt: skip
         return max(crawl_code, report_code, EXIT_FAILED if worker.dead_letters() else EXIT_OK)
-    except ConfigurationError as exc:
+    except (ConfigurationError, WatchListError) as exc:
         say(f"configuration: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -208,9 +226,9 @@ def _count(s3: S3Client, bucket: str, prefix: str, suffix: str) -> int:
 class _Progress:
     """One console line whenever the crawl or the analysis moved, at most every 2 s."""
 
-    def __init__(self, s3: S3Client, bucket: str, prompt_id: str, before: set[str],
+    def __init__(self, s3: S3Client, bucket: str, before: set[str],
                  worker: QueueWorker, crawl: CrawlProcess, started: float) -> None:  # fmt: skip
-        self._s3, self._bucket, self._prompt_id, self._before = s3, bucket, prompt_id, before
+        self._s3, self._bucket, self._before = s3, bucket, before
         self._worker, self._crawl, self._started = worker, crawl, started
         self._run: RunRef | None = None
         self._last = ""
@@ -230,11 +248,9 @@ class _Progress:
         self._last_at = now
         run = self.find_run()
         chunks = _count(self._s3, self._bucket, run.raw_prefix, CHUNK_SUFFIX) if run else 0
-        analysed = (
-            _count(self._s3, self._bucket, analysis_prefix(run, self._prompt_id), ".json")
-            if run
-            else 0
-        )
+        # every prompt's results: a watch list may give some competitors a prompt of their own
+        prefix = f"{ANALYSIS_PREFIX}{run.spider}/{run.time}/" if run else ""
+        analysed = _count(self._s3, self._bucket, prefix, ".json") if run else 0
         crawled = self._crawl.progress
         if crawled.stored is None:
             crawl = f"crawl: {crawled.pages} pages fetched, {crawled.items} stored"
@@ -246,11 +262,13 @@ class _Progress:
             self._last = line
 
 
-def _report(run: RunRef, prompt: Path, out: Path, env: dict[str, str]) -> tuple[int, Path]:
+def _report(run: RunRef, out: Path, env: dict[str, str]) -> tuple[int, Path]:
+    """The report of every page with the prompt it was analysed with: the run's, or its
+    competitor's from the watch list (no ``--prompt``)."""
     report_dir = out / run.time
     say(f"writing the report into {report_dir}/")
     command = [sys.executable, "-m", "analyzer_lambda.report", run.uri,
-               "--prompt", str(prompt), "--out", str(report_dir)]  # fmt: skip
+               "--out", str(report_dir)]  # fmt: skip
     code = subprocess.run(command, env=env, cwd=Path.cwd(), check=False).returncode
     return code, report_dir
 

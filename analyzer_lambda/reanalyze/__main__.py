@@ -1,7 +1,9 @@
-"""``python -m analyzer_lambda.reanalyze RUN_URI --prompt FILE [--model M] [--concurrency N]
+"""``python -m analyzer_lambda.reanalyze RUN_URI [--prompt FILE] [--model M] [--concurrency N]
 [--dry-run] [--yes] [--via local|lambda]``: analyse stored pages again, never fetching a site.
 
-Only pages without a result for this (prompt id, model) are analysed, so a rerun resumes an
+``--prompt`` is used for every page; without it each page gets its own prompt, as the analyser
+chose it (the record's — a watch list's per-competitor prompt — else ``ANALYSIS_PROMPT``).
+Only pages without a result for their (prompt id, model) are analysed, so a rerun resumes an
 interrupted one and a second run makes no model call. ``--dry-run`` prints the pages, the
 estimated tokens and cost (``pricing``) and calls nothing. A run estimated above
 ``RIVALSCOPE_CONFIRM_ABOVE_USD`` (default 1 USD), or whose model has no known price, asks first;
@@ -37,6 +39,7 @@ from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageEr
 from rivalscope_core.keys import parse_run_uri
 
 if TYPE_CHECKING:
+    from analyzer_lambda.prompts.parser import Prompt
     from analyzer_lambda.work import Deps
 
 FUNCTION_ENV = "ANALYZER_FUNCTION"
@@ -46,7 +49,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m analyzer_lambda.reanalyze",
                                      description=__doc__.split("\n\n")[1])  # fmt: skip
     parser.add_argument("run", metavar="RUN_URI", help="s3://BUCKET/raw/SPIDER/TIME/ or a chunk")
-    parser.add_argument("--prompt", required=True, help="prompt file, s3:// URI or name")
+    parser.add_argument("--prompt", default=None,
+                        help="prompt file, s3:// URI or name, for every page (default: each "
+                             "page's own, e.g. its competitor's from the watch list)")  # fmt: skip
     parser.add_argument("--model", default=None)
     parser.add_argument("--concurrency", type=int, default=4, help="pages at once (local)")
     parser.add_argument("--dry-run", action="store_true")
@@ -89,20 +94,31 @@ def _main(args: argparse.Namespace) -> int:
         os.environ, concurrency=args.concurrency, reuse=False if args.fresh else None
     )
     store = build_store()
-    prompt = PromptResolver(store, None).resolve(args.prompt, bucket)
-    if args.model:
-        prompt = dataclasses.replace(prompt, model=args.model)
+    # without --prompt, each page's own, resolved as the analyser does (ANALYSIS_PROMPT last)
+    resolver = PromptResolver(store, None if args.prompt else config.analysis_prompt)
+    prompt = resolver.resolve(args.prompt, bucket) if args.prompt else None
     deps: Deps | None = None
     if args.via == "local":
         logging.getLogger("analyzer_lambda").setLevel(logging.WARNING)
         deps = build_deps(config)
-        analyzer, model = deps.analyzer.name, deps.analyzer.model_for(prompt)
+        analyzer, model_for = deps.analyzer.name, deps.analyzer.model_for
+
+        def model_of(chosen: Prompt) -> str:  # as analyze_chunk's model_override does
+            return model_for(dataclasses.replace(chosen, model=args.model or chosen.model))
+
     else:
         function = args.function or os.environ.get(FUNCTION_ENV, "")
         if not function:
             raise UsageError(f"--via lambda needs --function NAME or {FUNCTION_ENV}")
-        analyzer, model = config.analyzer or "gemini", prompt.model or config.gemini_model
-    plan = make_plan(store, target, Plan(prompt, model, analyzer), config)
+        analyzer = config.analyzer or "gemini"
+
+        def model_of(chosen: Prompt) -> str:
+            return str(args.model or chosen.model or config.gemini_model)
+
+    model = model_of(prompt or resolver.resolve(None, bucket))  # own prompts: the default's
+    plan = Plan(prompt, model, analyzer, own=lambda ref: resolver.resolve(ref, bucket),
+                model_of=model_of)  # fmt: skip
+    plan = make_plan(store, target, plan, config)
     plan.price = price_for(model, load_prices(os.environ))
     print(plan.describe(), file=sys.stderr)
     if args.dry_run:
@@ -113,8 +129,9 @@ def _main(args: argparse.Namespace) -> int:
     confirm(plan, args.yes, os.environ)
     if deps is not None:
         return run_local(plan, deps, args.prompt, args.model, args.concurrency)
-    prompt_uri = stored_prompt_uri(store, args.prompt, bucket)
-    return run_lambda(plan, function, prompt_uri, args.batch, fresh=args.fresh)
+    prompt_uri = stored_prompt_uri(store, args.prompt, bucket) if args.prompt else None
+    model = plan.model if prompt else args.model
+    return run_lambda(plan, function, prompt_uri, args.batch, model, fresh=args.fresh)
 
 
 if __name__ == "__main__":

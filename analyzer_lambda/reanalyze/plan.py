@@ -33,6 +33,7 @@ from rivalscope_core.records import PageRecord
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Callable
 
     from analyzer_lambda.config import Config
     from analyzer_lambda.prompts.parser import Prompt
@@ -41,11 +42,18 @@ if TYPE_CHECKING:
 
 @dataclass
 class Plan:
-    """What a re-analysis would do: the pages without a result, per chunk, and their cost."""
+    """What a re-analysis would do: the pages without a result, per chunk, and their cost.
 
-    prompt: Prompt
+    ``prompt`` None: each page with its own prompt, as the analyser picks it (the record's
+    ``prompt`` — a watch list's per-competitor prompt — else ``ANALYSIS_PROMPT``): ``own``
+    resolves a record's reference and ``model_of`` gives a prompt's model."""
+
+    prompt: Prompt | None
     model: str
     analyzer: str
+    own: Callable[[str | None], Prompt] | None = None
+    model_of: Callable[[Prompt], str] | None = None
+    prompt_ids: set[str] = field(default_factory=set)
     chunks: int = 0
     pages: int = 0
     todo: dict[ChunkRef, int] = field(default_factory=dict)
@@ -67,8 +75,13 @@ class Plan:
         cost = "unknown (no price for this model: see RIVALSCOPE_PRICES_FILE)"
         if self.price is not None:
             cost = f"${self.cost:.4f} (prices as of {self.price.as_of})"
+        which = (
+            f"prompt {self.prompt.prompt_id}"
+            if self.prompt is not None
+            else f"each page's own prompt ({', '.join(sorted(self.prompt_ids)) or 'none'})"
+        )
         return (
-            f"prompt {self.prompt.prompt_id}, model {self.model} ({self.analyzer})\n"
+            f"{which}, model {self.model} ({self.analyzer})\n"
             f"pages: {self.pages} in {self.chunks} chunk(s); {self.pages - self.todo_pages} "
             f"already analysed; {self.todo_pages} to analyse in {len(self.todo)} chunk(s)\n"
             f"estimated tokens: {self.input_tokens:,} input, {self.output_tokens:,} output\n"
@@ -84,25 +97,48 @@ def make_plan(store: Store, target: RunRef | ChunkRef, plan: Plan, config: Confi
     else:
         keys = store.existing_keys(run.bucket, run.raw_prefix)
         chunks = [ChunkRef(run.bucket, key) for key in sorted(keys) if is_raw_chunk_key(key)]
-    done = store.existing_keys(run.bucket, analysis_prefix(run, plan.prompt.prompt_id, plan.model))
+    listed: dict[str, set[str]] = {}
+
+    def done(prompt_id: str, model: str) -> set[str]:
+        prefix = analysis_prefix(run, prompt_id, model)
+        if prefix not in listed:
+            listed[prefix] = store.existing_keys(run.bucket, prefix)
+        return listed[prefix]
+
     free = plan.analyzer == "extract"
     for chunk in chunks:
         plan.chunks += 1
+        ref: str | None = None  # as work.py: a broken line goes with the line before it
         with store.open_chunk(chunk, config.work_dir) as stream:
             for line, record in read_pages(stream, key=chunk.key):
                 plan.pages += 1
-                if analysis_key(chunk, line, plan.prompt.prompt_id, plan.model) in done:
+                if isinstance(record, PageRecord):
+                    ref = record.prompt
+                prompt, model = _prompt_and_model(plan, ref)
+                plan.prompt_ids.add(prompt.prompt_id)
+                if analysis_key(chunk, line, prompt.prompt_id, model) in done(
+                    prompt.prompt_id, model
+                ):
                     continue
                 plan.todo[chunk] = plan.todo.get(chunk, 0) + 1
                 if isinstance(record, PageRecord) and not free:
                     tokens_in, tokens_out = estimate_page_tokens(
-                        record, plan.prompt, text_budget=config.text_tokens,
+                        record, prompt, text_budget=config.text_tokens,
                         image_max_side=config.screenshot_max_side,
                         max_output=config.gemini_max_output_tokens,
                     )  # fmt: skip
                     plan.input_tokens += tokens_in
                     plan.output_tokens += tokens_out
     return plan
+
+
+def _prompt_and_model(plan: Plan, ref: str | None) -> tuple[Prompt, str]:
+    if plan.prompt is not None:
+        return plan.prompt, plan.model
+    assert plan.own is not None
+    assert plan.model_of is not None
+    prompt = plan.own(ref)
+    return prompt, plan.model_of(prompt)
 
 
 def confirm(plan: Plan, yes: bool, environ: dict[str, str] | os._Environ[str]) -> None:

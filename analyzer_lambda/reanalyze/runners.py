@@ -89,7 +89,10 @@ class Progress:
         print(f"\r{text}" if self._tty else text, file=self.stream, flush=True)
 
 
-def run_local(plan: Plan, deps: Deps, prompt_ref: str, model: str | None, concurrency: int) -> int:
+def run_local(
+    plan: Plan, deps: Deps, prompt_ref: str | None, model: str | None, concurrency: int
+) -> int:
+    """``prompt_ref`` None: each page's own prompt (``analyze_chunk`` without an override)."""
     from analyzer_lambda.work import analyze_chunk
 
     at_once = max(1, min(CHUNKS_AT_ONCE, concurrency, len(plan.todo)))
@@ -136,7 +139,15 @@ def run_local(plan: Plan, deps: Deps, prompt_ref: str, model: str | None, concur
     return EXIT_FAILED if incomplete else EXIT_OK
 
 
-def run_lambda(plan: Plan, function: str, prompt_uri: str, batch: int, fresh: bool = False) -> int:
+def run_lambda(
+    plan: Plan,
+    function: str,
+    prompt_uri: str | None,
+    batch: int,
+    model: str | None,
+    fresh: bool = False,
+) -> int:
+    """``prompt_uri`` None: the function analyses each page with its own prompt."""
     import boto3
 
     client = boto3.client("lambda")
@@ -144,7 +155,7 @@ def run_lambda(plan: Plan, function: str, prompt_uri: str, batch: int, fresh: bo
     failed = 0
     for start in range(0, len(chunks), batch):
         request = {"chunks": chunks[start : start + batch], "prompt": prompt_uri,
-                   "model": plan.model, **({"fresh": True} if fresh else {})}  # fmt: skip
+                   "model": model, **({"fresh": True} if fresh else {})}  # fmt: skip
         payload = {"reanalyze": request}
         response = client.invoke(FunctionName=function, InvocationType="Event",
                                  Payload=json.dumps(payload).encode())  # fmt: skip

@@ -1,9 +1,11 @@
-"""``python -m analyzer_lambda.report RUN_URI --prompt FILE_OR_ID --out DIR [--upload]``
+"""``python -m analyzer_lambda.report RUN_URI [--prompt FILE_OR_ID] --out DIR [--upload]``
 (issue 4): the command. Reads a run's raw chunks (for page facts and screenshots) and its
-stored results from S3, writes ``results.jsonl``, ``results.csv``, ``report.html``,
-``changes.jsonl`` (against each page's previous capture, ``--against RUN_URI``, or not with
-``--no-compare``: ``report.changes``) and ``screenshots/`` into DIR, and with ``--upload``
-copies them, private, under ``reports/…`` in the bucket and prints a presigned URL.
+stored results from S3 — without ``--prompt``, each page's result for the prompt it was
+analysed with (a watch list gives competitors prompts of their own, #17) — writes
+``results.jsonl``, ``results.csv``, ``report.html``, ``changes.jsonl`` (against each page's
+previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.changes``) and
+``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
+the bucket and prints a presigned URL.
 
 This module is only the command line and its exit codes, so that each job stays testable on
 its own: reading S3 is ``source``, screenshot files ``screenshots``, the rows
@@ -22,11 +24,13 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from analyzer_lambda.config import Config
 from analyzer_lambda.exceptions import CorruptChunkError
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import (
     list_chunks,
+    own_prompt_ids,
     read_report_pages,
     read_results,
     resolve_prompt_id,
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("analyzer_lambda.report")
 
 MAX_EXPIRES = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
+OWN_PROMPTS = "own-prompts"  # the report prefix's prompt part when each page has its own
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -58,9 +63,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--prompt",
-        required=True,
+        default=None,
         metavar="FILE_OR_ID",
-        help="the prompt file the run was analysed with, or its prompt id",
+        help="the prompt file the run was analysed with, or its prompt id (default: each "
+        "page's own prompt, as the analyser chose it: a watch list's per-competitor prompt, "
+        "else the run's, else ANALYSIS_PROMPT)",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
     parser.add_argument(
@@ -99,19 +106,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = target if isinstance(target, RunRef) else target.run
         s3 = make_s3_client()
         chunks = list_chunks(s3, target)
-        prompt_id = resolve_prompt_id(s3, run, args.prompt)
         only = target if isinstance(target, ChunkRef) else None
-        results = read_results(s3, run, prompt_id, only)
-        logger.info("%d chunks, %d results for %s", len(chunks), len(results), prompt_id)
         args.out.mkdir(parents=True, exist_ok=True)
-        rows = build_rows(read_report_pages(s3, chunks, args.out), results)
+        if args.prompt is not None:
+            prompt_id = resolve_prompt_id(s3, run, args.prompt)
+            results = read_results(s3, run, prompt_id, only)
+            pages = read_report_pages(s3, chunks, args.out)
+        else:  # each page with the prompt it was analysed with
+            own = own_prompt_ids(s3, Config.from_env(os.environ).analysis_prompt)
+            pages = read_report_pages(s3, chunks, args.out, prompt_id_of=own)
+            wanted = {(p.chunk, p.line, p.prompt_id) for p in pages}
+            results = [
+                r for r in read_results(s3, run, None, only)
+                if (r.chunk, r.line, r.prompt_id) in wanted
+            ]  # fmt: skip
+            prompt_id = ", ".join(sorted({str(p.prompt_id) for p in pages if p.prompt_id}))
+        logger.info("%d chunks, %d results for %s", len(chunks), len(results), prompt_id)
+        rows = build_rows(pages, results)
         meta = ReportMeta(run=(only or run).uri, prompt_id=prompt_id, generated_at=utc_now_iso())
         write_outputs(rows, meta, args.out)
         if not args.no_compare:
-            _write_changes(s3, chunks, prompt_id, results, args)
+            _write_changes(s3, chunks, results, args)
         url = None
         if args.upload:
-            prefix = report_prefix(run, prompt_id) + (f"{only.stem}/" if only else "")
+            label = prompt_id if args.prompt is not None else OWN_PROMPTS
+            prefix = report_prefix(run, label) + (f"{only.stem}/" if only else "")
             url = upload(s3, args.out, rows, meta, run.bucket, prefix, args.expires)
     except (UsageError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -119,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tally = counts(rows)
     print(
         f"{len(rows)} results: {tally['done']} analysed, {tally['failed']} failed, "
-        f"{tally['missing']} not analysed"
+        f"{tally['missing']} not analysed, {tally['blocked']} blocked by site"
     )
     print(f"report: {args.out / 'report.html'}")
     if url is not None:
@@ -128,21 +147,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" presigned URL, valid {args.expires} s:"
         )
         print(url)
-    return EXIT_OK if tally["failed"] == tally["missing"] == 0 else EXIT_FAILED
+    return EXIT_OK if tally["failed"] == tally["missing"] == tally["blocked"] == 0 else EXIT_FAILED
 
 
 def _write_changes(
-    s3: S3Client,
-    chunks: list[ChunkRef],
-    prompt_id: str,
-    results: list[ResultRecord],
-    args: argparse.Namespace,
+    s3: S3Client, chunks: list[ChunkRef], results: list[ResultRecord], args: argparse.Namespace
 ) -> None:
     """``changes.jsonl``; a comparison that S3 cannot complete costs that file, not the
     report (a warning says so)."""
     from analyzer_lambda.changes.reuser import load_rule_set
     from analyzer_lambda.changes.rules import ChangeRulesError
-    from analyzer_lambda.config import Config
     from analyzer_lambda.exceptions import StoreError
     from analyzer_lambda.prompts.parser import PromptError, parse_prompt
     from analyzer_lambda.report.changes import write_changes
@@ -152,7 +166,7 @@ def _write_changes(
         target = parse_run_uri(args.against)
         against = target if isinstance(target, RunRef) else target.run
     schema = None
-    if Path(args.prompt).is_file():
+    if args.prompt is not None and Path(args.prompt).is_file():
         try:
             schema = parse_prompt(Path(args.prompt).read_text("utf-8")).schema
         except PromptError:
@@ -163,9 +177,8 @@ def _write_changes(
     except ChangeRulesError as exc:
         raise UsageError(str(exc)) from exc
     try:
-        tally = write_changes(s3, chunks, prompt_id, results, args.out, against=against,
-                              schema=schema, rule_set=rule_set,
-                              text_tokens=config.text_tokens)  # fmt: skip
+        tally = write_changes(s3, chunks, results, args.out, against=against, schema=schema,
+                              rule_set=rule_set, text_tokens=config.text_tokens)  # fmt: skip
     except (StoreError, ClientError, BotoCoreError, CorruptChunkError) as exc:
         logger.warning("changes.jsonl not written: %s", exc)
         return

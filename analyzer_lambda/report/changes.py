@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 def write_changes(
     s3: S3Client,
     chunks: Sequence[ChunkRef],
-    prompt_id: str,
     results: Sequence[ResultRecord],
     out_dir: Path,
     *,
@@ -75,7 +74,7 @@ def write_changes(
                         seen_lines(history),
                     )
                 if result is not None and result.analysis is not None:
-                    key = analysis_key(old_chunk, previous.line, prompt_id, result.model)
+                    key = analysis_key(old_chunk, previous.line, result.prompt_id, result.model)
                     stored = lookup.stored_json(key)
                     if stored is not None and stored.get("analysis") is not None:
                         answer = diff_answers(stored["analysis"], result.analysis, schema)

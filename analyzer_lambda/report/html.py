@@ -18,13 +18,13 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from analyzer_lambda.report.rows import counts
+from analyzer_lambda.report.rows import counts, groups
 from rivalscope_core.keys import chunk_stem
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from analyzer_lambda.report.rows import ReportMeta, ReportPage, ReportRow
+    from analyzer_lambda.report.rows import Group, ReportMeta, ReportPage, ReportRow
     from rivalscope_core.records import ErrorInfo
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -113,6 +113,15 @@ def _error_box(error: ErrorInfo, prefix: str) -> str:
     )
 
 
+def _wall_box(wall: ErrorInfo) -> str:
+    return (
+        '<div class="wall" role="note"><b>Blocked by the site</b>'
+        f'<span class="reason">{_esc(wall.message)}</span>'
+        "The site served a bot check or an access-denied page instead of this page. The"
+        " screenshot shows what the crawler was shown; it was not sent to the model.</div>"
+    )
+
+
 def card_id(page: ReportPage) -> str:
     """``page-items.0000003-2``: the chunk stem and line, as screenshot files are named."""
     return f"page-{chunk_stem(page.chunk)}-{page.line}"
@@ -125,6 +134,9 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
     language = str((answer or {}).get("language") or "")
     lang = f' lang="{_esc(language)}"' if _LANG.match(language) else ""
     caption = f"{title} — {page.final_url or page.url}"
+    wall = row.wall
+    if wall is not None:
+        caption = f"What the site showed instead of the page — {page.final_url or page.url}"
     if page.shot is not None:
         extent = "top of the page (cut)" if page.shot.truncated else "full page"
         shot = (
@@ -137,12 +149,19 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
     else:
         why = " (the crawl failed)" if page.error is not None else ""
         shot = f'<div class="noshot">no screenshot{why}</div>'
-    badge = {"done": "Analysed", "failed": "Failed", "missing": "Not analysed"}[status]
+    badge = {
+        "done": "Analysed",
+        "failed": "Failed",
+        "missing": "Not analysed",
+        "blocked": "Blocked by site",
+    }[status]
     facts = [f'<span class="badge {status}">{badge}</span>']
+    if row.competitor is not None:
+        facts.append(f'<span class="competitor">{_esc(row.competitor)}</span>')
     facts.append(f"<span>crawled {_esc(_when(page.crawled_at))}</span>")
     if page.status is not None:
         facts.append(f"<span>HTTP {_esc(page.status)}</span>")
-    if result is not None:
+    if result is not None and wall is None:  # a wall's result names no model call
         facts.append(f"<span>{_esc(result.analyzer)} · {_esc(result.model)}</span>")
         if result.usage.input_tokens or result.usage.output_tokens:
             usage = f"{result.usage.input_tokens:,} in / {result.usage.output_tokens:,} out"
@@ -150,28 +169,38 @@ def _card(row: ReportRow, asset_url: Callable[[str], str]) -> str:
     facts.append(f'<span class="where">{_esc(page.chunk.rsplit("/", 1)[-1])}:{page.line}</span>')
     parts = [f"<h3>{_esc(title)}</h3>", _link(page.url if not page.final_url else page.final_url)]
     parts.append(f'<div class="facts">{"".join(facts)}</div>')
-    if page.error is not None:
+    if wall is not None:
+        parts.append(_wall_box(wall))
+    if page.error is not None and page.error != wall:
         parts.append(_error_box(page.error, "Crawl error"))
-    if result is not None and result.error is not None:
+    if result is not None and result.error is not None and result.error != wall:
         parts.append(_error_box(result.error, "Analysis error"))
-    if result is None:
+    if result is None and wall is None:
         parts.append('<div class="notice">Not analysed yet with this prompt.</div>')
     if answer is not None:
         parts.append(render_value(answer))
     return (
-        f'<article class="card {status}" data-site="{_esc(row.site)}" data-status="{status}"'
+        f'<article class="card {status}" data-site="{_esc(row.group)}" data-status="{status}"'
         f' id="{_esc(card_id(page))}"{lang}>'
         f'{shot}<div class="body">{"".join(parts)}</div></article>'
     )
 
 
+def _hosts(group: Group) -> str:
+    """A competitor's hosts under its name; a host group is its own host."""
+    if not group.is_competitor:
+        return ""
+    return f'<span class="hosts">{_esc(" · ".join(group.hosts))}</span>'
+
+
 def _summary(rows: list[ReportRow]) -> tuple[str, str, str, str]:
-    """(totals, one table row per site, the all-sites row, site options)."""
-    sites = sorted({row.site for row in rows})
+    """(totals, one table row per competitor — or host of no competitor — with its hosts, the
+    all-pages row, the filter's options)."""
+    found = groups(rows)
     lines: list[str] = []
     total = ""
-    for site in [*sites, None]:
-        subset = [r for r in rows if site is None or r.site == site]
+    for group in [*found, None]:
+        subset = list(group.rows) if group is not None else rows
         c = counts(subset)
         tokens_in = sum(r.result.usage.input_tokens for r in subset if r.result)
         tokens_out = sum(r.result.usage.output_tokens for r in subset if r.result)
@@ -179,23 +208,41 @@ def _summary(rows: list[ReportRow]) -> tuple[str, str, str, str]:
             f"<td>{len({(r.page.chunk, r.page.line) for r in subset})}</td><td>{c['done']}</td>"
             f'<td class="{"bad" if c["failed"] else ""}">{c["failed"]}</td>'
             f'<td class="{"wait" if c["missing"] else ""}">{c["missing"]}</td>'
+            f'<td class="{"blk" if c["blocked"] else ""}">{c["blocked"]}</td>'
             f"<td>{tokens_in:,} / {tokens_out:,}</td>"
         )
-        if site is None:
-            total = f"<tr><td>All sites</td>{cells}</tr>"
+        if group is None:
+            total = f"<tr><td>All pages</td>{cells}</tr>"
         else:
-            lines.append(f'<tr data-site="{_esc(site)}"><td>{_esc(site)}</td>{cells}</tr>')
+            name = _esc(group.name)
+            lines.append(f'<tr data-site="{name}"><td>{name}{_hosts(group)}</td>{cells}</tr>')
     c = counts(rows)
     pages = len({(r.page.chunk, r.page.line) for r in rows})
+    competitors = sum(1 for g in found if g.is_competitor)
+    hosts = len({r.site for r in rows})
     totals = (
         f'<div class="stat"><b>{pages}</b>pages</div>'
-        f'<div class="stat"><b>{len(sites)}</b>sites</div>'
+        + (f'<div class="stat"><b>{competitors}</b>competitors</div>' if competitors else "")
+        + f'<div class="stat"><b>{hosts}</b>sites</div>'
         f'<div class="stat done"><b>{c["done"]}</b>analysed</div>'
         f'<div class="stat failed"><b>{c["failed"]}</b>failed</div>'
         f'<div class="stat missing"><b>{c["missing"]}</b>not analysed</div>'
+        f'<div class="stat blocked"><b>{c["blocked"]}</b>blocked by site</div>'
     )
-    options = "".join(f'<option value="{_esc(s)}">{_esc(s)}</option>' for s in sites)
+    options = "".join(f'<option value="{_esc(g.name)}">{_esc(g.name)}</option>' for g in found)
     return totals, "\n".join(lines), total, options
+
+
+def _cards(rows: list[ReportRow], asset_url: Callable[[str], str]) -> str:
+    """The cards, group by group, each group under a heading that names its hosts."""
+    parts = []
+    for group in groups(rows):
+        parts.append(
+            f'<div class="group-title" role="heading" aria-level="3" '
+            f'data-site="{_esc(group.name)}">{_esc(group.name)}{_hosts(group)}</div>'
+        )
+        parts.extend(_card(row, asset_url) for row in group.rows)
+    return "\n".join(parts)
 
 
 def render_report(
@@ -217,7 +264,7 @@ def render_report(
         summary_rows=summary_rows,
         summary_total=summary_total,
         site_options=options,
-        cards="\n".join(_card(row, asset_url) for row in rows),
+        cards=_cards(rows, asset_url),
         css=_template("report.css"),
         js=_template("report.js"),
     )

@@ -35,7 +35,7 @@ _CONTENT_TYPES = {
 
 def write_outputs(rows: list[ReportRow], meta: ReportMeta, out_dir: Path) -> None:
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as jsonl:
-        for row in rows:
+        for row in rows:  # page order: the data file; the CSV and the HTML group them
             jsonl.write(json.dumps(result_dict(row, meta.prompt_id), ensure_ascii=False) + "\n")
     header, table = csv_table(rows, meta.prompt_id)
     # utf-8-sig: Excel reads Japanese correctly only with the BOM

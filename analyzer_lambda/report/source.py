@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.chunks import BadLine, read_pages
-from analyzer_lambda.exceptions import CorruptChunkError, StoreError
+from analyzer_lambda.exceptions import CorruptChunkError, PromptUnavailableError, StoreError
 from analyzer_lambda.prompts.parser import PromptError, parse_prompt
+from analyzer_lambda.prompts.resolver import PromptResolver
 from analyzer_lambda.report.rows import ReportPage
 from analyzer_lambda.report.screenshots import write_screenshot
-from analyzer_lambda.store import s3_errors
+from analyzer_lambda.store import Store, s3_errors
 from rivalscope_core.exit_codes import UsageError
 from rivalscope_core.keys import (
     ANALYSIS_PREFIX,
@@ -38,7 +39,7 @@ from rivalscope_core.keys import (
 from rivalscope_core.records import ErrorInfo, ResultRecord
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from mypy_boto3_s3 import S3Client
 
@@ -139,13 +140,15 @@ def resolve_prompt_id(s3: S3Client, run: RunRef, value: str) -> str:
 
 
 def read_results(
-    s3: S3Client, run: RunRef, prompt_id: str, only: ChunkRef | None
+    s3: S3Client, run: RunRef, prompt_id: str | None, only: ChunkRef | None
 ) -> list[ResultRecord]:
-    keys = [
-        k
-        for k in _list_keys(s3, run.bucket, analysis_prefix(run, prompt_id))
-        if k.endswith(".json")
-    ]
+    """The run's results for ``prompt_id``, or for every prompt id when it is None."""
+    prefix = (
+        analysis_prefix(run, prompt_id)
+        if prompt_id
+        else f"{ANALYSIS_PREFIX}{run.spider}/{run.time}/"
+    )
+    keys = [k for k in _list_keys(s3, run.bucket, prefix) if k.endswith(".json")]
     if only is not None:
         keys = [k for k in keys if result_chunk_stem(k) == only.stem]
 
@@ -162,9 +165,30 @@ def read_results(
         return [result for result in pool.map(fetch, keys) if result is not None]
 
 
-def read_report_pages(s3: S3Client, chunks: Sequence[ChunkRef], out_dir: Path) -> list[ReportPage]:
+def own_prompt_ids(s3: S3Client, default_ref: str | None) -> Callable[[str | None, str], str]:
+    """``(record's prompt reference, bucket) → prompt id``, resolved as the analyser resolves
+    it (the reference, else ``default_ref`` = ``ANALYSIS_PROMPT``, else the bundled prompt):
+    the prompt each page was analysed with when no ``--prompt`` overrides it."""
+    resolver = PromptResolver(Store(s3), default_ref)
+
+    def prompt_id_of(ref: str | None, bucket: str) -> str:
+        try:
+            return resolver.resolve(ref, bucket).prompt_id
+        except PromptUnavailableError as exc:
+            raise UsageError(f"{exc} (a page's own prompt; pass --prompt to choose one)") from exc
+
+    return prompt_id_of
+
+
+def read_report_pages(
+    s3: S3Client,
+    chunks: Sequence[ChunkRef],
+    out_dir: Path,
+    prompt_id_of: Callable[[str | None, str], str] | None = None,
+) -> list[ReportPage]:
     """Every line of every chunk as a ``ReportPage``; screenshots are written (in threads)
-    while the next lines stream in. Unreadable lines and corrupt chunks become error pages."""
+    while the next lines stream in. Unreadable lines and corrupt chunks become error pages.
+    ``prompt_id_of`` gives each page the id of its own prompt (``own_prompt_ids``)."""
     (out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
     pending: list[tuple[ReportPage, Future[ShotFiles | None] | None]] = []
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
@@ -187,6 +211,8 @@ def read_report_pages(s3: S3Client, chunks: Sequence[ChunkRef], out_dir: Path) -
                     record.crawled_at,
                     record.title,
                     record.error,
+                    competitor=record.competitor,
+                    prompt_id=prompt_id_of(record.prompt, chunk.bucket) if prompt_id_of else None,
                 )
                 pending.append((page, shot))
         return [replace(page, shot=shot.result()) if shot else page for page, shot in pending]

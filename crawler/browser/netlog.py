@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.exceptions import (
@@ -60,6 +60,13 @@ class MainDocument:
     committed: bool = False
     # Seconds of a ``Refresh`` response header (the header twin of <meta http-equiv=refresh>).
     refresh: float | None = None
+    # The response's headers, names lower-cased, repeated ones joined by newlines; the raw
+    # ``responseReceivedExtraInfo`` headers are merged in, as only they carry ``set-cookie``.
+    headers: dict[str, str] = field(default_factory=dict)
+    # When the browser had the response's headers, in seconds since the epoch (DevTools'
+    # monotonic timestamps mapped through the request's ``wallTime``): the site had the
+    # request by then. None when unknown.
+    responded_at: float | None = None
 
     @property
     def is_page(self) -> bool:
@@ -98,6 +105,8 @@ def documents(entries: list[dict[str, Any]], frame_id: str) -> list[MainDocument
     """Every top-frame document request in the log, in the order they started."""
     found: dict[str, MainDocument] = {}
     committed: set[str] = set()
+    clock_offsets: dict[str, float] = {}  # wallTime - timestamp, per request
+    raw_headers: dict[str, dict[str, str]] = {}
     for method, params in events(entries):
         if method == "Page.frameNavigated":
             frame = params.get("frame") or {}
@@ -107,17 +116,24 @@ def documents(entries: list[dict[str, Any]], frame_id: str) -> list[MainDocument
         request_id = params.get("requestId")
         if not isinstance(request_id, str):
             continue
-        if method == "Network.requestWillBeSent":
+        if method == "Network.responseReceivedExtraInfo":
+            # may come before or after responseReceived; the last one is the final answer's
+            raw_headers[request_id] = _lower_headers(params.get("headers"))
+        elif method == "Network.requestWillBeSent":
             if params.get("type") != "Document" or params.get("frameId") != frame_id:
                 continue
             url = (params.get("request") or {}).get("url")
             found[request_id] = MainDocument(url=url)
+            offset = _clock_offset(params)
+            if offset is not None:
+                clock_offsets[request_id] = offset
         elif request_id not in found:
             continue
         elif method == "Network.responseReceived":
             response = params.get("response") or {}
             status = response.get("status")
-            headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
+            headers = _lower_headers(response.get("headers"))
+            at, offset = params.get("timestamp"), clock_offsets.get(request_id)
             found[request_id] = MainDocument(
                 url=response.get("url") or found[request_id].url,
                 status=int(status) if status is not None else None,
@@ -128,6 +144,8 @@ def documents(entries: list[dict[str, Any]], frame_id: str) -> list[MainDocument
                 .lower()
                 .startswith("attachment"),
                 refresh=_refresh_seconds(headers.get("refresh")),
+                headers=headers,
+                responded_at=float(at) + offset if at is not None and offset is not None else None,
             )
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             previous = found[request_id]
@@ -137,9 +155,32 @@ def documents(entries: list[dict[str, Any]], frame_id: str) -> list[MainDocument
                 )
     # A navigation request's id is its loader's id (the redirects of one navigation share it).
     return [
-        dataclasses.replace(document, committed=request_id in committed)
+        dataclasses.replace(
+            document,
+            committed=request_id in committed,
+            headers=_with_raw_headers(document, raw_headers.get(request_id)),
+        )
         for request_id, document in found.items()
     ]
+
+
+def _with_raw_headers(document: MainDocument, raw: dict[str, str] | None) -> dict[str, str]:
+    if raw is None or document.status is None:
+        return document.headers
+    return {**document.headers, **raw}
+
+
+def _lower_headers(headers: Any) -> dict[str, str]:
+    if not isinstance(headers, dict):
+        return {}
+    return {str(name).lower(): str(value) for name, value in headers.items()}
+
+
+def _clock_offset(params: dict[str, Any]) -> float | None:
+    wall, ticks = params.get("wallTime"), params.get("timestamp")
+    if isinstance(wall, int | float) and isinstance(ticks, int | float):
+        return float(wall) - float(ticks)
+    return None
 
 
 def _refresh_seconds(value: str | None) -> float | None:

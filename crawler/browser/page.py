@@ -13,7 +13,7 @@ pool.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from selenium.common.exceptions import (
@@ -35,14 +35,17 @@ from crawler.exceptions import (
     RedirectLoopError,
     RenderError,
 )
+from crawler.politeness.site_pacing import unpaced
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
     from selenium.webdriver.chrome.webdriver import WebDriver
 
     from crawler.browser.config import SeleniumConfig
     from crawler.browser.session import BrowserSession
+    from crawler.politeness.site_pacing import Arrival
     from rivalscope_core.records import Screenshot
 
 # A page counts as settled after this long without DOM change or fetch/XHR activity.
@@ -66,6 +69,8 @@ class RenderedPage:
     # Why the answer is no page (a PDF, an image, a download, a 204): recorded with
     # ``error.type = "not_a_page"``, without body or screenshot. None for a page.
     not_a_page: str | None = None
+    # The main document's response headers (crawler.botwalls tells a bot wall by them too).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _never_blocked(_url: str) -> str | None:
@@ -74,12 +79,16 @@ def _never_blocked(_url: str) -> str | None:
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Per-request choices on top of the config (request meta ``selenium_screenshot``), and
+    """Per-request choices on top of the config (request meta ``selenium_screenshot``),
     ``blocked_reason``: why the guard proxy refused a URL, if it did (Chromium reports a refused
-    https tunnel only as ``net::ERR_TUNNEL_CONNECTION_FAILED``)."""
+    https tunnel only as ``net::ERR_TUNNEL_CONNECTION_FAILED``), ``navigation``: the site's
+    turn (``SitePacer.navigation``), entered around ``driver.get``, and ``saw_request``: told
+    when the site had a later page request of this render (the page navigating by itself)."""
 
     screenshot: bool = True
     blocked_reason: Callable[[str], str | None] = _never_blocked
+    navigation: Callable[[], AbstractContextManager[Arrival]] = unpaced
+    saw_request: Callable[[float | None], None] = lambda _at: None
 
 
 def render_page(
@@ -127,20 +136,10 @@ def _render(
     driver = session.driver
     frame_id = session.frame_id
     _performance_log(driver)  # drop what the previous page left in the log
-    try:
-        driver.get(url)
-    except TimeoutException:
-        raise
-    except WebDriverException as exc:
-        # chromedriver fails `get` on some network errors (a failed proxy tunnel, ...) and
-        # shows an error page on others: either way the log names the error, and the browser
-        # is fine. Without one there, the browser itself failed.
-        failed = netlog.main_document(_performance_log(driver), frame_id)
-        if failed.error_text is None:
-            raise
-        raise _navigation_error(url, failed, options) from exc
-    entries = _performance_log(driver)
-    document = netlog.main_document(entries, frame_id)
+    with options.navigation() as arrival:
+        entries = _navigate(driver, url, frame_id, options)
+        document = netlog.main_document(entries, frame_id)
+        arrival.note(document.responded_at)
     _raise_for_failure(url, document, options)
     if not document.committed and _shows(driver, document):
         document = dataclasses.replace(document, committed=True)  # the log missed the commit
@@ -171,6 +170,7 @@ def _render(
             later = _performance_log(driver)
         entries += later
         latest = netlog.main_document(entries, frame_id)
+        options.saw_request(latest.responded_at)
         _raise_for_failure(url, latest, options)
         shown = netlog.shown_document(entries, frame_id) or document
         if shown.committed and not shown.is_page:
@@ -185,11 +185,31 @@ def _render(
                 html=str(snapshot.get("html") or ""),
                 screenshot=screenshot,
                 content_type=shown.mime_type,
+                headers=shown.headers,
             )
     raise RedirectLoopError(
         f"{url} kept navigating by itself (script or meta refresh) {MAX_SELF_NAVIGATIONS}"
         " times without settling on a page"
     )
+
+
+def _navigate(
+    driver: WebDriver, url: str, frame_id: str, options: RenderOptions
+) -> list[dict[str, Any]]:
+    """``driver.get``; the performance log's entries of the navigation."""
+    try:
+        driver.get(url)
+    except TimeoutException:
+        raise
+    except WebDriverException as exc:
+        # chromedriver fails `get` on some network errors (a failed proxy tunnel, ...) and
+        # shows an error page on others: either way the log names the error, and the browser
+        # is fine. Without one there, the browser itself failed.
+        failed = netlog.main_document(_performance_log(driver), frame_id)
+        if failed.error_text is None:
+            raise
+        raise _navigation_error(url, failed, options) from exc
+    return _performance_log(driver)
 
 
 def _settle_and_capture(

@@ -78,12 +78,12 @@ class Command(ScrapyCrawlCommand):
         except KeyError as exc:
             raise UsageError(f"unknown spider {args[0]!r}", print_help=False) from exc
         validate = getattr(spidercls, "validate_arguments", None)
+        assert self.settings is not None
         if validate is not None:
             try:
-                validate(dict(opts.spargs))
+                validate(dict(opts.spargs), self.settings)
             except ValueError as exc:
                 raise UsageError(str(exc), print_help=False) from exc
-        assert self.settings is not None
         try:
             check_settings(self.settings)
         except ValueError as exc:

@@ -18,6 +18,7 @@ proxy) per crawler.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
@@ -25,7 +26,10 @@ from weakref import WeakKeyDictionary
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.exceptions import NotSupported
 from scrapy.http import HtmlResponse, Response
+from scrapy.utils.asyncio import call_later
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import build_from_crawler
+from twisted.internet.defer import Deferred
 
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
@@ -34,6 +38,7 @@ from crawler.exceptions import RenderError
 from crawler.malloc import fix_mmap_threshold
 from crawler.netguard.config import NetguardConfig
 from crawler.netguard.proxy import GuardProxy
+from crawler.politeness.site_pacing import SitePacer
 
 if TYPE_CHECKING:
     from typing import Self
@@ -68,6 +73,7 @@ class _RenderService:
                 config.download_timeout,
             )
         self.pool = BrowserPool(self.config, on_event=self._count)
+        self.pacer = SitePacer()
         self.users = 0
 
     def _count(self, name: str) -> None:
@@ -129,9 +135,21 @@ class SeleniumDownloadHandler:
         if request.method != "GET":
             raise NotSupported(f"rendering supports GET only, not {request.method} {request}")
         config = self._service.config
+        slot, floor = self._slot_floor(request)
+        pacer = self._service.pacer
+        wait = pacer.wait_for(slot, floor)
+        if wait > 0:
+            # The site saw this slot's previous page late (crawler.politeness.site_pacing):
+            # wait here, on the reactor, holding no browser another site could use meanwhile.
+            self._inc("selenium/site_pacing/waits")
+            waited: Deferred[None] = Deferred()
+            call_later(wait, waited.callback, None)
+            await maybe_deferred_to_future(waited)
         options = RenderOptions(
             screenshot=bool(request.meta.get("selenium_screenshot", True)),
             blocked_reason=self._service.blocked_reason,
+            navigation=partial(pacer.navigation, slot, floor),
+            saw_request=partial(pacer.saw, slot),
         )
 
         def job(session: BrowserSession) -> RenderedPage:
@@ -165,6 +183,19 @@ class SeleniumDownloadHandler:
             request=request,
             flags=["rendered"],
         )
+
+    def _slot_floor(self, request: Request) -> tuple[str, float]:
+        """The request's downloader slot and the least gap its site must see between our page
+        requests: the slot's delay × (1 − jitter), the shortest delay Scrapy may draw for it
+        (AutoThrottle and robots.txt Crawl-delay change the slot, so it is read per request).
+        Outside a crawl's downloader (no slot) nothing is paced."""
+        key = str(request.meta.get("download_slot") or urlsplit(request.url).hostname or "")
+        if not self._crawler.crawling:
+            return key, 0.0
+        slot = self._crawler.engine.downloader.slots.get(key)
+        if slot is None:
+            return key, 0.0
+        return key, max(0.0, slot.delay * (1 - min(1.0, slot.jitter)))
 
     async def close(self) -> None:
         """Closes the plain HTTP handler; the last instance of the crawler also quits every

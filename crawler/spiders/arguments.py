@@ -1,9 +1,10 @@
 """The ``competitors`` spider's ``-a`` arguments, checked before anything starts.
 
 ``CrawlArguments.parse`` is pure (strings in, a frozen value or a ``BadArgumentError`` out);
-``load_url_text`` does the I/O of ``urls_file`` (a local path, or ``s3://`` through boto3, which
-honours ``AWS_ENDPOINT_URL``). The ``crawl`` command calls both before the crawl starts, so a
-bad argument exits 2 with a message naming what to fix, before any browser is launched.
+``load_url_text`` does the I/O of ``urls_file`` and ``watchlist`` (a local path, or ``s3://``
+through boto3, which honours ``AWS_ENDPOINT_URL``). The ``crawl`` command calls both before the
+crawl starts (``crawler.spiders.targets``), so a bad argument exits 2 with a message naming what
+to fix, before any browser is launched.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rivalscope_core.urls import BadUrlError, parse_shard, parse_url_list, selec
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-KNOWN = ("urls", "urls_file", "max_pages", "prompt", "shard", "render")
+KNOWN = ("urls", "urls_file", "watchlist", "max_pages", "prompt", "shard", "render")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -33,6 +34,7 @@ class BadArgumentError(ValueError):
 class CrawlArguments:
     urls: str | None
     urls_file: str | None
+    watchlist: str | None
     max_pages: int
     prompt: str | None
     shard: tuple[int, int]
@@ -47,10 +49,11 @@ class CrawlArguments:
             )
         urls = None if kwargs.get("urls") is None else str(kwargs["urls"])
         urls_file = _optional(kwargs, "urls_file")
-        if urls is None and urls_file is None:
+        watchlist = _optional(kwargs, "watchlist")
+        if urls is None and urls_file is None and watchlist is None:
             raise BadArgumentError(
-                "no URL given: pass -a urls='https://a.example,https://b.example' "
-                "or -a urls_file=PATH_OR_S3_URI"
+                "no URL given: pass -a watchlist=PATH_OR_S3_URI (a YAML watch list), "
+                "-a urls='https://a.example,https://b.example' or -a urls_file=PATH_OR_S3_URI"
             )
         try:
             max_pages = int(str(kwargs.get("max_pages", 1)))
@@ -64,11 +67,12 @@ class CrawlArguments:
             shard = parse_shard(str(kwargs.get("shard", "0/1")))
         except ValueError as exc:
             raise BadArgumentError(str(exc)) from exc
-        if urls is not None:
+        if urls is not None and (watchlist is None or urls.strip()):
             check_url_text(urls, "urls")
         return cls(
             urls=urls,
             urls_file=urls_file,
+            watchlist=watchlist,
             max_pages=max_pages,
             prompt=_optional(kwargs, "prompt"),
             shard=shard,
@@ -77,9 +81,15 @@ class CrawlArguments:
 
     def start_urls(self, file_text: str | None) -> list[str]:
         """The URLs this task crawls: the given ones (de-duplicated), then this task's shard."""
+        return select_shard(self.given_urls(file_text), *self.shard, site_of=site_of)
+
+    def given_urls(self, file_text: str | None) -> list[str]:
+        """The URLs of ``urls`` and ``urls_file`` (de-duplicated); none beside a watch list is
+        fine, none at all is an error."""
         text = "\n".join(t for t in (self.urls, file_text) if t is not None)
-        urls = check_url_text(text, "urls" if self.urls_file is None else "urls_file")
-        return select_shard(urls, *self.shard, site_of=site_of)
+        if self.watchlist is not None and not text.strip():
+            return []
+        return check_url_text(text, "urls" if self.urls_file is None else "urls_file")
 
 
 def check_url_text(text: str, argument: str) -> list[str]:
@@ -89,9 +99,9 @@ def check_url_text(text: str, argument: str) -> list[str]:
         raise BadArgumentError(f"{argument}: {exc}") from exc
 
 
-def load_url_text(source: str, s3_client: Any = None) -> str:
-    """The text of ``urls_file``: a local path or an ``s3://`` URI. Blocking: call it from a
-    thread (or before the reactor runs)."""
+def load_url_text(source: str, s3_client: Any = None, argument: str = "urls_file") -> str:
+    """The text of ``urls_file`` (or ``watchlist``): a local path or an ``s3://`` URI.
+    Blocking: call it from a thread (or before the reactor runs)."""
     try:
         if source.startswith("s3://"):
             ref = parse_s3_uri(source)
@@ -101,7 +111,7 @@ def load_url_text(source: str, s3_client: Any = None) -> str:
         return Path(source).read_text(encoding="utf-8")
     except Exception as exc:  # any reason the list cannot be read is the user's to fix
         raise BadArgumentError(
-            f"cannot read urls_file {source!r}: {type(exc).__name__}: {exc}"
+            f"cannot read {argument} {source!r}: {type(exc).__name__}: {exc}"
         ) from exc
 
 

@@ -1,4 +1,4 @@
-// Filters (site, status) and the screenshot lightbox. Without JavaScript the report still
+// Filters (competitor or site, status) and the screenshot lightbox. Without JavaScript the report still
 // reads, and a thumbnail click opens the screenshot file itself.
 (function () {
   "use strict";
@@ -15,6 +15,12 @@
         (!status.value || card.dataset.status === status.value);
       card.hidden = !visible;
       if (visible) { count += 1; }
+    });
+    // a group's heading shows while one of its cards does
+    Array.prototype.forEach.call(document.querySelectorAll(".group-title"), function (title) {
+      title.hidden = !cards.some(function (card) {
+        return !card.hidden && card.dataset.site === title.dataset.site;
+      });
     });
     shown.textContent = "showing " + count + " of " + cards.length;
     empty.hidden = count !== 0;

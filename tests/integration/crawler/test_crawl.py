@@ -27,6 +27,8 @@ SPEC_FIELDS = {
     "title",
     "screenshot",
     "prompt",
+    "competitor",
+    "change_rules",
     "error",
 }
 

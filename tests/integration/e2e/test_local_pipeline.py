@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -80,6 +81,20 @@ def stored_results(data: Path, prompt_name: str) -> list[dict[str, object]]:
     ]
 
 
+def _watchlist(sites: DemoSites) -> str:
+    """The demo's watch list with the addresses of the sites this test serves (and counts)."""
+    prompt = ROOT / "demo" / "prompts" / "pricing-ja.md"
+    return (
+        "competitors:\n"
+        f"  - name: Acme Analytics\n    max_pages: 3\n"
+        f"    urls: [{sites.base_url('acme')}/, {sites.base_url('acme-app')}/]\n"
+        f"  - name: Northwind Metrics\n    max_pages: 3\n"
+        f"    urls: [{sites.base_url('northwind')}/]\n"
+        f"  - name: 花見クラウド\n    max_pages: 3\n    prompt: {prompt}\n"
+        f"    urls: [{sites.base_url('hanami')}/]\n"
+    )
+
+
 @pytest.fixture(scope="module")
 def pipeline(
     tmp_path_factory: pytest.TempPathFactory, gemini_server: GeminiServer
@@ -88,9 +103,11 @@ def pipeline(
     gemini_server.reset()
     with DemoSites() as sites:
         partial = Pipeline(sites, gemini_server, tmp / "data", tmp / "out", None, "", tmp)  # type: ignore[arg-type]
+        watchlist = tmp / "watchlist.yaml"
+        watchlist.write_text(_watchlist(sites), encoding="utf-8")
         partial.run = subprocess.run(
-            [sys.executable, "-m", "rivalscope_local.run", "--urls", " ".join(sites.urls),
-             "--allow-private", sites.allow_private, "--max-pages", "3",
+            [sys.executable, "-m", "rivalscope_local.run", "--watchlist", str(watchlist),
+             "--allow-private", sites.allow_private,
              "--data-dir", str(partial.data), "--out", str(partial.out)],
             env=partial.env(), cwd=ROOT, capture_output=True, text=True, timeout=600,
             check=False, stdin=subprocess.DEVNULL,
@@ -108,21 +125,39 @@ def test_make_run_crawls_analyses_every_page_once_and_writes_the_report(
     assert "[" in run.stdout  # progress lines while crawling and analysing
     assert "GEMINI_API_KEY is not set" not in run.stdout
     pages = stored_pages(pipeline.data)
-    # three sites, max_pages=3 each: acme has three pages, the other two have two
-    assert len(pages) == 7
+    # four sites, max_pages=3 each: acme has three pages, acme-app one, the other two have two
+    assert len(pages) == 8
     assert {url for _, _, url in pages} >= set(pipeline.sites.urls)
+    # the run's prompt for Acme and Northwind, 花見クラウド's own for its two pages
     results = stored_results(pipeline.data, "competitor-overview")
+    results += stored_results(pipeline.data, "pricing-ja")
     assert sorted((str(r["chunk"]).split(f"{BUCKET}/")[1], r["line"]) for r in results) == sorted(
         (key, line) for key, line, _ in pages
     )  # exactly one result per crawled page
     assert all(r["analysis"] is not None and r["analyzer"] == "gemini" for r in results)
+    assert sorted(
+        (str(r["competitor"]), str(r["prompt_id"]).rsplit("-", 1)[0]) for r in results
+    ) == [
+        *[("Acme Analytics", "competitor-overview")] * 4,
+        *[("Northwind Metrics", "competitor-overview")] * 2,
+        *[("花見クラウド", "pricing-ja")] * 2,
+    ]
     assert pipeline.gemini.calls == len(pages)
 
     report = Path(re.findall(r"report: (\S+report\.html)", run.stdout)[-1])
     assert report.is_file()
     assert report.is_relative_to(pipeline.out)
     html = report.read_text("utf-8")
-    assert html.count('<article class="card') == len(pages)
+    assert html.count('<article class="card') == len(pages)  # each with its own prompt's result
+    assert html.count('<article class="card done"') == len(pages)
+    # one summary row per competitor; Acme's two hosts inside its one row
+    assert re.findall(r'<tr data-site="([^"]+)">', html) == [
+        "Acme Analytics", "Northwind Metrics", "花見クラウド",
+    ]  # fmt: skip
+    acme_hosts = {
+        str(urlsplit(f"{pipeline.sites.base_url(n)}/").hostname) for n in ("acme", "acme-app")
+    }
+    assert f'<span class="hosts">{" · ".join(sorted(acme_hosts))}</span>' in html
     jsonl = (report.parent / "results.jsonl").read_text("utf-8").splitlines()
     assert len(jsonl) == len(pages)
 

@@ -1,7 +1,7 @@
 """The crawler image's command, run here as the Fargate task runs it: docker/crawl with the
 image's environment (SCRAPY_SETTINGS_MODULE, PYTHONPATH, no scrapy.cfg in an empty working
 directory), as the image's unprivileged user where the machine allows (uid 10001), the task
-definition's PAGES_BUCKET and URLS_FILE (the URL list in S3), and only the settings a command
+definition's PAGES_BUCKET and WATCHLIST (the watch list in S3), and only the settings a command
 override would add. Real Chromium renders a loopback site; the chunk lands in the moto S3
 bucket, where the analyser's S3 notification would pick it up."""
 
@@ -61,9 +61,13 @@ def _as_image_user() -> list[str]:
     return []
 
 
-def _image_env(bucket: str, endpoint: str, urls_file: str, home: Path) -> dict[str, str]:
+def _image_env(bucket: str, endpoint: str, watchlist: str, home: Path) -> dict[str, str]:
     """What Dockerfile.crawler and the task definition put in the container's environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCRAPY_", "URLS_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SCRAPY_", "URLS_")) and k != "WATCHLIST"
+    }
     env.update(
         {
             "HOME": str(home),
@@ -76,38 +80,39 @@ def _image_env(bucket: str, endpoint: str, urls_file: str, home: Path) -> dict[s
             "SE_AVOID_STATS": "true",
             "PYTHONUNBUFFERED": "1",
             "PAGES_BUCKET": bucket,
-            "URLS_FILE": urls_file,
+            "WATCHLIST": watchlist,
             "AWS_ENDPOINT_URL": endpoint,
         }
     )
     return env
 
 
-def test_the_task_command_crawls_the_url_list_from_s3(
-    site: SiteServer, moto_server: MotoServer, s3: S3Client, bucket: str
+@pytest.mark.parametrize("kind", ["watch list", "plain URL list"])
+def test_the_task_command_crawls_the_watch_list_from_s3(
+    site: SiteServer, moto_server: MotoServer, s3: S3Client, bucket: str, kind: str
 ) -> None:
     site.route("/infra/pricing", _page("Pricing"))
     site.route("/infra/about", _page("About"))
     urls = [site.url("/infra/pricing"), site.url("/infra/about")]
-    s3.put_object(
-        Bucket=bucket,
-        Key="config/urls.txt",
-        Body=("# competitors\n" + "\n".join(urls) + "\n").encode(),
-    )
+    if kind == "watch list":
+        text = f"competitors:\n  - name: 花見クラウド\n    urls: [{', '.join(urls)}]\n"
+    else:  # what the scheduled list was before watch lists: it keeps working in their place
+        text = "# competitors\n" + "\n".join(urls) + "\n"
+    s3.put_object(Bucket=bucket, Key="config/watchlist.yaml", Body=text.encode())
     # The image's WORKDIR and HOME: writable by its user, no scrapy.cfg. (pytest's tmp_path is
     # private to the user running the tests.)
     workdir = Path(tempfile.mkdtemp(prefix="rivalscope-image-"))
     workdir.chmod(0o777)
 
-    # The command override of a one-off run adds only settings; the URLs come from URLS_FILE.
+    # The command override of a one-off run adds only settings; the URLs come from WATCHLIST.
     override = ["-s", f"ALLOW_PRIVATE_ADDRESSES={site.netloc}", "-s", "DOWNLOAD_DELAY=0.2"]
     override += ["-s", "TELNETCONSOLE_ENABLED=False"]
-    urls_file = f"s3://{bucket}/config/urls.txt"
+    watchlist = f"s3://{bucket}/config/watchlist.yaml"
     try:
         result = subprocess.run(
             [*_as_image_user(), str(ENTRY), *override],
             cwd=workdir,
-            env=_image_env(bucket, moto_server.endpoint, urls_file, workdir),
+            env=_image_env(bucket, moto_server.endpoint, watchlist, workdir),
             capture_output=True,
             text=True,
             timeout=240,
@@ -130,6 +135,7 @@ def test_the_task_command_crawls_the_url_list_from_s3(
     for url, title in zip(urls, ("Pricing", "About"), strict=True):
         record = by_url[url]
         assert (record["status"], record["title"], record["error"]) == (200, title, None)
+        assert record["competitor"] == ("花見クラウド" if kind == "watch list" else None)
         assert "料金プラン" in record["body"]
         screenshot = record["screenshot"]
         assert screenshot["data"]

@@ -302,3 +302,73 @@ def test_via_lambda_sends_one_asynchronous_reanalyze_event_per_chunk(
                       ANALYZER_FUNCTION="rivalscope-analyzer")  # fmt: skip
     assert again.returncode == 0
     assert "nothing to do" in again.stderr
+
+
+def test_without_prompt_each_page_gets_its_competitors_prompt_and_prompt_overrides_all(
+    reanalyze: Callable[..., Done], gemini: GeminiServer, s3: S3Client, bucket: str,
+    prompt_file: Path, site: SiteServer,
+) -> None:  # fmt: skip
+    """A watch-list run: 花見クラウド's pages carry its prompt (a NAME under prompts/), the
+    others none (ANALYSIS_PROMPT). Re-analysis keeps to that; ``--prompt`` beats it for all."""
+    s3.put_object(Bucket=bucket, Key="prompts/pricing-ja.md",
+                  Body=b"---\nname: pricing-ja\n---\nJA-PROMPT: list the prices.\n")  # fmt: skip
+    s3.put_object(Bucket=bucket, Key="prompts/overview.md",
+                  Body=b"---\nname: overview\n---\nRUN-PROMPT: describe the page.\n")  # fmt: skip
+    pages = [
+        {
+            **_page(site.url("/ja.html"), "料金"),
+            "competitor": "花見クラウド",
+            "prompt": "pricing-ja",
+        },
+        {**_page(site.url("/acme.html"), "Acme"), "competitor": "Acme Analytics"},
+        {
+            **_page(site.url("/ja2.html"), "会社"),
+            "competitor": "花見クラウド",
+            "prompt": "pricing-ja",
+        },
+    ]
+    s3.put_object(Bucket=bucket, Key=f"{RUN}items.0000000.jl.gz", Body=_chunk(pages))
+    run = f"s3://{bucket}/{RUN}"
+    gemini.reset()
+
+    dry = reanalyze(run, "--dry-run", ANALYSIS_PROMPT="overview")
+    assert dry.returncode == 0, dry.stderr
+    assert "each page's own prompt (overview-" in dry.stderr
+    assert ", pricing-ja-" in dry.stderr
+    assert "3 to analyse" in dry.stderr
+    assert gemini.calls == 0
+
+    own = reanalyze(run, "--yes", ANALYSIS_PROMPT="overview")
+    assert own.returncode == 0, own.stderr
+
+    def sent() -> dict[str, str]:
+        found = {}
+        for request in gemini.requests:
+            [url] = [
+                p["url"] for p in pages if f"requested URL: {p['url']}" in "".join(request.texts)
+            ]
+            found[url] = (
+                "ja"
+                if "JA-PROMPT" in request.system_text
+                else ("run" if "RUN-PROMPT" in request.system_text else "other")
+            )
+        return found
+
+    assert sent() == {site.url("/ja.html"): "ja", site.url("/acme.html"): "run",
+                      site.url("/ja2.html"): "ja"}  # fmt: skip
+    results = _results(s3, bucket)
+    assert sorted((r["competitor"], r["prompt_id"].rsplit("-", 1)[0]) for r in results) == [
+        ("Acme Analytics", "overview"),
+        ("花見クラウド", "pricing-ja"),
+        ("花見クラウド", "pricing-ja"),
+    ]
+    again = reanalyze(run, "--yes", ANALYSIS_PROMPT="overview")
+    assert "nothing to do" in again.stderr
+
+    gemini.reset()
+    override = reanalyze(run, "--prompt", str(prompt_file), "--yes")
+    assert override.returncode == 0, override.stderr
+    assert sent() == dict.fromkeys((p["url"] for p in pages), "other")
+    assert len(gemini.requests) == 3
+    assert all("List every plan" in r.system_text for r in gemini.requests)
+    assert site.paths() == []

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -185,3 +186,56 @@ def test_an_http_error_wins_over_no_page() -> None:
     error = rendered_page("https://a.example/gone.pdf", response, None).error
     assert error is not None
     assert error.type == "http_status"
+
+
+WALLS = Path(__file__).resolve().parents[2] / "data" / "walls"
+
+
+def test_a_plain_bot_wall_is_blocked_by_site_with_its_body_kept() -> None:
+    """A wall answered 200 is not the page: its record names the service and the signs."""
+    body = (WALLS / "imperva_incapsula.html").read_bytes()
+    response = HtmlResponse(
+        "https://a.example/",
+        status=200,
+        headers={"X-Iinfo": "4-1-0", "Set-Cookie": ["incap_ses_1_2=x", "visid_incap_2=y"]},
+        body=body,
+        encoding="utf-8",
+        request=Request("https://a.example/"),
+    )
+    record = rendered_page("https://a.example/", response, None)
+    assert record.error is not None
+    assert record.error.type == "blocked_by_site"
+    assert record.error.message.startswith("Imperva (Incapsula) bot wall: ")
+    assert "x-iinfo header" in record.error.message
+    assert "incap_ses/visid_incap cookie" in record.error.message
+    assert record.body == body.decode()
+    assert record.status == 200
+
+
+def test_a_rendered_bot_wall_uses_the_headers_the_browser_saw() -> None:
+    shot = Screenshot(format="webp", width=1280, height=800, data="AAAA")
+    request = Request("https://a.example/")
+    response = HtmlResponse("https://a.example/", body=b"", encoding="utf-8", request=request)
+    request.meta["selenium_page"] = SimpleNamespace(
+        requested_url="https://a.example/",
+        final_url="https://a.example/",
+        status=403,
+        title="Just a moment...",
+        html="<html><body><p>One moment.</p></body></html>",
+        screenshot=shot,
+        headers={"server": "cloudflare", "cf-mitigated": "challenge"},
+    )
+    record = rendered_page("https://a.example/", response, None)
+    assert record.error is not None
+    assert record.error.type == "blocked_by_site"
+    assert "cf-mitigated: challenge header" in record.error.message
+    assert record.screenshot == shot  # kept for a person to look at
+    assert record.title == "Just a moment..."
+
+
+def test_an_ordinary_403_stays_an_http_status_error() -> None:
+    record = rendered_page(
+        "https://a.example/", _html("https://a.example/", 403, b"<h1>no</h1>"), None
+    )
+    assert record.error is not None
+    assert record.error.type == "http_status"

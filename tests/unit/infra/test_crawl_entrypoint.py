@@ -21,6 +21,7 @@ from tests.unit.infra.dockerfile import ROOT
 
 ENTRY = ROOT / "docker" / "crawl"
 URLS_FILE = "s3://pages/config/urls.txt"
+WATCHLIST = "s3://pages/config/watchlist.yaml"
 
 _FAKE_SCRAPY = """#!{python}
 import json, os, signal, sys, time
@@ -44,7 +45,7 @@ def fake_scrapy(tmp_path: Path) -> dict[str, str]:
     scrapy = bin_dir / "scrapy"
     scrapy.write_text(_FAKE_SCRAPY.format(python=sys.executable))
     scrapy.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k != "URLS_FILE"}
+    env = {k: v for k, v in os.environ.items() if k not in ("URLS_FILE", "WATCHLIST")}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     env["FAKE_SCRAPY_OUT"] = str(tmp_path / "scrapy.json")
     return env
@@ -58,17 +59,23 @@ def _run(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[s
     return result, json.loads(out.read_text()) if out.exists() else None
 
 
-def test_without_urls_it_crawls_the_url_list_of_the_task(fake_scrapy: dict[str, str]) -> None:
+def test_without_urls_it_crawls_the_watch_list_of_the_task(fake_scrapy: dict[str, str]) -> None:
+    result, scrapy = _run({**fake_scrapy, "WATCHLIST": WATCHLIST, "URLS_FILE": URLS_FILE})
+    assert result.returncode == 0, result.stderr
+    assert scrapy["argv"] == ["crawl", "competitors", "-a", f"watchlist={WATCHLIST}"]
+
+
+def test_a_task_with_only_the_older_url_list_keeps_working(fake_scrapy: dict[str, str]) -> None:
     result, scrapy = _run({**fake_scrapy, "URLS_FILE": URLS_FILE})
     assert result.returncode == 0, result.stderr
     assert scrapy["argv"] == ["crawl", "competitors", "-a", f"urls_file={URLS_FILE}"]
 
 
-def test_shard_and_settings_overrides_keep_the_url_list(fake_scrapy: dict[str, str]) -> None:
+def test_shard_and_settings_overrides_keep_the_watch_list(fake_scrapy: dict[str, str]) -> None:
     args = ["-a", "shard=2/4", "-s", "LOG_LEVEL=DEBUG"]
-    result, scrapy = _run({**fake_scrapy, "URLS_FILE": URLS_FILE}, *args)
+    result, scrapy = _run({**fake_scrapy, "WATCHLIST": WATCHLIST}, *args)
     assert result.returncode == 0, result.stderr
-    assert scrapy["argv"] == ["crawl", "competitors", "-a", f"urls_file={URLS_FILE}", *args]
+    assert scrapy["argv"] == ["crawl", "competitors", "-a", f"watchlist={WATCHLIST}", *args]
 
 
 @pytest.mark.parametrize(
@@ -76,11 +83,13 @@ def test_shard_and_settings_overrides_keep_the_url_list(fake_scrapy: dict[str, s
     [
         ["-a", "urls=https://a.example/,https://b.example/"],
         ["-a", "urls_file=s3://pages/config/runs/one-off.txt", "-a", "shard=1/2"],
+        ["-a", "watchlist=s3://pages/config/runs/one-off.yaml", "-a", "shard=1/2"],
         ["-aurls=https://a.example/"],
+        ["-awatchlist=s3://pages/config/runs/one-off.yaml"],
     ],
 )
 def test_urls_given_on_the_command_line_win(fake_scrapy: dict[str, str], args: list[str]) -> None:
-    result, scrapy = _run({**fake_scrapy, "URLS_FILE": URLS_FILE}, *args)
+    result, scrapy = _run({**fake_scrapy, "WATCHLIST": WATCHLIST, "URLS_FILE": URLS_FILE}, *args)
     assert result.returncode == 0, result.stderr
     assert scrapy["argv"] == ["crawl", "competitors", *args]
 
@@ -88,13 +97,13 @@ def test_urls_given_on_the_command_line_win(fake_scrapy: dict[str, str], args: l
 def test_no_urls_anywhere_is_a_usage_error(fake_scrapy: dict[str, str]) -> None:
     result, scrapy = _run(fake_scrapy)
     assert result.returncode == 2  # SPEC.md: bad usage or configuration
-    assert "URLS_FILE" in result.stderr
+    assert "WATCHLIST" in result.stderr
     assert "urls=" in result.stderr
     assert scrapy is None
 
 
 def test_the_script_becomes_scrapy_so_sigterm_reaches_it(fake_scrapy: dict[str, str]) -> None:
-    env = {**fake_scrapy, "URLS_FILE": URLS_FILE, "FAKE_SCRAPY_WAIT": "1"}
+    env = {**fake_scrapy, "WATCHLIST": WATCHLIST, "FAKE_SCRAPY_WAIT": "1"}
     out = Path(env["FAKE_SCRAPY_OUT"])
     proc = subprocess.Popen([str(ENTRY)], env=env)
     try:

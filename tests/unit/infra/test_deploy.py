@@ -105,3 +105,18 @@ def test_missing_network_settings_are_usage_errors() -> None:
     result = _deploy(REGION="eu-west-1", VPC_ID="vpc-1")
     assert result.returncode == 2
     assert "SUBNET_IDS" in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["WATCHLIST", "URLS_FILE"])
+def test_a_local_watch_list_is_uploaded_to_the_scheduled_location(
+    variable: str, tmp_path: Any
+) -> None:
+    watchlist = tmp_path / "watchlist.yaml"
+    watchlist.write_text("competitors:\n  - name: Acme\n    urls: [https://a.example/]\n")
+    result = _deploy(REGION="eu-west-1", VPC_ID="vpc-1", SUBNET_IDS="subnet-a",
+                     **{variable: str(watchlist)})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [shlex.split(x[2:]) for x in result.stdout.splitlines() if x.startswith("+ ")]
+    [upload] = [c for c in lines if c[:3] == ["aws", "s3", "cp"]]
+    assert upload[-2:] == [str(watchlist), "<WatchListUri>"]
+    assert "WatchListUri" in load_template()["Outputs"]

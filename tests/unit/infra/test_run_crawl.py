@@ -61,7 +61,7 @@ def test_one_off_crawl_of_given_urls_is_one_fargate_task() -> None:
 def test_shards_start_n_tasks_each_with_its_share() -> None:
     result, requests = _dry_run("--shards", "3", "--prompt", "pricing", "-s", "LOG_LEVEL=INFO")
     assert result.returncode == 0, result.stderr
-    # No URLs given: each task crawls its shard of the scheduled list (the task's URLS_FILE).
+    # No URLs given: each task crawls its shard of the scheduled watch list (WATCHLIST).
     assert [_command(r) for r in requests] == [
         ["-a", "prompt=pricing", "-a", f"shard={i}/3", "-s", "LOG_LEVEL=INFO"] for i in range(3)
     ]
@@ -106,3 +106,35 @@ def test_container_name_and_log_prefix_match_the_template() -> None:
     source = RUN_CRAWL.read_text()
     assert 'CONTAINER = "crawler"' in source
     assert 'LOG_STREAM_PREFIX = "crawl"' in source
+
+
+def test_a_local_watch_list_is_uploaded_and_every_shard_reads_it(tmp_path: Path) -> None:
+    watchlist = tmp_path / "watchlist.yaml"
+    watchlist.write_text("competitors:\n  - name: Acme\n    urls: [https://a.example/]\n")
+    result, requests = _dry_run("--watchlist", str(watchlist), "--shards", "2")
+    assert result.returncode == 0, result.stderr
+    commands = [_command(r) for r in requests]
+    [value] = {c[1] for c in commands}
+    assert value.startswith("watchlist=s3://rivalscope-123456789012-eu-west-1/config/runs/")
+    assert value.endswith("-watchlist.yaml")
+    assert commands == [["-a", value, "-a", f"shard={i}/2"] for i in range(2)]
+    assert f"would upload {watchlist} to {value.removeprefix('watchlist=')}" in result.stdout
+
+
+def test_a_watch_list_the_task_cannot_read_is_refused() -> None:
+    result, requests = _dry_run("--watchlist", "s3://someone-else/watchlist.yaml")
+    assert result.returncode == 2
+    assert "config/" in result.stderr
+    assert requests == []
+
+
+def test_a_bad_local_watch_list_is_refused_before_any_upload(tmp_path: Path) -> None:
+    watchlist = tmp_path / "watchlist.yaml"
+    watchlist.write_text("competitors:\n  - name: Northwind\n    urls: []\n")
+    result, requests = _dry_run("--watchlist", str(watchlist))
+    assert result.returncode == 2
+    assert f'watchlist {watchlist}: competitors[0] "Northwind": urls: must not be empty' in (
+        result.stderr
+    )
+    assert requests == []
+    assert "would upload" not in result.stdout

@@ -227,15 +227,17 @@ def test_no_policy_allows_a_wildcard_action_on_a_wildcard_resource(
     assert star_resource_actions == {"ecr:GetAuthorizationToken"}
 
 
-def test_crawler_may_only_put_under_raw_and_read_its_url_list(template: dict[str, Any]) -> None:
+def test_crawler_may_only_put_under_raw_and_read_its_watch_list_and_prompts(
+    template: dict[str, Any],
+) -> None:
     # GetObject on raw/* authorises the HEAD the pipeline makes after a 412 on its own chunk.
     assert s3_grants(template, "CrawlerTaskRole", "PagesBucket") == {
         "s3:PutObject": {"raw/*"},
         "s3:AbortMultipartUpload": {"raw/*"},
-        "s3:GetObject": {"config/*", "raw/*"},
+        "s3:GetObject": {"config/*", "prompts/*", "raw/*"},
     }
-    # The scheduled crawl's URL list is inside what the crawler may read.
-    assert template["Parameters"]["UrlListKey"]["AllowedPattern"] == "^config/.+"
+    # The scheduled crawl's watch list is inside what the crawler may read.
+    assert template["Parameters"]["WatchListKey"]["AllowedPattern"] == "^config/.+"
 
 
 def test_analyzer_may_only_read_raw_prompts_and_config_and_write_analysis_and_manifests(
@@ -270,7 +272,8 @@ def test_crawler_task_is_sized_reaped_and_given_time_to_flush(
     assert refers_to(container["Image"], "CrawlerImageRepository")
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert refers_to(env["PAGES_BUCKET"], "PagesBucket")
-    assert sub_text(env["URLS_FILE"]) == "s3://${PagesBucket}/${UrlListKey}"
+    assert sub_text(env["WATCHLIST"]) == "s3://${PagesBucket}/${WatchListKey}"
+    assert "URLS_FILE" not in env  # docker/crawl still honours it for older task definitions
     logging = container["LogConfiguration"]
     assert logging["LogDriver"] == "awslogs"
     assert refers_to(logging["Options"]["awslogs-group"], "CrawlerLogGroup")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from rivalscope_core.urls import parse_shard, select_shard, shard_of
@@ -57,3 +59,61 @@ def test_bad_shards_are_refused_with_the_expected_form(text: str) -> None:
 
 def test_shard_parses() -> None:
     assert parse_shard("2/5") == (2, 5)
+
+
+def _random_watchlist(rng: random.Random) -> tuple[list[str], dict[str, str]]:
+    """URLs and their competitor (absent: a URL from ``-a urls``); competitors own one to four
+    hosts, some share a site with another competitor, some URLs belong to nobody."""
+    urls: list[str] = []
+    owner: dict[str, str] = {}
+    hosts = [f"h{n}.example" for n in range(rng.randint(3, 60))]
+    for number in range(rng.randint(1, 25)):
+        name = f"Competitor {number}"
+        for host in rng.sample(hosts, rng.randint(1, min(4, len(hosts)))):
+            for page in range(rng.randint(1, 3)):
+                url = f"https://{rng.choice(['', 'app.', 'www.'])}{host}/{number}/{page}"
+                if url not in owner:
+                    urls.append(url)
+                    owner[url] = name
+    urls += [f"https://{rng.choice(hosts)}/loose/{page}" for page in range(rng.randint(0, 10))]
+    return list(dict.fromkeys(urls)), owner
+
+
+def _registrable(url: str) -> str:
+    return ".".join(url.split("/")[2].split(".")[-2:])
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_a_watch_list_splits_by_competitor_and_every_url_is_crawled_once(seed: int) -> None:
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not cryptography
+    urls, owner = _random_watchlist(rng)
+    count = rng.randint(1, 8)
+    shards = [
+        select_shard(urls, i, count, site_of=_registrable, competitor_of=owner.get)
+        for i in range(count)
+    ]
+    crawled = [url for shard in shards for url in shard]
+    assert sorted(crawled) == sorted(urls)  # every URL, exactly once
+    shard_of_competitor: dict[str, int] = {}
+    shard_of_site: dict[str, int] = {}
+    for index, shard in enumerate(shards):
+        assert shard == [url for url in urls if url in set(shard)]  # the given order
+        for url in shard:
+            if url in owner:  # no competitor split across shards
+                assert shard_of_competitor.setdefault(owner[url], index) == index
+            # and no site either: politeness is per site, one task per site
+            assert shard_of_site.setdefault(_registrable(url), index) == index
+
+
+def test_a_watch_list_without_shared_sites_still_spreads_its_competitors() -> None:
+    urls = [f"https://c{n}.example/{page}" for n in range(40) for page in range(3)]
+    owner = {url: url.split("/")[2] for url in urls}
+    sizes = [len(select_shard(urls, i, 4, competitor_of=owner.get)) for i in range(4)]
+    assert min(sizes) > len(urls) / 4 * 0.5
+
+
+def test_a_plain_list_shards_as_before_when_no_url_has_a_competitor() -> None:
+    for index in range(3):
+        assert select_shard(URLS, index, 3, competitor_of=lambda url: None) == select_shard(
+            URLS, index, 3
+        )

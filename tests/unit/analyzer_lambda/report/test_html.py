@@ -8,7 +8,8 @@ import pytest
 
 from analyzer_lambda.report.html import render_report, render_value
 from analyzer_lambda.report.rows import ReportRow, ShotFiles, build_rows
-from tests.unit.analyzer_lambda.report.samples import META, make_page, sample_rows
+from rivalscope_core.records import ErrorInfo
+from tests.unit.analyzer_lambda.report.samples import META, make_page, make_result, sample_rows
 
 
 @pytest.fixture
@@ -75,3 +76,42 @@ def test_answers_render_readably() -> None:
     assert "<dt>Deep</dt><dd>yes</dd>" in html
     table = render_value([{"plan": "Pro", "price": "$49"}, {"plan": "Team", "notes": "x"}])
     assert "<th>Plan</th><th>Price</th><th>Notes</th>" in table
+
+
+WALL = ErrorInfo("blocked_by_site", "Cloudflare bot wall: cf-mitigated: challenge header")
+
+
+def _blocked_rows() -> list[ReportRow]:
+    pages = [
+        make_page(1, "https://walled.example/pricing", title="Just a moment...", error=WALL),
+        make_page(2, "https://open.example/"),
+    ]
+    results = [
+        make_result(1, "https://walled.example/pricing", None, error=WALL),
+        make_result(2, "https://open.example/", {"summary": "ok"}),
+    ]
+    return build_rows(pages, results)
+
+
+def test_a_blocked_page_is_its_own_state_with_the_reason_and_the_kept_screenshot() -> None:
+    page = render_report(_blocked_rows(), META)
+    card = page[page.index('<article class="card blocked"') :]
+    card = card[: card.index("</article>")]
+    assert 'data-status="blocked"' in card
+    assert '<span class="badge blocked">Blocked by site</span>' in card
+    assert "Cloudflare bot wall: cf-mitigated: challenge header" in card
+    assert 'src="screenshots/items.0000000-1.thumb.webp"' in card  # the wall, for a person
+    assert "What the site showed instead of the page" in card
+    # the reason once, not as a crawl error and again as an analysis error
+    assert "Crawl error" not in card
+    assert "Analysis error" not in card
+    assert "Not analysed yet" not in card
+    assert "gemini-2.5-flash" not in card  # no model was asked
+    assert '<div class="stat blocked"><b>1</b>blocked by site</div>' in page
+    assert '<div class="stat failed"><b>0</b>failed</div>' in page
+    assert '<option value="blocked">Blocked by site</option>' in page
+
+
+def test_a_wall_not_analysed_yet_is_still_blocked() -> None:
+    rows = build_rows([make_page(1, "https://walled.example/", error=WALL)], [])
+    assert [row.status for row in rows] == ["blocked"]

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from analyzer_lambda.report.rows import ReportRow, build_rows, csv_table, result_dict
+from analyzer_lambda.report.rows import ReportRow, build_rows, counts, csv_table, result_dict
+from rivalscope_core.records import ErrorInfo
 from tests.unit.analyzer_lambda.report.samples import CHUNK, make_page, make_result, sample_rows
 
 
@@ -32,22 +33,26 @@ def test_a_result_without_its_page_still_gets_a_row() -> None:
 
 def test_csv_flattens_top_level_answer_fields(rows: list[ReportRow]) -> None:
     header, table = csv_table(rows, "p-1234abcd")
-    assert header[:3] == ["status", "site", "url"]
+    assert header[:4] == ["status", "competitor", "site", "url"]
     # one column per top-level answer field, in the order rows first show them
-    assert header[15:] == ["analysis.title", "analysis.language", "analysis.prices",
+    assert header[16:] == ["analysis.title", "analysis.language", "analysis.prices",
                            "analysis.technologies", "analysis.summary", "analysis.link",
                            "analysis.site"]  # fmt: skip
     out = io.StringIO()
     csv.writer(out).writerows([header, *table])
     parsed = list(csv.DictReader(io.StringIO(out.getvalue())))
-    first = parsed[0]
+    first = parsed[2]
     assert first["analysis.title"] == "料金プラン｜かんたん帳簿"
     assert json.loads(first["analysis.prices"])[0]["text"] == "月額 1,980円"
     assert first["analysis.technologies"] == '["WordPress", "jQuery"]'
     assert first["input_tokens"] == "1200"
-    assert parsed[3]["status"] == "missing"
-    assert parsed[3]["error_type"] == "not_analysed"
-    assert parsed[3]["screenshot"] == ""
+    # grouped by site (no page has a competitor), sites by name, pages in page order
+    assert [r["site"] for r in parsed] == ["down.example", "evil.example",
+                                           *["kantan.example.jp"] * 3]  # fmt: skip
+    assert {r["competitor"] for r in parsed} == {""}
+    assert parsed[0]["status"] == "missing"
+    assert parsed[0]["error_type"] == "not_analysed"
+    assert parsed[0]["screenshot"] == ""
 
 
 def test_csv_defuses_spreadsheet_formulas() -> None:
@@ -66,3 +71,15 @@ def test_missing_pages_become_result_records_with_an_error(rows: list[ReportRow]
     assert record["error"] == {"type": "not_analysed",
                                "message": "no result for prompt p-1234abcd yet"}  # fmt: skip
     assert (record["chunk"], record["line"]) == (CHUNK, 3)
+
+
+def test_a_blocked_page_is_blocked_in_the_csv_and_keeps_its_reason() -> None:
+    wall = ErrorInfo("blocked_by_site", "Akamai bot wall: Akamai reference number")
+    page = make_page(1, "https://walled.example/", error=wall)
+    rows = build_rows([page], [make_result(1, "https://walled.example/", None, error=wall)])
+    header, table = csv_table(rows, "p-1234abcd")
+    record = dict(zip(header, table[0], strict=True))
+    assert record["status"] == "blocked"
+    assert (record["error_type"], record["error_message"]) == (wall.type, wall.message)
+    assert counts(rows)["blocked"] == 1
+    assert counts(rows)["failed"] == 0

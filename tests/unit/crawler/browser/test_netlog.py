@@ -213,3 +213,45 @@ def test_a_refresh_header_gives_its_delay(header: str | None, seconds: float | N
     headers = {"Refresh": header} if header is not None else {}
     log = [_sent("R1", "http://a.test/"), _received("R1", "http://a.test/", 200, **headers)]
     assert main_document(log, TOP).refresh == seconds
+
+
+def test_headers_come_lower_cased_with_the_raw_set_cookie_of_extra_info():
+    """``responseReceived`` leaves ``Set-Cookie`` out; ``responseReceivedExtraInfo`` (before or
+    after it) carries the raw headers: both reach the bot-wall detector."""
+    log = [
+        _entry("Network.responseReceivedExtraInfo", requestId="R1",
+               headers={"Set-Cookie": "datadome=a\n_px3=b", "X-DataDome": "protected"}),
+        _sent("R1", "http://a.test/"),
+        _received("R1", "http://a.test/", 403, **{"X-DataDome": "protected", "Server": "nginx"}),
+        _entry("Network.responseReceivedExtraInfo", requestId="OTHER", headers={"X-No": "1"}),
+    ]  # fmt: skip
+    document = main_document(log, TOP)
+    assert document.headers == {
+        "x-datadome": "protected",
+        "server": "nginx",
+        "set-cookie": "datadome=a\n_px3=b",
+    }
+
+
+def test_responded_at_maps_the_response_timestamp_to_wall_clock_time():
+    """DevTools stamps events on a monotonic clock and gives the wall-clock time only with the
+    request: their offset turns the response's timestamp into seconds since the epoch."""
+    sent = _entry(
+        "Network.requestWillBeSent",
+        requestId="R1",
+        frameId=TOP,
+        type="Document",
+        request={"url": "http://a.test/"},
+        timestamp=5000.25,
+        wallTime=1_796_160_000.75,
+    )
+    received = _entry(
+        "Network.responseReceived",
+        requestId="R1",
+        type="Document",
+        timestamp=5000.5,
+        response={"url": "http://a.test/", "status": 200, "headers": {}},
+    )
+    document = main_document([sent, received], TOP)
+    assert document.responded_at == pytest.approx(1_796_160_001.0)
+    assert main_document([_sent("R1", "http://a.test/"), received], TOP).responded_at is None

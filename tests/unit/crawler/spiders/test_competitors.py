@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,3 +139,18 @@ def test_requests_dropped_by_a_stop_make_no_record() -> None:
     (request,) = _start_requests(spider)
     assert _fail(spider, request, ShuttingDownError("stopping")) == []
     assert spider.crawler.stats.get_value("rivalscope/pages/not_crawled") == 1
+
+
+def test_a_bot_wall_is_a_failed_page_counted_apart_and_not_followed() -> None:
+    wall = (
+        Path(__file__).resolve().parents[3] / "data/walls/akamai_access_denied.html"
+    ).read_bytes()
+    spider = _spider(urls="https://shop.co.uk/", max_pages="5")
+    (request,) = _start_requests(spider)
+    (item,) = _parse(spider, request, body=wall + PAGE, status=403)
+    assert item["error"]["type"] == "blocked_by_site"
+    assert item["error"]["message"].startswith("Akamai bot wall: ")
+    stats = spider.crawler.stats
+    assert stats.get_value("rivalscope/pages/failed") == 1
+    assert stats.get_value("rivalscope/blocked_by_site") == 1
+    assert stats.get_value("rivalscope/pages/ok") is None
