@@ -37,6 +37,8 @@ ANALYZER_WORK_DIR = "ANALYZER_WORK_DIR"
 CLAIM_TTL = "CLAIM_TTL"  # seconds after which another invocation takes over a claim
 # seconds after the first shard marker of a run before the run-complete step stops waiting
 RUN_COMPLETE_TIMEOUT = "RUN_COMPLETE_TIMEOUT"
+ANALYZER_REUSE = "ANALYZER_REUSE"  # false: ask the model even for pages that did not change
+CHANGE_RULES = "CHANGE_RULES"  # noise rules of the change diffs: file, s3:// URI or NAME
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 
@@ -64,6 +66,8 @@ class Config:
     )
     claim_ttl: float = 900.0
     run_complete_timeout: float = 21600.0
+    reuse: bool = True
+    change_rules: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **explicit: Any) -> Config:
@@ -91,6 +95,8 @@ class Config:
             "local_timeout": _number(environ, ANALYZER_LOCAL_TIMEOUT, 900.0, minimum=1),
             "claim_ttl": _number(environ, CLAIM_TTL, 900.0, minimum=1),
             "run_complete_timeout": _number(environ, RUN_COMPLETE_TIMEOUT, 21600.0, minimum=0),
+            "reuse": _flag(environ, ANALYZER_REUSE, default=True),
+            "change_rules": _text(environ, CHANGE_RULES),
         }
         if work_dir := _text(environ, ANALYZER_WORK_DIR):
             values["work_dir"] = Path(work_dir)
@@ -138,3 +144,14 @@ def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: f
     if value < minimum:
         raise ConfigurationError(f"{name}={raw!r} must be at least {minimum:g}")
     return value
+
+
+def _flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = _text(environ, name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name}={raw!r} must be true or false")

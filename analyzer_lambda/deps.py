@@ -26,6 +26,7 @@ from rivalscope_core.s3 import make_s3_client
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from analyzer_lambda.changes.reuser import Reuser
     from analyzer_lambda.store import Store
 
 _lock = threading.Lock()
@@ -57,8 +58,29 @@ def build_deps(config: Config) -> Deps:
         config = config.replace(gemini_api_key=resolve_api_key(config))
     store = build_store()
     return Deps(
-        config, store, load_analyzer(config, name), PromptResolver(store, config.analysis_prompt)
+        config,
+        store,
+        load_analyzer(config, name),
+        PromptResolver(store, config.analysis_prompt),
+        reuse=_reuser(config) if config.reuse and name == "gemini" else None,
     )
+
+
+def _reuser(config: Config) -> Reuser:
+    """Reuse compares what Gemini is sent (the reduced text, the screenshot's top); the offline
+    analyser costs nothing to rerun. Noise rules: ``CHANGE_RULES`` and the date/time defaults."""
+    from analyzer_lambda.analyzers.gemini.text import reduce_html
+    from analyzer_lambda.changes.reuser import Reuser, load_rule_set
+    from analyzer_lambda.changes.rules import ChangeRulesError
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    s3 = _shared_s3_client(endpoint)
+    try:
+        rule_set = load_rule_set(config.change_rules, s3, config.pages_bucket)
+    except ChangeRulesError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    budget = config.text_tokens
+    return Reuser(s3, rule_set, lambda page: reduce_html(page.body, budget).text)
 
 
 def current_deps() -> Deps:

@@ -7,7 +7,8 @@
 - SQS messages whose body is an S3 notification (or an EventBridge event); ``s3:TestEvent``
   bodies yield nothing.
 - EventBridge ``Object Created`` events (Powertools' ``S3EventBridgeNotificationEvent``).
-- ``{"reanalyze": {"chunks": [URI...], "prompt": URI, "model": M}}``.
+- ``{"reanalyze": {"chunks": [URI...], "prompt": URI, "model": M}}`` (``"fresh": true``: no
+  reuse of unchanged pages' answers).
 
 Keys outside ``raw/`` (a bucket notification configured too broadly) are ignored: analysing our
 own output would loop. A shard marker (``raw/{spider}/{run}/_done/{I}of{N}.json``) is no chunk:
@@ -48,6 +49,7 @@ class ReanalyzeRequest:
     chunks: tuple[ChunkRef, ...]
     prompt: str | None = None
     model: str | None = None
+    fresh: bool = False  # ask the model even for pages that did not change (reanalyze --fresh)
 
 
 def event_kind(event: Any) -> EventKind:
@@ -157,6 +159,7 @@ def reanalyze_request(event: dict[str, Any]) -> ReanalyzeRequest:
         chunks=tuple(dict.fromkeys(chunks)),
         prompt=str(prompt) if prompt else None,
         model=str(model) if model else None,
+        fresh=spec.get("fresh") is True,
     )
 
 

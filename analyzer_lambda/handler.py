@@ -26,6 +26,7 @@ changes)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import sys
@@ -75,6 +76,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _handle_sqs(event, context, deps, deadline)
     if kind == "reanalyze":
         request = events.reanalyze_request(event)
+        if request.fresh:
+            deps = dataclasses.replace(deps, reuse=None)
         return _summary(_analyze(request.chunks, deps, deadline, request.prompt, request.model))
     objects = (
         events.objects_from_s3_notification(event)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from analyzer_lambda.analyzers.base import Analyzer
+    from analyzer_lambda.changes.reuser import Reuser
     from analyzer_lambda.config import Config
     from analyzer_lambda.prompts.parser import Prompt
     from analyzer_lambda.prompts.resolver import PromptResolver
@@ -59,6 +60,7 @@ class Deps:
     store: Store
     analyzer: Analyzer
     prompts: PromptResolver
+    reuse: Reuser | None = None  # None: every page goes to the model (ANALYZER_REUSE=false)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class _ChunkRun:
         # A run's records share one prompt; a line too broken to name its own is filed under
         # the prompt of the line before it, so the run's report shows it.
         self._last_record_prompt: str | None = None
+        self._reuse = deps.reuse.for_chunk(chunk) if deps.reuse is not None else None
 
     def run(self) -> ChunkOutcome:
         config = self.deps.config
@@ -169,6 +172,8 @@ class _ChunkRun:
                 self.outcome.error = str(exc)
             while in_flight:
                 in_flight = self._collect(in_flight)
+        if self._reuse is not None and self.outcome.complete:
+            self._reuse.finish()  # the next run finds this chunk's pages through it
         return self.outcome
 
     def _collect(self, in_flight: set[Future[PageOutcome]]) -> set[Future[PageOutcome]]:
@@ -186,6 +191,8 @@ class _ChunkRun:
         """A finished outcome (already done), or the work to submit."""
         if isinstance(record, PageRecord):
             self._last_record_prompt = record.prompt
+            if self._reuse is not None:
+                self._reuse.note(line, record)
         ref = self.prompt_override or self._last_record_prompt
         prompt = self.deps.prompts.resolve(ref, self.chunk.bucket)
         if self.model_override:
@@ -259,6 +266,12 @@ class _ChunkRun:
         try:
             if store.exists(bucket, key):
                 return PageOutcome(self.chunk.uri, line, page.url, "skipped", key)
+            reused = self._reuse.reused_fields(line, page, prompt, model) if self._reuse else None
+            if reused is not None:  # the page did not change: its previous answer stands
+                result = self._result(line, prompt, model, page, analysis=reused["analysis"],
+                                      reused_from=reused["reused_from"])  # fmt: skip
+                done: PageStatus = "done" if store.put_result(bucket, key, result) else "skipped"
+                return PageOutcome(self.chunk.uri, line, page.url, done, key)
             try:
                 analysis = self.deps.analyzer.analyze(page, prompt, self.deadline)
             except Exception:  # an analyser bug must not stop the other pages

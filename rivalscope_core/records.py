@@ -142,6 +142,9 @@ class ResultRecord:
     error: ErrorInfo | None = None
     analyzed_at: str = field(default_factory=utc_now_iso)
     competitor: str | None = None
+    # ``{chunk, line}`` of the capture whose answer this reuses (the page did not change), or
+    # None: the model was asked (SPEC.md, Result record)
+    reused_from: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -169,4 +172,5 @@ class ResultRecord:
             error=ErrorInfo.from_dict(data.get("error")),
             analyzed_at=str(data.get("analyzed_at") or ""),
             competitor=_optional_text(data.get("competitor")),
+            reused_from=data.get("reused_from") or None,
         )

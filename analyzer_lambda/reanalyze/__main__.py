@@ -59,6 +59,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--via", choices=("local", "lambda"), default="local")
     parser.add_argument("--function", default=None, help=f"default: ${FUNCTION_ENV}")
     parser.add_argument("--batch", type=int, default=1, help="chunks per invoke (lambda)")
+    parser.add_argument(
+        "--fresh", action="store_true", help="ask the model even for pages that did not change"
+    )
     args = parser.parse_args(argv)
     if args.concurrency < 1 or args.batch < 1:
         parser.error("--concurrency and --batch must be at least 1")
@@ -87,7 +90,9 @@ def _main(args: argparse.Namespace) -> int:
 
     target = parse_run_uri(args.run)
     bucket = target.bucket
-    config = Config.from_env(os.environ, concurrency=args.concurrency)
+    config = Config.from_env(
+        os.environ, concurrency=args.concurrency, reuse=False if args.fresh else None
+    )
     store = build_store()
     # without --prompt, each page's own, resolved as the analyser does (ANALYSIS_PROMPT last)
     resolver = PromptResolver(store, None if args.prompt else config.analysis_prompt)
@@ -125,7 +130,8 @@ def _main(args: argparse.Namespace) -> int:
     if deps is not None:
         return run_local(plan, deps, args.prompt, args.model, args.concurrency)
     prompt_uri = stored_prompt_uri(store, args.prompt, bucket) if args.prompt else None
-    return run_lambda(plan, function, prompt_uri, args.batch, plan.model if prompt else args.model)
+    model = plan.model if prompt else args.model
+    return run_lambda(plan, function, prompt_uri, args.batch, model, fresh=args.fresh)
 
 
 if __name__ == "__main__":

@@ -140,7 +140,12 @@ def run_local(
 
 
 def run_lambda(
-    plan: Plan, function: str, prompt_uri: str | None, batch: int, model: str | None
+    plan: Plan,
+    function: str,
+    prompt_uri: str | None,
+    batch: int,
+    model: str | None,
+    fresh: bool = False,
 ) -> int:
     """``prompt_uri`` None: the function analyses each page with its own prompt."""
     import boto3
@@ -149,8 +154,9 @@ def run_lambda(
     chunks = [chunk.uri for chunk in plan.todo]
     failed = 0
     for start in range(0, len(chunks), batch):
-        payload = {"reanalyze": {"chunks": chunks[start : start + batch], "prompt": prompt_uri,
-                                 "model": model}}  # fmt: skip
+        request = {"chunks": chunks[start : start + batch], "prompt": prompt_uri,
+                   "model": model, **({"fresh": True} if fresh else {})}  # fmt: skip
+        payload = {"reanalyze": request}
         response = client.invoke(FunctionName=function, InvocationType="Event",
                                  Payload=json.dumps(payload).encode())  # fmt: skip
         if response["StatusCode"] != 202:  # "accepted": asynchronous invokes

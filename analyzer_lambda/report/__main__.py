@@ -2,9 +2,10 @@
 (issue 4): the command. Reads a run's raw chunks (for page facts and screenshots) and its
 stored results from S3 — without ``--prompt``, each page's result for the prompt it was
 analysed with (a watch list gives competitors prompts of their own, #17) — writes
-``results.jsonl``, ``results.csv``, ``report.html`` and ``screenshots/`` into DIR, and with
-``--upload`` copies them, private, under ``reports/…`` in the bucket and prints a presigned
-URL.
+``results.jsonl``, ``results.csv``, ``report.html``, ``changes.jsonl`` (against each page's
+previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.changes``) and
+``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
+the bucket and prints a presigned URL.
 
 This module is only the command line and its exit codes, so that each job stays testable on
 its own: reading S3 is ``source``, screenshot files ``screenshots``, the rows
@@ -21,7 +22,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from analyzer_lambda.config import Config
+from analyzer_lambda.exceptions import CorruptChunkError
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import (
@@ -38,6 +42,10 @@ from rivalscope_core.s3 import make_s3_client
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from mypy_boto3_s3 import S3Client
+
+    from rivalscope_core.records import ResultRecord
 
 logger = logging.getLogger("analyzer_lambda.report")
 
@@ -74,6 +82,15 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help=f"presigned URL lifetime (1..{MAX_EXPIRES}, default 7 days)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="RUN_URI",
+        default=None,
+        help="compare with this run (default: each page's previous capture)",
+    )
+    parser.add_argument(
+        "--no-compare", action="store_true", help="write no changes.jsonl, compare nothing"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.expires <= MAX_EXPIRES:
         parser.error(f"--expires must be between 1 and {MAX_EXPIRES} seconds")
@@ -108,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = build_rows(pages, results)
         meta = ReportMeta(run=(only or run).uri, prompt_id=prompt_id, generated_at=utc_now_iso())
         write_outputs(rows, meta, args.out)
+        if not args.no_compare:
+            _write_changes(s3, chunks, results, args)
         url = None
         if args.upload:
             label = prompt_id if args.prompt is not None else OWN_PROMPTS
@@ -129,6 +148,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(url)
     return EXIT_OK if tally["failed"] == tally["missing"] == tally["blocked"] == 0 else EXIT_FAILED
+
+
+def _write_changes(
+    s3: S3Client, chunks: list[ChunkRef], results: list[ResultRecord], args: argparse.Namespace
+) -> None:
+    """``changes.jsonl``; a comparison that S3 cannot complete costs that file, not the
+    report (a warning says so)."""
+    from analyzer_lambda.changes.reuser import load_rule_set
+    from analyzer_lambda.changes.rules import ChangeRulesError
+    from analyzer_lambda.exceptions import StoreError
+    from analyzer_lambda.prompts.parser import PromptError, parse_prompt
+    from analyzer_lambda.report.changes import write_changes
+
+    against = None
+    if args.against:
+        target = parse_run_uri(args.against)
+        against = target if isinstance(target, RunRef) else target.run
+    schema = None
+    if args.prompt is not None and Path(args.prompt).is_file():
+        try:
+            schema = parse_prompt(Path(args.prompt).read_text("utf-8")).schema
+        except PromptError:
+            schema = None
+    config = Config.from_env(os.environ)
+    try:
+        rule_set = load_rule_set(config.change_rules, s3, config.pages_bucket)
+    except ChangeRulesError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        tally = write_changes(s3, chunks, results, args.out, against=against, schema=schema,
+                              rule_set=rule_set, text_tokens=config.text_tokens)  # fmt: skip
+    except (StoreError, ClientError, BotoCoreError, CorruptChunkError) as exc:
+        logger.warning("changes.jsonl not written: %s", exc)
+        return
+    print("changes: " + ", ".join(f"{n} {status}" for status, n in sorted(tally.items())))
 
 
 if __name__ == "__main__":

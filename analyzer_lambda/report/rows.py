@@ -177,7 +177,7 @@ def result_dict(row: ReportRow, prompt_id: str) -> dict[str, Any]:
         "url": page.url, "final_url": page.final_url, "crawled_at": page.crawled_at,
         "chunk": page.chunk, "line": page.line, "prompt_id": prompt_id, "model": None,
         "analyzer": None, "analysis": None, "usage": {"input_tokens": 0, "output_tokens": 0},
-        "error": error, "analyzed_at": None, "competitor": page.competitor,
+        "error": error, "analyzed_at": None, "competitor": page.competitor, "reused_from": None,
     }  # fmt: skip
 
 

@@ -57,6 +57,7 @@ def test_exit_1_and_a_summary_when_pages_failed_or_are_not_analysed(report: Any)
         "report.html",
         "results.jsonl",
         "results.csv",
+        "changes.jsonl",  # the run's first capture: every page "new" (SPEC.md, Changes)
         "screenshots",
     }
 
@@ -77,6 +78,17 @@ def test_results_jsonl_has_one_result_record_per_page(report: Any, stored_run: S
     assert records[3]["error"]["type"] == "model_error"
     assert records[5]["error"]["type"] == "not_analysed"  # none is silent
     assert records[5]["chunk"] == stored_run.chunks[1].uri
+    assert all("reused_from" in r for r in records)  # SPEC.md's result record
+
+
+def test_changes_jsonl_of_a_first_capture_says_new_or_failed(
+    report: Any, stored_run: StoredRun
+) -> None:
+    changes = _jsonl(report[1] / "changes.jsonl")
+    assert [c["url"] for c in changes] == [p.url for p in stored_run.pages]
+    expected = ["failed" if p.error else "new" for p in stored_run.pages]
+    assert [c["status"] for c in changes] == expected
+    assert all(c["previous"] is None and c["text"] is None for c in changes)
 
 
 def test_results_csv_flattens_the_answer_and_keeps_japanese(report: Any) -> None:

@@ -40,3 +40,12 @@ def test_analyzer_defaults_to_gemini_only_when_a_key_can_be_had() -> None:
 
 def test_key_is_not_in_the_repr() -> None:
     assert "secret-value" not in repr(Config.from_env({"GEMINI_API_KEY": "secret-value"}))
+
+
+def test_reuse_of_unchanged_pages_is_on_unless_turned_off() -> None:
+    assert Config.from_env({}).reuse
+    assert not Config.from_env({"ANALYZER_REUSE": "false"}).reuse
+    assert Config.from_env({"ANALYZER_REUSE": "TRUE"}).reuse
+    assert not Config.from_env({"ANALYZER_REUSE": "true"}, reuse=False).reuse  # --fresh wins
+    with pytest.raises(ConfigurationError, match="ANALYZER_REUSE='maybe' must be true or false"):
+        Config.from_env({"ANALYZER_REUSE": "maybe"})

@@ -99,6 +99,15 @@ def test_reanalyze_request() -> None:
     assert request.chunks == (ChunkRef(BUCKET, KEY0),)
     assert request.prompt == f"s3://{BUCKET}/prompts/pricing-only.md"
     assert request.model == "gemini-2.5-pro"
+    assert not request.fresh  # unchanged pages reuse their answers unless asked otherwise
+
+
+def test_a_fresh_reanalyze_request_says_so() -> None:
+    event = load_event("reanalyze.json")
+    event["reanalyze"]["fresh"] = True
+    assert events.reanalyze_request(event).fresh
+    event["reanalyze"]["fresh"] = "yes"  # only a JSON true turns reuse off
+    assert not events.reanalyze_request(event).fresh
 
 
 @pytest.mark.parametrize(

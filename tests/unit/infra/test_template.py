@@ -247,15 +247,16 @@ def test_crawler_may_only_put_under_raw_and_read_its_watch_list_and_prompts(
     assert template["Parameters"]["WatchListKey"]["AllowedPattern"] == "^config/.+"
 
 
-def test_analyzer_may_only_read_raw_and_prompts_and_write_analysis_and_run_reports(
+def test_analyzer_may_only_read_raw_prompts_config_and_write_analysis_manifests_and_reports(
     template: dict[str, Any],
 ) -> None:
     # Reading and deleting under analysis/ is its own idempotency bookkeeping (claims); under
-    # reports/, the run-complete step's run.claim, run.json and the run's report.
+    # reports/, the run-complete step's run.claim, run.json and the run's report; under raw/ it
+    # writes only the manifests beside the chunks, and it reads CHANGE_RULES in config/.
     assert s3_grants(template, "AnalyzerRole", "PagesBucket") == {
-        "s3:GetObject": {"raw/*", "prompts/*", "analysis/*", "reports/*"},
+        "s3:GetObject": {"raw/*", "prompts/*", "analysis/*", "config/*", "reports/*"},
         "s3:ListBucket": {""},
-        "s3:PutObject": {"analysis/*", "reports/*"},
+        "s3:PutObject": {"analysis/*", "raw/*/_manifest/*", "reports/*"},
         "s3:DeleteObject": {"analysis/*", "reports/*"},
     }
     [listing] = [

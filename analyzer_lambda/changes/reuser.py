@@ -1,0 +1,256 @@
+"""The analyser's side of "unchanged pages cost nothing": for a page about to go to the model,
+find its previous capture (``manifests``), that capture's result for the same prompt id and
+model, and decide with ``reuse`` whether the previous answer stands. Also writes the chunk's
+own manifest once every page of it has a result, so the next run finds it cheaply.
+
+One ``ChunkReuse`` per analysed chunk; its pages run on several threads, so the caches (earlier
+runs' indexes, previous chunks' pages) are filled under a lock. Any S3 trouble here means "no
+reuse" (the model is asked, as before), never a failed page.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from analyzer_lambda.changes.history import (
+    HISTORY_DEPTH,
+    MAX_LOOKBACK_RUNS,
+    Capture,
+    capture_of,
+    earlier_runs,
+    page_key,
+    rules_hash,
+    run_index,
+    seen_lines,
+)
+from analyzer_lambda.changes.manifests import ManifestStore, captures_of_chunk
+from analyzer_lambda.changes.reuse import (
+    PageCapture,
+    can_reuse,
+    compare,
+    reusable_result,
+    reused_result_fields,
+)
+from analyzer_lambda.changes.rules import ChangeRulesError, RuleSet, parse_rule_set
+from analyzer_lambda.chunks import BadLine, read_pages
+from analyzer_lambda.exceptions import CorruptChunkError, StoreError
+from rivalscope_core.keys import ChunkRef, analysis_key, parse_s3_uri
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from mypy_boto3_s3 import S3Client
+
+    from analyzer_lambda.changes.rules import ChangeRules
+    from analyzer_lambda.prompts.parser import Prompt
+    from rivalscope_core.records import PageRecord
+
+logger = logging.getLogger(__name__)
+
+SCREENSHOT_ASPECT = 2.0  # the analyser shows the model the top, this many widths tall
+
+
+CONFIG_PREFIX = "config/"
+
+
+def load_rule_set(ref: str | None, s3: S3Client, bucket: str | None) -> RuleSet:
+    """``CHANGE_RULES``: a file, an ``s3://`` URI, or NAME for ``s3://BUCKET/config/NAME.yaml``;
+    None or empty: no rules beyond the default noise. ``ChangeRulesError`` names the variable."""
+    if not ref:
+        return RuleSet()
+    if ref.startswith("s3://"):
+        target = parse_s3_uri(ref)
+    elif Path(ref).is_file():
+        return parse_rule_set(Path(ref).read_text("utf-8"), f"CHANGE_RULES ({ref})")
+    elif "/" in ref or ref.endswith((".yaml", ".yml")):
+        raise ChangeRulesError(f"CHANGE_RULES: file {ref} not found")
+    elif not bucket:
+        raise ChangeRulesError(f"CHANGE_RULES={ref}: a name needs PAGES_BUCKET (or give a path)")
+    else:
+        target = parse_s3_uri(f"s3://{bucket}/{CONFIG_PREFIX}{ref}.yaml")
+    try:
+        body = s3.get_object(Bucket=target.bucket, Key=target.key)["Body"].read()
+    except (ClientError, BotoCoreError) as exc:
+        raise ChangeRulesError(f"CHANGE_RULES: cannot read {target}: {exc}") from exc
+    return parse_rule_set(body.decode("utf-8"), f"CHANGE_RULES ({target})")
+
+
+class Reuser:
+    """Built once per process: the S3 client, the noise rules and the text reducer."""
+
+    def __init__(
+        self, s3: S3Client, rule_set: RuleSet, text_of: Callable[[PageRecord], str]
+    ) -> None:
+        self.s3 = s3
+        self.rule_set = rule_set
+        self.rules_hash = rules_hash(rule_set.signature)
+        self.text_of = text_of
+
+    def rules_for(self, url: str) -> ChangeRules:
+        return self.rule_set.for_url(url)
+
+    def for_chunk(self, chunk: ChunkRef, runs: list[str] | None = None) -> ChunkReuse:
+        """``runs``: look for previous captures only there (the report's ``--against``)."""
+        return ChunkReuse(self, chunk, runs)
+
+
+class ChunkReuse:
+    def __init__(self, reuser: Reuser, chunk: ChunkRef, runs: list[str] | None = None) -> None:
+        self.reuser = reuser
+        self.chunk = chunk
+        self.store = ManifestStore(reuser.s3, chunk.bucket, chunk.run.spider)
+        self._lock = threading.Lock()
+        self._diff_slot = threading.Lock()
+        self._runs: list[str] | None = runs
+        self._indexes: dict[str, Mapping[str, Capture]] = {}
+        self._pages: dict[str, dict[int, PageRecord]] = {}
+        self._captures: dict[int, Capture] = {}
+
+    def note(self, line: int, page: PageRecord) -> None:
+        """Remember a page of this chunk for its manifest."""
+        text = None if page.error is not None else self.reuser.text_of(page)
+        capture = capture_of(
+            self.chunk.run.time, self.chunk.key, line, page.url, page.crawled_at, text,
+            self.reuser.rules_for(page.url), self.reuser.rules_hash,
+        )  # fmt: skip
+        with self._lock:
+            self._captures[line] = capture
+
+    def finish(self) -> None:
+        """Write this chunk's manifest (call once every page has a result)."""
+        try:
+            self.store.write(self.chunk, self.reuser.rules_hash, self._captures.values())
+        except StoreError as exc:
+            logger.warning(
+                "%s: manifest not written (rebuilt when needed): %s", self.chunk.uri, exc
+            )
+
+    def reused_fields(
+        self, line: int, page: PageRecord, prompt: Prompt, model: str
+    ) -> dict[str, Any] | None:
+        """The result fields that reuse the previous capture's answer, or None: ask the model."""
+        try:
+            return self._decide(line, page, prompt, model)
+        except (StoreError, CorruptChunkError, ClientError, BotoCoreError, ValueError, KeyError,
+                TypeError) as exc:  # fmt: skip
+            logger.info("%s line %d: no reuse: %s", self.chunk.uri, line, exc)
+            return None
+
+    def _decide(
+        self, line: int, page: PageRecord, prompt: Prompt, model: str
+    ) -> dict[str, Any] | None:
+        history = self.history(page_key(page.url))
+        if not history:
+            return None
+        previous = history[0]
+        previous_chunk = ChunkRef(self.chunk.bucket, previous.chunk)
+        stored = self.stored_json(
+            analysis_key(previous_chunk, previous.line, prompt.prompt_id, model)
+        )
+        if stored is None or not reusable_result(stored, prompt.prompt_id, model):
+            return None
+        old_page = self.page(previous_chunk, previous.line)
+        if old_page is None:
+            return None
+        rules = self.reuser.rules_for(page.url)
+        current = PageCapture(self.reuser.text_of(page), image_of(page))
+        before = PageCapture(self.reuser.text_of(old_page), image_of(old_page))
+        # one diff at a time: a 1280 x 15,000 px pair takes ~110 MB (bench/RESULTS.md), and
+        # the pages in flight must not multiply that inside a 1 GB Lambda
+        with self._diff_slot:
+            comparison = compare(
+                before, current, rules, seen_lines(history),
+                with_screenshots=prompt.include_screenshot,
+            )  # fmt: skip
+        width = page.screenshot.width if page.screenshot else 0
+        if not can_reuse(
+            comparison,
+            include_screenshot=prompt.include_screenshot,
+            screenshot_top=int(width * SCREENSHOT_ASPECT) or None,
+        ):
+            return None
+        logger.info("%s line %d: unchanged since %s line %d: answer reused", self.chunk.uri,
+                    line, previous_chunk.uri, previous.line)  # fmt: skip
+        return reused_result_fields(stored)
+
+    def history(self, url: str) -> list[Capture]:
+        """The page's error-free captures in earlier runs, newest first."""
+        with self._lock:
+            if self._runs is None:
+                self._runs = earlier_runs(self.store.runs(), self.chunk.run.time)
+            found: list[Capture] = []
+            for run in self._runs[:MAX_LOOKBACK_RUNS]:
+                if run not in self._indexes:
+                    captures = self.store.captures(run, self._rebuild, self.reuser.rules_hash)
+                    self._indexes[run] = run_index(captures)
+                capture = self._indexes[run].get(url)
+                if capture is not None and not capture.error:
+                    found.append(capture)
+                    if len(found) >= HISTORY_DEPTH:
+                        break
+            return found
+
+    def previous_run(self) -> Mapping[str, Capture]:
+        """The index of the latest earlier run (every capture, failed ones too), or {}."""
+        with self._lock:
+            if self._runs is None:
+                self._runs = earlier_runs(self.store.runs(), self.chunk.run.time)
+            if not self._runs:
+                return {}
+            run = self._runs[0]
+            if run not in self._indexes:
+                captures = self.store.captures(run, self._rebuild, self.reuser.rules_hash)
+                self._indexes[run] = run_index(captures)
+            return self._indexes[run]
+
+    def _rebuild(self, chunk: ChunkRef) -> list[Capture]:
+        pages = self._read(chunk)
+        return captures_of_chunk(chunk, pages.items(), self.reuser.text_of, self.reuser.rule_set)
+
+    def page_records(self, chunk: ChunkRef | None = None) -> dict[int, PageRecord]:
+        """The page records of this chunk (or of another chunk of its run) by line."""
+        return self._cached(chunk or self.chunk)
+
+    def _cached(self, chunk: ChunkRef) -> dict[int, PageRecord]:
+        with self._lock:
+            if chunk.key not in self._pages:
+                self._pages[chunk.key] = self._read(chunk)
+            return self._pages[chunk.key]
+
+    def page(self, chunk: ChunkRef, line: int) -> PageRecord | None:
+        """A stored page record (its chunk read once)."""
+        return self._cached(chunk).get(line)
+
+    def _read(self, chunk: ChunkRef) -> dict[int, PageRecord]:
+        try:
+            body = self.reuser.s3.get_object(Bucket=chunk.bucket, Key=chunk.key)["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"cannot read {chunk.uri}: {exc}") from exc
+        pages = read_pages(io.BytesIO(body), key=chunk.key)
+        return {line: page for line, page in pages if not isinstance(page, BadLine)}
+
+    def stored_json(self, key: str) -> dict[str, Any] | None:
+        """A JSON object stored in the chunk's bucket, or None when there is none."""
+        try:
+            body = self.reuser.s3.get_object(Bucket=self.chunk.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in {"NoSuchKey", "404"}:
+                return None
+            raise
+        data = json.loads(body)
+        return data if isinstance(data, dict) else None
+
+
+def image_of(page: PageRecord) -> bytes | None:
+    """The decoded screenshot of a page record, or None."""
+    if page.screenshot is None or not page.screenshot.data:
+        return None
+    return base64.b64decode(page.screenshot.data)
