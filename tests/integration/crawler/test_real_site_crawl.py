@@ -13,6 +13,7 @@ import pytest
 
 from analyzer_lambda.analyzers.gemini.text import main_text
 from analyzer_lambda.chunks import read_pages
+from rivalscope_core.keys import is_raw_chunk_key
 from rivalscope_core.records import PageRecord
 from tests.integration.crawler.browser.real_pages import big_page, pdf
 from tests.servers.site import SITE_ROOT
@@ -30,8 +31,11 @@ pytestmark = [
 
 
 def _read_back(s3: S3Client, bucket: str) -> list[PageRecord]:
+    """Every page of the stored chunks (the run's shard marker under ``_done/`` is no chunk)."""
     records = []
     for obj in s3.list_objects_v2(Bucket=bucket, Prefix="raw/")["Contents"]:
+        if not is_raw_chunk_key(obj["Key"]):
+            continue
         body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
         for _, page in read_pages(io.BytesIO(body), key=obj["Key"]):
             assert isinstance(page, PageRecord), page
