@@ -4,15 +4,13 @@ why the browser sits in a download handler, behind Scrapy's downloader slots."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.integration.crawler.politeness.crawl_run import run_polite_crawl
 from tests.servers.site import SiteServer
 
 if TYPE_CHECKING:
@@ -20,7 +18,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
 
 # Long enough that two browsers starting at once on a loaded machine still overlap.
 SLOW_IMAGE_SECONDS = 4.0
@@ -74,20 +71,7 @@ def test_rendering_keeps_per_site_delay_and_parallelism_across_sites(
         for n in (1, 2, 3)
         for s, p in zip(two_sites, "ab", strict=False)
     ]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.integration.crawler.politeness.polite_crawl",
-            json.dumps(settings),
-            str(out),
-            *urls,
-        ],
-        cwd=REPO_ROOT,
-        check=True,
-        timeout=180,
-    )
-    pages = [json.loads(line) for line in out.read_text().splitlines()]
+    pages = run_polite_crawl(settings, out, urls, timeout=180)
     assert sorted(p.get("title", "") for p in pages) == ["a1", "a2", "a3", "b1", "b2", "b3"], pages
     assert all(p["flags"] == ["rendered"] for p in pages)
 

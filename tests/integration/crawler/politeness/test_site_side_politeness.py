@@ -10,23 +10,22 @@ server's own log of page requests (not subresources, not robots.txt) is what is 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from itertools import pairwise
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.integration.crawler.politeness.crawl_run import run_polite_crawl
 from tests.servers.site import SiteServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
 PAGES = 12
 DOWNLOAD_DELAY = 1.0
 JITTER = 0.5  # Scrapy's DOWNLOAD_DELAY_JITTER: each delay is drawn from 0.5-1.5 x the delay
@@ -82,20 +81,7 @@ def test_page_requests_reach_the_site_at_least_the_delay_floor_apart(
         "LOG_LEVEL": "INFO",
     }
     urls = [site.url(f"/site/p{n}") for n in range(1, PAGES + 1)]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.integration.crawler.politeness.polite_crawl",
-            json.dumps(settings),
-            str(out),
-            *urls,
-        ],
-        cwd=REPO_ROOT,
-        check=True,
-        timeout=400,
-    )
-    pages = [json.loads(line) for line in out.read_text().splitlines()]
+    pages = run_polite_crawl(settings, out, urls, timeout=400)
     assert sorted(p.get("title", "") for p in pages) == sorted(f"p{n}" for n in range(1, 13))
 
     arrivals = sorted(
