@@ -13,6 +13,7 @@ import html
 import json
 import re
 import secrets
+from dataclasses import dataclass
 from importlib import resources
 from string import Template
 from typing import TYPE_CHECKING, Any
@@ -245,8 +246,26 @@ def _cards(rows: list[ReportRow], asset_url: Callable[[str], str]) -> str:
     return "\n".join(parts)
 
 
+@dataclass(frozen=True)
+class ReportSections:
+    """Ready-made HTML sections that other packages render (each escapes its own input): the
+    digest heads the page, then what changed and the side-by-side table, the cost ledger last.
+    An empty string leaves its section out."""
+
+    digest: str = ""
+    changes: str = ""
+    side_by_side: str = ""
+    cost: str = ""
+
+
+NO_SECTIONS = ReportSections()
+
+
 def render_report(
-    rows: list[ReportRow], meta: ReportMeta, asset_url: Callable[[str], str] = lambda p: p
+    rows: list[ReportRow],
+    meta: ReportMeta,
+    asset_url: Callable[[str], str] = lambda p: p,
+    sections: ReportSections = NO_SECTIONS,
 ) -> str:
     """The whole self-contained ``report.html`` (CSS and script inline; images by URL)."""
     totals, summary_rows, summary_total, options = _summary(rows)
@@ -265,6 +284,10 @@ def render_report(
         summary_total=summary_total,
         site_options=options,
         cards=_cards(rows, asset_url),
+        digest_section=sections.digest,
+        changes_section=sections.changes,
+        side_by_side_section=sections.side_by_side,
+        cost_section=sections.cost,
         css=_template("report.css"),
         js=_template("report.js"),
     )

@@ -12,7 +12,7 @@ import csv
 import json
 from typing import TYPE_CHECKING
 
-from analyzer_lambda.report.html import render_report
+from analyzer_lambda.report.html import NO_SECTIONS, render_report
 from analyzer_lambda.report.rows import csv_table, result_dict
 from analyzer_lambda.report.source import s3_call
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
+    from analyzer_lambda.report.html import ReportSections
     from analyzer_lambda.report.rows import ReportMeta, ReportRow
 
 _CONTENT_TYPES = {
@@ -33,7 +34,12 @@ _CONTENT_TYPES = {
 }
 
 
-def write_outputs(rows: list[ReportRow], meta: ReportMeta, out_dir: Path) -> None:
+def write_outputs(
+    rows: list[ReportRow],
+    meta: ReportMeta,
+    out_dir: Path,
+    sections: ReportSections = NO_SECTIONS,
+) -> None:
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as jsonl:
         for row in rows:  # page order: the data file; the CSV and the HTML group them
             jsonl.write(json.dumps(result_dict(row, meta.prompt_id), ensure_ascii=False) + "\n")
@@ -43,7 +49,9 @@ def write_outputs(rows: list[ReportRow], meta: ReportMeta, out_dir: Path) -> Non
         writer = csv.writer(out)
         writer.writerow(header)
         writer.writerows(table)
-    (out_dir / "report.html").write_text(render_report(rows, meta), encoding="utf-8")
+    (out_dir / "report.html").write_text(
+        render_report(rows, meta, sections=sections), encoding="utf-8"
+    )
 
 
 def upload(
@@ -54,6 +62,7 @@ def upload(
     bucket: str,
     prefix: str,
     expires: int,
+    sections: ReportSections = NO_SECTIONS,
 ) -> str:
     """Upload the report's files privately and return a presigned URL of ``report.html``."""
 
@@ -70,7 +79,7 @@ def upload(
         s3_call(
             f"upload s3://{bucket}/{key}", s3.upload_file, str(path), bucket, key, ExtraArgs=extra
         )
-    html_text = render_report(rows, meta, asset_url=presign)
+    html_text = render_report(rows, meta, asset_url=presign, sections=sections)
     s3_call(
         "upload report.html",
         s3.put_object,
