@@ -26,6 +26,8 @@ PRICES_FILE_ENV = "RIVALSCOPE_PRICES_FILE"
 #: a run whose estimate exceeds this many USD asks for confirmation (``--yes`` skips it)
 CONFIRM_ABOVE_ENV = "RIVALSCOPE_CONFIRM_ABOVE_USD"
 DEFAULT_CONFIRM_ABOVE = 1.0
+#: Gemini Batch API requests cost this fraction of the interactive price (Google's price list)
+BATCH_PRICE_FACTOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class Price:
         return (
             input_tokens * self.input_per_million + output_tokens * self.output_per_million
         ) / 1_000_000
+
+    def batch_cost(self, input_tokens: int, output_tokens: int) -> float:
+        """The Gemini Batch API's price: half the standard rate for the same tokens."""
+        return self.cost(input_tokens, output_tokens) * BATCH_PRICE_FACTOR
 
 
 BUILTIN_PRICES: dict[str, Price] = {
