@@ -25,7 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analyzer_lambda.changes.rules import ChangeRulesError
 from analyzer_lambda.exceptions import RunNotCompleteError, StoreError
+from analyzer_lambda.report.compose import (
+    CompareWith,
+    build_sections,
+    compare_settings,
+    report_changes,
+)
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import read_report_pages, read_results
@@ -45,6 +52,7 @@ from rivalscope_core.records import utc_now_iso
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from analyzer_lambda.prompts.parser import Prompt
     from analyzer_lambda.work import Deps
     from rivalscope_core.keys import MarkerRef, RunRef
 
@@ -114,7 +122,7 @@ def complete_run(
         if _is_done(deps, s3, run, status_key):  # its holder finished while we looked
             return RunOutcome(run.uri, "already_done")
         chunks = [ChunkRef(run.bucket, key) for m in progress.markers.values() for key in m.chunks]
-        report_url, tally = _write_report(s3, run, prompt.prompt_id, sorted(chunks, key=str), deps)
+        report_url, tally = _write_report(s3, run, prompt, sorted(chunks, key=str), deps)
         status |= {
             "status": "done",
             "report": f"s3://{run.bucket}/{report_prefix(run, prompt.prompt_id)}report.html",
@@ -197,19 +205,26 @@ def _put_status(s3: S3Client, run: RunRef, key: str, status: dict[str, Any]) -> 
 
 
 def _write_report(
-    s3: S3Client, run: RunRef, prompt_id: str, chunks: list[ChunkRef], deps: Deps
+    s3: S3Client, run: RunRef, prompt: Prompt, chunks: list[ChunkRef], deps: Deps
 ) -> tuple[str, dict[str, int]]:
-    """The run's report (``python -m analyzer_lambda.report``'s files) under ``reports/``;
-    returns its presigned URL and the row counts."""
+    """The run's report (``python -m analyzer_lambda.report``'s files, its What changed and
+    side-by-side sections included) under ``reports/``; returns its presigned URL and the row
+    counts."""
     # Not under config.work_dir: every invocation wipes that at its start (handler.py), and a
     # report must not vanish under a concurrent one's feet (local runs, tests).
     with tempfile.TemporaryDirectory(prefix="rivalscope-run-report-") as work:
         out = Path(work)
-        rows = build_rows(
-            read_report_pages(s3, chunks, out), read_results(s3, run, prompt_id, None)
-        )
-        meta = ReportMeta(run=run.uri, prompt_id=prompt_id, generated_at=utc_now_iso())
-        write_outputs(rows, meta, out)
-        prefix = report_prefix(run, prompt_id)
-        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES)
+        results = read_results(s3, run, prompt.prompt_id, None)
+        rows = build_rows(read_report_pages(s3, chunks, out), results)
+        meta = ReportMeta(run=run.uri, prompt_id=prompt.prompt_id, generated_at=utc_now_iso())
+        try:
+            settings: CompareWith | None = compare_settings(deps.config, s3, schema=prompt.schema)
+        except ChangeRulesError as exc:  # the analyser has said so already, page by page
+            logger.warning("%s: changes not compared: %s", run.uri, exc)
+            settings = None
+        changes = report_changes(s3, chunks, results, out, settings)
+        sections = build_sections(rows, changes, prompt.schema)
+        write_outputs(rows, meta, out, sections)
+        prefix = report_prefix(run, prompt.prompt_id)
+        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES, sections)
     return url, dict(counts(rows))

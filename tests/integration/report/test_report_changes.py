@@ -1,0 +1,128 @@
+"""What changed, as a user sees it: a loopback pricing page crawled twice in real Chromium (the
+second time with a new price and a banner above everything), each run analysed by the Lambda
+handler (offline ``extract`` analyser) on the moto server, then ``python -m
+analyzer_lambda.report`` on the second run, read in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import TYPE_CHECKING
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from analyzer_lambda.__main__ import LocalContext
+from analyzer_lambda.handler import lambda_handler
+from tests.conftest import load_event
+from tests.integration.analyzer.conftest import retarget
+from tests.integration.crawler.conftest import CRAWL_SITE, Crawl
+from tests.integration.report.conftest import run_report
+from tests.servers.site import SiteServer, answer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from mypy_boto3_s3 import S3Client
+    from selenium import webdriver
+
+    from tests.servers.moto import MotoServer
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("chromedriver") is None, reason="needs chromium-driver"),
+]
+
+RUNS = ("2026-11-16T06-00-00", "2026-11-23T06-00-00")
+BANNER = '<div class="banner">New: annual billing saves 20 %</div>'
+
+
+def pricing_page(price: str, banner: str = "") -> bytes:
+    plans = "".join(
+        f'<div class="plan"><h2>{name}</h2><p class="price">{amount} per month</p></div>'
+        for name, amount in (("Starter", price), ("Team", "$199"))
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Acme pricing</title>"
+        "<style>body{font:18px sans-serif;margin:0}.banner{background:#c00;color:#fff;"
+        "padding:30px}.plan{display:inline-block;width:300px;margin:40px;padding:20px;"
+        "border:2px solid #ccd}main{padding:20px}</style></head><body>"
+        + banner
+        + "<main><h1>Acme Analytics pricing</h1><p>料金プランは月額でお支払いいただけます。</p>"
+        + plans
+        + "<p>"
+        + "Analytics for every team. " * 40
+        + "</p></main></body></html>"
+    ).encode()
+
+
+@pytest.fixture
+def acme() -> Iterator[SiteServer]:
+    server = SiteServer(root=CRAWL_SITE).start()
+    yield server
+    server.stop()
+
+
+def _crawl_and_analyse(crawl: Crawl, s3: S3Client, bucket: str, run: str, urls: list[str]) -> None:
+    done = crawl.run(f"urls={' '.join(urls)}", f"run={run}", DOWNLOAD_HANDLERS=None,
+                     SELENIUM_RENDER_BY_DEFAULT=True, SELENIUM_POOL_SIZE=1)  # fmt: skip
+    assert done.returncode == 0, done.log
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"raw/competitors/{run}/")
+    for key in [o["Key"] for o in listed["Contents"] if o["Key"].endswith(".jl.gz")]:
+        event = retarget(load_event("s3_put.json"), bucket, key)
+        assert lambda_handler(event, LocalContext(120))["chunks"][0]["complete"]
+
+
+def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
+    acme: SiteServer, moto_server: MotoServer, s3: S3Client, bucket: str, tmp_path: Path,
+    browser: webdriver.Chrome, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ANALYZER", "extract")
+    monkeypatch.delenv("ANALYSIS_PROMPT", raising=False)
+    crawl = Crawl(acme, moto_server.endpoint, bucket, tmp_path / "spill")
+    urls = [acme.url("/pricing.html"), acme.url("/a.html")]
+    acme.route("/pricing.html", answer(pricing_page("$49")))
+    _crawl_and_analyse(crawl, s3, bucket, RUNS[0], urls)
+    acme.route("/pricing.html", answer(pricing_page("$59", BANNER)))
+    _crawl_and_analyse(crawl, s3, bucket, RUNS[1], urls)
+
+    first, out = tmp_path / "first", tmp_path / "report"
+    done = run_report(moto_server, f"s3://{bucket}/raw/competitors/{RUNS[0]}/", "--out", first)
+    assert done.returncode == 0, done.stderr
+    assert "First capture." in (first / "report.html").read_text("utf-8")
+    done = run_report(moto_server, f"s3://{bucket}/raw/competitors/{RUNS[1]}/", "--out", out)
+    assert done.returncode == 0, done.stderr
+
+    changes = {
+        c["url"]: c for c in map(json.loads, (out / "changes.jsonl").read_text().splitlines())
+    }
+    assert changes[acme.url("/pricing.html")]["status"] == "changed"
+    assert changes[acme.url("/a.html")]["status"] == "unchanged"
+    crops = sorted(p.name for p in (out / "changes").iterdir())
+    assert any(name.endswith(".after.webp") for name in crops), crops
+    assert any(name.endswith(".before.webp") for name in crops), crops
+
+    browser.get((out / "report.html").as_uri())
+    first_section = browser.execute_script(
+        "return document.querySelector('main').firstElementChild.id"
+    )
+    assert first_section == "what-changed"
+    changed = browser.find_elements(By.CSS_SELECTOR, "#what-changed article.change")
+    assert len(changed) == 1
+    text = changed[0].text
+    assert acme.url("/pricing.html") in text
+    assert "$49" in text
+    assert "$59" in text
+    assert "New: annual billing saves 20 %" in text
+    images = changed[0].find_elements(By.CSS_SELECTOR, ".crop-pair img")
+    assert len(images) >= 2
+    for image in images:
+        browser.execute_script("arguments[0].scrollIntoView()", image)
+    browser.implicitly_wait(0)
+    loaded = browser.execute_script(
+        "return Array.from(arguments[0]).map(i => i.complete && i.naturalWidth)", images
+    )
+    assert all(width and width > 0 for width in loaded), loaded
+    unchanged = browser.find_element(By.CSS_SELECTOR, "details.others[data-status=unchanged]")
+    assert "1 unchanged page" in unchanged.text
