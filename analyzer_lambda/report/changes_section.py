@@ -264,7 +264,13 @@ def _screenshots(
         links.append(_full_link(after_full, f"After — {title}", "this capture", asset_url))
     if shots is not None and not shots.crops:
         links.insert(0, "No changed area in the screenshot.")
-    parts.append(f'<p class="full-shots">Full page: {" · ".join(links)}</p></div>')
+    legend = (
+        '<p class="muted small">Boxes mark what differs; a line marks where content went in'
+        " (before) or went away (after). Click a crop for the full page.</p>"
+        if shots is not None and shots.crops
+        else ""
+    )
+    parts.append(f'{legend}<p class="full-shots">Full page: {" · ".join(links)}</p></div>')
     return "".join(parts)
 
 

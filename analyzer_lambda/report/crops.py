@@ -3,11 +3,12 @@ files beside the report (``changes/``), and the previous full capture next to th
 and Pillow only; no S3.
 
 ``visual_diff`` gives each changed area twice, aligned by index: ``regions`` in this capture and
-``before_regions`` at the same place in the previous one (a removed block is a 1 px seam in this
-capture and its whole band in the previous one). Nearby areas share one crop (``crop_windows``,
-pure); a crop is at least ``MIN_WIDTH`` wide, so the box keeps some page around it, and at most
-``MAX_HEIGHT`` tall, so a page whose whole layout changed gives a readable top, not a 15,000 px
-strip. Crops are written at most ``OUT_WIDTH`` px wide: sharp in a half-width column, tens of KB.
+``before_regions`` at the same place in the previous one (removed content is a 1 px seam in this
+capture and its whole band in the previous one; inserted content the other way round). Nearby
+areas share one crop (``crop_windows``, pure). A crop spans at least ``MIN_WIDTH`` x
+``MIN_HEIGHT`` px of page, so a box keeps what is around it, and at most ``MAX_HEIGHT``, so a
+page whose whole layout changed gives a readable top, not a 15,000 px strip. Crops are written
+at most ``OUT_WIDTH`` px wide: sharp in a half-width column, a few KB each.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ logger = logging.getLogger("analyzer_lambda.report")
 
 PAD = 40  # px of page kept around the changed areas
 MIN_WIDTH = 720  # px of page a crop spans at least (a price box alone says little)
+MIN_HEIGHT = 240
 MAX_HEIGHT = 900  # px of page a crop shows at most
 MERGE_GAP = 160  # px between changed areas that still share one crop
 MAX_CROPS = 4  # per page; the others are counted and a click away in the full capture
@@ -94,8 +96,14 @@ def _rect(x0: int, x1: int, boxes: Sequence[Box], size: tuple[int, int]) -> tupl
         x0, x1 = 0, x1 - x0
     if x1 > width:
         x0, x1 = max(0, x0 - (x1 - width)), width
-    y0 = max(0, min(b[1] for b in boxes) - PAD)
-    y1 = min(height, max(b[1] + b[3] for b in boxes) + PAD)
+    y0 = min(b[1] for b in boxes) - PAD
+    y1 = max(b[1] + b[3] for b in boxes) + PAD
+    if y1 - y0 < MIN_HEIGHT:  # a line of text, or a seam, with what is around it
+        grow = MIN_HEIGHT - (y1 - y0)
+        y0, y1 = y0 - grow // 2, y1 + grow - grow // 2
+    if y0 < 0:
+        y0, y1 = 0, y1 - y0
+    y1 = min(height, y1)
     cut = y1 - y0 > MAX_HEIGHT
     return (max(0, x0), y0, max(x0 + 1, x1), max(y0 + 1, min(y1, y0 + MAX_HEIGHT))), cut
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from analyzer_lambda.__main__ import LocalContext
 from analyzer_lambda.handler import lambda_handler
@@ -38,7 +39,7 @@ RUNS = ("2026-11-16T06-00-00", "2026-11-23T06-00-00")
 BANNER = '<div class="banner">New: annual billing saves 20 %</div>'
 
 
-def pricing_page(price: str, banner: str = "") -> bytes:
+def pricing_page(price: str, yen: str, banner: str = "") -> bytes:
     plans = "".join(
         f'<div class="plan"><h2>{name}</h2><p class="price">{amount} per month</p></div>'
         for name, amount in (("Starter", price), ("Team", "$199"))
@@ -49,7 +50,7 @@ def pricing_page(price: str, banner: str = "") -> bytes:
         "padding:30px}.plan{display:inline-block;width:300px;margin:40px;padding:20px;"
         "border:2px solid #ccd}main{padding:20px}</style></head><body>"
         + banner
-        + "<main><h1>Acme Analytics pricing</h1><p>料金プランは月額でお支払いいただけます。</p>"
+        + f"<main><h1>Acme Analytics pricing</h1><p>スタータープランは月額{yen}円（税込）です。</p>"
         + plans
         + "<p>"
         + "Analytics for every team. " * 40
@@ -82,9 +83,9 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     monkeypatch.delenv("ANALYSIS_PROMPT", raising=False)
     crawl = Crawl(acme, moto_server.endpoint, bucket, tmp_path / "spill")
     urls = [acme.url("/pricing.html"), acme.url("/a.html")]
-    acme.route("/pricing.html", answer(pricing_page("$49")))
+    acme.route("/pricing.html", answer(pricing_page("$49", "4,900")))
     _crawl_and_analyse(crawl, s3, bucket, RUNS[0], urls)
-    acme.route("/pricing.html", answer(pricing_page("$59", BANNER)))
+    acme.route("/pricing.html", answer(pricing_page("$59", "5,900", BANNER)))
     _crawl_and_analyse(crawl, s3, bucket, RUNS[1], urls)
 
     first, out = tmp_path / "first", tmp_path / "report"
@@ -115,6 +116,9 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     assert "$49" in text
     assert "$59" in text
     assert "New: annual billing saves 20 %" in text
+    assert "スタータープランは月額" in text  # Japanese kept, its changed digit marked
+    html = changed[0].get_attribute("innerHTML")
+    assert "月額<del>4</del><ins>5</ins>,900円" in html
     images = changed[0].find_elements(By.CSS_SELECTOR, ".crop-pair img")
     assert len(images) >= 2
     for image in images:
@@ -124,5 +128,13 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
         "return Array.from(arguments[0]).map(i => i.complete && i.naturalWidth)", images
     )
     assert all(width and width > 0 for width in loaded), loaded
+    # the full previous capture is a click away, in the report's lightbox
+    changed[0].find_element(By.CSS_SELECTOR, ".crop-pair a.zoomable").click()
+    full = browser.find_element(By.ID, "lightbox-img")
+    assert "/changes/items.0000000-1.before." in str(full.get_attribute("src"))
+    WebDriverWait(browser, 10).until(
+        lambda b: b.execute_script("return arguments[0].naturalWidth", full) > 0
+    )
+    browser.find_element(By.ID, "lightbox-close").click()
     unchanged = browser.find_element(By.CSS_SELECTOR, "details.others[data-status=unchanged]")
     assert "1 unchanged page" in unchanged.text
