@@ -50,7 +50,8 @@ def pricing_page(price: str, yen: str, banner: str = "") -> bytes:
         "padding:30px}.plan{display:inline-block;width:300px;margin:40px;padding:20px;"
         "border:2px solid #ccd}main{padding:20px}</style></head><body>"
         + banner
-        + f"<main><h1>Acme Analytics pricing</h1><p>スタータープランは月額{yen}円（税込）です。</p>"
+        + "<main><h1>Acme Analytics pricing</h1>"
+        + f"<p>スタータープランは月額{yen}円（税込）です。</p>"
         + plans
         + "<p>"
         + "Analytics for every team. " * 40
@@ -117,7 +118,7 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     assert "$59" in text
     assert "New: annual billing saves 20 %" in text
     assert "スタータープランは月額" in text  # Japanese kept, its changed digit marked
-    html = changed[0].get_attribute("innerHTML")
+    html = str(changed[0].get_attribute("innerHTML"))
     assert "月額<del>4</del><ins>5</ins>,900円" in html
     images = changed[0].find_elements(By.CSS_SELECTOR, ".crop-pair img")
     assert len(images) >= 2
