@@ -3,7 +3,7 @@
 stored results from S3 — without ``--prompt``, each page's result for the prompt it was
 analysed with (a watch list gives competitors prompts of their own, #17) — writes
 ``results.jsonl``, ``results.csv``, ``report.html``, ``changes.jsonl`` (against each page's
-previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.changes``) and
+previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.compose``) and
 ``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
 the bucket and prints a presigned URL.
 
