@@ -15,11 +15,12 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from analyzer_lambda.changes.text_diff import word_segments
 from analyzer_lambda.report.html import _LANG, _esc, _link, _when, card_id
 from analyzer_lambda.report.rows import groups
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from analyzer_lambda.changes.text_diff import TextDiff
     from analyzer_lambda.report.change_model import ChangeShots, PageChange, RunChanges
@@ -163,6 +164,9 @@ def _answer_changes(answer: dict[str, dict[str, Any]]) -> str:
             ]
             items += [f'<ins class="val">{inline_value(v)}</ins>' for v in change.get("added", [])]
             value = " ".join(items)
+        elif _long_texts(change.get("before"), change.get("after")):  # say which words
+            words = _segments(word_segments(change["before"], change["after"]))
+            value = f'<span class="words">{words}</span>'
         else:
             value = (
                 f'<del class="val">{inline_value(change.get("before"))}</del>'
@@ -176,6 +180,16 @@ def _answer_changes(answer: dict[str, dict[str, Any]]) -> str:
     )
 
 
+def _long_texts(before: Any, after: Any) -> bool:
+    return isinstance(before, str) and isinstance(after, str) and len(before) + len(after) > 80
+
+
+def _segments(segments: Sequence[tuple[str, str]]) -> str:
+    """Word-level segments, removed words struck through and added ones marked."""
+    marks = {"-": "<del>{}</del>", "+": "<ins>{}</ins>", "=": "{}"}
+    return "".join(marks[op].format(_esc(text)) for op, text in segments)
+
+
 def _text_diff(text: TextDiff | None) -> str:
     """Edited lines with their words marked, then lines removed, then lines added."""
     if text is None or not text.changed:
@@ -184,14 +198,7 @@ def _text_diff(text: TextDiff | None) -> str:
     edited_before = Counter(edit.before for edit in text.edits)
     edited_after = Counter(edit.after for edit in text.edits)
     for edit in text.edits:
-        words = "".join(
-            f"<del>{_esc(s)}</del>"
-            if op == "-"
-            else f"<ins>{_esc(s)}</ins>"
-            if op == "+"
-            else _esc(s)
-            for op, s in edit.segments
-        )
+        words = _segments(edit.segments)
         items.append(
             f'<li class="edit"><span class="sign" aria-hidden="true">~</span>{words}</li>'
         )

@@ -32,13 +32,15 @@ _PRICED = re.compile(r"pric|plan|tarif|料金", re.IGNORECASE)
 
 
 def answer_columns(rows: list[ReportRow], schema: Mapping[str, Any] | None) -> list[str]:
+    """The schema's top-level fields that some answer fills (else the answers' own), plans and
+    prices first: the columns a user compares competitors on come before the scroll."""
     answers = [_answer(row) for row in rows]
     present: dict[str, None] = {}
     for answer in answers:
-        present.update(dict.fromkeys(answer))
+        present.update(dict.fromkeys(k for k, v in answer.items() if _filled(v)))
     properties = list((schema or {}).get("properties") or {})
-    from_schema = [key for key in properties if key in present]
-    return from_schema or list(present)
+    columns = [key for key in properties if key in present] or list(present)
+    return sorted(columns, key=lambda key: not _PRICED.search(key))
 
 
 def render_side_by_side(
@@ -128,16 +130,35 @@ def _cell(group: Group, column: str, changed: dict[tuple[str, int], set[str]]) -
             f'<td class="{"changed" if is_changed else ""}">{mark}<span class="none">—</span></td>'
         )
     if len(values) == 1:
-        body = render_value(values[0][1], 1)
+        body = _value(values[0][1])
     else:
         body = "".join(
-            f'<div class="from"><span class="page-label">{_esc(label)}</span>'
-            f"{render_value(value, 1)}</div>"
+            f'<div class="from"><span class="page-label">{_esc(label)}</span>{_value(value)}</div>'
             for label, value in values
         )
     return (
         f'<td class="{"changed" if is_changed else ""}">{mark}<div class="cell">{body}</div></td>'
     )
+
+
+def _value(value: Any) -> str:
+    """A list of objects (plans) one line each, its values joined — ``Starter · $49 · month`` —
+    so that it fits a column; anything else as the cards show it."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        lines = "".join(
+            "<li>"
+            + " · ".join(_esc(_scalar_text(v)) for v in item.values() if _filled(v))
+            + "</li>"
+            for item in value
+        )
+        return f'<ul class="list plans">{lines}</ul>'
+    return render_value(value, 1)
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _page_label(row: ReportRow) -> str:

@@ -37,7 +37,9 @@ def _changes() -> RunChanges:
     evil = diff_text("hello", f"hello\n{EVIL}")
     shots = ChangeShots((CropPair("changes/a-1.before.webp", "changes/a-1.after.webp", cut=True),),
                         more=2, before_full="changes/a.before.png")  # fmt: skip
+    summary = ("Acme sells dashboards to small teams.", "Acme sells dashboards to large teams.")
     answer = {"pricing[Starter].price": {"before": 49, "after": 59},
+              "summary": {"before": summary[0] * 2, "after": summary[1] * 2},
               "notable_claims": {"before": ["a"], "after": ["b"], "removed": ["Fast"],
                                  "added": [EVIL]}}  # fmt: skip
     pages = (
@@ -65,6 +67,7 @@ def test_changed_pages_come_first_with_what_changed_in_them() -> None:
     assert '<ins class="val">59</ins>' in pricing
     assert "pricing[Starter].price" in pricing
     assert '<del class="val">Fast</del>' in pricing  # a dropped claim stands out
+    assert "to <del>small</del><ins>large</ins> teams" in pricing  # long texts: by words
     # the edited line with its words marked, the line that went away as removed
     assert "Starter $<del>49</del><ins>59</ins> per month" in pricing
     assert '<li class="del"><span class="sign">−</span><del>Old footer</del></li>' in pricing

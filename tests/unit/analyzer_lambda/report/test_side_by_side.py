@@ -38,10 +38,10 @@ def test_one_row_per_competitor_priced_first_and_changes_marked() -> None:
     heads = re.findall(r'<th scope="row">([^<]*)', html)
     assert heads == ["Acme", "blog.example"]  # the competitor with prices first
     assert "acme.example · app.acme.example" in html  # its hosts are one row
-    assert re.findall(r'<th scope="col">([^<]*)', html) == ["Competitor", "Offering", "Pricing"]
+    assert re.findall(r'<th scope="col">([^<]*)', html) == ["Competitor", "Pricing", "Offering"]
     acme = html[html.index(">Acme<") : html.index(">blog.example<")]
     assert acme.count('<span class="changed-mark">changed</span>') == 1
-    assert "$59" in acme
+    assert "<li>Starter · $59</li>" in acme  # a plan on one line
     assert acme.count("Analytics") == 1  # the same value on two pages is shown once
     assert "&lt;script&gt;" in html
     assert "<script>" not in html
@@ -49,9 +49,10 @@ def test_one_row_per_competitor_priced_first_and_changes_marked() -> None:
 
 def test_columns_fall_back_to_the_answers_own_fields() -> None:
     rows = _rows()
-    assert answer_columns(rows, SCHEMA) == ["offering", "pricing"]
-    assert answer_columns(rows, {"properties": {"other": {}}}) == ["offering", "pricing", "extra"]
-    assert answer_columns(rows, None) == ["offering", "pricing", "extra"]
+    # plans and prices first; a field no answer fills is no column
+    assert answer_columns(rows, SCHEMA) == ["pricing", "offering"]
+    assert answer_columns(rows, {"properties": {"other": {}}}) == ["pricing", "offering", "extra"]
+    assert answer_columns(rows, None) == ["pricing", "offering", "extra"]
     assert (
         render_side_by_side(build_rows([make_page(1, "https://a.example/")], []), None, None) == ""
     )
