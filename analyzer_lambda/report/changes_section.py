@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from analyzer_lambda.report.change_model import ChangeShots, PageChange, RunChanges
     from analyzer_lambda.report.rows import ReportRow
 
+MAX_OPEN = 25  # changed pages shown open; the others are collapsed below them
 MAX_LINES = 30  # text diff lines shown before "N more"
 MAX_VALUE_CHARS = 240  # an answer value longer than this is cut (the full one is in the card)
 _OTHERS = (
@@ -67,9 +68,15 @@ def render_changes_section(
     changed.sort(key=lambda p: (_rank(p), order.get((p.chunk or "", p.line or 0), 1 << 30)))
     if not changed:
         parts.append('<p class="no-change">No page changed since its previous capture.</p>')
-    parts += [
+    shown = [
         _changed_page(p, row_of.get((p.chunk or "", p.line or 0)), asset_url) for p in changed
     ]
+    parts += shown[:MAX_OPEN]
+    if shown[MAX_OPEN:]:  # the most telling ones open, the rest a click away
+        parts.append(
+            f'<details class="others more-changed"><summary><b>{len(shown) - MAX_OPEN}</b> more'
+            f" changed pages</summary>{''.join(shown[MAX_OPEN:])}</details>"
+        )
     for status, one, many, why in _OTHERS:
         listed = [p for p in changes.pages if p.status == status]
         if listed:

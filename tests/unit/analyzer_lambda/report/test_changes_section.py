@@ -7,7 +7,7 @@ import re
 
 from analyzer_lambda.changes.text_diff import diff_text
 from analyzer_lambda.report.change_model import ChangeShots, CropPair, PageChange, RunChanges
-from analyzer_lambda.report.changes_section import render_changes_section
+from analyzer_lambda.report.changes_section import MAX_OPEN, render_changes_section
 from analyzer_lambda.report.compose import build_sections
 from analyzer_lambda.report.html import render_report
 from analyzer_lambda.report.rows import ReportRow, build_rows
@@ -119,3 +119,16 @@ def test_no_comparison_means_no_section_and_uploaded_crops_are_presigned() -> No
     assert 'src="https://s3.example/changes/a-1.after.webp?sig=1"' in page
     # What changed opens the page, before the summary and the cards
     assert page.index('id="what-changed"') < page.index('class="summary"')
+
+
+def test_many_changed_pages_show_the_first_ones_open_and_collapse_the_rest() -> None:
+    edit = diff_text("Starter $49", "Starter $59")
+    pages = tuple(
+        PageChange(_record(f"https://a.example/{i}", "changed", text=edit.to_record()),
+                   CHUNK, i, edit)
+        for i in range(MAX_OPEN + 3)
+    )  # fmt: skip
+    html = render_changes_section(RunChanges(pages, "2026-11-16T21-40-00"), [], lambda p: p)
+    assert html.count('<article class="change"') == MAX_OPEN + 3
+    assert "<summary><b>3</b> more changed pages</summary>" in html
+    assert html.index("more changed pages") > html.index("https://a.example/0")
