@@ -1,4 +1,4 @@
-"""Before/after crops of the changed areas of a page's screenshot, boxes drawn, as small WebP
+"""Before/after crops of the changed areas of a page's screenshot, boxes drawn, as small JPEG
 files beside the report (``changes/``), and the previous full capture next to them. Local files
 and Pillow only; no S3.
 
@@ -8,7 +8,7 @@ capture and its whole band in the previous one; inserted content the other way r
 areas share one crop (``crop_windows``, pure). A crop spans at least ``MIN_WIDTH`` x
 ``MIN_HEIGHT`` px of page, so a box keeps what is around it, and at most ``MAX_HEIGHT``, so a
 page whose whole layout changed gives a readable top, not a 15,000 px strip. Crops are written
-at most ``OUT_WIDTH`` px wide: sharp in a half-width column, a few KB each.
+at most ``OUT_WIDTH`` px wide: sharp in a half-width column, tens of KB each.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ MIN_HEIGHT = 240
 MAX_HEIGHT = 900  # px of page a crop shows at most
 MERGE_GAP = 160  # px between changed areas that still share one crop
 MAX_CROPS = 4  # per page; the others are counted and a click away in the full capture
-OUT_WIDTH = 900
+OUT_WIDTH = 960
 BEFORE_COLOUR = (217, 45, 32)
 AFTER_COLOUR = (18, 140, 80)
 _EXTENSIONS = {"png": "png", "jpeg": "jpg", "jpg": "jpg", "webp": "webp"}
@@ -111,7 +111,7 @@ def _rect(x0: int, x1: int, boxes: Sequence[Box], size: tuple[int, int]) -> tupl
 def draw_crop(
     image: PILImage.Image, rect: Rect, boxes: Sequence[Box], colour: tuple[int, int, int]
 ) -> bytes:
-    """``rect`` of ``image`` with ``boxes`` outlined (and lightly filled), as WebP."""
+    """``rect`` of ``image`` with ``boxes`` outlined (and lightly filled), as JPEG."""
     from PIL import Image, ImageDraw
 
     crop = image.crop(rect).convert("RGBA")
@@ -123,12 +123,12 @@ def draw_crop(
         draw.rectangle(shape, fill=(*colour, 28), outline=(*colour, 255), width=3)
     crop = Image.alpha_composite(crop, overlay).convert("RGB")
     if crop.width > OUT_WIDTH:
-        crop = crop.resize(
-            (OUT_WIDTH, max(1, round(crop.height * OUT_WIDTH / crop.width))),
-            Image.Resampling.LANCZOS,
-        )
+        size = (OUT_WIDTH, max(1, round(crop.height * OUT_WIDTH / crop.width)))
+        crop = crop.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
     out = io.BytesIO()
-    crop.save(out, format="WEBP", quality=82, method=4)
+    # JPEG, not WebP: 22 ms against 280-820 ms for a 1280 x 900 crop of text (1.6x the bytes),
+    # and a report may crop hundreds of changed pages
+    crop.save(out, format="JPEG", quality=85)
     return out.getvalue()
 
 
@@ -140,7 +140,7 @@ def write_change_shots(
     name: str,
     out_dir: Path,
 ) -> ChangeShots | None:
-    """``changes/<name>-<k>.before.webp`` / ``.after.webp`` for each crop and
+    """``changes/<name>-<k>.before.jpg`` / ``.after.jpg`` for each crop and
     ``changes/<name>.before.<ext>`` (the previous full capture); None (and a warning) when an
     image cannot be read, so one bad capture costs its crops, not the report."""
     from PIL import Image, UnidentifiedImageError
@@ -162,13 +162,13 @@ def write_change_shots(
             windows, more = crop_windows(diff, size)
             crops = []
             for k, window in enumerate(windows, start=1):
-                after_path = f"changes/{name}-{k}.after.webp"
+                after_path = f"changes/{name}-{k}.after.jpg"
                 (out_dir / after_path).write_bytes(
                     draw_crop(new_image, window.after, window.after_boxes, AFTER_COLOUR)
                 )
                 before_path = None
                 if old_image is not None:
-                    before_path = f"changes/{name}-{k}.before.webp"
+                    before_path = f"changes/{name}-{k}.before.jpg"
                     (out_dir / before_path).write_bytes(
                         draw_crop(old_image, window.before, window.before_boxes, BEFORE_COLOUR)
                     )

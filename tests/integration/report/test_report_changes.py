@@ -102,8 +102,8 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     assert changes[acme.url("/pricing.html")]["status"] == "changed"
     assert changes[acme.url("/a.html")]["status"] == "unchanged"
     crops = sorted(p.name for p in (out / "changes").iterdir())
-    assert any(name.endswith(".after.webp") for name in crops), crops
-    assert any(name.endswith(".before.webp") for name in crops), crops
+    assert any(name.endswith(".after.jpg") for name in crops), crops
+    assert any(name.endswith(".before.jpg") for name in crops), crops
 
     browser.get((out / "report.html").as_uri())
     first_section = browser.execute_script(

@@ -35,7 +35,7 @@ def _rows() -> list[ReportRow]:
 def _changes() -> RunChanges:
     price = diff_text("Acme\nStarter $49 per month\nOld footer", "Acme\nStarter $59 per month")
     evil = diff_text("hello", f"hello\n{EVIL}")
-    shots = ChangeShots((CropPair("changes/a-1.before.webp", "changes/a-1.after.webp", cut=True),),
+    shots = ChangeShots((CropPair("changes/a-1.before.jpg", "changes/a-1.after.jpg", cut=True),),
                         more=2, before_full="changes/a.before.png")  # fmt: skip
     summary = ("Acme sells dashboards to small teams.", "Acme sells dashboards to large teams.")
     answer = {"pricing[Starter].price": {"before": 49, "after": 59},
@@ -71,8 +71,8 @@ def test_changed_pages_come_first_with_what_changed_in_them() -> None:
     # the edited line with its words marked, the line that went away as removed
     assert "Starter $<del>49</del><ins>59</ins> per month" in pricing
     assert '<li class="del"><span class="sign">−</span><del>Old footer</del></li>' in pricing
-    assert 'src="changes/a-1.before.webp"' in pricing
-    assert 'src="changes/a-1.after.webp"' in pricing
+    assert 'src="changes/a-1.before.jpg"' in pricing
+    assert 'src="changes/a-1.after.jpg"' in pricing
     assert 'href="changes/a.before.png"' in pricing  # the previous full capture, a click away
     assert 'href="screenshots/items.0000000-1.png"' in pricing  # this one: the card's file
     assert "its top is shown" in pricing
@@ -116,7 +116,7 @@ def test_no_comparison_means_no_section_and_uploaded_crops_are_presigned() -> No
     sections = build_sections(rows, _changes(), None)
     page = render_report(rows, META, asset_url=lambda p: f"https://s3.example/{p}?sig=1",
                          sections=sections)  # fmt: skip
-    assert 'src="https://s3.example/changes/a-1.after.webp?sig=1"' in page
+    assert 'src="https://s3.example/changes/a-1.after.jpg?sig=1"' in page
     # What changed opens the page, before the summary and the cards
     assert page.index('id="what-changed"') < page.index('class="summary"')
 

@@ -69,7 +69,7 @@ def test_crop_files_are_written_beside_the_report(tmp_path: Path) -> None:
     assert crop.before is not None
     for path in (crop.before, crop.after):
         with Image.open(tmp_path / path) as image:
-            assert image.format == "WEBP"
+            assert image.format == "JPEG"
             assert image.width <= OUT_WIDTH
             assert image.height < 400  # a price, not the page
 
