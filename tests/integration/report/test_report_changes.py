@@ -93,8 +93,11 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     done = run_report(moto_server, f"s3://{bucket}/raw/competitors/{RUNS[0]}/", "--out", first)
     assert done.returncode == 0, done.stderr
     assert "First capture." in (first / "report.html").read_text("utf-8")
-    done = run_report(moto_server, f"s3://{bucket}/raw/competitors/{RUNS[1]}/", "--out", out)
+    done = run_report(
+        moto_server, f"s3://{bucket}/raw/competitors/{RUNS[1]}/", "--out", out, "--upload"
+    )
     assert done.returncode == 0, done.stderr
+    presigned = done.stdout.strip().splitlines()[-1]
 
     changes = {
         c["url"]: c for c in map(json.loads, (out / "changes.jsonl").read_text().splitlines())
@@ -139,3 +142,17 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     browser.find_element(By.ID, "lightbox-close").click()
     unchanged = browser.find_element(By.CSS_SELECTOR, "details.others[data-status=unchanged]")
     assert "1 unchanged page" in unchanged.text
+
+    # the uploaded copy, opened by its presigned URL: its crops are presigned too, and load
+    browser.get(presigned)
+    uploaded = browser.find_elements(By.CSS_SELECTOR, "#what-changed .crop-pair img")
+    assert uploaded
+    sources = [str(i.get_attribute("src")) for i in uploaded]
+    assert all(s.startswith(moto_server.endpoint) and "X-Amz-Signature=" in s for s in sources)
+    for image in uploaded:
+        browser.execute_script("arguments[0].scrollIntoView()", image)
+    WebDriverWait(browser, 10).until(
+        lambda b: all(
+            b.execute_script("return arguments[0].naturalWidth", i) > 0 for i in uploaded
+        )
+    )
