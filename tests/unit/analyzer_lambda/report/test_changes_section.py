@@ -132,3 +132,9 @@ def test_many_changed_pages_show_the_first_ones_open_and_collapse_the_rest() -> 
     assert html.count('<article class="change"') == MAX_OPEN + 3
     assert "<summary><b>3</b> more changed pages</summary>" in html
     assert html.index("more changed pages") > html.index("https://a.example/0")
+
+
+def test_against_names_the_run_compared_with() -> None:
+    changes = RunChanges(_changes().pages, "2026-11-16T21-40-00", against="2026-10-01T00-00-00")
+    html = render_changes_section(changes, _rows(), lambda p: p)
+    assert "Compared with run <code>2026-10-01T00-00-00</code> (--against)" in html

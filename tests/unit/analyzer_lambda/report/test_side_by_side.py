@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from html import escape as html_escape
 
 from analyzer_lambda.report.change_model import PageChange, RunChanges
 from analyzer_lambda.report.rows import ReportRow, build_rows
@@ -17,11 +18,13 @@ SCHEMA = {"type": "object", "properties": {"offering": {}, "pricing": {}, "summa
 def _rows() -> list[ReportRow]:
     pages = [
         replace(make_page(1, "https://blog.example/"), competitor=None),
+        replace(make_page(4, "https://evil.example/"), competitor=EVIL),
         replace(make_page(2, "https://acme.example/pricing"), competitor="Acme"),
         replace(make_page(3, "https://app.acme.example/plans"), competitor="Acme"),
     ]
     results = [
         make_result(1, "https://blog.example/", {"offering": EVIL, "pricing": []}),
+        make_result(4, "https://evil.example/", {"offering": "x"}),
         make_result(2, "https://acme.example/pricing",
                     {"offering": "Analytics", "pricing": [{"plan": "Starter", "price": "$59"}]}),
         make_result(3, "https://app.acme.example/plans",
@@ -36,10 +39,11 @@ def test_one_row_per_competitor_priced_first_and_changes_marked() -> None:
     changes = RunChanges((PageChange(record, CHUNK, 2),), compared_with="2026-11-16T00-00-00")
     html = render_side_by_side(_rows(), changes, SCHEMA)
     heads = re.findall(r'<th scope="row">([^<]*)', html)
-    assert heads == ["Acme", "blog.example"]  # the competitor with prices first
+    # the competitor with prices first, then the report's order (competitors, then hosts)
+    assert heads == ["Acme", html_escape(EVIL), "blog.example"]
     assert "acme.example · app.acme.example" in html  # its hosts are one row
     assert re.findall(r'<th scope="col">([^<]*)', html) == ["Competitor", "Pricing", "Offering"]
-    acme = html[html.index(">Acme<") : html.index(">blog.example<")]
+    acme = html[html.index(">Acme<") : html.index(html_escape(EVIL))]
     assert acme.count('<span class="changed-mark">changed</span>') == 1
     assert "<li>Starter · $59</li>" in acme  # a plan on one line
     assert acme.count("Analytics") == 1  # the same value on two pages is shown once
