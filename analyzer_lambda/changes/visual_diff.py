@@ -78,6 +78,19 @@ def visually_unchanged(
     return area <= tolerance * diff.width * max(1, min(top, diff.height))
 
 
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the image's header, without decoding it; ``ValueError`` for bytes
+    that are not an image. Two captures with the same bytes need no diff (a page Chromium
+    renders the same way encodes to the same screenshot), only this."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ValueError(f"screenshot is not a readable image: {exc}") from exc
+
+
 def luminance_cells(data: bytes) -> tuple[Cells, int]:
     """(cells, width in px) of a PNG/JPEG/WebP screenshot. Raises ``ValueError`` for bytes
     that are not an image."""
