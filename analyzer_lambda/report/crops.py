@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -155,11 +156,14 @@ def write_change_shots(
             (out_dir / before_full).write_bytes(before)
         if diff is None or not diff.regions:
             return ChangeShots(before_full=before_full)
-        with Image.open(io.BytesIO(after)) as new_image:
-            new_image.load()
-            old_image = Image.open(io.BytesIO(before)) if before is not None else None
-            size = old_image.size if old_image is not None else (0, 0)
-            windows, more = crop_windows(diff, size)
+        with ExitStack() as images:
+            new_image = images.enter_context(Image.open(io.BytesIO(after)))
+            old_image = (
+                images.enter_context(Image.open(io.BytesIO(before)))
+                if before is not None
+                else None
+            )
+            windows, more = crop_windows(diff, old_image.size if old_image else (0, 0))
             crops = []
             for k, window in enumerate(windows, start=1):
                 after_path = f"changes/{name}-{k}.after.jpg"
@@ -173,8 +177,6 @@ def write_change_shots(
                         draw_crop(old_image, window.before, window.before_boxes, BEFORE_COLOUR)
                     )
                 crops.append(CropPair(before_path, after_path, window.cut))
-            if old_image is not None:
-                old_image.close()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         logger.warning("screenshot crops of %s not written: %s", name, exc)
         return None
