@@ -8,12 +8,17 @@ S3 or Pillow."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from analyzer_lambda.changes.text_diff import TextDiff
+
+# An answer field that holds plans or prices (``pricing``, ``plans``, ``prices``, ``料金``): what a
+# user compares competitors on first, in the side-by-side table and among the changed pages.
+PRICED_FIELD = re.compile(r"pric|plan|tarif|料金", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.changes.text_diff import word_segments
+from analyzer_lambda.report.change_model import PRICED_FIELD
 from analyzer_lambda.report.html import _LANG, _esc, _link, _when, card_id
 from analyzer_lambda.report.rows import groups
 
@@ -90,10 +91,13 @@ def _report_order(rows: list[ReportRow]) -> list[ReportRow]:
 
 
 def _rank(page: PageChange) -> int:
-    """Answer changes first (a price), then text, then the screenshot alone."""
-    if page.answer:
+    """Plans and prices that changed first, then other answer fields, then text, then the
+    screenshot alone."""
+    if any(PRICED_FIELD.search(path) for path in page.answer):
         return 0
-    return 1 if page.text is not None and page.text.changed else 2
+    if page.answer:
+        return 1
+    return 2 if page.text is not None and page.text.changed else 3
 
 
 def _tally(tally: Counter[str]) -> str:

@@ -19,6 +19,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from analyzer_lambda.report.change_model import PRICED_FIELD
 from analyzer_lambda.report.html import _esc, _label, render_value
 from analyzer_lambda.report.rows import groups
 
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
     from analyzer_lambda.report.change_model import RunChanges
     from analyzer_lambda.report.rows import Group, ReportRow
-
-_PRICED = re.compile(r"pric|plan|tarif|料金", re.IGNORECASE)
 
 
 def answer_columns(rows: list[ReportRow], schema: Mapping[str, Any] | None) -> list[str]:
@@ -40,7 +39,7 @@ def answer_columns(rows: list[ReportRow], schema: Mapping[str, Any] | None) -> l
         present.update(dict.fromkeys(k for k, v in answer.items() if _filled(v)))
     properties = list((schema or {}).get("properties") or {})
     columns = [key for key in properties if key in present] or list(present)
-    return sorted(columns, key=lambda key: not _PRICED.search(key))
+    return sorted(columns, key=lambda key: not PRICED_FIELD.search(key))
 
 
 def render_side_by_side(
@@ -91,7 +90,7 @@ def _filled(value: Any) -> bool:
 
 def _has_prices(group: Group) -> bool:
     return any(
-        _PRICED.search(key) and _filled(value)
+        PRICED_FIELD.search(key) and _filled(value)
         for row in group.rows
         for key, value in _answer(row).items()
     )

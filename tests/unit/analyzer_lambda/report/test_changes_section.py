@@ -138,3 +138,14 @@ def test_against_names_the_run_compared_with() -> None:
     changes = RunChanges(_changes().pages, "2026-11-16T21-40-00", against="2026-10-01T00-00-00")
     html = render_changes_section(changes, _rows(), lambda p: p)
     assert "Compared with run <code>2026-10-01T00-00-00</code> (--against)" in html
+
+
+def test_a_price_change_ranks_before_other_answer_changes() -> None:
+    count = {"word_count": {"before": 180, "after": 181}}
+    price = {"pricing[Starter].price": {"before": "$49", "after": "$59"}}
+    pages = (
+        PageChange(_record("https://acme.example/pricing", "changed", answer=count), CHUNK, 1),
+        PageChange(_record("https://acme.example/blog", "changed", answer=price), CHUNK, 2),
+    )
+    html = render_changes_section(RunChanges(pages, "2026-11-16T21-40-00"), _rows(), str)
+    assert html.index("https://acme.example/blog") < html.index("https://acme.example/pricing")
