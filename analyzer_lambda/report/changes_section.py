@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 MAX_OPEN = 25  # changed pages shown open; the others are collapsed below them
 MAX_LINES = 30  # text diff lines shown before "N more"
+MAX_LINE_CHARS = 600  # an added or removed line longer than this is cut
+CONTEXT = 80  # unchanged characters kept on each side of a change inside an edited line
 MAX_VALUE_CHARS = 240  # an answer value longer than this is cut (the full one is in the card)
 _OTHERS = (
     ("new", "new page", "new pages", "No previous capture: compared from the next run on."),
@@ -196,9 +198,21 @@ def _long_texts(before: Any, after: Any) -> bool:
 
 
 def _segments(segments: Sequence[tuple[str, str]]) -> str:
-    """Word-level segments, removed words struck through and added ones marked."""
+    """Word-level segments, removed words struck through and added ones marked; the unchanged
+    text of a long paragraph is cut to ``CONTEXT`` characters around each change."""
     marks = {"-": "<del>{}</del>", "+": "<ins>{}</ins>", "=": "{}"}
-    return "".join(marks[op].format(_esc(text)) for op, text in segments)
+    out = []
+    for i, (op, text) in enumerate(segments):
+        if op == "=" and len(text) > 2 * CONTEXT + 20:
+            head = text[:CONTEXT].rsplit(" ", 1)[0] if i > 0 else ""  # whole words where
+            tail = text[-CONTEXT:].split(" ", 1)[-1] if i < len(segments) - 1 else ""  # any
+            text = f"{head} … {tail}".strip()
+        out.append(marks[op].format(_esc(text)))
+    return "".join(out)
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 1] + "…"
 
 
 def _text_diff(text: TextDiff | None) -> str:
@@ -216,11 +230,15 @@ def _text_diff(text: TextDiff | None) -> str:
     for line in text.removed:
         if _take(edited_before, line):
             continue
-        items.append(f'<li class="del"><span class="sign">−</span><del>{_esc(line)}</del></li>')
+        items.append(
+            f'<li class="del"><span class="sign">−</span><del>{_esc(_cut(line))}</del></li>'
+        )
     for line in text.added:
         if _take(edited_after, line):
             continue
-        items.append(f'<li class="ins"><span class="sign">+</span><ins>{_esc(line)}</ins></li>')
+        items.append(
+            f'<li class="ins"><span class="sign">+</span><ins>{_esc(_cut(line))}</ins></li>'
+        )
     shown, rest = items[:MAX_LINES], items[MAX_LINES:]
     more = (
         f'<details class="more"><summary>{len(rest)} more line(s)</summary>'

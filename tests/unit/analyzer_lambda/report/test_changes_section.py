@@ -149,3 +149,17 @@ def test_a_price_change_ranks_before_other_answer_changes() -> None:
     )
     html = render_changes_section(RunChanges(pages, "2026-11-16T21-40-00"), _rows(), str)
     assert html.index("https://acme.example/blog") < html.index("https://acme.example/pricing")
+
+
+def test_a_long_edited_paragraph_keeps_the_change_and_its_context_only() -> None:
+    words = "word " * 200
+    edit = diff_text(
+        f"{words}Starter $49 per month. {words}", f"{words}Starter $59 per month. {words}"
+    )
+    page = PageChange(
+        _record("https://a.example/", "changed", text=edit.to_record()), CHUNK, 1, edit
+    )
+    html = render_changes_section(RunChanges((page,), "2026-11-16T21-40-00"), [], str)
+    assert "<del>49</del><ins>59</ins>" in html
+    assert len(html) < 4000  # not the 2,000 characters around it twice
+    assert "… word" in html
