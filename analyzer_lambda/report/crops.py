@@ -127,8 +127,8 @@ def draw_crop(
         size = (OUT_WIDTH, max(1, round(crop.height * OUT_WIDTH / crop.width)))
         crop = crop.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
     out = io.BytesIO()
-    # JPEG, not WebP: 22 ms against 280-820 ms for a 1280 x 900 crop of text (1.6x the bytes),
-    # and a report may crop hundreds of changed pages
+    # JPEG, not WebP: 2.7x faster to encode (bench/RESULTS.md, ``python -m bench.report_crops``)
+    # for 1.6x the bytes, and a report may crop hundreds of changed pages
     crop.save(out, format="JPEG", quality=85)
     return out.getvalue()
 
