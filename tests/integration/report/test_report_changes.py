@@ -18,7 +18,7 @@ from analyzer_lambda.handler import lambda_handler
 from tests.conftest import load_event
 from tests.integration.analyzer.conftest import retarget
 from tests.integration.crawler.conftest import CRAWL_SITE, Crawl
-from tests.integration.report.conftest import run_report
+from tests.integration.report.conftest import XSS, StoredRun, run_report
 from tests.servers.site import SiteServer, answer
 
 if TYPE_CHECKING:
@@ -156,3 +156,21 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
             b.execute_script("return arguments[0].naturalWidth", i) > 0 for i in uploaded
         )
     )
+
+
+def test_no_compare_writes_no_changes_and_no_what_changed_but_the_side_by_side_table(
+    moto_server: MotoServer, stored_run: StoredRun, tmp_path: Path
+) -> None:
+    compared = run_report(moto_server, stored_run.uri, "--prompt", stored_run.prompt_id,
+                          "--out", tmp_path / "compared")  # fmt: skip
+    assert "changes: 1 failed, 5 new" in compared.stdout, compared.stderr
+    assert "First capture." in (tmp_path / "compared" / "report.html").read_text("utf-8")
+    done = run_report(moto_server, stored_run.uri, "--prompt", stored_run.prompt_id,
+                      "--out", tmp_path / "plain", "--no-compare")  # fmt: skip
+    assert "changes:" not in done.stdout
+    html = (tmp_path / "plain" / "report.html").read_text("utf-8")
+    assert 'id="what-changed"' not in html
+    assert not (tmp_path / "plain" / "changes.jsonl").exists()
+    assert not (tmp_path / "plain" / "changes").exists()
+    assert 'id="side-title">Side by side' in html
+    assert XSS not in html  # a page's hostile title and answer, escaped in the table too
