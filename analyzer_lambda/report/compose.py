@@ -92,6 +92,7 @@ def build_sections(
 ) -> ReportSections:
     """What changed (none without a comparison) and the side-by-side table; What changed
     links crops, so it is rendered for each ``asset_url`` (local files, presigned URLs)."""
+    # The digest (issue #13) belongs here too: ``digest=`` from ``changes.records``.
     return ReportSections(
         changes=partial(render_changes_section, changes, rows) if changes is not None else "",
         side_by_side=render_side_by_side(rows, changes, schema),
