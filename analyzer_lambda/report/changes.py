@@ -96,6 +96,7 @@ def compute_changes(
                 shots = _shots(old, page, comparison, f"{chunk.stem}-{line}", out_dir)
             text = comparison.text if comparison is not None and record["text"] else None
             pages.append(PageChange(record, chunk.uri, line, text, shots))
+        lookup.forget(chunk)  # memory: a few chunks, not the two runs
     previous_run = lookup.previous_run()
     bucket = chunks[0].bucket
     compared_with = next(iter(previous_run.values())).run if previous_run else None

@@ -5,6 +5,7 @@ analyzer_lambda.report`` on the second run, read in headless Chromium."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from typing import TYPE_CHECKING
@@ -14,7 +15,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from analyzer_lambda.__main__ import LocalContext
+from analyzer_lambda.changes.reuser import MAX_CACHED_CHUNKS
 from analyzer_lambda.handler import lambda_handler
+from analyzer_lambda.report.changes import compute_changes
+from rivalscope_core.keys import ChunkRef
 from tests.conftest import load_event
 from tests.integration.analyzer.conftest import retarget
 from tests.integration.crawler.conftest import CRAWL_SITE, Crawl
@@ -174,3 +178,30 @@ def test_no_compare_writes_no_changes_and_no_what_changed_but_the_side_by_side_t
     assert not (tmp_path / "plain" / "changes").exists()
     assert 'id="side-title">Side by side' in html
     assert XSS not in html  # a page's hostile title and answer, escaped in the table too
+
+
+def test_a_run_of_more_chunks_than_are_kept_in_memory_is_compared_page_by_page(
+    s3: S3Client, bucket: str, tmp_path: Path
+) -> None:
+    """Chunks are dropped from memory once compared (and the previous run's past a few), so a
+    long run fits a Lambda; every page still meets its own previous capture."""
+    chunks = MAX_CACHED_CHUNKS * 2 + 1
+    for run, changed in ((RUNS[0], None), (RUNS[1], 7)):
+        for n in range(chunks):
+            price = 59 if n == changed else 49
+            html = f"<html><body><main><h1>Plan {n}</h1><p>Starter ${price}/mo</p></main></body>"
+            url = f"https://acme.example/{n}"
+            record = {"url": url, "final_url": url, "status": 200, "body": html, "title": str(n),
+                      "crawled_at": f"{run[:10]}T06:00:0{n % 10}Z", "screenshot": None,
+                      "prompt": None, "error": None}  # fmt: skip
+            key = f"raw/competitors/{run}/items.{n * 20:07d}.jl.gz"
+            s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(json.dumps(record).encode()))
+    current = [
+        ChunkRef(bucket, f"raw/competitors/{RUNS[1]}/items.{n * 20:07d}.jl.gz")
+        for n in range(chunks)
+    ]
+    changes = compute_changes(s3, current, [], tmp_path)
+    statuses = {r["url"]: r["status"] for r in changes.records}
+    assert statuses.pop("https://acme.example/7") == "changed"
+    assert set(statuses.values()) == {"unchanged"}
+    assert len(statuses) == chunks - 1
