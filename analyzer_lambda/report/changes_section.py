@@ -143,10 +143,8 @@ def _changed_page(page: PageChange, row: ReportRow | None, asset_url: Callable[[
     )
 
 
-def inline_value(value: Any) -> str:
+def _inline(value: Any) -> str:
     """An answer value on one line, escaped: objects as ``key: value`` pairs, lists joined."""
-    if value is None or value == "" or value == []:
-        return '<span class="none">none</span>'
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):
@@ -158,6 +156,13 @@ def inline_value(value: Any) -> str:
     if len(text) > MAX_VALUE_CHARS:
         text = text[: MAX_VALUE_CHARS - 1] + "…"
     return _esc(text)
+
+
+def _marked(tag: str, value: Any) -> str:
+    """A value that went (``del``) or came (``ins``); an empty one is said so, unmarked."""
+    if value is None or value in ("", [], {}):
+        return '<span class="none">none</span>'
+    return f'<{tag} class="val">{_inline(value)}</{tag}>'
 
 
 def _plain(value: Any) -> str:
@@ -172,19 +177,16 @@ def _answer_changes(answer: dict[str, dict[str, Any]]) -> str:
     lines = []
     for path, change in answer.items():
         if "added" in change or "removed" in change:  # a list of scalars: say which items
-            items = [
-                f'<del class="val">{inline_value(v)}</del>' for v in change.get("removed", [])
-            ]
-            items += [f'<ins class="val">{inline_value(v)}</ins>' for v in change.get("added", [])]
-            value = " ".join(items)
+            items = [_marked("del", v) for v in change.get("removed", [])]
+            value = " ".join(items + [_marked("ins", v) for v in change.get("added", [])])
         elif _long_texts(change.get("before"), change.get("after")):  # say which words
             words = _segments(word_segments(change["before"], change["after"]))
             value = f'<span class="words">{words}</span>'
         else:
             value = (
-                f'<del class="val">{inline_value(change.get("before"))}</del>'
-                f' <span class="arrow" aria-label="became">→</span> '
-                f'<ins class="val">{inline_value(change.get("after"))}</ins>'
+                f"{_marked('del', change.get('before'))}"
+                ' <span class="arrow" aria-label="became">→</span> '
+                f"{_marked('ins', change.get('after'))}"
             )
         lines.append(f'<tr><th scope="row"><code>{_esc(path)}</code></th><td>{value}</td></tr>')
     return (

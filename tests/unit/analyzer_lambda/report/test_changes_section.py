@@ -39,6 +39,8 @@ def _changes() -> RunChanges:
                         more=2, before_full="changes/a.before.png")  # fmt: skip
     summary = ("Acme sells dashboards to small teams.", "Acme sells dashboards to large teams.")
     answer = {"pricing[Starter].price": {"before": 49, "after": 59},
+              "pricing[Enterprise]": {"before": None, "after": {"plan": "Enterprise",
+                                                                 "price": "$899"}},
               "summary": {"before": summary[0] * 2, "after": summary[1] * 2},
               "notable_claims": {"before": ["a"], "after": ["b"], "removed": ["Fast"],
                                  "added": [EVIL]}}  # fmt: skip
@@ -66,6 +68,9 @@ def test_changed_pages_come_first_with_what_changed_in_them() -> None:
     assert '<del class="val">49</del>' in pricing
     assert '<ins class="val">59</ins>' in pricing
     assert "pricing[Starter].price" in pricing
+    # a plan that appeared: nothing before it, the plan on one line after it
+    assert ('<span class="none">none</span> <span class="arrow" aria-label="became">→</span> '
+            '<ins class="val">plan: Enterprise; price: $899</ins>') in pricing  # fmt: skip
     assert '<del class="val">Fast</del>' in pricing  # a dropped claim stands out
     assert "to <del>small</del><ins>large</ins> teams" in pricing  # long texts: by words
     # the edited line with its words marked, the line that went away as removed
