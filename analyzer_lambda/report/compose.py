@@ -21,6 +21,7 @@ from analyzer_lambda.report.changes import compute_changes, write_changes_jsonl
 from analyzer_lambda.report.changes_section import render_changes_section
 from analyzer_lambda.report.html import ReportSections
 from analyzer_lambda.report.side_by_side import render_side_by_side
+from rivalscope_core.exit_codes import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -82,6 +83,11 @@ def report_changes(
         )  # fmt: skip
     except (StoreError, ClientError, BotoCoreError, CorruptChunkError) as exc:
         logger.warning("changes not compared (no changes.jsonl, no What changed): %s", exc)
+        return None
+    except UsageError:
+        raise
+    except (ValueError, KeyError, TypeError):  # a stored record of an unexpected shape
+        logger.exception("changes not compared (no changes.jsonl, no What changed)")
         return None
     write_changes_jsonl(changes, out_dir)
     return changes
