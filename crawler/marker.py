@@ -22,7 +22,7 @@ from rivalscope_core.keys import MARKERS_DIR, marker_name
 from rivalscope_core.markers import ShardMarker
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from mypy_boto3_s3 import S3Client
     from scrapy.crawler import Crawler
@@ -63,6 +63,7 @@ def build_marker(
         return None
     index, count = getattr(getattr(spider, "args", None), "shard", (0, 1))
     stats: Mapping[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
+    prompt = getattr(spider, "prompt", None)
     marker = ShardMarker(
         run=pipeline.ts,
         spider=spider.name,
@@ -78,13 +79,27 @@ def build_marker(
         peak_memory_bytes=usage.peak_memory_bytes,
         finish_reason=str(stats.get("finish_reason", "")),
         pages_spilled=int(stats.get(f"{STAT_PREFIX}/items_spilled", 0)),
-        prompt=getattr(spider, "prompt", None),
+        prompt=prompt,
+        page_prompts=page_prompts(pipeline.stored_prompts, prompt),
     )
     return (
         pipeline.bucket_name,
         f"{pipeline.run_dir}/{MARKERS_DIR}{marker_name(index, count)}",
         marker,
     )
+
+
+def page_prompts(
+    stored: Mapping[str, Sequence[str | None]], run_prompt: str | None
+) -> dict[str, dict[str, list[int]]]:
+    """The marker's ``page_prompts``: the lines of each stored chunk whose prompt reference is
+    not the run's (a record's prompt is its competitor's, else the run's: never None then)."""
+    found: dict[str, dict[str, list[int]]] = {}
+    for key, prompts in stored.items():
+        for line, ref in enumerate(prompts, start=1):
+            if ref is not None and ref != run_prompt:
+                found.setdefault(ref, {}).setdefault(key, []).append(line)
+    return found
 
 
 def write_marker(
