@@ -68,12 +68,29 @@ class RunOutcome:
         return {"run": self.run, "outcome": self.outcome, **self.status}
 
 
-def on_run_complete(status: dict[str, Any], report_url: str) -> None:
-    """The hook for the run's digest and notification (issues #12/#13, not built yet): called
-    once per run, by the invocation that holds the run's claim, after the report is stored and
-    before ``run.json`` says ``done``. It does nothing yet."""
-    logger.info("run complete: %s (report %s)", status["run"], status["report"])
-    del report_url
+def on_run_complete(
+    deps: Deps, run: RunRef, label: str, status: dict[str, Any], report_url: str
+) -> dict[str, Any]:
+    """Called once per run by the invocation that holds the run's claim, after the report is
+    stored and before ``run.json`` says ``done``: sends the run's notification
+    (``analyzer_lambda.notify``, itself once per run) when ``NOTIFY_URLS`` or a secret holding
+    them is set. Never raises: a failed send is in the returned summary (``run.json``, the
+    handler's ``NotificationsFailed`` metric and its alarm), and the run's data is written
+    regardless."""
+    from analyzer_lambda.deps import resolve_notify_urls
+    from analyzer_lambda.notify.once import notify_run
+
+    config = deps.config
+    if not config.notifies:
+        return {"outcome": "no_urls"}
+    try:
+        urls = resolve_notify_urls(config)
+        outcome = notify_run(deps.store, run.bucket, report_prefix(run, label), run.time,
+                             config, urls, link=report_url)  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - nothing may keep the run's data from being written
+        logger.error("run %s: notification not sent: %s", status["run"], exc)
+        return {"outcome": "failed", "reason": str(exc)}
+    return outcome.to_dict()
 
 
 def complete_run(
@@ -124,7 +141,7 @@ def complete_run(
             "counts": tally,
             "completed_at": utc_now_iso(),
         }
-        on_run_complete(status, report_url)
+        status["notification"] = on_run_complete(deps, run, label, status, report_url)
         _put_status(s3, run, status_key, status)
     finally:
         deps.store.release(claim)
