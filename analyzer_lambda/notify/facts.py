@@ -1,9 +1,10 @@
-"""What a run's notification is made of, read from its report folder in S3
-(``reports/{spider}/{run}/{prompt id or own-prompts}/``, beside ``run.json``): ``digest.md``
-(the digest engineer's; absent, the message carries counts only), ``changes.jsonl`` (the
-counts), ``results.jsonl`` (where the top change's page is) and the screenshot crops under
-``changes/`` (the top change's first "after" crop is attached). All S3 reads go through
-``Store``; what is missing is left out, never an error, except a folder holding no report."""
+"""What a run's notification is made of, read from its report folder: in S3
+(``reports/{spider}/{run}/{prompt id or own-prompts}/``, beside ``run.json``; ``S3Folder``) or
+the report command's output directory (``make run``'s ``out/<run>/``; ``LocalFolder``):
+``digest.md`` (absent, the message carries counts only), ``changes.jsonl`` (the counts),
+``results.jsonl`` (where the top change's page is) and the screenshot crops under ``changes/``
+(the top change's first "after" crop is attached). S3 reads go through ``Store``; what is
+missing is left out, never an error, except a folder holding no report."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from analyzer_lambda.exceptions import StoreError
 from analyzer_lambda.notify.message import Counts, count_changes
@@ -32,14 +33,54 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")  # as report.source names a page's 
 _TOP_ORDER = ("changed", "new", "removed")
 
 
+class ReportFolder(Protocol):
+    """A report folder's files by relative name (``digest.md``, ``changes/x.after.webp``)."""
+
+    def read(self, name: str) -> bytes | None:
+        """The file's bytes, None when it is not there."""
+
+    def names(self, folder: str) -> list[str]:
+        """The names of the files under ``folder`` (``changes/``)."""
+
+
+class S3Folder:
+    def __init__(self, store: Store, bucket: str, prefix: str) -> None:
+        self._store, self._bucket, self._prefix = store, bucket, prefix
+
+    def read(self, name: str) -> bytes | None:
+        key = f"{self._prefix}{name}"
+        return (
+            self._store.read_bytes(self._bucket, key)
+            if self._store.exists(self._bucket, key)
+            else None
+        )
+
+    def names(self, folder: str) -> list[str]:
+        keys = self._store.existing_keys(self._bucket, f"{self._prefix}{folder}")
+        return sorted(key[len(self._prefix) :] for key in keys)
+
+
+class LocalFolder:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def read(self, name: str) -> bytes | None:
+        path = self._path / name
+        return path.read_bytes() if path.is_file() else None
+
+    def names(self, folder: str) -> list[str]:
+        base = self._path / folder
+        found = base.rglob("*") if base.is_dir() else iter(())
+        return sorted(p.relative_to(self._path).as_posix() for p in found if p.is_file())
+
+
 @dataclass(frozen=True)
 class RunFacts:
     run_id: str
-    report_key: str  # the folder's report.html
     digest: str | None
     counts: Counts
     top_url: str | None  # the page of the top change
-    crop: Path | None  # its screenshot crop, downloaded
+    crop: Path | None  # its screenshot crop, as a local file
 
 
 class NoReportError(Exception):
@@ -47,25 +88,26 @@ class NoReportError(Exception):
 
 
 @contextlib.contextmanager
-def read_facts(store: Store, bucket: str, prefix: str, run_id: str) -> Iterator[RunFacts]:
-    """The facts of the report folder ``prefix``; the crop lives in a temporary directory
-    while the caller is inside the ``with``."""
-    status = _json(store, bucket, f"{prefix}run.json") or {}
-    if not store.exists(bucket, f"{prefix}report.html"):
+def read_facts(folder: ReportFolder, run_id: str, where: str) -> Iterator[RunFacts]:
+    """The facts of ``folder`` (``where`` names it in errors); the crop lives in a temporary
+    directory while the caller is inside the ``with``."""
+    status = _json(folder, "run.json") or {}
+    if folder.read("report.html") is None:
         state = status.get("status") or "no run.json"
-        raise NoReportError(f"no report at s3://{bucket}/{prefix} (run: {state})")
-    digest = _text(store, bucket, f"{prefix}digest.md")
-    changes = _lines(store, bucket, f"{prefix}changes.jsonl")
+        raise NoReportError(f"no report at {where} (run: {state})")
+    digest_bytes = folder.read("digest.md")
+    digest = digest_bytes.decode("utf-8") if digest_bytes is not None else None
+    changes = _lines(folder, "changes.jsonl")
     blocked = int((status.get("counts") or {}).get("blocked", 0))
     if changes is None:
         tally = status.get("counts") or {}
         counts = Counts(failed=int(tally.get("failed", 0)), blocked=blocked, known=False)
     else:
         counts = count_changes(changes, blocked_fallback=blocked)
-    top = _top_url(_json(store, bucket, f"{prefix}digest.json"), changes or [])
+    top = _top_url(_json(folder, "digest.json"), changes or [])
     with tempfile.TemporaryDirectory(prefix="rivalscope-notify-") as work:
-        crop = _crop(store, bucket, prefix, top, Path(work)) if top else None
-        yield RunFacts(run_id, f"{prefix}report.html", digest, counts, top, crop)
+        crop = _crop(folder, top, Path(work)) if top else None
+        yield RunFacts(run_id, digest, counts, top, crop)
 
 
 def _top_url(digest: Any, changes: list[dict[str, Any]]) -> str | None:
@@ -88,10 +130,10 @@ def _top_url(digest: Any, changes: list[dict[str, Any]]) -> str | None:
     return str(ranked[0]["url"]) if ranked else None
 
 
-def _crop(store: Store, bucket: str, prefix: str, url: str, work: Path) -> Path | None:
+def _crop(folder: ReportFolder, url: str, work: Path) -> Path | None:
     """The first "after" crop of ``url``'s page (``changes/{chunk stem}-{line}-1.after.webp``
     as the report's crops are named), found through ``results.jsonl``; None without one."""
-    rows = _lines(store, bucket, f"{prefix}results.jsonl") or []
+    rows = _lines(folder, "results.jsonl") or []
     names = [
         _SAFE_NAME.sub("-", f"{chunk_stem(str(r['chunk']))}-{r['line']}")
         for r in rows
@@ -100,53 +142,44 @@ def _crop(store: Store, bucket: str, prefix: str, url: str, work: Path) -> Path 
     if not names:
         return None
     try:
-        keys = sorted(store.existing_keys(bucket, f"{prefix}changes/"))
-    except StoreError as exc:
+        files = folder.names("changes/")
+        for name in names:
+            for file in files:
+                base = file.rsplit("/", 1)[-1]
+                if base.startswith(f"{name}-") and base.endswith(".after.webp"):
+                    data = folder.read(file)
+                    if data is None:
+                        continue
+                    (work / base).write_bytes(data)
+                    return work / base
+    except (StoreError, OSError) as exc:
         logger.warning("no crop attached: %s", exc)
-        return None
-    for name in names:
-        for key in keys:
-            file = key.rsplit("/", 1)[-1]
-            if file.startswith(f"{name}-") and file.endswith(".after.webp"):
-                path = work / file
-                try:
-                    path.write_bytes(store.read_bytes(bucket, key))
-                except StoreError as exc:
-                    logger.warning("no crop attached: %s", exc)
-                    return None
-                return path
     return None
 
 
-def _text(store: Store, bucket: str, key: str) -> str | None:
-    if not store.exists(bucket, key):
-        return None
-    return store.read_text(bucket, key)
-
-
-def _json(store: Store, bucket: str, key: str) -> Any:
-    text = _text(store, bucket, key)
-    if text is None:
+def _json(folder: ReportFolder, name: str) -> Any:
+    data = folder.read(name)
+    if data is None:
         return None
     try:
-        return json.loads(text)
+        return json.loads(data)
     except ValueError:
-        logger.warning("s3://%s/%s is not JSON; ignored", bucket, key)
+        logger.warning("%s is not JSON; ignored", name)
         return None
 
 
-def _lines(store: Store, bucket: str, key: str) -> list[dict[str, Any]] | None:
-    text = _text(store, bucket, key)
-    if text is None:
+def _lines(folder: ReportFolder, name: str) -> list[dict[str, Any]] | None:
+    data = folder.read(name)
+    if data is None:
         return None
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except ValueError:
-            logger.warning("s3://%s/%s line %d is not JSON; ignored", bucket, key, number)
+            logger.warning("%s line %d is not JSON; ignored", name, number)
             continue
         if isinstance(record, dict):
             records.append(record)

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from analyzer_lambda.notify.facts import read_facts
+from analyzer_lambda.notify.facts import S3Folder, read_facts
 from analyzer_lambda.notify.message import build_message, should_send
 from analyzer_lambda.notify.sender import SendResult, send
 from rivalscope_core.records import utc_now_iso
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from analyzer_lambda.config import Config
+    from analyzer_lambda.notify.facts import ReportFolder
     from analyzer_lambda.notify.message import Message
     from analyzer_lambda.store import Store
 
@@ -69,18 +70,22 @@ def notify_run(
     *,
     link: str | None = None,
     dry_run: bool = False,
+    facts_from: ReportFolder | None = None,
     sender: Sender = send,
 ) -> NotifyOutcome:
-    """Notify ``urls`` of the run whose report folder is ``prefix``. ``link`` is the report's
-    link (a ``file://`` path locally); by default a presigned URL of the stored report."""
+    """Notify ``urls`` of the run whose report folder in S3 is ``prefix`` (where the claim and
+    ``notify.json`` live). The message's facts come from that folder, or from ``facts_from``
+    (``make run``: the report command's local output). ``link`` is the report's link (a
+    ``file://`` path locally); by default a presigned URL of the stored report."""
     if not dry_run and _state(store, bucket, prefix).get("status") == "sent":
         return NotifyOutcome("already_sent")
-    with read_facts(store, bucket, prefix, run_id) as facts:
+    folder = facts_from or S3Folder(store, bucket, prefix)
+    with read_facts(folder, run_id, f"s3://{bucket}/{prefix}") as facts:
         counts = facts.counts.to_dict()
         go, why = should_send(facts.counts, config.notify_on)
         if not go:
             return NotifyOutcome("skipped", why, counts=counts)
-        report_link = link or store.presign(bucket, facts.report_key, REPORT_LINK_EXPIRES)
+        report_link = link or store.presign(bucket, f"{prefix}report.html", REPORT_LINK_EXPIRES)
         message = build_message(run_id=run_id, counts=facts.counts, digest=facts.digest,
                                 report_link=report_link, attachment=facts.crop)  # fmt: skip
         if dry_run:
@@ -104,7 +109,7 @@ def notify_run(
         finally:
             store.release(claim)
     if not result.ok:
-        logger.error("notification of run %s failed for %s after retries: %s", run_id,
+        logger.error("notification of run %s failed for %s: %s", run_id,
                      ", ".join(result.failed), "; ".join(result.errors))  # fmt: skip
         return NotifyOutcome("failed", "; ".join(result.errors), message, result, counts)
     logger.info("notification of run %s sent to %d service(s)", run_id, result.sent)

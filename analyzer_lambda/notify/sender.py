@@ -31,7 +31,7 @@ class SendResult:
     delivered: tuple[str, ...] = field(default=(), repr=False)  # their URLs (tokens inside)
     failed: tuple[str, ...] = ()  # the services (scheme://host, no token) that did not
     attempts: int = 0  # every try, retries included
-    errors: tuple[str, ...] = field(default_factory=tuple)
+    errors: tuple[str, ...] = field(default_factory=tuple)  # one line per failed service
 
     @property
     def ok(self) -> bool:
@@ -124,11 +124,11 @@ def _send(
             if ok:
                 delivered.append(url)
                 break
-            errors.append(f"{redact(url)}: attempt {attempt} of {max_attempts} failed")
             logger.warning("notification to %s failed (attempt %d of %d)", redact(url),
                            attempt, max_attempts)  # fmt: skip
             if attempt < max_attempts:
                 sleep(retry_delay * 2 ** (attempt - 1))
         else:
             failed.append(redact(url))
+            errors.append(f"{redact(url)} failed {max_attempts} attempt(s)")
     return SendResult(len(delivered), tuple(delivered), tuple(failed), attempts, tuple(errors))

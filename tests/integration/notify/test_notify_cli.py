@@ -121,7 +121,7 @@ def test_a_failing_service_is_retried_then_exit_1_and_a_repeat_sends_to_it_alone
     failed = _notify(run_uri)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "notification not sent" in failed.stderr
-    assert "json://127.0.0.1: attempt 3 of 3 failed" in failed.stderr
+    assert "notification not sent: json://127.0.0.1 failed 3 attempt(s)" in failed.stderr
     assert (len(webhook.to("/hook")), len(webhook.to("/down"))) == (1, 3)  # retried twice
     state = _state(s3, bucket)
     assert (state["status"], state["services_failed"]) == ("failed", ["json://127.0.0.1"])
