@@ -29,12 +29,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")  # as report.source names a page's screenshots
+_CROP = re.compile(r".+-1\.after\.(?:jpg|jpeg|png|webp)")  # a page's first "after" crop
 # a change the reader can see in a crop, most telling first
 _TOP_ORDER = ("changed", "new", "removed")
 
 
 class ReportFolder(Protocol):
-    """A report folder's files by relative name (``digest.md``, ``changes/x.after.webp``)."""
+    """A report folder's files by relative name (``digest.md``, ``changes/x-1.after.jpg``)."""
 
     def read(self, name: str) -> bytes | None:
         """The file's bytes, None when it is not there."""
@@ -131,8 +132,9 @@ def _top_url(digest: Any, changes: list[dict[str, Any]]) -> str | None:
 
 
 def _crop(folder: ReportFolder, url: str, work: Path) -> Path | None:
-    """The first "after" crop of ``url``'s page (``changes/{chunk stem}-{line}-1.after.webp``
-    as the report's crops are named), found through ``results.jsonl``; None without one."""
+    """The first "after" crop of ``url``'s page (``changes/{chunk stem}-{line}-1.after.jpg``
+    as the report's crops are named, whatever the image format), found through
+    ``results.jsonl``; None without one."""
     rows = _lines(folder, "results.jsonl") or []
     names = [
         _SAFE_NAME.sub("-", f"{chunk_stem(str(r['chunk']))}-{r['line']}")
@@ -146,7 +148,7 @@ def _crop(folder: ReportFolder, url: str, work: Path) -> Path | None:
         for name in names:
             for file in files:
                 base = file.rsplit("/", 1)[-1]
-                if base.startswith(f"{name}-") and base.endswith(".after.webp"):
+                if _CROP.fullmatch(base) and base.startswith(f"{name}-"):
                     data = folder.read(file)
                     if data is None:
                         continue

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 RUN = "2026-11-30T06-00-00"
 PREFIX = f"reports/competitors/{RUN}/pricing-1a2b3c4d/"
-CROP = b"RIFF\x10\x00\x00\x00WEBPVP8 crop-of-the-top-change"
+CROP = b"\xff\xd8\xff\xe0 JPEG crop of the top change"
 DIGEST = "**Acme Analytics** raised Starter from $49 to $59 (https://acme.example/price)."
 LINK = "file:///home/team/out/2026-11-30T06-00-00/report.html"
 CHANGES: list[dict[str, Any]] = [
@@ -55,8 +55,9 @@ def run_uri(s3: S3Client, bucket: str) -> str:
     _put(s3, bucket, "changes.jsonl", "".join(json.dumps(c) + "\n" for c in CHANGES))
     rows = [{"url": c["url"], "chunk": chunk, "line": n} for n, c in enumerate(CHANGES, 1)]
     _put(s3, bucket, "results.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    _put(s3, bucket, "changes/items.0000000-2-1.after.webp", CROP)  # the pricing page's
-    _put(s3, bucket, "changes/items.0000000-2-1.before.webp", b"before")
+    _put(s3, bucket, "changes/items.0000000-2-1.after.jpg", CROP)  # the pricing page's
+    _put(s3, bucket, "changes/items.0000000-2-1.before.jpg", b"before")
+    _put(s3, bucket, "changes/items.0000000-2-2.after.jpg", b"its second crop")
     return f"s3://{bucket}/raw/competitors/{RUN}/"
 
 
@@ -98,7 +99,7 @@ def test_one_message_per_run_with_digest_counts_link_and_crop(
     assert "2 changed, 1 new, 1 removed, 1 failed, 1 blocked" in message["message"]
     assert LINK in message["message"]
     [attachment] = message["attachments"]
-    assert attachment["filename"] == "items.0000000-2-1.after.webp"
+    assert attachment["filename"] == "items.0000000-2-1.after.jpg"
     assert base64.b64decode(attachment["base64"]) == CROP
     [form] = webhook.to("/form")  # the form plugin: multipart, the crop as a file part
     assert form.headers["Content-Type"].startswith("multipart/form-data")
@@ -144,7 +145,7 @@ def test_dry_run_prints_the_message_and_sends_nothing(
     shown = _notify(run_uri, "--dry-run", "--link", LINK)
     assert shown.returncode == 0, shown.stderr
     assert f"would send to json://127.0.0.1:\ntitle: rivalscope · run {RUN}" in shown.stdout
-    assert "attachment: items.0000000-2-1.after.webp" in shown.stdout
+    assert "attachment: items.0000000-2-1.after.jpg" in shown.stdout
     assert DIGEST in shown.stdout
     assert LINK in shown.stdout
     assert webhook.received == []
@@ -203,3 +204,19 @@ def test_a_run_without_a_report_is_not_notified(
     assert result.returncode == 2
     assert "no reports for" in result.stderr
     assert webhook.received == []
+
+
+def test_the_digests_first_point_chooses_the_attached_crop(
+    run_uri: str, s3: S3Client, bucket: str, webhook: WebhookServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The digest ranks the changes (prices and plans first): its top point's page is the one
+    whose crop goes out, not the page whose screenshot changed most."""
+    points = [{"url": "https://acme.example/plan", "importance": "high", "summary": "plans"}]
+    _put(s3, bucket, "digest.json", json.dumps({"state": "changes", "points": points}))
+    _put(s3, bucket, "changes/items.0000000-1-1.after.jpg", b"the plan page's crop")
+    monkeypatch.setenv("NOTIFY_URLS", webhook.url("json"))
+    assert _notify(run_uri).returncode == 0
+    [attachment] = webhook.received[0].json()["attachments"]
+    assert attachment["filename"] == "items.0000000-1-1.after.jpg"
+    assert base64.b64decode(attachment["base64"]) == b"the plan page's crop"
