@@ -6,6 +6,7 @@ outside. Two paths are two services."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,6 +30,7 @@ class WebhookServer:
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._fail: dict[str, int] = {}  # path → the status it answers
+        self.delay = 0.0  # seconds before each answer: a slow service keeps senders overlapping
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +42,7 @@ class WebhookServer:
                         Received("POST", self.path, dict(self.headers.items()), body)
                     )
                     status = server._fail.get(self.path, 200)
+                time.sleep(server.delay)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", "2")
@@ -77,6 +80,7 @@ class WebhookServer:
         with self._lock:
             self.received.clear()
             self._fail.clear()
+            self.delay = 0.0
 
     def start(self) -> WebhookServer:
         self._thread.start()

@@ -220,3 +220,39 @@ def test_the_digests_first_point_chooses_the_attached_crop(
     [attachment] = webhook.received[0].json()["attachments"]
     assert attachment["filename"] == "items.0000000-1-1.after.jpg"
     assert base64.b64decode(attachment["base64"]) == b"the plan page's crop"
+
+
+def test_concurrent_requests_for_one_run_send_one_message(
+    run_uri: str, s3: S3Client, bucket: str, webhook: WebhookServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The notification's own claim (not only the run-complete step's): the step in AWS and an
+    operator's command, or two commands, asking at once send one message between them."""
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from analyzer_lambda.config import Config
+    from analyzer_lambda.notify.once import notify_run
+    from analyzer_lambda.store import Store
+    from rivalscope_core.s3 import make_s3_client
+
+    monkeypatch.setenv("NOTIFY_URLS", webhook.url("json"))
+    webhook.delay = 2.0  # the first sender is still sending while the others ask
+    config = Config.from_env(os.environ)
+    barrier = threading.Barrier(6)
+
+    def ask(_: int) -> str:
+        store = Store(make_s3_client())  # each its own client, as separate processes
+        barrier.wait()
+        return notify_run(store, bucket, PREFIX, RUN, config, config.notify_urls).outcome
+
+    with ThreadPoolExecutor(8) as pool:
+        commands = [pool.submit(_notify, run_uri) for _ in range(2)]
+        outcomes = list(pool.map(ask, range(6)))
+        finished = [command.result() for command in commands]
+    assert all(f.returncode == 0 for f in finished), [f.stderr for f in finished]
+    said = [line for f in finished for line in f.stdout.splitlines()]
+    assert outcomes.count("sent") + sum("notification sent" in line for line in said) == 1
+    assert set(outcomes) <= {"sent", "claimed", "already_sent"}
+    assert len(webhook.received) == 1
