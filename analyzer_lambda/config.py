@@ -7,6 +7,7 @@ botocore and google-genai, which read them themselves."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,8 +162,16 @@ def _text(environ: Mapping[str, str], name: str) -> str | None:
 
 
 def split_notify_urls(text: str) -> tuple[str, ...]:
-    """Apprise URLs, space-, comma- or line-separated (a secret may hold one a line)."""
-    return tuple(url for url in text.replace(",", " ").split() if url)
+    """Apprise URLs, space-, comma- or line-separated (a secret may hold one a line). A comma
+    separates two URLs only before a ``scheme://``, as Apprise reads such lists: one inside a
+    URL (``mailto://…?to=a@x.example,b@x.example``, ``slack://…/#one,#two``) stays."""
+    urls = []
+    for token in text.split():
+        urls += [url for url in _URL_COMMA.split(token.strip(",")) if url]
+    return tuple(urls)
+
+
+_URL_COMMA = re.compile(r",+(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 
 
 def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

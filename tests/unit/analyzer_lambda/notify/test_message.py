@@ -66,6 +66,11 @@ def test_the_message_holds_digest_counts_link_and_crop() -> None:
 def test_settings_are_read_once_and_checked() -> None:
     config = Config.from_env({"NOTIFY_URLS": "json://a/x, mailto://u:p@h.example  form://b/y"})
     assert config.notify_urls == ("json://a/x", "mailto://u:p@h.example", "form://b/y")
+    # a comma inside a URL stays: only one before a scheme separates two
+    listed = "mailto://u:p@h.example?to=a@x.example,b@x.example,json://a/x slack://A/B/C/#a,#b"
+    assert Config.from_env({"NOTIFY_URLS": listed}).notify_urls == (
+        "mailto://u:p@h.example?to=a@x.example,b@x.example", "json://a/x", "slack://A/B/C/#a,#b",
+    )  # fmt: skip
     assert config.notify_on == "changes"
     assert "json://a" not in repr(config)  # URLs carry tokens: never in a log line
     assert not Config.from_env({}).notifies
