@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             lines, notify_code = notify(s3, run, folder, report_dir, notify_config, notify_urls)
             for line in lines:
                 say(line)
+        elif notify_urls:
+            say("no notification: the run is not complete (see above)")
         stack.sync()
         failed = worker.stats.failed + worker.dead_letters()
         if failed:
