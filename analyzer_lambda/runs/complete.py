@@ -1,7 +1,10 @@
 """The run-complete step: what a shard marker's event starts (SPEC.md "Runs", "Events").
 
 Each marker event re-reads the run's state from S3 (markers are few and small; results are
-listed, not read), so events may arrive in any order, any number of times:
+listed, not read), so events may arrive in any order, any number of times. A page's result is
+looked for under its own prompt: the run's, or its watch-list competitor's (the markers'
+``page_prompts``); a run whose pages have several prompts is reported under
+``reports/{spider}/{run}/own-prompts/``, else under its one prompt id.
 
 - not complete (a marker missing, a page without a result) and still within
   ``RUN_COMPLETE_TIMEOUT`` of the first shard's end: ``RunNotCompleteError``, so that the event
@@ -11,7 +14,8 @@ listed, not read), so events may arrive in any order, any number of times:
 - complete: one invocation claims ``run.claim`` with a conditional write (the page claims'
   protocol, ``Store.claim``: ``IfNoneMatch``, taken over after ``CLAIM_TTL`` if its holder
   died), checks again that ``run.json`` is not ``done``, writes the report under ``reports/``,
-  calls ``on_run_complete`` and writes ``run.json`` ``done``. Every other invocation finds the
+  calls ``on_run_complete`` (the run's notification, ``analyzer_lambda.notify``) and writes
+  ``run.json`` ``done``. Every other invocation finds the
   claim held or ``run.json`` done, and does nothing.
 """
 
