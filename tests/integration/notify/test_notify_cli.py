@@ -18,6 +18,7 @@ import pytest
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from tests.servers.moto import MotoServer
     from tests.servers.webhook import WebhookServer
 
 pytestmark = pytest.mark.integration
@@ -256,3 +257,26 @@ def test_concurrent_requests_for_one_run_send_one_message(
     assert outcomes.count("sent") + sum("notification sent" in line for line in said) == 1
     assert set(outcomes) <= {"sent", "claimed", "already_sent"}
     assert len(webhook.received) == 1
+
+
+@pytest.mark.parametrize("source", ["secret", "secret-json", "parameter"])
+def test_the_urls_are_read_from_secrets_manager_or_ssm_as_in_aws(
+    run_uri: str, bucket: str, webhook: WebhookServer, moto_server: MotoServer,
+    monkeypatch: pytest.MonkeyPatch, source: str,
+) -> None:  # fmt: skip
+    import boto3
+
+    urls = f"{webhook.url('json')}, {webhook.url('form', '/form')}"
+    monkeypatch.delenv("NOTIFY_URLS", raising=False)
+    if source == "parameter":
+        ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint)
+        ssm.put_parameter(Name=f"/{bucket}/notify-urls", Value=urls, Type="SecureString")
+        monkeypatch.setenv("NOTIFY_URLS_PARAMETER", f"/{bucket}/notify-urls")
+    else:
+        secrets = boto3.client("secretsmanager", endpoint_url=moto_server.endpoint)
+        value = json.dumps({"NOTIFY_URLS": urls}) if source == "secret-json" else urls
+        arn = secrets.create_secret(Name=f"{bucket}-{source}", SecretString=value)["ARN"]
+        monkeypatch.setenv("NOTIFY_URLS_SECRET_ARN", arn)
+    sent = _notify(run_uri)
+    assert sent.returncode == 0, sent.stderr
+    assert (len(webhook.to("/hook")), len(webhook.to("/form"))) == (1, 1)
