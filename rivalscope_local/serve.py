@@ -21,7 +21,9 @@ import dataclasses
 import os
 import socket
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from analyzer_lambda.deps import current_deps
@@ -37,8 +39,12 @@ from rivalscope_core.exit_codes import EXIT_OK, EXIT_USAGE
 from rivalscope_local.asgi import asgi_app
 from rivalscope_local.demo import DemoSites
 from rivalscope_local.launcher import LocalLauncher
+from rivalscope_local.run import _handler_logs_to
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
 from rivalscope_local.watchlist import DEMO_SUFFIX
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 HOST = "127.0.0.1"  # never another interface: the page and the key are for this machine
 DEFAULT_PORT = 8765
@@ -62,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def demo_rewriter(demo: DemoSites):  # type: ignore[no-untyped-def]
+def demo_rewriter(demo: DemoSites) -> Callable[[str], str]:
     """``http://NAME.demo/path`` → the served demo site ``NAME``; other URLs unchanged."""
 
     def rewrite(url: str) -> str:
@@ -100,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         say(f"local S3/SQS endpoint at {stack.endpoint.url}; data in {args.data_dir}/ "
             f"({stack.restored} objects restored)")  # fmt: skip
+        # the analyser's JSON logs go to data/logs/, as with make run; warnings stay here
+        _handler_logs_to(
+            args.data_dir / "logs" / f"serve-analyzer-{time.strftime('%Y%m%dT%H%M%S')}.log"
+        )
         current_deps()  # a configuration error stops now, not at the first run
         worker = stack.start_analyzer(lambda_handler)
         demo.start()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -37,8 +38,6 @@ from analyzer_lambda.frontdoor.validation import Limits, parse_run_request
 from rivalscope_core.records import utc_now_iso
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from analyzer_lambda.frontdoor.config import ApiConfig
     from analyzer_lambda.frontdoor.launch import Launcher
     from analyzer_lambda.frontdoor.store import FrontStore
@@ -46,7 +45,8 @@ if TYPE_CHECKING:
     from analyzer_lambda.frontdoor.validation import RunRequest
     from rivalscope_core.addresses import AddressPolicy
 
-SlackHandler = "Callable[[bytes, Mapping[str, str]], tuple[int, Mapping[str, str], bytes]]"
+#: the Slack endpoint's handler: (raw body, lower-cased headers) -> (status, headers, body)
+SlackHandler = Callable[[bytes, Mapping[str, str]], tuple[int, Mapping[str, str], bytes]]
 SLACK_MODULE = "analyzer_lambda.slack.http"
 SLACK_FUNCTION = "handle"
 _RUN = re.compile(r"^/runs/(?P<run>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2})/?$")
@@ -64,7 +64,7 @@ PAGE_CSP = (
 )
 
 
-def load_slack_handler() -> Any:
+def load_slack_handler() -> SlackHandler | None:
     """``analyzer_lambda.slack.http.handle`` if that module is there, else None."""
     try:
         module = importlib.import_module(SLACK_MODULE)
@@ -72,7 +72,8 @@ def load_slack_handler() -> Any:
         if exc.name and SLACK_MODULE.startswith(exc.name):
             return None
         raise
-    return getattr(module, SLACK_FUNCTION, None)
+    handler: SlackHandler | None = getattr(module, SLACK_FUNCTION, None)
+    return handler
 
 
 @dataclass
@@ -85,7 +86,7 @@ class FrontDoor:
     starts: Throttle
     reads: Throttle
     page: bool = False
-    slack: Any = None  # a SlackHandler, or None
+    slack: SlackHandler | None = None
     rewrite_url: Callable[[str], str] | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
