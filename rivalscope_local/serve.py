@@ -17,6 +17,7 @@ endpoint after a last sync of ``data/``."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import socket
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         server = uvicorn.Server(
             uvicorn.Config(asgi_app(front), lifespan="off", log_level="warning")
         )
-        server.run(sockets=[listener])
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server is stopped
+            server.run(sockets=[listener])  # uvicorn re-raises it after its graceful stop
         return EXIT_OK
     except ConfigurationError as exc:
         say(f"configuration: {exc}")

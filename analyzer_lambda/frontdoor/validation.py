@@ -9,6 +9,7 @@ for a NAME on purpose: a mistyped name must be an error, not a prompt that says 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -220,13 +221,7 @@ def _watchlist(
                     f"{prompt!r} is not the NAME of a prompt under prompts/"
                 )
             urls = tuple(normalize_url(rewrite(url)) for url in competitor.urls)
-            competitors.append(_replace_urls(competitor, urls))
+            competitors.append(dataclasses.replace(competitor, urls=urls))
         return WatchList(parsed.source, tuple(competitors), parsed.unnamed_urls)
     except (WatchListError, BadUrlError) as exc:
         raise ApiError(400, "bad_watchlist", str(exc), field="watchlist") from None
-
-
-def _replace_urls(competitor: Any, urls: tuple[str, ...]) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(competitor, urls=urls)

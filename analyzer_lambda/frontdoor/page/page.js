@@ -89,6 +89,7 @@ async function refresh() {
     const body = document.querySelector("#runs tbody");
     body.replaceChildren(...data.runs.map(runRow));
     document.getElementById("no-runs").hidden = data.runs.length > 0;
+    document.getElementById("runs").dataset.loaded = "true";
     error.hidden = true;
   } catch (exc) {
     error.textContent = exc.message;

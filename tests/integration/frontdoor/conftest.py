@@ -23,8 +23,6 @@ from rivalscope_core.addresses import AddressPolicy
 from rivalscope_core.s3 import make_s3_client
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
     from analyzer_lambda.frontdoor.http import Response
     from analyzer_lambda.frontdoor.launch import Launch
 
@@ -67,9 +65,7 @@ class Client:
         return json.loads(response.body)
 
 
-def make_front(
-    s3: S3Client, bucket: str, *, burst: int = 10, clock: Any = None, **config: Any
-) -> Client:
+def make_front(bucket: str, *, burst: int = 10, clock: Any = None, **config: Any) -> Client:
     settings = ApiConfig(pages_bucket=bucket, key_hashes=(hash_key(KEY),), burst=burst, **config)
     launcher = RecordingLauncher()
     front = FrontDoor(
@@ -87,5 +83,5 @@ def make_front(
 
 
 @pytest.fixture
-def client(s3: S3Client, bucket: str) -> Client:
-    return make_front(s3, bucket)
+def client(bucket: str) -> Client:
+    return make_front(bucket)

@@ -111,7 +111,7 @@ def test_validation_errors_start_nothing_and_store_nothing(
 
 
 def test_starting_runs_is_throttled_per_key_with_retry_after(s3: S3Client, bucket: str) -> None:
-    client = make_front(s3, bucket, burst=2, rate_per_minute=2)
+    client = make_front(bucket, burst=2, rate_per_minute=2)
     assert [client.call("POST", "/runs", BODY).status for _ in range(2)] == [202, 202]
     refused = client.call("POST", "/runs", BODY)
     assert refused.status == 429
@@ -205,8 +205,9 @@ def test_get_follows_the_run_from_crawling_to_done(
     assert "X-Amz-Expires=3600" in report_url
     with urllib.request.urlopen(report_url) as reply:  # the presigned URL works as is
         assert reply.read() == b"<html>report</html>"
-    [first, _] = done["pages"]  # type: ignore[misc]
-    with urllib.request.urlopen(first["screenshot_url"]) as reply:
+    done_pages = done["pages"]
+    assert isinstance(done_pages, list)
+    with urllib.request.urlopen(done_pages[0]["screenshot_url"]) as reply:
         assert reply.read() == b"\xff\xd8jpeg"
     listed = client.json(client.call("GET", "/runs"))["runs"]
     assert [(r["run"], r["status"]) for r in listed] == [(run, "done")]
@@ -214,7 +215,7 @@ def test_get_follows_the_run_from_crawling_to_done(
 
 
 def test_presigned_urls_live_as_long_as_configured(s3: S3Client, bucket: str) -> None:
-    client = make_front(s3, bucket, url_expires=600)
+    client = make_front(bucket, url_expires=600)
     run = client.json(client.call("POST", "/runs", BODY))["run"]
     prompt_id = client.json(client.call("GET", f"/runs/{run}"))["prompt"]["prompt_id"]
     prefix = report_prefix(RunRef(bucket, "competitors", run), prompt_id)
@@ -229,6 +230,6 @@ def test_requests_in_one_second_from_two_front_doors_get_distinct_runs(
     s3: S3Client, bucket: str
 ) -> None:
     at = datetime(2026, 12, 2, 11, 0, 0, tzinfo=UTC)
-    one, two = make_front(s3, bucket, clock=lambda: at), make_front(s3, bucket, clock=lambda: at)
+    one, two = make_front(bucket, clock=lambda: at), make_front(bucket, clock=lambda: at)
     runs = {one.json(c.call("POST", "/runs", BODY))["run"] for c in (one, two, one)}
     assert runs == {"2026-12-02T11-00-00", "2026-12-02T11-00-01", "2026-12-02T11-00-02"}
