@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from analyzer_lambda.deps import current_deps
 from analyzer_lambda.exceptions import ConfigurationError
-from analyzer_lambda.frontdoor.app import FrontDoor, load_slack_handler
+from analyzer_lambda.frontdoor.app import FrontDoor, mount_slack
 from analyzer_lambda.frontdoor.auth import hash_key, new_key
 from analyzer_lambda.frontdoor.config import READ_RATE_FACTOR_DEFAULT, ApiConfig
 from analyzer_lambda.frontdoor.store import FrontStore
@@ -134,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             starts=Throttle(config.rate_per_minute, config.burst),
             reads=Throttle(config.rate_per_minute * READ_RATE_FACTOR_DEFAULT, config.burst * 5),
             page=True,
-            slack=load_slack_handler(),
             rewrite_url=demo_rewriter(demo),
         )
+        mount_slack(front)
         url = f"http://{HOST}:{port}"
         say(f"API key: {key}" + (f" (generated; set {API_KEY} to keep one)" if generated else ""))
         say(f"API at {url}/runs; Slack at {url}/slack/commands"

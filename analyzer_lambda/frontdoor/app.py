@@ -14,9 +14,10 @@ Routes::
 ``SlackHandler`` is the seam for the Slack endpoint (engineer "slack", issue #15): a callable
 taking the raw body and the lower-cased headers, returning ``(status, headers, body)``. Slack
 signs the raw bytes, so it gets them untouched, and it does its own authentication (the
-signing secret): the API key does not apply. ``load_slack_handler`` mounts
-``analyzer_lambda.slack.http:handle`` when that module exists; without it the route answers
-404 with a message saying Slack is not set up."""
+signing secret): the API key does not apply. ``mount_slack`` mounts it when the module
+``analyzer_lambda.slack.http`` exists: ``make_handler(front_door)`` if it has one (the handler
+then starts runs with ``FrontDoor.submit`` and reads them with ``FrontDoor.describe``), else its
+``handle``. Without the module the route answers 404 saying Slack is not set up."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 SlackHandler = Callable[[bytes, Mapping[str, str]], tuple[int, Mapping[str, str], bytes]]
 SLACK_MODULE = "analyzer_lambda.slack.http"
 SLACK_FUNCTION = "handle"
+SLACK_FACTORY = "make_handler"
 _RUN = re.compile(r"^/runs/(?P<run>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2})/?$")
 _RECENT = 20
 _ASSETS = {
@@ -64,16 +66,21 @@ PAGE_CSP = (
 )
 
 
-def load_slack_handler() -> SlackHandler | None:
-    """``analyzer_lambda.slack.http.handle`` if that module is there, else None."""
+def mount_slack(front: FrontDoor) -> FrontDoor:
+    """Mount ``analyzer_lambda.slack.http``'s handler on ``POST /slack/commands`` if that
+    module is installed (a missing dependency of it is an error, not a silent 404)."""
     try:
         module = importlib.import_module(SLACK_MODULE)
     except ModuleNotFoundError as exc:
         if exc.name and SLACK_MODULE.startswith(exc.name):
-            return None
+            return front
         raise
-    handler: SlackHandler | None = getattr(module, SLACK_FUNCTION, None)
-    return handler
+    factory = getattr(module, SLACK_FACTORY, None)
+    handler: SlackHandler | None = (
+        factory(front) if factory is not None else getattr(module, SLACK_FUNCTION, None)
+    )
+    front.slack = handler
+    return front
 
 
 @dataclass

@@ -21,7 +21,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.exceptions import ConfigurationError
-from analyzer_lambda.frontdoor.app import FrontDoor, load_slack_handler
+from analyzer_lambda.frontdoor.app import FrontDoor, mount_slack
 from analyzer_lambda.frontdoor.config import READ_RATE_FACTOR_DEFAULT, ApiConfig
 from analyzer_lambda.frontdoor.http import Request, Response
 from analyzer_lambda.frontdoor.throttle import Throttle
@@ -84,7 +84,7 @@ def build(config: ApiConfig) -> FrontDoor:
 
     if not config.state_machine_arn:
         raise ConfigurationError("CRAWL_STATE_MACHINE_ARN is not set: the state machine to start")
-    return FrontDoor(
+    front = FrontDoor(
         config=config,
         store=FrontStore(shared_s3_client(), config.require_bucket()),
         launcher=StepFunctionsLauncher(boto3.client("stepfunctions"), config.state_machine_arn),
@@ -92,8 +92,8 @@ def build(config: ApiConfig) -> FrontDoor:
         digests=key_digests(config),
         starts=Throttle(config.rate_per_minute, config.burst),
         reads=Throttle(config.rate_per_minute * READ_RATE_FACTOR_DEFAULT, config.burst * 5),
-        slack=load_slack_handler(),
     )
+    return mount_slack(front)
 
 
 def key_digests(config: ApiConfig) -> Callable[[], tuple[str, ...]]:
