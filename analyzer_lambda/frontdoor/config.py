@@ -59,10 +59,11 @@ class ApiConfig:
             for h in (_text(environ, API_KEY_HASHES) or "").split(",")
             if h.strip()
         )
-        for digest in hashes:
+        for number, digest in enumerate(hashes, 1):
             if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                # the value is not echoed: it may be a key put there by mistake
                 raise ConfigurationError(
-                    f"{API_KEY_HASHES}: {digest[:12]}... is not a SHA-256 hex digest (64 hex "
+                    f"{API_KEY_HASHES}: entry {number} is not a SHA-256 hex digest (64 hex "
                     "digits): store the hash of each key, never the key"
                 )
         expires = int(_number(environ, API_URL_EXPIRES, 3600, minimum=1))

@@ -2,9 +2,9 @@
 
 - ``done``: the run-complete step wrote ``run.json`` ``done`` (the report exists); pages that
   failed are in ``pages`` with their error, as in the report;
-- ``failed``: the run cannot finish: its start failed (Step Functions refused, the local crawl
-  could not start), the run-complete step gave up (``incomplete``: a shard's marker never
-  came), or every shard ended without storing a page;
+- ``failed``: every shard ended without storing a page, or the run cannot finish: its start
+  failed (Step Functions refused, the local crawl could not start), or the run-complete step
+  gave up (``incomplete``: a shard's marker never came);
 - ``analysing``: every shard's marker is there, and pages still wait for a result or for the
   run-complete step;
 - ``crawling``: otherwise (no marker yet, or not all of them).
@@ -41,6 +41,13 @@ class LaunchState:
 def run_state(facts: RunFacts, launch: LaunchState) -> tuple[str, str | None]:
     """The status and, for ``failed``, why."""
     doc = facts.run_doc or {}
+    markers = facts.markers
+    count = markers[0].shard_count if markers else 0
+    mine = {m.shard_index for m in markers if m.shard_count == count}
+    if markers and len(mine) >= count and sum(m.pages for m in markers) == 0:
+        # every shard ended and none stored a page: an empty report is no answer
+        codes = sorted({m.exit_code for m in markers})
+        return "failed", f"the crawl stored no page (exit code {', '.join(map(str, codes))})"
     if doc.get("status") == "done":
         return "done", None
     if doc.get("status") == "incomplete":
@@ -51,14 +58,8 @@ def run_state(facts: RunFacts, launch: LaunchState) -> tuple[str, str | None]:
         )
     if launch.state == "failed":
         return "failed", launch.error or "the run could not be started"
-    markers = facts.markers
-    count = markers[0].shard_count if markers else 0
-    mine = {m.shard_index for m in markers if m.shard_count == count}
     if not markers or len(mine) < count:
         return "crawling", None
-    if sum(m.pages for m in markers) == 0:
-        codes = sorted({m.exit_code for m in markers})
-        return "failed", f"the crawl stored no page (exit code {', '.join(map(str, codes))})"
     return "analysing", None
 
 

@@ -4,6 +4,7 @@ and starts, every refusal a caller can meet, and ``GET /runs/{run}`` as the run 
 from __future__ import annotations
 
 import json
+import socket
 import urllib.request
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -233,3 +234,20 @@ def test_requests_in_one_second_from_two_front_doors_get_distinct_runs(
     one, two = make_front(bucket, clock=lambda: at), make_front(bucket, clock=lambda: at)
     runs = {one.json(c.call("POST", "/runs", BODY))["run"] for c in (one, two, one)}
     assert runs == {"2026-12-02T11-00-00", "2026-12-02T11-00-01", "2026-12-02T11-00-02"}
+
+
+def test_an_unreachable_s3_is_a_503_that_says_so_and_starts_nothing(
+    monkeypatch: pytest.MonkeyPatch, bucket: str
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    client = make_front(bucket)
+    response = client.call("POST", "/runs", BODY)
+    assert response.status == 503
+    error = client.json(response)["error"]
+    assert error["code"] == "storage_unavailable"
+    assert "try again" in error["message"]
+    assert not client.launcher.launches

@@ -114,7 +114,9 @@ def test_a_run_started_through_the_api_ends_with_its_results(served: Served) -> 
     assert (refused[0], refused[2]["error"]["code"]) == (400, "blocked_address")
 
     prompt = "Which plans do they offer, and at what prices?"
-    status, headers, started = _call(served, "POST", "/runs", {"urls": DEMO, "prompt": prompt})
+    missing = "http://northwind.demo/no-such-page.html"  # a 404: recorded, never dropped
+    body = {"urls": [*DEMO, missing], "prompt": prompt}
+    status, headers, started = _call(served, "POST", "/runs", body)
     assert status == 202, started
     run = started["run"]
     assert headers["location"] == started["status_url"] == f"{served.url}/runs/{run}"
@@ -129,12 +131,15 @@ def test_a_run_started_through_the_api_ends_with_its_results(served: Served) -> 
         time.sleep(1)
     assert seen[0] == "crawling"
     assert seen[-1] == "done", (answer, "".join(served.lines[-20:]))
-    assert answer["progress"]["pages"] == answer["progress"]["pages_analysed"] == 2
-    pages = {page["url"].rsplit("/", 2)[-2:][0]: page for page in answer["pages"]}
-    assert len(answer["pages"]) == 2
-    titles = sorted(page["analysis"]["title"] for page in answer["pages"])
-    assert titles == ["Pricing — Acme Analytics", "Pricing — Northwind Metrics"], pages
-    for page in answer["pages"]:
+    assert answer["progress"]["pages"] == answer["progress"]["pages_analysed"] == 3
+    [failed] = [page for page in answer["pages"] if page["status"] == "failed"]
+    assert failed["url"].endswith("/no-such-page.html")
+    assert failed["analysis"] is None
+    assert "404" in failed["error"]["message"], failed["error"]
+    analysed = [page for page in answer["pages"] if page["status"] == "done"]
+    titles = sorted(page["analysis"]["title"] for page in analysed)
+    assert titles == ["Pricing — Acme Analytics", "Pricing — Northwind Metrics"], answer
+    for page in analysed:
         assert (page["status"], page["error"]) == ("done", None)
         kind, data = _fetch(page["screenshot_url"])
         assert kind == "image/jpeg"

@@ -61,6 +61,12 @@ def _facts(**kw: Any) -> RunFacts:
             "failed",
         ),
         (_facts(markers=[_marker(0, 1, pages=0, exit_code=2)]), LaunchState(), "failed"),
+        # the run-complete step reports an empty run as done; nothing was answered
+        (
+            _facts(markers=[_marker(0, 1, pages=0, exit_code=1)], run_doc={"status": "done"}),
+            LaunchState("succeeded"),
+            "failed",
+        ),
     ],
 )
 def test_the_status_follows_markers_run_json_and_the_launch(
