@@ -22,8 +22,9 @@ then starts runs with ``FrontDoor.submit`` and reads them with ``FrontDoor.descr
 from __future__ import annotations
 
 import importlib
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.exceptions import StoreError
 from analyzer_lambda.frontdoor import status as run_status
+from analyzer_lambda.frontdoor.assets import ASSETS, asset
 from analyzer_lambda.frontdoor.auth import Caller, authenticate
 from analyzer_lambda.frontdoor.http import ApiError, Request, Response, json_response
 from analyzer_lambda.frontdoor.launch import Launch, LaunchError
@@ -53,17 +55,6 @@ SLACK_FUNCTION = "handle"
 SLACK_FACTORY = "make_handler"
 _RUN = re.compile(r"^/runs/(?P<run>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2})/?$")
 _RECENT = 20
-_ASSETS = {
-    "/": ("index.html", "text/html; charset=utf-8"),
-    "/page.js": ("page.js", "text/javascript; charset=utf-8"),
-    "/page.css": ("page.css", "text/css; charset=utf-8"),
-}
-# The page's policy, as strict as report.html's: its own script and style only, no inline code,
-# no frames, and requests only to this origin (the API).
-PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
 
 
 def mount_slack(front: FrontDoor) -> FrontDoor:
@@ -109,9 +100,9 @@ class FrontDoor:
         path, method = request.path, request.method.upper()
         if path == "/health":
             return json_response(200, {"ok": True})
-        if path in _ASSETS and self.page:
+        if path in ASSETS and self.page:
             _allow(method, "GET")
-            return _asset(path)
+            return asset(path)
         if path == "/slack/commands":
             _allow(method, "POST")
             return self._slack(request)
@@ -195,6 +186,26 @@ class FrontDoor:
             "max_pages": req.max_pages,
         }
 
+    def start_run(
+        self,
+        urls: Sequence[str],
+        prompt: str | None,
+        caller: Caller,
+        *,
+        max_pages: int = 1,
+        base_url: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST /runs`` for front ends that authenticated their caller themselves (the Slack
+        command): the same checks, limits and storage; ``ApiError`` (its ``message`` is for the
+        user) when refused. No prompt: the bundled default prompt, stored like an ad-hoc one
+        (same text, same prompt id), so the run is reproducible too."""
+        text = prompt if prompt and prompt.strip() else _default_prompt_text()
+        body = json.dumps({"urls": list(urls), "prompt": text, "max_pages": max_pages})
+        accepted = self.submit(body.encode("utf-8"), caller)
+        if base_url:
+            accepted["status_url"] = f"{base_url.rstrip('/')}/runs/{accepted['run']}"
+        return accepted
+
     def _record(
         self, req: RunRequest, caller: Caller, name: str, prompt_id: str
     ) -> dict[str, Any]:
@@ -260,6 +271,11 @@ class FrontDoor:
         return Response(int(code), bytes(body), {k.lower(): v for k, v in headers.items()})
 
 
+def _default_prompt_text() -> str:
+    bundled = resources.files("analyzer_lambda.prompts").joinpath("default_prompt.md")
+    return bundled.read_text("utf-8")
+
+
 def _allow(method: str, *allowed: str) -> None:
     if method not in allowed:
         raise ApiError(
@@ -268,22 +284,6 @@ def _allow(method: str, *allowed: str) -> None:
             f"use {' or '.join(allowed)}",
             headers={"allow": ", ".join(allowed)},
         )
-
-
-def _asset(path: str) -> Response:
-    name, content_type = _ASSETS[path]
-    body = resources.files("analyzer_lambda.frontdoor").joinpath("page", name).read_bytes()
-    return Response(
-        200,
-        body,
-        {
-            "content-type": content_type,
-            "content-security-policy": PAGE_CSP,
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "no-referrer",
-            "cache-control": "no-cache",
-        },
-    )
 
 
 def _base_url(request: Request) -> str:

@@ -196,7 +196,9 @@ def _prompt(value: Any, prompt_exists: Callable[[str], bool]) -> tuple[str | Non
         parse_prompt(text, source="request", fallback_name="adhoc")
     except PromptError as exc:
         raise ApiError(400, "bad_prompt", str(exc), field="prompt") from None
-    return None, text
+    # stored as a text file: the text, one final newline (a prompt file saved by an editor,
+    # the bundled one included, has the same bytes, hence the same prompt id)
+    return None, text + "\n"
 
 
 def _watchlist(

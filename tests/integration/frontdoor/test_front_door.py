@@ -50,7 +50,7 @@ def test_a_run_request_stores_its_prompt_and_url_list_and_starts_the_run(
     name = answer["prompt"]["name"]
     assert launch.prompt == name
     assert name.startswith("adhoc-")
-    assert _text(s3, bucket, f"prompts/{name}.md") == PROMPT
+    assert _text(s3, bucket, f"prompts/{name}.md") == PROMPT + "\n"
     assert launch.crawl_arguments()[:4] == ["-a", f"prompt={name}", "-a", "max_pages=1"]
     record = json.loads(_text(s3, bucket, f"config/runs/{run}.request.json"))
     assert record["execution_arn"] == f"arn:test:{run}"
@@ -251,3 +251,20 @@ def test_an_unreachable_s3_is_a_503_that_says_so_and_starts_nothing(
     assert error["code"] == "storage_unavailable"
     assert "try again" in error["message"]
     assert not client.launcher.launches
+
+
+def test_other_front_ends_start_runs_with_the_same_checks(client: Client) -> None:
+    from analyzer_lambda.frontdoor.auth import Caller
+    from analyzer_lambda.frontdoor.http import ApiError
+    from analyzer_lambda.prompts.parser import default_prompt
+
+    slack = Caller("slack:T123/U456", "slack")
+    started = client.front.start_run(
+        ["https://a.example/pricing"], None, slack, base_url="https://api.test/"
+    )
+    # no prompt: the bundled one, stored like an ad-hoc prompt under the same prompt id
+    assert started["prompt"]["prompt_id"] == default_prompt().prompt_id
+    assert started["status_url"] == f"https://api.test/runs/{started['run']}"
+    assert client.launcher.launches[-1].prompt == started["prompt"]["name"]
+    with pytest.raises(ApiError, match="private address"):
+        client.front.start_run(["http://10.0.0.1/"], "what is this?", slack)

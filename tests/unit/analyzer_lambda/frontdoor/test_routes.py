@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from analyzer_lambda.frontdoor import app
-from analyzer_lambda.frontdoor.app import PAGE_CSP, FrontDoor, mount_slack
+from analyzer_lambda.frontdoor.app import FrontDoor, mount_slack
+from analyzer_lambda.frontdoor.assets import PAGE_CSP
 from analyzer_lambda.frontdoor.config import ApiConfig
 from analyzer_lambda.frontdoor.http import Request, Response
 from analyzer_lambda.frontdoor.lambda_url import from_url_event, parse_digests, to_url_response

@@ -55,7 +55,7 @@ def test_a_good_request_is_normalised() -> None:
         }
     )
     assert request.urls == ("https://a.example/pricing", "https://b.example/")
-    assert (request.prompt_name, request.prompt_text) == (None, "What plans do they sell?")
+    assert (request.prompt_name, request.prompt_text) == (None, "What plans do they sell?\n")
     assert request.max_pages == 2
 
 
