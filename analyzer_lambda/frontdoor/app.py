@@ -36,6 +36,7 @@ from analyzer_lambda.frontdoor.assets import ASSETS, asset
 from analyzer_lambda.frontdoor.auth import Caller, authenticate
 from analyzer_lambda.frontdoor.http import ApiError, Request, Response, json_response
 from analyzer_lambda.frontdoor.launch import Launch, LaunchError
+from analyzer_lambda.frontdoor.status import LaunchState
 from analyzer_lambda.frontdoor.store import list_key
 from analyzer_lambda.frontdoor.validation import Limits, parse_run_request
 from rivalscope_core.records import utc_now_iso
@@ -220,9 +221,9 @@ class FrontDoor:
 
     # --- GET /runs, GET /runs/{run} ----------------------------------------------------------
     def _run(self, request: Request, run: str) -> Response:
-        record = self.store.read_record(run)
+        record = self.store.read_record(run) or self.store.outside_record(run)
         if record is None:
-            raise ApiError(404, "no_such_run", f"no run {run} was started through this API")
+            raise ApiError(404, "no_such_run", f"there is no run {run} in this bucket")
         return json_response(200, self.describe(run, record, full=True, base=_base_url(request)))
 
     def _recent(self, request: Request) -> Response:
@@ -239,7 +240,9 @@ class FrontDoor:
     ) -> dict[str, Any]:
         prompt_id = (record.get("prompt") or {}).get("prompt_id")
         facts = self.store.run_facts(run, prompt_id, with_results=full)
-        state, error = run_status.run_state(facts, self.launcher.state(run, record))
+        # a run started elsewhere (the schedule, scripts/run-crawl): S3 alone tells its state
+        launch = LaunchState() if record.get("outside") else self.launcher.state(run, record)
+        state, error = run_status.run_state(facts, launch)
         presign = self.store.presigner(self.config.url_expires)
         answer: dict[str, Any] = {
             "run": run,

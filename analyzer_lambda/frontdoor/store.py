@@ -25,6 +25,7 @@ from rivalscope_core.keys import (
     ANALYSIS_PREFIX,
     CHUNK_SUFFIX,
     MARKERS_DIR,
+    REPORTS_PREFIX,
     RUN_ID_FORMAT,
     RunRef,
     parse_marker_key,
@@ -119,6 +120,19 @@ class FrontStore:
     def read_record(self, run: str) -> dict[str, Any] | None:
         text = self._read_text(record_key(run))
         return None if text is None else dict(json.loads(text))
+
+    def outside_record(self, run: str) -> dict[str, Any] | None:
+        """A stand-in record for a run not started through the front door (the schedule,
+        ``scripts/run-crawl``, ``make run``), or None when the bucket has no such run: its
+        prompt is the one its ``run.json`` was written for, if any yet."""
+        ref = RunRef(self.bucket, SPIDER, run)
+        if not self._list(ref.raw_prefix, limit=1):
+            return None
+        docs = [
+            k for k in self._list(f"{REPORTS_PREFIX}{SPIDER}/{run}/") if k.endswith("/run.json")
+        ]
+        prompt_id = docs[0].rsplit("/", 2)[-2] if docs else None
+        return {"run": run, "outside": True, "prompt": {"prompt_id": prompt_id}}
 
     def recent_runs(self, limit: int) -> list[str]:
         """Run ids of the front door's requests, newest first."""
@@ -228,8 +242,11 @@ class FrontStore:
             raise
         return True
 
-    def _list(self, prefix: str) -> list[str]:
+    def _list(self, prefix: str, limit: int | None = None) -> list[str]:
         with s3_errors(f"list s3://{self.bucket}/{prefix}"):
+            if limit is not None:
+                listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=limit)
+                return [obj["Key"] for obj in listed.get("Contents", [])]
             pages = self.s3.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             )

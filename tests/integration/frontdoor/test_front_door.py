@@ -136,7 +136,8 @@ def test_a_run_that_cannot_start_is_a_502_and_shows_failed(client: Client) -> No
 
 
 def test_unknown_runs_and_endpoints_are_404_and_wrong_methods_405(client: Client) -> None:
-    assert client.call("GET", "/runs/2026-01-01T00-00-00").status == 404
+    missing = client.call("GET", "/runs/2026-01-01T00-00-00")
+    assert (missing.status, client.json(missing)["error"]["code"]) == (404, "no_such_run")
     assert client.call("GET", "/nothing").status == 404
     wrong = client.call("DELETE", "/runs")
     assert (wrong.status, wrong.headers["allow"]) == (405, "GET, POST")
@@ -268,3 +269,20 @@ def test_other_front_ends_start_runs_with_the_same_checks(client: Client) -> Non
     assert client.launcher.launches[-1].prompt == started["prompt"]["name"]
     with pytest.raises(ApiError, match="private address"):
         client.front.start_run(["http://10.0.0.1/"], "what is this?", slack)
+
+
+def test_a_run_started_elsewhere_is_described_from_s3_alone(
+    client: Client, s3: S3Client, bucket: str
+) -> None:
+    run = "2026-11-30T03-00-00"  # the scheduled crawl's
+    ref = RunRef(bucket, "competitors", run)
+    s3.put_object(Bucket=bucket, Key=f"{ref.raw_prefix}items.0000000.jl.gz", Body=b"")
+    crawling = client.json(client.call("GET", f"/runs/{run}"))
+    assert (crawling["status"], crawling["progress"]["chunks_stored"]) == ("crawling", 1)
+    prefix = report_prefix(ref, "overview-1234abcd")
+    s3.put_object(Bucket=bucket, Key=f"{prefix}run.json", Body=b'{"status": "done"}')
+    s3.put_object(Bucket=bucket, Key=f"{prefix}report.html", Body=b"<html></html>")
+    done = client.json(client.call("GET", f"/runs/{run}"))
+    assert done["status"] == "done"
+    assert done["prompt"] == {"prompt_id": "overview-1234abcd"}
+    assert "/report.html?" in done["report_url"]
