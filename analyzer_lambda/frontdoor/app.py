@@ -294,6 +294,9 @@ def _allow(method: str, *allowed: str) -> None:
 
 
 def _base_url(request: Request) -> str:
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host") or "localhost"
-    proto = request.headers.get("x-forwarded-proto") or "http"
+    # Host is the function URL's own domain (or 127.0.0.1:PORT); X-Forwarded-Host would be
+    # whatever a client sent, so it is not used
+    host = request.headers.get("host") or "localhost"
+    proto = request.headers.get("x-forwarded-proto", "http")  # the function URL sets https
+    proto = proto if proto in ("http", "https") else "http"
     return f"{proto}://{host}"
