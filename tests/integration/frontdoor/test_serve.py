@@ -112,6 +112,8 @@ def test_a_run_started_through_the_api_ends_with_its_results(served: Served) -> 
     assert _call(served, "GET", "/runs", key="rs_wrong")[0] == 401
     refused = _call(served, "POST", "/runs", {"urls": ["http://127.0.0.1:22/"], "prompt": "x y"})
     assert (refused[0], refused[2]["error"]["code"]) == (400, "blocked_address")
+    huge = _call(served, "POST", "/runs", {"urls": DEMO, "prompt": "x " * 40_000})
+    assert (huge[0], huge[2]["error"]["code"]) == (413, "body_too_large")  # read no further
 
     prompt = "Which plans do they offer, and at what prices?"
     missing = "http://northwind.demo/no-such-page.html"  # a 404: recorded, never dropped
