@@ -180,6 +180,16 @@ def test_the_page_starts_a_demo_run_shows_its_progress_and_opens_its_report(
     wait = WebDriverWait(browser, 30)
     wait.until(lambda d: "#key" not in d.current_url)  # the key leaves the address bar
     assert browser.find_element(By.ID, "key-section").is_displayed() is False
+    # a mistake is shown beside the form, in words, with the URL it is about
+    browser.find_element(By.ID, "urls").send_keys("http://10.1.2.3/intranet")
+    browser.find_element(By.ID, "prompt").send_keys("What is on this page?")
+    browser.find_element(By.ID, "start").click()
+    error = browser.find_element(By.ID, "form-error")
+    wait.until(lambda d: error.is_displayed())
+    assert "refused" in error.text
+    assert "http://10.1.2.3/intranet" in error.text
+    assert "ALLOW_PRIVATE_ADDRESSES" in error.text
+    browser.find_element(By.ID, "prompt").clear()
     browser.find_element(By.ID, "demo-urls").click()
     urls = browser.find_element(By.ID, "urls").get_attribute("value") or ""
     assert "http://acme.demo/pricing.html" in urls.split()
