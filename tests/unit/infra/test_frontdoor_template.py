@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.unit.infra.cfn import as_list, load_template, refers_to, role_statements, s3_grants
+from tests.unit.infra.cfn import (
+    as_list,
+    load_template,
+    refers_to,
+    resources_of_type,
+    role_statements,
+    s3_grants,
+)
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +158,13 @@ def test_the_presigned_url_lifetime_is_bounded_to_seven_days(template: dict[str,
     assert parameter["MaxValue"] == 7 * 24 * 3600
     outputs = template["Outputs"]
     assert outputs["FrontDoorUrl"]["Value"] == {"Fn::GetAtt": ["FrontDoorUrl", "FunctionUrl"]}
+
+
+def test_a_failing_front_door_alerts(template: dict[str, Any]) -> None:
+    [alarm] = [
+        a["Properties"]
+        for a in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+        if any(refers_to(d["Value"], "FrontDoorFunction") for d in a["Properties"]["Dimensions"])
+    ]
+    assert (alarm["MetricName"], alarm["Threshold"]) == ("Errors", 0)
+    assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]
