@@ -131,7 +131,9 @@ class LocalLauncher:
             return LaunchState("failed", "make serve stopped during the crawl")
         if not self._worker.wait_drained(self._timeout):
             return LaunchState("failed", f"the analysis did not finish in {self._timeout:.0f} s")
-        lines = complete_run(self._handler, RunRef(launch.bucket, SPIDER, launch.run), 1)
+        # as a marker's event does in AWS: the report, run.json and (with NOTIFY_URLS) the
+        # run's notification, its report link presigned on the local endpoint
+        lines, _ = complete_run(self._handler, RunRef(launch.bucket, SPIDER, launch.run), 1)
         self._stack.sync()
         if any(line.startswith("run not complete") for line in lines):
             return LaunchState("failed", "; ".join(lines))
