@@ -56,8 +56,9 @@ def run_batch(target: RunRef | ChunkRef, args: argparse.Namespace, config: Confi
     plan.price = price
     in_jobs = len(store.keys_in_open_jobs(run, prompt.prompt_id, model))
     _say(plan.describe())
-    _say(f"at Batch API prices: {_cost(price, plan.input_tokens, plan.output_tokens)}; "
-         f"{in_jobs} page(s) in open batch jobs")  # fmt: skip
+    _say(f"estimated cost at Batch API prices: "
+         f"{_cost(price, plan.input_tokens, plan.output_tokens)}; "
+         f"{in_jobs} page(s) already in open batch jobs")  # fmt: skip
     if args.dry_run:
         return EXIT_OK
     if plan.todo_pages <= in_jobs:
@@ -77,7 +78,7 @@ def run_batch(target: RunRef | ChunkRef, args: argparse.Namespace, config: Confi
         if manifest.job:
             tokens_in, tokens_out = manifest.estimated_tokens
             _say(f"submitted {manifest.job} ({manifest.source}): {len(manifest.pages)} pages, "
-                 f"estimated {_cost(price, tokens_in, tokens_out)} at batch prices")  # fmt: skip
+                 f"batch-priced estimate {_cost(price, tokens_in, tokens_out)}")  # fmt: skip
     for failure in submission.failed:
         _say(f"not submitted: {failure}")
     _say(f"{submission.pages} page(s) submitted; {submission.finished_here} finished without "

@@ -130,6 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._upload(parse_qs(path.query), raw)
             return
         if match := _BATCH_CREATE.match(path.path):
+            time.sleep(state.batch.create_delay)
             with state.lock:
                 status, payload = state.batch.create(match["model"], json.loads(raw))
             self._send(status, payload)
@@ -269,6 +270,10 @@ class GeminiServer:
             state.script = deque(script or [])
             state.requests = []
             state.batch = BatchState()
+
+    def batch_create_delay(self, seconds: float) -> None:
+        with self._httpd.state.lock:
+            self._httpd.state.batch.create_delay = seconds
 
     def batch_states(self, *states: str) -> None:
         """The states every batch created from now on goes through, one per ``get`` (short

@@ -60,6 +60,7 @@ class BatchState:
     files: dict[str, bytes] = field(default_factory=dict)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     states: list[str] = field(default_factory=lambda: list(DEFAULT_STATES))
+    create_delay: float = 0.0  # seconds each create takes (concurrent submitters overlap)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, model: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
