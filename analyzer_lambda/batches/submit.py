@@ -13,6 +13,7 @@ index (``keys.open_batch_key``) lets the scheduled collector find the job."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.analyzers.gemini.call import prepare
+from analyzer_lambda.analyzers.gemini.text import estimate_tokens
 from analyzer_lambda.batches.jobs import BatchApiError
 from analyzer_lambda.batches.limits import CONCURRENT_JOBS, inline_room, split_jobs
 from analyzer_lambda.batches.manifest import NOT_CREATED, Manifest, PageEntry
@@ -28,7 +30,11 @@ from analyzer_lambda.batches.requests import RequestBuilder
 from analyzer_lambda.chunks import BadLine, read_pages
 from analyzer_lambda.exceptions import StoreError
 from analyzer_lambda.reanalyze.plan import chunks_of
-from analyzer_lambda.reanalyze.pricing import estimate_page_tokens
+from analyzer_lambda.reanalyze.pricing import (
+    OUTPUT_TOKENS_PER_PAGE,
+    REQUEST_OVERHEAD_TOKENS,
+    image_tokens,
+)
 from rivalscope_core.exit_codes import UsageError
 from rivalscope_core.keys import ChunkRef, analysis_key, analysis_prefix
 from rivalscope_core.records import ErrorInfo, PageRecord
@@ -106,17 +112,13 @@ class Submitter:
         tokens: list[tuple[int, int]] = []
         try:
             for chunk in chunks_of(self.store.store, target):
-                for entry, request, page in self._chunk(chunk, in_jobs, submission, outcome):
+                for entry, request in self._chunk(chunk, in_jobs, submission, outcome):
                     builder.add(entry.key, request, self.prompt)
                     entries.append(entry)
-                    tokens_in, tokens_out = estimate_page_tokens(
-                        page, self.prompt, text_budget=self.config.text_tokens,
-                        image_max_side=self.config.screenshot_max_side,
-                        max_output=self.config.gemini_max_output_tokens,
-                    )  # fmt: skip
-                    outcome.input_tokens += tokens_in
-                    outcome.output_tokens += tokens_out
-                    tokens.append((tokens_in, tokens_out))
+                    estimate = self._estimate(request)
+                    outcome.input_tokens += estimate[0]
+                    outcome.output_tokens += estimate[1]
+                    tokens.append(estimate)
             self._create_jobs(run, submission, builder, entries, tokens, outcome)
         finally:
             builder.file.close()
@@ -124,7 +126,7 @@ class Submitter:
 
     def _chunk(
         self, chunk: ChunkRef, in_jobs: set[str], submission: str, outcome: Submission
-    ) -> list[tuple[PageEntry, GeminiRequest, PageRecord]]:
+    ) -> list[tuple[PageEntry, GeminiRequest]]:
         """This chunk's pages to send, claimed; the others finished or counted."""
         store, prompt_id = self.store.store, self.prompt.prompt_id
         prefix = f"{analysis_prefix(chunk.run, prompt_id, self.model)}{chunk.stem}/"
@@ -190,7 +192,18 @@ class Submitter:
         if isinstance(request, ErrorInfo):
             self.store.store.release(claim)
             return self._finish(chunk, entry, analysis=None, error=request)
-        return _with_claim(entry, claim), request, page
+        return _with_claim(entry, claim), request
+
+    def _estimate(self, request: GeminiRequest) -> tuple[int, int]:
+        """The tokens of a request, as ``pricing.estimate_page_tokens`` counts them but from
+        the text and image already prepared (no second reduction of the page)."""
+        tokens = REQUEST_OVERHEAD_TOKENS + estimate_tokens(self.prompt.text)
+        tokens += estimate_tokens(json.dumps(self.prompt.schema))
+        tokens += estimate_tokens(request.page_text)
+        if request.image is not None:
+            tokens += image_tokens(request.image.width, request.image.height,
+                                   self.config.screenshot_max_side)  # fmt: skip
+        return tokens, min(OUTPUT_TOKENS_PER_PAGE, self.config.gemini_max_output_tokens)
 
     def _finish(self, chunk: ChunkRef, entry: PageEntry, **fields: Any) -> str | None:
         result = entry.result(self.prompt.prompt_id, self.model, **fields)
