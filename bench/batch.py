@@ -103,12 +103,13 @@ class _Bench:
             self.s3.put_object(Bucket=name, Key=key, Body=body)
         return name
 
-    def command(self, bucket: str, *args: str) -> tuple[float, float, str]:
-        """Wall and CPU seconds of one ``reanalyze`` in this process, and its stderr."""
+    def command(self, bucket: str, *args: str, key: str = "") -> tuple[float, float, str]:
+        """Wall and CPU seconds of one ``reanalyze`` in this process (of the run, or of the
+        chunk ``key``), and its stderr."""
         from analyzer_lambda.reanalyze.__main__ import main
 
         err = io.StringIO()
-        argv = [f"s3://{bucket}/{RUN}", "--prompt", str(self.prompt), "--yes", *args]
+        argv = [f"s3://{bucket}/{key or RUN}", "--prompt", str(self.prompt), "--yes", *args]
         wall, cpu = time.perf_counter(), time.process_time()
         with contextlib.redirect_stderr(err):
             code = main(argv)
@@ -148,8 +149,10 @@ def main() -> None:
     tokens = (0, 0)
     jobs: list[tuple[str, int]] = []
     try:
-        warm = bench.bucket()  # imports, clients, moto's first calls
-        bench.command(warm, "--via", "local", "--concurrency", "8")
+        warm = bench.bucket()  # imports, clients, moto's first calls: one chunk of each mode
+        bench.command(warm, "--via", "local", "--concurrency", "8", key=bench.chunks[0][0])
+        bench.gemini.batch_states("PENDING", "SUCCEEDED")
+        bench.command(warm, "--via", "batch", key=bench.chunks[1][0] if args.pages > 100 else "")
         for _ in range(args.runs):
             interactive, batch = bench.bucket(), bench.bucket()
             bench.gemini.reset()
