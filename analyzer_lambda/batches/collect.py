@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: a manifest still ``creating`` after this long belongs to a submitter that died before the
-#: create call returned; its pages are released (a job it did create is listed by its name)
+#: a manifest still ``creating`` after this long belongs to a submitter that died around the
+#: create call: the job it may have created is found by its display name (the manifest's job
+#: id), else its pages are released
 ABANDONED_AFTER = 3600.0
 
 
@@ -96,11 +97,21 @@ class Collector:
     def collect(self, bucket: str, key: str, manifest: Manifest) -> Collected:
         outcome = Collected(manifest.job_id, manifest.job, manifest.state, len(manifest.pages))
         if manifest.job is None:
-            if manifest.state == CREATING and _age(manifest.created_at) > ABANDONED_AFTER:
+            if manifest.state != CREATING or _age(manifest.created_at) < ABANDONED_AFTER:
+                return outcome
+            try:  # its submitter died: did it create the job before it did?
+                found = self.jobs.find(manifest.job_id)
+            except BatchApiError as exc:
+                outcome.error = str(exc)
+                return outcome
+            if found is None:
                 self._release(bucket, key, manifest, outcome, NOT_CREATED, "submitter died")
-            return outcome
+                return outcome
+            manifest.touch(job=found.name, state=found.state)
+            self.store.store.put_json(bucket, key, manifest.to_dict())
+            outcome.job = found.name
         try:
-            status, job = self.jobs.get(manifest.job)
+            status, job = self.jobs.get(outcome.job or manifest.job or "")
         except BatchApiError as exc:
             outcome.error = str(exc)
             return outcome

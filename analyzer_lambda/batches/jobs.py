@@ -91,6 +91,15 @@ class BatchJobs:
             job = self._client.batches.get(name=name)
         return _status(job), job
 
+    def find(self, display_name: str) -> JobStatus | None:
+        """The job created with ``display_name`` (a submission that died before it recorded
+        the job's name), or None."""
+        with _api_errors("list batch jobs"):
+            for job in self._client.batches.list(config={"page_size": 100}):
+                if job.display_name == display_name:
+                    return _status(job)
+        return None
+
     def answers(self, job: types.BatchJob) -> Iterator[Answer]:
         """Every answer of a succeeded job, inline or from its result file."""
         from google.genai import types

@@ -29,6 +29,7 @@ from tests.servers.gemini_batch import BatchJob, BatchState
 _PATH = re.compile(r"^/v1[a-z0-9]*/models/(?P<model>[^/:]+):generateContent$")
 _BATCH_CREATE = re.compile(r"^/v1[a-z0-9]*/models/(?P<model>[^/:]+):batchGenerateContent$")
 _BATCH_GET = re.compile(r"^/v1[a-z0-9]*/(?P<name>batches/[^/:]+)$")
+_BATCH_LIST = re.compile(r"^/v1[a-z0-9]*/batches$")
 _UPLOAD = re.compile(r"^/upload/v1[a-z0-9]*/files$")
 _DOWNLOAD = re.compile(r"^(?:/download)?/v1[a-z0-9]*/(?P<name>files/[^/:]+):download$")
 _DELIMITED = re.compile(
@@ -157,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 status, payload = state.batch.get(match["name"], self._batch_answer)
             self._send(status, payload)
+        elif _BATCH_LIST.match(path):
+            with state.lock:
+                self._send(200, state.batch.list())
         elif (match := _DOWNLOAD.match(path)) and match["name"] in state.batch.files:
             with state.lock:
                 data = state.batch.files[match["name"]]

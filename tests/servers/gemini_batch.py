@@ -4,6 +4,7 @@ Developer API (ai.google.dev/api/batch-mode, ai.google.dev/api/files):
 - ``POST /{v}/models/{model}:batchGenerateContent`` with ``{"batch": {"displayName",
   "inputConfig": {"requests": {"requests": [{"request", "metadata"}]}} | {"fileName"}}}``
   answers a long-running ``Operation`` whose ``metadata`` is the ``GenerateContentBatch``;
+- ``GET /{v}/batches`` lists them (``operations``; one page);
 - ``GET /{v}/batches/{id}`` answers the same, one state further each time (``states``: by default
   ``BATCH_STATE_PENDING`` (queued), ``RUNNING``, ``SUCCEEDED``); a finished batch has ``done``,
   and ``output`` (in ``metadata`` and ``response``) of ``inlinedResponses`` for an inline batch or
@@ -111,6 +112,10 @@ class BatchState:
         file_name = f"files/batch-{job.name.split('/')[-1]}"
         self.files[file_name] = ("\n".join(lines) + "\n").encode()
         return {"responsesFile": file_name}
+
+    def list(self) -> dict[str, Any]:
+        """``GET /{v}/batches``: every batch, newest first, in one page."""
+        return {"operations": [_operation(job) for job in reversed(self.jobs.values())]}
 
     def start_upload(self, base: str, body: dict[str, Any]) -> tuple[dict[str, str], str]:
         upload_id = uuid.uuid4().hex

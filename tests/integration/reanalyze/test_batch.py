@@ -250,3 +250,35 @@ def test_a_large_submission_is_split_into_uploaded_files_and_collected_by_the_sc
     assert len(stored) == 5
     assert all(r["analysis"] for r in stored.values() if r["url"] != "https://acme.example/p4")
     assert lambda_handler({"collect_batches": {}}, LocalContext(60))["jobs"] == []
+
+
+def test_dry_run_prints_both_prices_and_submits_nothing(
+    reanalyze: Callable[..., tuple[int, str]], gemini: GeminiServer, s3: S3Client, bucket: str,
+) -> None:  # fmt: skip
+    code, err = reanalyze("--dry-run")
+    assert code == 0, err
+    standard = float(err.split("estimated cost: $")[1].split()[0])
+    batch = float(err.split("estimated cost at Batch API prices: $")[1].split()[0])
+    assert batch == pytest.approx(standard / 2, abs=1e-4)
+    assert gemini.batch_jobs == []
+    assert _results(s3, bucket) == {}
+
+
+def test_a_job_whose_submitter_died_before_recording_it_is_found_by_its_name(
+    reanalyze: Callable[..., tuple[int, str]], gemini: GeminiServer, s3: S3Client, bucket: str,
+) -> None:  # fmt: skip
+    gemini.batch_states("PENDING", "SUCCEEDED")
+    assert reanalyze()[0] == 0
+    [job] = gemini.batch_jobs
+    [key] = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+             if o["Key"].endswith(".batch")]  # fmt: skip
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    # as if the submitter died while the create call was under way, long ago
+    manifest.update(job=None, state="creating", created_at="2026-01-01T00:00:00Z")
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
+
+    code, err = reanalyze()
+    assert code == 0, err
+    assert f"batch {job.name}: succeeded, 4 pages; stored 4" in err
+    assert len(gemini.batch_jobs) == 1  # found, not paid for again
+    assert len(_results(s3, bucket)) == 5
