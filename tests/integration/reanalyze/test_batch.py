@@ -282,3 +282,26 @@ def test_a_job_whose_submitter_died_before_recording_it_is_found_by_its_name(
     assert f"batch {job.name}: succeeded, 4 pages; stored 4" in err
     assert len(gemini.batch_jobs) == 1  # found, not paid for again
     assert len(_results(s3, bucket)) == 5
+
+
+def test_pages_in_a_job_are_left_alone_interactively_and_answered_pages_skipped_at_collection(
+    reanalyze: Callable[..., tuple[int, str]], gemini: GeminiServer, s3: S3Client, bucket: str,
+    run: str, prompt_file: Path, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    gemini.batch_states("PENDING", "SUCCEEDED")
+    assert reanalyze()[0] == 0
+    [job] = gemini.batch_jobs
+
+    # an interactive re-analysis meanwhile: the job's pages are claimed, none is asked again
+    assert main([run, "--prompt", str(prompt_file), "--yes"]) == 1  # 4 pending
+    assert "4 pending" in capsys.readouterr().err
+    assert gemini.calls == 0
+
+    answered = job.keys[0]  # as if answered another way while the job ran
+    s3.put_object(Bucket=bucket, Key=answered, Body=b'{"answered": "elsewhere"}')
+    code, err = reanalyze()
+    assert code == 0, err
+    assert "stored 3, 0 error results, 1 already had one" in err
+    assert json.loads(s3.get_object(Bucket=bucket, Key=answered)["Body"].read()) == {
+        "answered": "elsewhere"
+    }
