@@ -231,8 +231,15 @@ def test_an_answer_that_fails_the_schema_becomes_an_error_result(
 
 def test_a_large_submission_is_split_into_uploaded_files_and_collected_by_the_schedule(
     reanalyze: Callable[..., tuple[int, str]], gemini: GeminiServer, s3: S3Client, bucket: str,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, run: str, prompt_file: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
+    assert main([run, "--prompt", str(prompt_file), "--yes"]) == 1  # the interactive requests
+    asked = {_without_nonce(r.body) for r in gemini.requests}
+    for key in _results(s3, bucket):
+        s3.delete_object(Bucket=bucket, Key=key)
+    gemini.reset()
+    capsys.readouterr()
     monkeypatch.setenv("GEMINI_BATCH_INLINE_MAX_BYTES", "0")
     monkeypatch.setenv("GEMINI_BATCH_MAX_REQUESTS", "3")
     gemini.batch_states("PENDING", "SUCCEEDED")
@@ -242,6 +249,8 @@ def test_a_large_submission_is_split_into_uploaded_files_and_collected_by_the_sc
     assert (first.source, second.source) == ("file", "file")
     assert (len(first.requests), len(second.requests)) == (3, 1)
     assert err.count("(file)") == 2
+    sent = gemini.batch_requests(first) + gemini.batch_requests(second)
+    assert {_without_nonce(r.body) for r in sent} == asked  # the file's lines: the same JSON
 
     summary = lambda_handler({"collect_batches": {}}, LocalContext(60))
     assert summary["stored"] == 4, summary
