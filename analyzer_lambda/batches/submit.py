@@ -120,6 +120,11 @@ class Submitter:
                     outcome.output_tokens += estimate[1]
                     tokens.append(estimate)
             self._create_jobs(run, submission, builder, entries, tokens, outcome)
+        except BaseException:
+            # claims last 50 h: a submission that stops half-way must not strand its pages
+            sent = {page.key for job in outcome.jobs if job.job for page in job.pages}
+            self.store.release_pages(run.bucket, [e for e in entries if e.key not in sent])
+            raise
         finally:
             builder.file.close()
         return outcome
@@ -185,10 +190,15 @@ class Submitter:
         claim = self.store.claim_page(chunk.bucket, key, BATCH_CLAIM_TTL, note)
         if claim is None:
             return "held"
-        if self.store.store.exists(chunk.bucket, key):  # finished while we looked
+        try:
+            if self.store.store.exists(chunk.bucket, key):  # finished while we looked
+                self.store.store.release(claim)
+                return "finished"
+            request = prepare(page, self.prompt, self.config)
+        except Exception:  # S3 trouble or a bug: the page waits for the next run, unclaimed
+            logger.exception("%s line %d: left for the next submission", chunk.uri, line)
             self.store.store.release(claim)
-            return "finished"
-        request = prepare(page, self.prompt, self.config)
+            return None
         if isinstance(request, ErrorInfo):
             self.store.store.release(claim)
             return self._finish(chunk, entry, analysis=None, error=request)

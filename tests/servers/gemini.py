@@ -275,6 +275,11 @@ class GeminiServer:
             state.requests = []
             state.batch = BatchState()
 
+    def batch_create_errors(self, *codes: int) -> None:
+        """The next batch creates answer these HTTP errors, one each."""
+        with self._httpd.state.lock:
+            self._httpd.state.batch.create_errors = list(codes)
+
     def batch_create_delay(self, seconds: float) -> None:
         with self._httpd.state.lock:
             self._httpd.state.batch.create_delay = seconds

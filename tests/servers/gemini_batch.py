@@ -62,9 +62,13 @@ class BatchState:
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     states: list[str] = field(default_factory=lambda: list(DEFAULT_STATES))
     create_delay: float = 0.0  # seconds each create takes (concurrent submitters overlap)
+    create_errors: list[int] = field(default_factory=list)  # the next creates answer these
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, model: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.create_errors:  # e.g. 429: the model's enqueued-token quota is used up
+            code = self.create_errors.pop(0)
+            return code, _error(code, "enqueued tokens quota exceeded", "RESOURCE_EXHAUSTED")
         batch = body.get("batch") or {}
         config = batch.get("inputConfig") or {}
         if "fileName" in config:

@@ -314,3 +314,19 @@ def test_pages_in_a_job_are_left_alone_interactively_and_answered_pages_skipped_
     assert json.loads(s3.get_object(Bucket=bucket, Key=answered)["Body"].read()) == {
         "answered": "elsewhere"
     }
+
+
+def test_a_refused_create_is_reported_and_its_pages_are_submitted_by_the_next_run(
+    reanalyze: Callable[..., tuple[int, str]], gemini: GeminiServer, s3: S3Client, bucket: str,
+) -> None:  # fmt: skip
+    gemini.batch_create_errors(429)
+    code, err = reanalyze()
+    assert code == 1
+    assert "not submitted: " in err
+    assert "HTTP 429" in err
+    assert gemini.batch_jobs == []
+
+    code, err = reanalyze()  # nothing stranded: the pages' claims were released
+    assert code == 0, err
+    [job] = gemini.batch_jobs
+    assert len(job.requests) == 4
