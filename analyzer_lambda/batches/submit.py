@@ -40,6 +40,8 @@ from rivalscope_core.keys import ChunkRef, analysis_key, analysis_prefix
 from rivalscope_core.records import ErrorInfo, PageRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from google import genai
 
     from analyzer_lambda.analyzers.gemini.request import GeminiRequest
@@ -87,6 +89,8 @@ class Submitter:
     model: str
     limits: Limits
     reuser: Reuser | None = None
+    #: called after each chunk with (chunks done, chunks in all, requests built so far)
+    progress: Callable[[int, int, int], None] | None = None
 
     def submit(self, target: RunRef | ChunkRef) -> Submission:
         """Raises ``SubmissionBusyError`` when another submitter is at it."""
@@ -111,7 +115,8 @@ class Submitter:
         entries: list[PageEntry] = []
         tokens: list[tuple[int, int]] = []
         try:
-            for chunk in chunks_of(self.store.store, target):
+            chunks = chunks_of(self.store.store, target)
+            for number, chunk in enumerate(chunks, 1):
                 for entry, request in self._chunk(chunk, in_jobs, submission, outcome):
                     builder.add(entry.key, request, self.prompt)
                     entries.append(entry)
@@ -119,6 +124,8 @@ class Submitter:
                     outcome.input_tokens += estimate[0]
                     outcome.output_tokens += estimate[1]
                     tokens.append(estimate)
+                if self.progress is not None:
+                    self.progress(number, len(chunks), len(entries))
             self._create_jobs(run, submission, builder, entries, tokens, outcome)
         except BaseException:
             # claims last 50 h: a submission that stops half-way must not strand its pages

@@ -68,7 +68,7 @@ def run_batch(target: RunRef | ChunkRef, args: argparse.Namespace, config: Confi
                                                                plan.output_tokens)  # fmt: skip
     confirm(plan, args.yes, os.environ, cost=batch_cost)
     submitter = Submitter(store, jobs, client, deps.config, prompt, model,
-                          deps.config.batch_limits, deps.reuse)  # fmt: skip
+                          deps.config.batch_limits, deps.reuse, _progress)  # fmt: skip
     try:
         submission = submitter.submit(target)
     except SubmissionBusyError as exc:
@@ -92,6 +92,12 @@ def _cost(price: Price | None, tokens_in: int, tokens_out: int) -> str:
     if price is None:
         return "unknown (no price for this model: see RIVALSCOPE_PRICES_FILE)"
     return f"${price.batch_cost(tokens_in, tokens_out):.4f} (prices as of {price.as_of})"
+
+
+def _progress(chunks_done: int, chunks: int, requests: int) -> None:
+    end = "" if sys.stderr.isatty() and chunks_done < chunks else "\n"
+    print(f"\rread {chunks_done}/{chunks} chunk(s): {requests} request(s) to submit", end=end,
+          file=sys.stderr, flush=True)  # fmt: skip
 
 
 def _say(text: str) -> None:
