@@ -52,10 +52,6 @@ class Collected:
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
 
-    @property
-    def done(self) -> bool:
-        return self.state.endswith("SUCCEEDED") or self.released > 0 or self.state == NOT_CREATED
-
     def describe(self) -> str:
         name = self.job or self.job_id
         text = f"batch {name}: {self.state.removeprefix('JOB_STATE_').lower()}, {self.pages} pages"
