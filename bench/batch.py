@@ -144,6 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     load = os.getloadavg()[0]
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     bench = _Bench(args.pages)
     rows: dict[str, list[tuple[float, float]]] = {}
     tokens = (0, 0)
@@ -175,14 +176,15 @@ def main() -> None:
             assert bench.gemini.calls == args.pages  # the batch made no interactive call
     finally:
         bench.close()
-    print("\n".join(_table(args, load, rows, tokens, jobs)))
+    table = _table(args, f"started {started}, load average {load:.1f}", rows, tokens, jobs)
+    print("\n".join(table))
     if args.append:
         with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as out:
-            out.write("\n" + "\n".join(_table(args, load, rows, tokens, jobs)) + "\n")
+            out.write("\n" + "\n".join(table) + "\n")
 
 
 def _table(
-    args: argparse.Namespace, load: float, rows: dict[str, list[tuple[float, float]]],
+    args: argparse.Namespace, when: str, rows: dict[str, list[tuple[float, float]]],
     tokens: tuple[int, int], jobs: list[tuple[str, int]],
 ) -> list[str]:  # fmt: skip
     from analyzer_lambda.reanalyze.pricing import BUILTIN_PRICES
@@ -194,7 +196,7 @@ def _table(
         "",
         (
             f"Command: `python -m bench.batch --pages {args.pages} --runs {args.runs}` "
-            f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {load:.1f}); "
+            f"({when}); "
             f"{args.pages} archived pages in chunks of {PAGES_PER_CHUNK} (pricing.html and a "
             "1280 x 3,000 JPEG screenshot each) on the moto server; the fake Gemini answers at "
             "once, so this is our side's overhead only. Medians of the runs; CPU is this "
