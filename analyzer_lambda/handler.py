@@ -77,7 +77,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if kind == "sqs":
         return _handle_sqs(event, context, deps, deadline)
     if kind == "collect_batches":
-        return _collect_batches(deps)
+        return _collect_batches(deps, deadline)
     if kind == "reanalyze":
         request = events.reanalyze_request(event)
         if request.fresh:
@@ -91,7 +91,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return _handle_objects(objects, deps, deadline)
 
 
-def _collect_batches(deps: Deps) -> dict[str, Any]:
+def _collect_batches(deps: Deps, deadline: Deadline) -> dict[str, Any]:
     """Poll every open Gemini batch job of the bucket and store the answers of finished ones
     (``analyzer_lambda/batches/collect.py``): ``--via batch`` finishes without the laptop."""
     from analyzer_lambda.analyzers.gemini.analyzer import gemini_client
@@ -103,7 +103,8 @@ def _collect_batches(deps: Deps) -> dict[str, Any]:
     bucket = deps.config.pages_bucket
     if not bucket:
         raise ConfigurationError("collect_batches needs PAGES_BUCKET")
-    collector = Collector(BatchStore(deps.store), BatchJobs(gemini_client(deps.config)))
+    jobs = BatchJobs(gemini_client(deps.config))
+    collector = Collector(BatchStore(deps.store), jobs, deadline)
     outcomes = collector.collect_open(bucket)
     for outcome in outcomes:
         logger.info(outcome.describe())

@@ -26,6 +26,7 @@ from rivalscope_core.records import ErrorInfo, Usage
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from analyzer_lambda.analyzers.base import Deadline
     from analyzer_lambda.batches.jobs import Answer, BatchJobs
     from analyzer_lambda.batches.manifest import Manifest, PageEntry
     from analyzer_lambda.batches.store import BatchStore
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 #: create call: the job it may have created is found by its display name (the manifest's job
 #: id), else its pages are released
 ABANDONED_AFTER = 3600.0
+TIME_MARGIN = 10.0  # seconds kept to save the manifest before the Lambda's time is up
 
 
 @dataclass
@@ -66,10 +68,18 @@ class Collected:
 
 
 class Collector:
-    def __init__(self, store: BatchStore, jobs: BatchJobs) -> None:
+    """``deadline`` (the Lambda's remaining time): no job is started, and no page stored,
+    with less than ``TIME_MARGIN`` seconds left; the job stays open and the next poll goes on
+    where this one stopped (stored pages are skipped)."""
+
+    def __init__(self, store: BatchStore, jobs: BatchJobs, deadline: Deadline | None = None):
         self.store = store
         self.jobs = jobs
+        self.deadline = deadline
         self._answers = AnswerValidator()
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and self.deadline.remaining() < TIME_MARGIN
 
     def collect_run(self, run: RunRef, prompt_id: str, model: str) -> list[Collected]:
         """Every open job of a run for (prompt id, model): what the CLI polls."""
@@ -87,6 +97,9 @@ class Collector:
             if not manifest.open:
                 self.store.mark_closed(bucket, manifest.job_id)
                 continue
+            if self._out_of_time():
+                logger.warning("time is short: %s and later jobs wait for the next poll", key)
+                break
             outcomes.append(self.collect(bucket, key, manifest))
         return outcomes
 
@@ -115,7 +128,9 @@ class Collector:
         if status.failed:
             self._release(bucket, key, manifest, outcome, status.state, status.error)
         elif status.succeeded:
-            self._store_answers(bucket, key, manifest, self.jobs.answers(job), outcome)
+            if not self._store_answers(bucket, key, manifest, self.jobs.answers(job), outcome):
+                outcome.error = "time ran out: the next poll stores the rest"
+                return outcome
             self.store.release_pages(bucket, manifest.pages)
             manifest.touch(state=status.state, collected=True)
             self.store.store.put_json(bucket, key, manifest.to_dict())
@@ -140,7 +155,8 @@ class Collector:
     def _store_answers(
         self, bucket: str, key: str, manifest: Manifest, answers: Iterable[Answer],
         outcome: Collected,
-    ) -> None:  # fmt: skip
+    ) -> bool:  # fmt: skip
+        """False when time ran out before every page was handled."""
         prompt = Prompt(manifest.prompt_name, "", manifest.prompt_id, schema=manifest.schema)
         by_key = {answer.key: answer for answer in answers}
         # one listing of the results beside the manifest, not a request per page
@@ -149,6 +165,8 @@ class Collector:
             if page.key in done:
                 outcome.skipped += 1
                 continue
+            if self._out_of_time():
+                return False
             answer = by_key.get(page.key)
             fields = self._fields(page, answer, prompt)
             if fields is None:
@@ -165,6 +183,7 @@ class Collector:
                     outcome.usage.input_tokens + result.usage.input_tokens,
                     outcome.usage.output_tokens + result.usage.output_tokens,
                 )
+        return True
 
     def _fields(
         self, page: PageEntry, answer: Answer | None, prompt: Prompt

@@ -330,3 +330,15 @@ def test_a_refused_create_is_reported_and_its_pages_are_submitted_by_the_next_ru
     assert code == 0, err
     [job] = gemini.batch_jobs
     assert len(job.requests) == 4
+
+
+def test_the_scheduled_collector_stops_before_the_lambda_times_out_and_the_next_poll_goes_on(
+    reanalyze: Callable[..., tuple[int, str]], gemini: GeminiServer, s3: S3Client, bucket: str,
+) -> None:  # fmt: skip
+    gemini.batch_states("PENDING", "SUCCEEDED")
+    assert reanalyze()[0] == 0
+    short = lambda_handler({"collect_batches": {}}, LocalContext(5))  # 3 s left: too little
+    assert short["jobs"] == []
+    assert len(_results(s3, bucket)) == 1  # only the render failure, from the submission
+    full = lambda_handler({"collect_batches": {}}, LocalContext(60))
+    assert full["stored"] == 4, full
