@@ -19,7 +19,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from analyzer_lambda.analyzers.gemini.call import prepare
 from analyzer_lambda.analyzers.gemini.text import estimate_tokens
@@ -41,6 +41,7 @@ from rivalscope_core.records import ErrorInfo, PageRecord
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import TypeAlias
 
     from google import genai
 
@@ -53,6 +54,10 @@ if TYPE_CHECKING:
     from analyzer_lambda.prompts.parser import Prompt
     from analyzer_lambda.store import Claim
     from rivalscope_core.keys import RunRef
+
+    #: what became of one page: held by another invocation, finished without the model, left
+    #: for the next run (None), or claimed and ready to send
+    _Handled: TypeAlias = Literal["held", "finished"] | tuple[PageEntry, GeminiRequest] | None
 
 logger = logging.getLogger(__name__)
 
@@ -158,13 +163,13 @@ class Submitter:
                 todo.append((line, record, key))
         note = {"batch_submission": submission}
 
-        def one(item: tuple[int, PageRecord | BadLine, str]) -> Any:
+        def one(item: tuple[int, PageRecord | BadLine, str]) -> _Handled:
             line, record, key = item
             return self._page(chunk, line, record, key, reuse, note)
 
         with ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="batch") as pool:
             handled = list(pool.map(one, todo))
-        send = []
+        send: list[tuple[PageEntry, GeminiRequest]] = []
         for result in handled:
             if result == "held":
                 outcome.held += 1
@@ -177,7 +182,7 @@ class Submitter:
     def _page(
         self, chunk: ChunkRef, line: int, record: PageRecord | BadLine, key: str,
         reuse: ChunkReuse | None, note: dict[str, Any],
-    ) -> Any:  # fmt: skip
+    ) -> _Handled:  # fmt: skip
         """``"held"``, ``"finished"``, None (left for later: S3 trouble) or what to send."""
         page = record if isinstance(record, PageRecord) else None
         entry = PageEntry(key, chunk.uri, line, page.url if page else "",
@@ -222,7 +227,9 @@ class Submitter:
                                    self.config.screenshot_max_side)  # fmt: skip
         return tokens, min(OUTPUT_TOKENS_PER_PAGE, self.config.gemini_max_output_tokens)
 
-    def _finish(self, chunk: ChunkRef, entry: PageEntry, **fields: Any) -> str | None:
+    def _finish(
+        self, chunk: ChunkRef, entry: PageEntry, **fields: Any
+    ) -> Literal["finished"] | None:
         result = entry.result(self.prompt.prompt_id, self.model, **fields)
         try:
             self.store.store.put_result(chunk.bucket, entry.key, result)
