@@ -60,6 +60,9 @@ class Collected:
         if self.stored or self.failed or self.skipped:
             text += (f"; stored {self.stored}, {self.failed} error results, "
                      f"{self.skipped} already had one")  # fmt: skip
+        if self.usage.input_tokens or self.usage.output_tokens:
+            text += (f"; tokens {self.usage.input_tokens:,} in, {self.usage.output_tokens:,} "
+                     "out (billed at batch prices)")  # fmt: skip
         if self.released:
             text += f"; {self.released} released for a new submission"
         if self.error:
@@ -175,14 +178,15 @@ class Collector:
             result = page.result(manifest.prompt_id, manifest.model, **fields)
             if not self.store.store.put_result(bucket, page.key, result):
                 outcome.skipped += 1
-            elif result.error is not None:
+                continue
+            if result.error is not None:
                 outcome.failed += 1
             else:
                 outcome.stored += 1
-                outcome.usage = Usage(
-                    outcome.usage.input_tokens + result.usage.input_tokens,
-                    outcome.usage.output_tokens + result.usage.output_tokens,
-                )
+            outcome.usage = Usage(  # an answer that failed the schema was paid for too
+                outcome.usage.input_tokens + result.usage.input_tokens,
+                outcome.usage.output_tokens + result.usage.output_tokens,
+            )
         return True
 
     def _fields(
