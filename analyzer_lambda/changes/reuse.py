@@ -25,6 +25,7 @@ from analyzer_lambda.changes.visual_diff import (
     DEFAULT_TOLERANCE,
     VisualDiff,
     diff_screenshots,
+    image_size,
     visually_unchanged,
 )
 
@@ -72,6 +73,9 @@ def compare(
     if previous.screenshot is None or current.screenshot is None:
         return Comparison(text, None, screenshots_differ_in_presence=True)
     try:
+        if previous.screenshot == current.screenshot:  # the same bytes: nothing to decode
+            width, height = image_size(current.screenshot)
+            return Comparison(text, VisualDiff(0.0, (), (), width, height))
         visual = diff_screenshots(
             previous.screenshot, current.screenshot, previous.ignore_boxes, current.ignore_boxes
         )

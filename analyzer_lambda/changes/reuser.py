@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCREENSHOT_ASPECT = 2.0  # the analyser shows the model the top, this many widths tall
+MAX_CACHED_CHUNKS = 6  # chunks whose pages stay in memory (re-read from S3 past that)
 
 
 CONFIG_PREFIX = "config/"
@@ -111,7 +113,9 @@ class ChunkReuse:
         self._diff_slot = threading.Lock()
         self._runs: list[str] | None = runs
         self._indexes: dict[str, Mapping[str, Capture]] = {}
-        self._pages: dict[str, dict[int, PageRecord]] = {}
+        # chunk key -> its pages, least recently used first: a chunk of 20 pages with full-page
+        # screenshots holds tens of MB, and the report walks every chunk of two runs
+        self._pages: OrderedDict[str, dict[int, PageRecord]] = OrderedDict()
         self._captures: dict[int, Capture] = {}
 
     def note(self, line: int, page: PageRecord) -> None:
@@ -221,9 +225,18 @@ class ChunkReuse:
 
     def _cached(self, chunk: ChunkRef) -> dict[int, PageRecord]:
         with self._lock:
-            if chunk.key not in self._pages:
+            if chunk.key in self._pages:
+                self._pages.move_to_end(chunk.key)
+            else:
                 self._pages[chunk.key] = self._read(chunk)
+                while len(self._pages) > MAX_CACHED_CHUNKS:
+                    self._pages.popitem(last=False)
             return self._pages[chunk.key]
+
+    def forget(self, chunk: ChunkRef) -> None:
+        """Drop a chunk's cached pages (the report, once it has compared them)."""
+        with self._lock:
+            self._pages.pop(chunk.key, None)
 
     def page(self, chunk: ChunkRef, line: int) -> PageRecord | None:
         """A stored page record (its chunk read once)."""

@@ -78,6 +78,19 @@ def visually_unchanged(
     return area <= tolerance * diff.width * max(1, min(top, diff.height))
 
 
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the image's header, without decoding it; ``ValueError`` for bytes
+    that are not an image. Two captures with the same bytes need no diff (a page Chromium
+    renders the same way encodes to the same screenshot), only this."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ValueError(f"screenshot is not a readable image: {exc}") from exc
+
+
 def luminance_cells(data: bytes) -> tuple[Cells, int]:
     """(cells, width in px) of a PNG/JPEG/WebP screenshot. Raises ``ValueError`` for bytes
     that are not an image."""
@@ -131,11 +144,9 @@ def diff_cells(
     changed &= ~ignored_new & ~(ignored_old[clipped] & valid[:, None])
     regions = _regions(changed, new_width)
     removed = _removed_rows(old, source[valid], ignore_before)
-    # A region's place in the old capture: by the offset of the row below it (new content has
-    # no match of its own; the content under it does).
-    before_regions = [
-        (x, max(0, y - int(offsets[min(y + h, height - 1)])), w, h) for (x, y, w, h) in regions
-    ] + [(0, y0, width, y1 - y0) for (y0, y1) in removed]
+    before_regions = [_before_place(box, offsets, height) for box in regions] + [
+        (0, y0, width, y1 - y0) for (y0, y1) in removed
+    ]
     # Removed content leaves no changed pixel in the new capture: mark its seam, 1 px high.
     regions += [(0, _seam(source, valid, y1), new_width, 1) for (_y0, y1) in removed]
     removed_area = sum(y1 - y0 for (y0, y1) in removed) * width
@@ -144,6 +155,19 @@ def diff_cells(
     return VisualDiff(
         fraction, tuple(regions), tuple(before_regions), new_width, height, tuple(removed)
     )
+
+
+def _before_place(box: Box, offsets: npt.NDArray[np.int64], height: int) -> Box:
+    """A region's place in the old capture, by the offset of the row below it (new content has
+    no match of its own; the content under it does). Content inserted there pushed the rows
+    below it down by about its height: in the old capture it is a 1 px seam, as removed content
+    is in the new one (the report draws it as a line, not as a box over what was there)."""
+    x, y, w, h = box
+    below = int(offsets[min(y + h, height - 1)])
+    above = int(offsets[y - 1]) if y > 0 else 0
+    if below - above >= max(1, h // 2):
+        return (x, max(0, y + h - below), w, 1)
+    return (x, max(0, y - below), w, h)
 
 
 def _profile(cells: Cells) -> npt.NDArray[np.float64]:

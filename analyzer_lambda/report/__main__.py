@@ -3,7 +3,7 @@
 stored results from S3 — without ``--prompt``, each page's result for the prompt it was
 analysed with (a watch list gives competitors prompts of their own, #17) — writes
 ``results.jsonl``, ``results.csv``, ``report.html``, ``changes.jsonl`` (against each page's
-previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.changes``) and
+previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.compose``) and
 ``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
 the bucket and prints a presigned URL.
 
@@ -20,12 +20,15 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.config import Config
-from analyzer_lambda.exceptions import CorruptChunkError
+from analyzer_lambda.report.compose import (
+    CompareWith,
+    build_sections,
+    compare_settings,
+    report_changes,
+)
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import (
@@ -45,8 +48,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from mypy_boto3_s3 import S3Client
-
-    from rivalscope_core.records import ResultRecord
 
 logger = logging.getLogger("analyzer_lambda.report")
 
@@ -120,14 +121,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.info("%d chunks, %d results for %s", len(chunks), len(results), prompt_id)
         rows = build_rows(pages, results)
         meta = ReportMeta(run=(only or run).uri, prompt_id=prompt_id, generated_at=utc_now_iso())
-        write_outputs(rows, meta, args.out)
-        if not args.no_compare:
-            _write_changes(s3, chunks, results, args)
+        schema = _schema(args.prompt)
+        settings = None if args.no_compare else _compare_settings(s3, args, schema)
+        changes = report_changes(s3, chunks, results, args.out, settings)
+        if changes is not None:
+            print("changes: " + ", ".join(f"{n} {s}" for s, n in sorted(changes.counts().items())))
+        sections = build_sections(rows, changes, schema)
+        write_outputs(rows, meta, args.out, sections)
         url = None
         if args.upload:
             label = prompt_id if args.prompt is not None else OWN_PROMPTS
             prefix = report_prefix(run, label) + (f"{only.stem}/" if only else "")
-            url = upload(s3, args.out, rows, meta, run.bucket, prefix, args.expires)
+            url = upload(s3, args.out, rows, meta, run.bucket, prefix, args.expires, sections)
     except (UsageError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -146,39 +151,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK if tally["failed"] == tally["missing"] == tally["blocked"] == 0 else EXIT_FAILED
 
 
-def _write_changes(
-    s3: S3Client, chunks: list[ChunkRef], results: list[ResultRecord], args: argparse.Namespace
-) -> None:
-    """``changes.jsonl``; a comparison that S3 cannot complete costs that file, not the
-    report (a warning says so)."""
-    from analyzer_lambda.changes.reuser import load_rule_set
-    from analyzer_lambda.changes.rules import ChangeRulesError
-    from analyzer_lambda.exceptions import StoreError
+def _schema(prompt: str | None) -> dict[str, Any] | None:
+    """The answer schema of ``--prompt FILE`` (a prompt id names no file: None)."""
     from analyzer_lambda.prompts.parser import PromptError, parse_prompt
-    from analyzer_lambda.report.changes import write_changes
+
+    if prompt is None or not Path(prompt).is_file():
+        return None
+    try:
+        return parse_prompt(Path(prompt).read_text("utf-8")).schema
+    except PromptError:
+        return None
+
+
+def _compare_settings(
+    s3: S3Client, args: argparse.Namespace, schema: dict[str, Any] | None
+) -> CompareWith:
+    from analyzer_lambda.changes.rules import ChangeRulesError
 
     against = None
     if args.against:
         target = parse_run_uri(args.against)
         against = target if isinstance(target, RunRef) else target.run
-    schema = None
-    if args.prompt is not None and Path(args.prompt).is_file():
-        try:
-            schema = parse_prompt(Path(args.prompt).read_text("utf-8")).schema
-        except PromptError:
-            schema = None
-    config = Config.from_env(os.environ)
     try:
-        rule_set = load_rule_set(config.change_rules, s3, config.pages_bucket)
+        return compare_settings(Config.from_env(os.environ), s3, against=against, schema=schema)
     except ChangeRulesError as exc:
         raise UsageError(str(exc)) from exc
-    try:
-        tally = write_changes(s3, chunks, results, args.out, against=against, schema=schema,
-                              rule_set=rule_set, text_tokens=config.text_tokens)  # fmt: skip
-    except (StoreError, ClientError, BotoCoreError, CorruptChunkError) as exc:
-        logger.warning("changes.jsonl not written: %s", exc)
-        return
-    print("changes: " + ", ".join(f"{n} {status}" for status, n in sorted(tally.items())))
 
 
 if __name__ == "__main__":

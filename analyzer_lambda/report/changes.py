@@ -1,6 +1,10 @@
-"""``changes.jsonl`` of a report (SPEC.md, Changes): every page of the run against its previous
+"""What changed in a report's run (SPEC.md, Changes): every page of the run against its previous
 capture — text, screenshot and answer diffs — plus the pages of the previous run, on a site of
 this run, that this run lacks (``removed``). The first run of a spider has only ``new`` pages.
+
+``compute_changes`` returns them as one value (``RunChanges``: the ``changes.jsonl`` lines and
+what the HTML shows beyond them) and writes the crops of the changed screenshots beside the
+report while both captures are in memory; ``write_changes_jsonl`` writes the file.
 
 The lookups are ``changes.reuser``'s (manifests, one earlier run read per page set, previous
 chunks read once); the diffs are the pure ``changes`` modules'. ``against`` (the command's
@@ -10,7 +14,7 @@ chunks read once); the diffs are the pure ``changes`` modules'. ``against`` (the
 from __future__ import annotations
 
 import json
-from collections import Counter
+import re
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.changes.answer_diff import diff_answers
@@ -19,6 +23,8 @@ from analyzer_lambda.changes.record import change_record, removed_record
 from analyzer_lambda.changes.reuse import PageCapture, compare
 from analyzer_lambda.changes.reuser import Reuser, image_of
 from analyzer_lambda.changes.rules import RuleSet
+from analyzer_lambda.report.change_model import PageChange, RunChanges
+from analyzer_lambda.report.crops import write_change_shots
 from rivalscope_core.keys import ChunkRef, analysis_key
 
 if TYPE_CHECKING:
@@ -27,11 +33,15 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
+    from analyzer_lambda.changes.reuse import Comparison
+    from analyzer_lambda.report.change_model import ChangeShots
     from rivalscope_core.keys import RunRef
-    from rivalscope_core.records import ResultRecord
+    from rivalscope_core.records import PageRecord, ResultRecord
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def write_changes(
+def compute_changes(
     s3: S3Client,
     chunks: Sequence[ChunkRef],
     results: Sequence[ResultRecord],
@@ -41,27 +51,26 @@ def write_changes(
     schema: dict[str, Any] | None = None,
     rule_set: RuleSet | None = None,
     text_tokens: int = 8000,
-) -> Counter[str]:
-    """Write ``out_dir/changes.jsonl``; returns the count of each status."""
+) -> RunChanges:
+    """Every page of ``chunks`` compared with its previous capture; crops of the changed
+    screenshots go under ``out_dir/changes/``."""
     from analyzer_lambda.analyzers.gemini.text import reduce_html
 
+    if not chunks:
+        return RunChanges(against=against.time if against else None)
     reuser = Reuser(s3, rule_set or RuleSet(), lambda p: reduce_html(p.body, text_tokens).text)
     by_page = {(r.chunk, r.line): r for r in results}
-    lines: list[dict[str, Any]] = []
+    pages: list[PageChange] = []
     seen_urls: list[str] = []
-    if not chunks:
-        (out_dir / "changes.jsonl").write_text("", encoding="utf-8")
-        return Counter()
     # one lookup for the whole run: earlier runs' manifests and chunks are read once
     lookup = reuser.for_chunk(chunks[0], [against.time] if against is not None else None)
     for chunk in chunks:
-        current = lookup.page_records(chunk)
-        for line, page in sorted(current.items()):
+        for line, page in sorted(lookup.page_records(chunk).items()):
             seen_urls.append(page.url)
             history = lookup.history(page_key(page.url))
             previous = history[0] if history else None
             failed = page.error is not None
-            comparison, answer = None, None
+            comparison, answer, old = None, None, None
             result = by_page.get((chunk.uri, line))
             if previous is not None and not failed:
                 old_chunk = ChunkRef(chunk.bucket, previous.chunk)
@@ -78,16 +87,40 @@ def write_changes(
                     stored = lookup.stored_json(key)
                     if stored is not None and stored.get("analysis") is not None:
                         answer = diff_answers(stored["analysis"], result.analysis, schema)
-            lines.append(
-                change_record(
-                    page.url, bucket=chunk.bucket, failed=failed, previous=previous,
-                    comparison=comparison, answer=answer,
-                )
+            record = change_record(
+                page.url, bucket=chunk.bucket, failed=failed, previous=previous,
+                comparison=comparison, answer=answer,
             )  # fmt: skip
-    previous_run = dict(lookup.previous_run())
+            shots = None
+            if record["status"] == "changed" and old is not None and comparison is not None:
+                shots = _shots(old, page, comparison, f"{chunk.stem}-{line}", out_dir)
+            text = comparison.text if comparison is not None and record["text"] else None
+            pages.append(PageChange(record, chunk.uri, line, text, shots))
+        lookup.forget(chunk)  # memory: a few chunks, not the two runs
+    previous_run = lookup.previous_run()
     bucket = chunks[0].bucket
-    lines += [removed_record(c, bucket) for c in removed_pages(seen_urls, previous_run)]
+    compared_with = next(iter(previous_run.values())).run if previous_run else None
+    pages += [
+        PageChange(removed_record(c, bucket)) for c in removed_pages(seen_urls, previous_run)
+    ]
+    return RunChanges(tuple(pages), compared_with, against.time if against else None)
+
+
+def _shots(
+    old: PageRecord, page: PageRecord, comparison: Comparison, name: str, out_dir: Path
+) -> ChangeShots | None:
+    after = image_of(page)
+    if after is None:
+        return None
+    before_format = old.screenshot.format if old.screenshot is not None else "png"
+    safe = _SAFE_NAME.sub("-", name)
+    return write_change_shots(
+        image_of(old), before_format, after, comparison.visual, safe, out_dir
+    )
+
+
+def write_changes_jsonl(changes: RunChanges, out_dir: Path) -> None:
+    """``out_dir/changes.jsonl``, one line per page (SPEC.md)."""
     with (out_dir / "changes.jsonl").open("w", encoding="utf-8") as out:
-        for record in lines:
+        for record in changes.records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return Counter(record["status"] for record in lines)

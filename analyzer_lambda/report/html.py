@@ -13,6 +13,7 @@ import html
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from string import Template
@@ -23,8 +24,6 @@ from analyzer_lambda.report.rows import counts, groups
 from rivalscope_core.keys import chunk_stem
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from analyzer_lambda.report.rows import Group, ReportMeta, ReportPage, ReportRow
     from rivalscope_core.records import ErrorInfo
 
@@ -246,16 +245,25 @@ def _cards(rows: list[ReportRow], asset_url: Callable[[str], str]) -> str:
     return "\n".join(parts)
 
 
+# A section's HTML, or a function of ``asset_url`` giving it: a section that shows files beside
+# the report (the changes' crops) must link presigned URLs in the uploaded copy, as cards do.
+Section = str | Callable[[Callable[[str], str]], str]
+
+
 @dataclass(frozen=True)
 class ReportSections:
     """Ready-made HTML sections that other packages render (each escapes its own input): the
     digest heads the page, then what changed and the side-by-side table, the cost ledger last.
     An empty string leaves its section out."""
 
-    digest: str = ""
-    changes: str = ""
-    side_by_side: str = ""
-    cost: str = ""
+    digest: Section = ""
+    changes: Section = ""
+    side_by_side: Section = ""
+    cost: Section = ""
+
+
+def _section(section: Section, asset_url: Callable[[str], str]) -> str:
+    return section if isinstance(section, str) else section(asset_url)
 
 
 NO_SECTIONS = ReportSections()
@@ -284,10 +292,10 @@ def render_report(
         summary_total=summary_total,
         site_options=options,
         cards=_cards(rows, asset_url),
-        digest_section=sections.digest,
-        changes_section=sections.changes,
-        side_by_side_section=sections.side_by_side,
-        cost_section=sections.cost,
+        digest_section=_section(sections.digest, asset_url),
+        changes_section=_section(sections.changes, asset_url),
+        side_by_side_section=_section(sections.side_by_side, asset_url),
+        cost_section=_section(sections.cost, asset_url),
         css=_template("report.css"),
         js=_template("report.js"),
     )

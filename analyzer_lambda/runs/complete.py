@@ -29,7 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analyzer_lambda.changes.rules import ChangeRulesError
 from analyzer_lambda.exceptions import RunNotCompleteError, StoreError
+from analyzer_lambda.report.compose import (
+    CompareWith,
+    build_sections,
+    compare_settings,
+    report_changes,
+)
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import read_own_results, read_report_pages
@@ -235,22 +242,36 @@ def _resolve_prompts(
 def _write_report(
     s3: S3Client, run: RunRef, label: str, chunks: list[ChunkRef], deps: Deps
 ) -> tuple[str, dict[str, int]]:
-    """The run's report (``python -m analyzer_lambda.report``'s files) under
-    ``reports/.../{label}/``, each page with the result of its own prompt; returns its
-    presigned URL and the row counts."""
+    """The run's report (``python -m analyzer_lambda.report``'s files, its What changed and
+    side-by-side sections included) under ``reports/.../{label}/``, each page with the result
+    of its own prompt; returns its presigned URL and the row counts."""
     # Not under config.work_dir: every invocation wipes that at its start (handler.py), and a
     # report must not vanish under a concurrent one's feet (local runs, tests).
     with tempfile.TemporaryDirectory(prefix="rivalscope-run-report-") as work:
         out = Path(work)
 
+        schemas: dict[str, dict[str, Any]] = {}
+
         def prompt_id_of(ref: str | None, bucket: str) -> str:
-            return deps.prompts.resolve(ref, bucket).prompt_id
+            prompt = deps.prompts.resolve(ref, bucket)
+            schemas[prompt.prompt_id] = prompt.schema
+            return prompt.prompt_id
 
         pages = read_report_pages(s3, chunks, out, prompt_id_of=prompt_id_of)
-        rows = build_rows(pages, read_own_results(s3, run, pages))
+        results = read_own_results(s3, run, pages)
+        rows = build_rows(pages, results)
         prompt_ids = ", ".join(sorted({str(p.prompt_id) for p in pages if p.prompt_id}))
         meta = ReportMeta(run=run.uri, prompt_id=prompt_ids or label, generated_at=utc_now_iso())
-        write_outputs(rows, meta, out)
+        # one prompt: its schema says what an answer field is; several: each answer's own fields
+        schema = next(iter(schemas.values())) if len(schemas) == 1 else None
+        try:
+            settings: CompareWith | None = compare_settings(deps.config, s3, schema=schema)
+        except ChangeRulesError as exc:  # the analyser has said so already, page by page
+            logger.warning("%s: changes not compared: %s", run.uri, exc)
+            settings = None
+        changes = report_changes(s3, chunks, results, out, settings)
+        sections = build_sections(rows, changes, schema)
+        write_outputs(rows, meta, out, sections)
         prefix = report_prefix(run, label)
-        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES)
+        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES, sections)
     return url, dict(counts(rows))

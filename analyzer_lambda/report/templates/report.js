@@ -1,4 +1,5 @@
-// Filters (competitor or site, status) and the screenshot lightbox. Without JavaScript the report still
+// Filters (competitor or site, status) and the screenshot lightbox (cards' thumbnails and the
+// What changed crops). Without JavaScript the report still
 // reads, and a thumbnail click opens the screenshot file itself.
 (function () {
   "use strict";
@@ -41,7 +42,7 @@
   var title = document.getElementById("lightbox-title");
   var open = document.getElementById("lightbox-open");
   if (typeof box.showModal !== "function") { return; }
-  Array.prototype.forEach.call(document.querySelectorAll("a.shot"), function (link) {
+  Array.prototype.forEach.call(document.querySelectorAll("a.shot, a.zoomable"), function (link) {
     link.addEventListener("click", function (event) {
       event.preventDefault();
       img.src = link.getAttribute("href");

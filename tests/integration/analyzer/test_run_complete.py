@@ -173,6 +173,12 @@ def test_concurrent_duplicate_marker_events_complete_the_run_exactly_once(
     ]
     report = s3.get_object(Bucket=bucket, Key=f"{prefix}report.html")["Body"].read().decode()
     assert "https://site1.example/pricing.html" in report
+    # the same sections as python -m analyzer_lambda.report: the run is this spider's first
+    assert report.index('id="what-changed"') < report.index('class="summary"')
+    assert "First capture." in report
+    assert 'id="side-title">Side by side' in report
+    changes = s3.get_object(Bucket=bucket, Key=f"{prefix}changes.jsonl")["Body"].read()
+    assert {json.loads(line)["status"] for line in changes.splitlines()} == {"new"}
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}run.claim")
 
     # a later signal does nothing

@@ -77,7 +77,9 @@ def test_concurrent_duplicate_marker_events_send_one_message(
 
     [posted] = webhook.received  # exactly one message for the run
     message = posted.json()
-    assert message["title"] == f"rivalscope · run {RUN_ID}: report ready"
+    # the run-complete step's report compares the run (changes.jsonl): its first capture has
+    # every page new
+    assert message["title"] == f"rivalscope · run {RUN_ID}: 3 change(s)"
     assert "**Report:** http" in message["message"]  # the presigned report URL
     assert f"{default_prompt().prompt_id}/report.html" in message["message"]
     status = _status(s3, bucket)

@@ -34,6 +34,17 @@ def test_an_identical_page_reuses_its_answer() -> None:
     assert same_model_text(model_input_fingerprint(_text(), RULES), _text(), RULES)
 
 
+def test_the_same_screenshot_bytes_are_unchanged_without_a_diff() -> None:
+    shot = encode(render_page(HEIGHT))
+    comparison = compare(PageCapture(_text(), shot), PageCapture(_text(), bytes(shot)), RULES)
+    assert comparison.visual is not None
+    assert comparison.visual.to_record() == {"changed_fraction": 0.0, "regions": []}
+    assert comparison.visual.width == 1280
+    same_junk = compare(PageCapture(_text(), b"junk"), PageCapture(_text(), b"junk"), RULES)
+    assert same_junk.visual is None  # unreadable stays unreadable, same bytes or not
+    assert not can_reuse(same_junk, include_screenshot=True)
+
+
 def test_dates_and_reordered_lines_do_not_cost_a_call() -> None:
     changed = (
         _text()

@@ -108,3 +108,15 @@ def test_a_width_off_the_cell_grid_and_a_blank_page_work() -> None:
     assert 590 <= y < y + h <= 650
     blank = encode(render_page(1_000).crop((0, 0, 1280, 1)).resize((1280, 1_000)))
     assert diff_screenshots(blank, blank).regions == ()
+
+
+def test_an_inserted_banner_is_a_seam_in_the_old_capture() -> None:
+    """The report draws the old capture's place of a banner as a line where it went in, not as
+    a box over the heading that was there."""
+    before, after = screenshot_pair(HEIGHT, Edits(banner=57))
+    diff = diff_screenshots(before, after)
+    top = [i for i, box in enumerate(diff.regions) if box[1] < 60]
+    assert top
+    for i in top:
+        assert diff.before_regions[i][3] == 1
+        assert diff.before_regions[i][1] <= 8
