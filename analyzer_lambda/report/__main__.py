@@ -3,9 +3,10 @@
 stored results from S3 — without ``--prompt``, each page's result for the prompt it was
 analysed with (a watch list gives competitors prompts of their own, #17) — writes
 ``results.jsonl``, ``results.csv``, ``report.html``, ``changes.jsonl`` (against each page's
-previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.changes``) and
-``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
-the bucket and prints a presigned URL.
+previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.changes``),
+``digest.md`` + ``digest.json`` made of those changes (``analyzer_lambda.digest``; it heads
+``report.html``) and ``screenshots/`` into DIR, and with ``--upload`` copies them, private,
+under ``reports/…`` in the bucket and prints a presigned URL.
 
 This module is only the command line and its exit codes, so that each job stays testable on
 its own: reading S3 is ``source``, screenshot files ``screenshots``, the rows
@@ -26,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from analyzer_lambda.config import Config
 from analyzer_lambda.exceptions import CorruptChunkError
+from analyzer_lambda.report.html import ReportSections
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import (
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
+    from analyzer_lambda.report.rows import ReportRow
     from rivalscope_core.records import ResultRecord
 
 logger = logging.getLogger("analyzer_lambda.report")
@@ -124,14 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.info("%d chunks, %d results for %s", len(chunks), len(results), prompt_id)
         rows = build_rows(pages, results)
         meta = ReportMeta(run=(only or run).uri, prompt_id=prompt_id, generated_at=utc_now_iso())
-        write_outputs(rows, meta, args.out)
-        if not args.no_compare:
-            _write_changes(s3, chunks, results, args)
+        # changes first: the digest is made of them, and heads report.html (#13)
+        compared = not args.no_compare and _write_changes(s3, chunks, results, args)
+        sections = ReportSections(digest=_write_digest(run, rows, args.out, compared))
+        write_outputs(rows, meta, args.out, sections=sections)
         url = None
         if args.upload:
             label = prompt_id if args.prompt is not None else OWN_PROMPTS
             prefix = report_prefix(run, label) + (f"{only.stem}/" if only else "")
-            url = upload(s3, args.out, rows, meta, run.bucket, prefix, args.expires)
+            url = upload(s3, args.out, rows, meta, run.bucket, prefix, args.expires, sections)
     except (UsageError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -152,9 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _write_changes(
     s3: S3Client, chunks: list[ChunkRef], results: list[ResultRecord], args: argparse.Namespace
-) -> None:
-    """``changes.jsonl``; a comparison that S3 cannot complete costs that file, not the
-    report (a warning says so)."""
+) -> bool:
+    """``changes.jsonl``; a comparison that S3 cannot complete costs that file (and the digest
+    made of it), not the report (a warning says so)."""
     from analyzer_lambda.changes.reuser import load_rule_set
     from analyzer_lambda.changes.rules import ChangeRulesError
     from analyzer_lambda.exceptions import StoreError
@@ -180,9 +184,25 @@ def _write_changes(
         tally = write_changes(s3, chunks, results, args.out, against=against, schema=schema,
                               rule_set=rule_set, text_tokens=config.text_tokens)  # fmt: skip
     except (StoreError, ClientError, BotoCoreError, CorruptChunkError) as exc:
-        logger.warning("changes.jsonl not written: %s", exc)
-        return
+        logger.warning("changes.jsonl and digest.md not written: %s", exc)
+        (args.out / "changes.jsonl").unlink(missing_ok=True)  # not last run's, at least
+        return False
     print("changes: " + ", ".join(f"{n} {status}" for status, n in sorted(tally.items())))
+    return True
+
+
+def _write_digest(run: RunRef, rows: list[ReportRow], out: Path, compared: bool) -> str:
+    """``digest.md`` + ``digest.json`` from ``changes.jsonl``; returns the report's section."""
+    from analyzer_lambda.digest.build import digest_of_report
+    from analyzer_lambda.digest.section import digest_section
+
+    config = Config.from_env(os.environ)
+    digest = digest_of_report(run.time, rows, out, config, compared=compared)
+    if digest is None:
+        return ""
+    how = digest.model if digest.writer == "gemini" else digest.fallback or "no model"
+    print(f"digest: {out / 'digest.md'} ({how})")
+    return digest_section(digest)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ listed, not read), so events may arrive in any order, any number of times:
   markers, and the event is dropped (a marker arriving later still completes the run);
 - complete: one invocation claims ``run.claim`` with a conditional write (the page claims'
   protocol, ``Store.claim``: ``IfNoneMatch``, taken over after ``CLAIM_TTL`` if its holder
-  died), checks again that ``run.json`` is not ``done``, writes the report under ``reports/``,
+  died), checks again that ``run.json`` is not ``done``, writes the report, the run's
+  ``changes.jsonl`` and its digest (``runs.digest``) under ``reports/``,
   calls ``on_run_complete`` and writes ``run.json`` ``done``. Every other invocation finds the
   claim held or ``run.json`` done, and does nothing.
 """
@@ -25,10 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analyzer_lambda.digest.section import digest_section
 from analyzer_lambda.exceptions import RunNotCompleteError, StoreError
+from analyzer_lambda.report.html import ReportSections
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import read_report_pages, read_results
+from analyzer_lambda.runs.digest import write_run_digest
 from analyzer_lambda.runs.progress import RunProgress, measure_progress
 from rivalscope_core.keys import (
     MARKERS_DIR,
@@ -45,6 +49,7 @@ from rivalscope_core.records import utc_now_iso
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from analyzer_lambda.prompts.parser import Prompt
     from analyzer_lambda.work import Deps
     from rivalscope_core.keys import MarkerRef, RunRef
 
@@ -114,10 +119,12 @@ def complete_run(
         if _is_done(deps, s3, run, status_key):  # its holder finished while we looked
             return RunOutcome(run.uri, "already_done")
         chunks = [ChunkRef(run.bucket, key) for m in progress.markers.values() for key in m.chunks]
-        report_url, tally = _write_report(s3, run, prompt.prompt_id, sorted(chunks, key=str), deps)
+        report_url, tally = _write_report(s3, run, prompt, sorted(chunks, key=str), deps)
+        reports = f"s3://{run.bucket}/{report_prefix(run, prompt.prompt_id)}"
         status |= {
             "status": "done",
-            "report": f"s3://{run.bucket}/{report_prefix(run, prompt.prompt_id)}report.html",
+            "report": f"{reports}report.html",
+            "digest": f"{reports}digest.md",
             "counts": tally,
             "completed_at": utc_now_iso(),
         }
@@ -197,19 +204,21 @@ def _put_status(s3: S3Client, run: RunRef, key: str, status: dict[str, Any]) -> 
 
 
 def _write_report(
-    s3: S3Client, run: RunRef, prompt_id: str, chunks: list[ChunkRef], deps: Deps
+    s3: S3Client, run: RunRef, prompt: Prompt, chunks: list[ChunkRef], deps: Deps
 ) -> tuple[str, dict[str, int]]:
-    """The run's report (``python -m analyzer_lambda.report``'s files) under ``reports/``;
-    returns its presigned URL and the row counts."""
+    """The run's report (``python -m analyzer_lambda.report``'s files, its changes and digest
+    included) under ``reports/``; returns its presigned URL and the row counts."""
+    prompt_id = prompt.prompt_id
     # Not under config.work_dir: every invocation wipes that at its start (handler.py), and a
     # report must not vanish under a concurrent one's feet (local runs, tests).
     with tempfile.TemporaryDirectory(prefix="rivalscope-run-report-") as work:
         out = Path(work)
-        rows = build_rows(
-            read_report_pages(s3, chunks, out), read_results(s3, run, prompt_id, None)
-        )
+        results = read_results(s3, run, prompt_id, None)
+        rows = build_rows(read_report_pages(s3, chunks, out), results)
         meta = ReportMeta(run=run.uri, prompt_id=prompt_id, generated_at=utc_now_iso())
-        write_outputs(rows, meta, out)
+        digest = write_run_digest(s3, run, chunks, results, rows, out, deps, prompt)
+        sections = ReportSections(digest=digest_section(digest) if digest else "")
+        write_outputs(rows, meta, out, sections)
         prefix = report_prefix(run, prompt_id)
-        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES)
+        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES, sections)
     return url, dict(counts(rows))

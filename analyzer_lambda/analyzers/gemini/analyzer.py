@@ -17,11 +17,9 @@ deadline is reported as ``DEADLINE_ERROR`` and retried by the next delivery."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
-import random
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -30,11 +28,12 @@ from analyzer_lambda.analyzers.base import DEADLINE_ERROR, UNAVAILABLE_ERROR, An
 from analyzer_lambda.analyzers.gemini.image import prepare_screenshot
 from analyzer_lambda.analyzers.gemini.request import build_request
 from analyzer_lambda.analyzers.gemini.text import reduce_html
+from analyzer_lambda.analyzers.gemini.transport import backoff, is_transient
+from analyzer_lambda.analyzers.gemini.transport import client as _client
 from analyzer_lambda.exceptions import ConfigurationError
 from rivalscope_core.records import ErrorInfo, Usage
 
 if TYPE_CHECKING:
-    from google import genai
     from jsonschema.protocols import Validator
 
     from analyzer_lambda.analyzers.base import Deadline
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_MAX_BACKOFF = 20.0  # seconds between two attempts, before jitter
 _MIN_ATTEMPT = 1.0  # never start an attempt with less time than this left
 
 
@@ -160,7 +158,7 @@ class GeminiAnalyzer:
             )
         except errors.APIError as exc:
             code = exc.code or 0
-            if code in (408, 429) or code >= 500:
+            if is_transient(code):
                 raise _Transient(f"HTTP {code} {exc.status or ''}".strip()) from exc
             if code in (401, 403, 404):  # key refused or model unknown: fix the configuration
                 logger.error("gemini refused the call (HTTP %s): %s", code, exc.message)
@@ -208,18 +206,7 @@ class GeminiAnalyzer:
             return validator
 
     def _backoff(self, failures: int) -> float:
-        ceiling = min(_MAX_BACKOFF, self._config.gemini_retry_base_delay * 2 ** (failures - 1))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
-
-
-@functools.cache
-def _client(api_key: str, timeout_ms: int, base_url: str | None) -> genai.Client:
-    """One client (and connection pool) per key and endpoint per process. ``base_url`` only keys
-    the cache: google-genai reads ``GOOGLE_GEMINI_BASE_URL`` itself (SPEC.md)."""
-    from google import genai
-    from google.genai import types
-
-    return genai.Client(api_key=api_key, http_options=types.HttpOptions(timeout=timeout_ms))
+        return backoff(failures, self._config.gemini_retry_base_delay)
 
 
 class _Fatal(Exception):
