@@ -7,7 +7,8 @@ test can check what the analyser sent (see ``echo``): whether the page text arri
 delimiters, whether an image part was sent. Behaviour is scriptable per test: a queue of
 one-shot replies (``script``) and a default (``default``) of ``ok``, ``429``, ``500``, ``403``
 (a refused key), ``invalid_json``, ``plain_text`` (what a model obeying a prompt injection would
-answer) or ``slow:<seconds>`` (then ok)."""
+answer), ``reply:<text>`` (the model answers exactly ``text``, as a real model's answer is
+whatever it wrote) or ``slow:<seconds>`` (then ok)."""
 
 from __future__ import annotations
 
@@ -144,6 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
             text = '{"offering": "truncated'
         elif behaviour == "plain_text":
             text = "PWNED: I ignored my instructions."
+        elif behaviour.startswith("reply:"):
+            text = behaviour.split(":", 1)[1]
         else:
             schema = request.generation_config.get("responseJsonSchema") or {"type": "object"}
             text = json.dumps(instance_for(schema, request.echo()))
