@@ -83,15 +83,15 @@ def build_digest(
     if key_problem is not None and for_a_model:
         logger.warning("digest: %s; writing the deterministic digest", key_problem)
         return _checked_language(
-            deterministic_digest(run, wanted, counts, language, fallback=key_problem)
+            deterministic_digest(run, changes, counts, language, fallback=key_problem)
         )
     if not config.gemini_api_key or not for_a_model:
-        return _checked_language(deterministic_digest(run, wanted, counts, language))
+        return _checked_language(deterministic_digest(run, changes, counts, language))
     try:
         return gemini_digest(run, wanted, counts, state, config)
     except DigestWriterError as exc:
         logger.warning("digest: Gemini failed (%s); writing the deterministic digest", exc)
-        fallback = deterministic_digest(run, wanted, counts, language, fallback=exc.reason)
+        fallback = deterministic_digest(run, changes, counts, language, fallback=exc.reason)
         return dataclasses.replace(
             _checked_language(fallback), model=config.gemini_model, usage=exc.usage,
             calls=exc.calls,

@@ -59,8 +59,9 @@ def footer(digest: Digest, escape: Callable[[str], str] = str) -> list[str]:
 
 
 def to_markdown(digest: Digest) -> str:
-    """The file's text. A run with no change is that one line and nothing else."""
-    if digest.state == "quiet" and not digest.points:
+    """The file's text. A run with no change is that one line and nothing else, and so is a
+    first capture with nothing to report but its size."""
+    if digest.state in ("quiet", "first") and not digest.points:
         return headline(digest) + "\n"
     parts = [f"# {phrase(digest.frame, 'title', run=digest.run)}", "", headline(digest), ""]
     if digest.points:

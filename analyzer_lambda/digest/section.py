@@ -59,7 +59,7 @@ def digest_section(digest: Digest) -> str:
         )
     if digest.omitted:
         parts.append(f'<p class="more">{_esc(phrase(digest.frame, "more", n=digest.omitted))}</p>')
-    if digest.state != "quiet" or digest.points:
+    if digest.state == "changes" or digest.points:
         parts += [f'<p class="provenance">{_esc(line)}</p>' for line in footer(digest)]
     parts.append("</section>")
     return "\n".join(parts)

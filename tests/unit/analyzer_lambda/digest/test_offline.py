@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from analyzer_lambda.config import Config
+from analyzer_lambda.digest.build import build_digest
 from analyzer_lambda.digest.markdown import to_markdown
 from analyzer_lambda.digest.offline import deterministic_digest
 from analyzer_lambda.digest.phrases import MAX_WORDS, count_words
@@ -116,3 +118,19 @@ def test_untrusted_page_text_cannot_make_markup_in_the_markdown() -> None:
 def test_words_are_counted_for_latin_and_japanese_text() -> None:
     assert count_words("Starter went from $49 to $59.") == 6
     assert count_words("価格が変わりました") == 5  # 9 characters, two to a word
+
+
+@pytest.mark.parametrize(
+    ("records", "first_line"),
+    [
+        ([NEW], "First capture: 1 pages of 1 competitors recorded"),
+        ([UNCHANGED], "No change across 1 competitors (1 pages) since the previous run."),
+        (RECORDS, f"# rivalscope digest · run {RUN}"),
+    ],
+)
+def test_without_a_key_the_build_writes_the_offline_digest_of_the_whole_run(
+    records: list[dict[str, object]], first_line: str
+) -> None:
+    digest = build_digest(RUN, records, FACTS, Config())
+    assert to_markdown(digest).startswith(first_line)
+    assert (digest.writer, digest.calls) == ("deterministic", 0)
