@@ -230,3 +230,9 @@ def run_status_key(run: RunRef, prompt_id: str) -> str:
 def run_claim_key(run: RunRef, prompt_id: str) -> str:
     """Claimed (conditional write) by the one run-complete step that does the run's work."""
     return f"{report_prefix(run, prompt_id)}run.claim"
+
+
+def digest_key(run: RunRef, fingerprint: str) -> str:
+    """A digest Gemini wrote for the run, under the fingerprint of what it was asked: the
+    ``report`` command, the run-complete step and any repeat pay for one digest per input."""
+    return f"{REPORTS_PREFIX}{run.spider}/{run.time}/_digests/{fingerprint}.json"

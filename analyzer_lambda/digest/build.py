@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from analyzer_lambda.config import Config
+    from analyzer_lambda.digest.cache import DigestCache
     from analyzer_lambda.digest.model import Digest
     from analyzer_lambda.report.rows import ReportRow
 
@@ -70,7 +71,7 @@ def _with_key(config: Config) -> tuple[Config, str | None]:
 
 def build_digest(
     run: str, records: Iterable[Mapping[str, Any]], facts: Mapping[str, PageFacts],
-    config: Config,
+    config: Config, cache: DigestCache | None = None,
 ) -> Digest:  # fmt: skip
     records = list(records)
     changes = rank_changes(records, facts)
@@ -88,7 +89,7 @@ def build_digest(
     if not config.gemini_api_key or not for_a_model:
         return _checked_language(deterministic_digest(run, changes, counts, language))
     try:
-        return gemini_digest(run, wanted, counts, state, config)
+        return gemini_digest(run, wanted, counts, state, config, cache)
     except DigestWriterError as exc:
         logger.warning("digest: Gemini failed (%s); writing the deterministic digest", exc)
         fallback = deterministic_digest(run, changes, counts, language, fallback=exc.reason)
@@ -108,8 +109,9 @@ def _checked_language(digest: Digest) -> Digest:
 
 
 def digest_of_report(
-    run: str, rows: Iterable[ReportRow], out_dir: Path, config: Config, *, compared: bool = True
-) -> Digest | None:
+    run: str, rows: Iterable[ReportRow], out_dir: Path, config: Config, *, compared: bool = True,
+    cache: DigestCache | None = None,
+) -> Digest | None:  # fmt: skip
     """The report's hook: the digest of ``out_dir/changes.jsonl``, written beside it. Without a
     comparison (``--no-compare``, or one S3 could not finish) there is no digest, rather than
     one claiming that nothing changed."""
@@ -118,7 +120,7 @@ def digest_of_report(
             (out_dir / name).unlink(missing_ok=True)
         return None
     records = read_change_records(out_dir / "changes.jsonl")
-    digest = build_digest(run, records, facts_from_rows(rows), config)
+    digest = build_digest(run, records, facts_from_rows(rows), config, cache)
     write_digest(digest, out_dir)
     return digest
 

@@ -6,7 +6,8 @@ same ``GEMINI_*`` settings and ``GOOGLE_GEMINI_BASE_URL``): 408, 429, 5xx and tr
 are retried up to ``GEMINI_MAX_ATTEMPTS`` times with the same backoff; an answer that does not
 validate is asked for once more, as a page's would be. The answer is then held to what we know:
 every point must name one of the pages we sent (the model may not invent a page), its
-competitor is ours for that page, and the most important change must be among the points.
+competitor is ours for that page, and the most important change must be among the points. An
+answer that holds is kept (``digest.cache``), so the same request is not paid for twice.
 Anything else raises ``DigestWriterError``, carrying the usage spent so far, and the caller
 writes the deterministic digest instead and says so."""
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.analyzers.gemini.transport import backoff, client, is_transient
@@ -22,12 +24,14 @@ from analyzer_lambda.digest.markdown import fit
 from analyzer_lambda.digest.model import Digest, Point
 from analyzer_lambda.digest.phrases import clip, offline_language
 from analyzer_lambda.digest.request import POINTS_SCHEMA, build_request
+from rivalscope_core.keys import model_slug
 from rivalscope_core.records import Usage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from analyzer_lambda.config import Config
+    from analyzer_lambda.digest.cache import DigestCache
     from analyzer_lambda.digest.model import State
     from analyzer_lambda.digest.rank import RankedChange
     from analyzer_lambda.digest.request import DigestRequest
@@ -58,12 +62,28 @@ def gemini_digest(
     counts: dict[str, int],
     state: State,
     config: Config,
+    cache: DigestCache | None = None,
 ) -> Digest:
-    """The digest of ``changes`` (ranked, non-empty) by ``config.gemini_model``."""
+    """The digest of ``changes`` (ranked, non-empty) by ``config.gemini_model``; the one in
+    ``cache`` when the same request was answered before (no call, usage 0)."""
     if not config.gemini_api_key:
         raise DigestWriterError("no Gemini key", Usage(), 0)
     request = build_request(run, changes, counts, config.digest_language)
     by_url = {c.url: c for c in changes}
+    frame, _ = offline_language(config.digest_language)
+    digest = Digest(
+        run=run, state=state, counts=counts, language=config.digest_language, frame=frame,
+        requested_language=config.digest_language, writer="gemini", model=config.gemini_model,
+    )  # fmt: skip
+    fingerprint = f"{model_slug(config.gemini_model)}-{request.fingerprint}"
+    stored = cache.get(fingerprint) if cache is not None else None
+    if stored is not None and cache is not None:
+        try:
+            points = validate_points(json.dumps(stored.get("answer")), by_url, changes[0].url)
+        except ValueError as exc:
+            logger.warning("digest: stored digest %s unusable (%s)", fingerprint, exc)
+        else:
+            return fit(replace(digest, points=points, reused_from=cache.location(fingerprint)))
     usage, calls, failures, invalid = Usage(), 0, 0, 0
     while True:
         calls += 1
@@ -90,14 +110,11 @@ def gemini_digest(
                 raise DigestWriterError(f"unusable answer: {exc}", usage, calls) from exc
             logger.info("digest: answer rejected (%s); asking once more", exc)
             continue
-        frame, _ = offline_language(config.digest_language)
-        digest = Digest(
-            run=run, state=state, counts=counts, points=points,
-            language=config.digest_language, frame=frame,
-            requested_language=config.digest_language, writer="gemini",
-            model=config.gemini_model, usage=usage, calls=calls,
-        )  # fmt: skip
-        return fit(digest)
+        if cache is not None:
+            cache.put(fingerprint, {"answer": json.loads(text), "model": config.gemini_model,
+                                    "usage": {"input_tokens": usage.input_tokens,
+                                              "output_tokens": usage.output_tokens}})  # fmt: skip
+        return fit(replace(digest, points=points, usage=usage, calls=calls))
 
 
 def _call(config: Config, request: DigestRequest) -> tuple[str, Usage]:

@@ -55,6 +55,8 @@ class Digest:
     usage: Usage = field(default_factory=Usage)
     calls: int = 0
     fallback: str | None = None
+    #: the stored digest of the same request this one is (usage 0: nothing was called)
+    reused_from: str | None = None
 
     def with_points(self, points: tuple[Point, ...], omitted: int) -> Digest:
         return replace(self, points=points, omitted=omitted)
@@ -75,6 +77,7 @@ class Digest:
             },
             "calls": self.calls,
             "fallback": self.fallback,
+            "reused_from": self.reused_from,
             "counts": dict(self.counts),
             "points": [p.to_dict() for p in self.points],
             "omitted": self.omitted,

@@ -13,6 +13,7 @@ response schema and validated (``digest.gemini``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ class DigestRequest:
     urls: frozenset[str]
     shown: int
     left_out: int
+    #: what was asked, without the nonce: the same changes, language and schema, the same value
+    fingerprint: str
 
 
 def _clipped(value: Any) -> Any:
@@ -164,4 +167,7 @@ def build_request(
         nonce=nonce, max_points=MAX_POINTS, max_words=MAX_WORDS, tag=language,
         language=_LANGUAGE_NAMES.get(primary, f"the language of the tag {language}"),
     )  # fmt: skip
-    return DigestRequest(instruction, text, frozenset(shown), len(lines), left_out)
+    asked = json.dumps([INSTRUCTION, POINTS_SCHEMA, language, run, counts, lines, left_out],
+                       ensure_ascii=False, sort_keys=True)  # fmt: skip
+    fingerprint = hashlib.sha256(asked.encode("utf-8")).hexdigest()[:32]
+    return DigestRequest(instruction, text, frozenset(shown), len(lines), left_out, fingerprint)

@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta = ReportMeta(run=(only or run).uri, prompt_id=prompt_id, generated_at=utc_now_iso())
         # changes first: the digest is made of them, and heads report.html (#13)
         compared = not args.no_compare and _write_changes(s3, chunks, results, args)
-        sections = ReportSections(digest=_write_digest(run, rows, args.out, compared))
+        sections = ReportSections(digest=_write_digest(s3, run, rows, args.out, compared))
         write_outputs(rows, meta, args.out, sections=sections)
         url = None
         if args.upload:
@@ -191,16 +191,21 @@ def _write_changes(
     return True
 
 
-def _write_digest(run: RunRef, rows: list[ReportRow], out: Path, compared: bool) -> str:
+def _write_digest(
+    s3: S3Client, run: RunRef, rows: list[ReportRow], out: Path, compared: bool
+) -> str:
     """``digest.md`` + ``digest.json`` from ``changes.jsonl``; returns the report's section."""
     from analyzer_lambda.digest.build import digest_of_report
+    from analyzer_lambda.digest.cache import S3DigestCache
     from analyzer_lambda.digest.section import digest_section
 
     config = Config.from_env(os.environ)
-    digest = digest_of_report(run.time, rows, out, config, compared=compared)
+    cache = S3DigestCache(s3, run)
+    digest = digest_of_report(run.time, rows, out, config, compared=compared, cache=cache)
     if digest is None:
         return ""
-    how = digest.model if digest.writer == "gemini" else digest.fallback or "no model"
+    how = str(digest.model) if digest.writer == "gemini" else digest.fallback or "no model"
+    how += f", the same as {digest.reused_from}" if digest.reused_from else ""
     print(f"digest: {out / 'digest.md'} ({how})")
     return digest_section(digest)
 

@@ -45,6 +45,7 @@ def write_run_digest(
     from analyzer_lambda.changes.reuser import load_rule_set
     from analyzer_lambda.changes.rules import ChangeRulesError
     from analyzer_lambda.digest.build import digest_of_report
+    from analyzer_lambda.digest.cache import S3DigestCache
     from analyzer_lambda.report.changes import write_changes
 
     config = deps.config
@@ -55,4 +56,4 @@ def write_run_digest(
     except (StoreError, ClientError, BotoCoreError, CorruptChunkError, ChangeRulesError) as exc:
         logger.warning("run %s: changes.jsonl and digest.md not written: %s", run.uri, exc)
         return None
-    return digest_of_report(run.time, rows, out, config)
+    return digest_of_report(run.time, rows, out, config, cache=S3DigestCache(s3, run))

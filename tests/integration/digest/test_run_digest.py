@@ -132,3 +132,29 @@ def test_the_run_complete_step_stores_the_digest_with_the_report(
         "unchanged", "new", "changed", "removed",
     ]  # fmt: skip
     assert '<section class="digest" lang="ja"' in read("report.html")
+    head = s3.head_object(Bucket=bucket, Key=f"{prefix}digest.md")
+    assert head["ContentType"] == "text/markdown; charset=utf-8"  # readable where it is opened
+
+
+def test_the_same_digest_is_paid_for_once_however_often_the_report_is_written(
+    s3: S3Client, bucket: str, gemini: GeminiServer, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    _, prompt_id = _two_runs(s3, bucket)
+    gemini.reset(script=["reply:" + json.dumps(ANSWER)], default="500")
+    run_uri = f"s3://{bucket}/raw/competitors/{RUNS[1]}/"
+    for out in (tmp_path / "first", tmp_path / "again"):
+        done = run_report(moto_server, run_uri, "--prompt", prompt_id, "--out", out)
+        assert done.returncode == 0, done.stderr
+    assert gemini.calls == 1
+    first, again = (json.loads((tmp_path / d / "digest.json").read_text()) for d in
+                    ("first", "again"))  # fmt: skip
+    assert first["reused_from"] is None
+    assert first["usage"]["input_tokens"] > 0
+    assert again["reused_from"].startswith(
+        f"s3://{bucket}/reports/competitors/{RUNS[1]}/_digests/"
+    )
+    assert (again["usage"], again["calls"]) == ({"input_tokens": 0, "output_tokens": 0}, 0)
+    assert again["points"] == first["points"]
+    assert (tmp_path / "again" / "digest.md").read_text() == (
+        tmp_path / "first" / "digest.md"
+    ).read_text()
