@@ -34,11 +34,11 @@ def _page(url: str) -> str:
 
 def _point(point: Point, frame: str) -> str:
     return (
-        f'<li class="point {_esc(point.importance)}">'
-        f'<span class="importance">{_esc(phrase(frame, point.importance))}</span> '
-        f'<b class="competitor">{_esc(point.competitor)}</b> — '
-        f'<span class="summary">{_esc(point.summary)}</span>'
-        f'<span class="page">{_page(point.url)}</span></li>'
+        f'<li class="dg-point {_esc(point.importance)}">'
+        f'<span class="dg-importance">{_esc(phrase(frame, point.importance))}</span> '
+        f'<b class="dg-competitor">{_esc(point.competitor)}</b> — '
+        f'<span class="dg-summary">{_esc(point.summary)}</span>'
+        f'<span class="dg-page">{_page(point.url)}</span></li>'
     )
 
 
@@ -49,17 +49,18 @@ def digest_section(digest: Digest) -> str:
     parts = [
         f'<section class="digest"{lang} aria-labelledby="digest-title">',
         f'<h2 id="digest-title">{_esc(_TITLES.get(digest.frame, "Digest"))}</h2>',
-        f'<p class="headline">{_esc(headline(digest))}</p>',
+        f'<p class="dg-headline">{_esc(headline(digest))}</p>',
     ]
     if digest.points:
         parts.append(
-            '<ul class="points">'
+            '<ul class="dg-points">'
             + "".join(_point(p, digest.frame) for p in digest.points)
             + "</ul>"
         )
     if digest.omitted:
-        parts.append(f'<p class="more">{_esc(phrase(digest.frame, "more", n=digest.omitted))}</p>')
+        more = phrase(digest.frame, "more", n=digest.omitted)
+        parts.append(f'<p class="dg-more">{_esc(more)}</p>')
     if digest.state == "changes" or digest.points:
-        parts += [f'<p class="provenance">{_esc(line)}</p>' for line in footer(digest)]
+        parts += [f'<p class="dg-provenance">{_esc(line)}</p>' for line in footer(digest)]
     parts.append("</section>")
     return "\n".join(parts)

@@ -29,7 +29,7 @@ def test_every_value_is_escaped_and_only_http_urls_are_links() -> None:
     assert '<a href="https://a.example/?q=&lt;b&gt;"' in html
     assert "<code>javascript:alert(3)</code>" in html
     assert 'href="javascript' not in html
-    assert html.index('class="point high"') < html.index('class="point low"')
+    assert html.index('class="dg-point high"') < html.index('class="dg-point low"')
 
 
 def test_the_section_carries_the_points_language_and_japanese_labels() -> None:
@@ -37,7 +37,7 @@ def test_the_section_carries_the_points_language_and_japanese_labels() -> None:
                                   language="ja-JP"))  # fmt: skip
     assert html.startswith('<section class="digest" lang="ja-JP"')
     assert '<h2 id="digest-title">ダイジェスト</h2>' in html
-    assert '<span class="importance">重要</span>' in html
+    assert '<span class="dg-importance">重要</span>' in html
 
 
 def test_the_fallback_reason_is_escaped_too() -> None:
