@@ -75,12 +75,22 @@ def to_markdown(digest: Digest) -> str:
 
 def fit(digest: Digest, max_words: int = MAX_WORDS) -> Digest:
     """The digest with as many of its points, in order, as fit in ``max_words`` words (the
-    heading, counts and footer included); at least one point is always kept."""
+    heading, counts, the "and N more" line and footer included); at least one point is always
+    kept. Linear in the points: a run of thousands of changes is cut as fast as a small one."""
     points = digest.points
-    kept = len(points)
-    while kept > 1:
-        trial = digest.with_points(points[:kept], len(points) - kept)
-        if count_words(to_markdown(trial)) <= max_words:
+    fixed = [phrase(digest.frame, "title", run=digest.run), headline(digest), *footer(digest)]
+    total = sum(count_words(line) for line in fixed)
+    more = count_words(phrase(digest.frame, "more", n=len(points)))
+    kept = 0
+    for point in points:
+        words = count_words(point_line(point, digest.frame))
+        tail = more if kept + 1 < len(points) else 0
+        if kept and total + words + tail > max_words:
             break
+        total += words
+        kept += 1
+    fitted = digest.with_points(points[:kept], len(points) - kept)
+    while kept > 1 and count_words(to_markdown(fitted)) > max_words:  # escapes, rounding
         kept -= 1
-    return digest.with_points(points[:kept], len(points) - kept)
+        fitted = digest.with_points(points[:kept], len(points) - kept)
+    return fitted

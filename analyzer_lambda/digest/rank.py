@@ -38,6 +38,7 @@ Importance = Literal["high", "medium", "low"]
 KINDS: tuple[Kind, ...] = (
     "price", "plan", "answer", "removed", "new", "wording", "visual", "blocked", "failed",
 )  # fmt: skip
+_ORDER = {kind: i for i, kind in enumerate(KINDS)}
 IMPORTANCE: dict[Kind, Importance] = {
     "price": "high", "plan": "high", "answer": "medium", "removed": "medium", "new": "medium",
     "wording": "low", "visual": "low", "blocked": "low", "failed": "low",
@@ -133,11 +134,12 @@ def _fields(answer: Mapping[str, Any] | None) -> tuple[FieldChange, ...]:
                 tuple(entry.get("added") or ()), tuple(entry.get("removed") or ()),
             )
         )  # fmt: skip
-    order = {kind: i for i, kind in enumerate(KINDS)}
-    return tuple(sorted(out, key=lambda f: order[field_kind(f)]))  # stable: schema order kept
+    return tuple(sorted(out, key=lambda f: _ORDER[field_kind(f)]))  # stable: schema order kept
 
 
-def _classify(record: Mapping[str, Any], facts: PageFacts | None) -> Kind | None:
+def _classify(
+    record: Mapping[str, Any], facts: PageFacts | None, fields: tuple[FieldChange, ...]
+) -> Kind | None:
     status = record.get("status")
     if status == "failed":
         blocked = facts is not None and facts.error_type == BLOCKED_BY_SITE
@@ -146,7 +148,6 @@ def _classify(record: Mapping[str, Any], facts: PageFacts | None) -> Kind | None
         return "removed" if status == "removed" else "new"
     if status != "changed":
         return None
-    fields = _fields(record.get("answer"))
     if fields:
         return field_kind(fields[0])
     text = record.get("text") or {}
@@ -166,7 +167,8 @@ def rank_changes(
     for record in records:
         url = str(record.get("url") or "")
         fact = facts.get(url)
-        kind = _classify(record, fact)
+        fields = _fields(record.get("answer"))
+        kind = _classify(record, fact, fields)
         if kind is None:
             continue
         site = site_of(url)
@@ -178,7 +180,7 @@ def rank_changes(
             RankedChange(
                 kind=kind, url=url, competitor=competitor, site=site,
                 title=fact.title if fact else None,
-                fields=_fields(record.get("answer")),
+                fields=fields,
                 added=tuple(str(x) for x in text.get("added") or ()),
                 removed=tuple(str(x) for x in text.get("removed") or ()),
                 visual_fraction=visual.get("changed_fraction"),
@@ -186,8 +188,7 @@ def rank_changes(
                 last_seen=previous.get("crawled_at"),
             )
         )  # fmt: skip
-    order = {kind: i for i, kind in enumerate(KINDS)}
-    return sorted(ranked, key=lambda c: (order[c.kind], -c.magnitude, c.competitor, c.url))
+    return sorted(ranked, key=lambda c: (_ORDER[c.kind], -c.magnitude, c.competitor, c.url))
 
 
 def tally(records: Iterable[Mapping[str, Any]], facts: Mapping[str, PageFacts]) -> dict[str, int]:
