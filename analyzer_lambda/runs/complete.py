@@ -119,12 +119,12 @@ def complete_run(
         if _is_done(deps, s3, run, status_key):  # its holder finished while we looked
             return RunOutcome(run.uri, "already_done")
         chunks = [ChunkRef(run.bucket, key) for m in progress.markers.values() for key in m.chunks]
-        report_url, tally = _write_report(s3, run, prompt, sorted(chunks, key=str), deps)
+        report_url, tally, digested = _write_report(s3, run, prompt, sorted(chunks, key=str), deps)
         reports = f"s3://{run.bucket}/{report_prefix(run, prompt.prompt_id)}"
         status |= {
             "status": "done",
             "report": f"{reports}report.html",
-            "digest": f"{reports}digest.md",
+            "digest": f"{reports}digest.md" if digested else None,
             "counts": tally,
             "completed_at": utc_now_iso(),
         }
@@ -205,9 +205,10 @@ def _put_status(s3: S3Client, run: RunRef, key: str, status: dict[str, Any]) -> 
 
 def _write_report(
     s3: S3Client, run: RunRef, prompt: Prompt, chunks: list[ChunkRef], deps: Deps
-) -> tuple[str, dict[str, int]]:
+) -> tuple[str, dict[str, int], bool]:
     """The run's report (``python -m analyzer_lambda.report``'s files, its changes and digest
-    included) under ``reports/``; returns its presigned URL and the row counts."""
+    included) under ``reports/``; returns its presigned URL, the row counts and whether the
+    digest was written."""
     prompt_id = prompt.prompt_id
     # Not under config.work_dir: every invocation wipes that at its start (handler.py), and a
     # report must not vanish under a concurrent one's feet (local runs, tests).
@@ -221,4 +222,4 @@ def _write_report(
         write_outputs(rows, meta, out, sections)
         prefix = report_prefix(run, prompt_id)
         url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES, sections)
-    return url, dict(counts(rows))
+    return url, dict(counts(rows)), digest is not None
