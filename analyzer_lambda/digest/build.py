@@ -110,16 +110,17 @@ def _checked_language(digest: Digest) -> Digest:
 
 def digest_of_report(
     run: str, rows: Iterable[ReportRow], out_dir: Path, config: Config, *, compared: bool = True,
-    cache: DigestCache | None = None,
+    cache: DigestCache | None = None, records: Iterable[Mapping[str, Any]] | None = None,
 ) -> Digest | None:  # fmt: skip
-    """The report's hook: the digest of ``out_dir/changes.jsonl``, written beside it. Without a
-    comparison (``--no-compare``, or one S3 could not finish) there is no digest, rather than
-    one claiming that nothing changed."""
+    """The report's hook: the digest of the run's change ``records`` (default: read back from
+    ``out_dir/changes.jsonl``), written beside them. Without a comparison (``--no-compare``, or
+    one S3 could not finish) there is no digest, rather than one claiming nothing changed."""
     if not compared:
         for name in (DIGEST_MD, DIGEST_JSON):  # never last run's digest beside this report
             (out_dir / name).unlink(missing_ok=True)
         return None
-    records = read_change_records(out_dir / "changes.jsonl")
+    if records is None:
+        records = read_change_records(out_dir / "changes.jsonl")
     digest = build_digest(run, records, facts_from_rows(rows), config, cache)
     write_digest(digest, out_dir)
     return digest
