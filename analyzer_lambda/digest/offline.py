@@ -100,6 +100,8 @@ def describe(change: RankedChange, lang: str) -> str:
         return phrase(lang, "removed_page", when=(change.last_seen or "?")[:10])
     if kind == "failed":
         return phrase(lang, "failed", error=change.error_type or "error")
+    if kind == "new" and change.title:
+        return phrase(lang, "new_titled", title=phrase(lang, "quote", text=clip(change.title, 80)))
     return phrase(lang, kind)  # new, blocked
 
 

@@ -42,6 +42,7 @@ def test_an_english_digest_puts_the_price_first_and_names_page_and_competitor() 
     assert "pricing\\[Enterprise\\] added" in points[2]
     assert "claims: dropped “SOC 2”" in points[3]
     assert "page gone (last seen 2026-11-24)" in points[4]
+    assert points[5].endswith("Acme Analytics** — new page: “Security”.")
     assert points[-1].endswith("could not be crawled (timeout).")
     assert "blocked by the site" in points[-2]
     assert text.rstrip().endswith("_Summary built from the run's changes, without a model._")
