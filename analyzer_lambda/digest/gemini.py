@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -118,9 +119,7 @@ def gemini_digest(
 
 
 def _call(config: Config, request: DigestRequest) -> tuple[str, Usage]:
-    import os
-
-    import httpx2
+    import httpx2  # google-genai's transport; imported with the SDK, only when a key is set
     from google.genai import errors, types
 
     gemini = client(
