@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from analyzer_lambda.digest.model import Digest
-    from analyzer_lambda.prompts.parser import Prompt
     from analyzer_lambda.report.rows import ReportRow
     from analyzer_lambda.work import Deps
     from rivalscope_core.keys import ChunkRef, RunRef
@@ -38,7 +37,6 @@ def write_run_digest(
     rows: Sequence[ReportRow],
     out: Path,
     deps: Deps,
-    prompt: Prompt,
 ) -> Digest | None:
     """``changes.jsonl``, ``digest.md`` and ``digest.json`` into ``out``; the digest, or None
     when the comparison failed."""
@@ -51,7 +49,8 @@ def write_run_digest(
     config = deps.config
     try:
         rule_set = load_rule_set(config.change_rules, s3, config.pages_bucket)
-        write_changes(s3, chunks, results, out, schema=prompt.schema, rule_set=rule_set,
+        # each page with its own prompt: no one schema (as ``report`` without ``--prompt``)
+        write_changes(s3, chunks, results, out, rule_set=rule_set,
                       text_tokens=config.text_tokens)  # fmt: skip
     except (StoreError, ClientError, BotoCoreError, CorruptChunkError, ChangeRulesError) as exc:
         logger.warning("run %s: changes.jsonl and digest.md not written: %s", run.uri, exc)
