@@ -41,6 +41,7 @@ CLAIM_TTL = "CLAIM_TTL"  # seconds after which another invocation takes over a c
 RUN_COMPLETE_TIMEOUT = "RUN_COMPLETE_TIMEOUT"
 ANALYZER_REUSE = "ANALYZER_REUSE"  # false: ask the model even for pages that did not change
 CHANGE_RULES = "CHANGE_RULES"  # noise rules of the change diffs: file, s3:// URI or NAME
+DIGEST_LANGUAGE = "DIGEST_LANGUAGE"  # BCP 47 tag of digest.md (SPEC.md: en default, ja)
 # reanalyze --via batch: above this many bytes a submission goes as an uploaded JSONL file
 GEMINI_BATCH_INLINE_MAX_BYTES = "GEMINI_BATCH_INLINE_MAX_BYTES"
 GEMINI_BATCH_MAX_REQUESTS = "GEMINI_BATCH_MAX_REQUESTS"  # pages per batch job, at most
@@ -56,6 +57,8 @@ NOTIFY_RETRY_DELAY = "NOTIFY_RETRY_DELAY"  # seconds before the first retry; dou
 NOTIFY_ON_CHOICES = ("changes", "always", "never")
 
 DEFAULT_MODEL = "gemini-2.5-flash"
+# A well-formed BCP 47 tag (language, then subtags): ``en``, ``ja``, ``en-GB``, ``zh-Hant-TW``.
+_BCP47 = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Config:
     run_complete_timeout: float = 21600.0
     reuse: bool = True
     change_rules: str | None = None
+    digest_language: str = "en"
     gemini_batch_inline_max_bytes: int = INLINE_MAX_BYTES
     gemini_batch_max_requests: int = DEFAULT_MAX_REQUESTS
     notify_urls: tuple[str, ...] = dataclasses.field(default=(), repr=False)
@@ -120,6 +124,7 @@ class Config:
             "run_complete_timeout": _number(environ, RUN_COMPLETE_TIMEOUT, 21600.0, minimum=0),
             "reuse": _flag(environ, ANALYZER_REUSE, default=True),
             "change_rules": _text(environ, CHANGE_RULES),
+            "digest_language": _language(environ, DIGEST_LANGUAGE),
             "gemini_batch_inline_max_bytes": int(
                 _number(environ, GEMINI_BATCH_INLINE_MAX_BYTES, INLINE_MAX_BYTES, minimum=0)
             ),
@@ -211,6 +216,21 @@ def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: f
     if value < minimum:
         raise ConfigurationError(f"{name}={raw!r} must be at least {minimum:g}")
     return value
+
+
+def _language(environ: Mapping[str, str], name: str) -> str:
+    """A BCP 47 tag; a malformed one (``english``, ``en_US``) is a configuration error rather
+    than a digest in a language nobody asked for. Whether a well-formed tag is one the offline
+    digest speaks is ``digest.language``'s business: Gemini writes any language."""
+    raw = _text(environ, name)
+    if raw is None:
+        return "en"
+    if not _BCP47.match(raw):
+        hint = f" (did you mean {raw.replace('_', '-')!r}?)" if "_" in raw else ""
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a BCP 47 language tag such as 'en' or 'ja'{hint}"
+        )
+    return raw
 
 
 def _flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:

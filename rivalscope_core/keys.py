@@ -242,6 +242,12 @@ def run_claim_key(run: RunRef, prompt_id: str) -> str:
     return f"{report_prefix(run, prompt_id)}run.claim"
 
 
+def digest_key(run: RunRef, fingerprint: str) -> str:
+    """A digest Gemini wrote for the run, under the fingerprint of what it was asked: the
+    ``report`` command, the run-complete step and any repeat pay for one digest per input."""
+    return f"{REPORTS_PREFIX}{run.spider}/{run.time}/_digests/{fingerprint}.json"
+
+
 # -- Gemini Batch API jobs (``reanalyze --via batch``) ---------------------------------------
 # Manifests sit beside the results they will fill, with a suffix that no result listing
 # (``.json``) takes for a result; the open-jobs index lets the scheduled collector find every

@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         if failed:
             say(f"{worker.dead_letters()} chunk event(s) failed for good (dead-letter queue); "
                 f"`make reanalyze RUN={run.uri}` retries their pages")  # fmt: skip
+        _print_digest(report_dir)
         if report_code == EXIT_OK:
             say(f"report: {(report_dir / 'report.html').resolve()}")
         say(f"done in {time.monotonic() - started:.0f} s; next: make reanalyze RUN={run.uri} "
@@ -239,6 +240,14 @@ def _handler_logs_to(path: Path) -> None:
                 to_file.setFormatter(handler.formatter)
                 handler.setLevel(logging.WARNING)
         logger.addHandler(to_file)
+
+
+def _print_digest(report_dir: Path) -> None:
+    """The run's digest on screen, as the notification will carry it (issue #13)."""
+    digest = report_dir / "digest.md"
+    if digest.is_file():
+        say(f"digest ({digest.resolve()}):")
+        print("\n" + digest.read_text("utf-8").rstrip() + "\n", flush=True)
 
 
 def _printer(label: str) -> Callable[[str], None]:

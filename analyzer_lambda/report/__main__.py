@@ -3,7 +3,9 @@
 stored results from S3 — without ``--prompt``, each page's result for the prompt it was
 analysed with (a watch list gives competitors prompts of their own, #17) — writes
 ``results.jsonl``, ``results.csv``, ``report.html``, ``changes.jsonl`` (against each page's
-previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.compose``) and
+previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.compose``),
+``digest.md`` + ``digest.json`` made of those changes (``analyzer_lambda.digest``; it heads
+``report.html``) and
 ``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
 the bucket and prints a presigned URL.
 
@@ -28,6 +30,7 @@ from analyzer_lambda.report.compose import (
     build_sections,
     compare_settings,
     report_changes,
+    write_digest,
 )
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from mypy_boto3_s3 import S3Client
+
+    from analyzer_lambda.digest.model import Digest
 
 logger = logging.getLogger("analyzer_lambda.report")
 
@@ -126,7 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         changes = report_changes(s3, chunks, results, args.out, settings)
         if changes is not None:
             print("changes: " + ", ".join(f"{n} {s}" for s, n in sorted(changes.counts().items())))
-        sections = build_sections(rows, changes, schema)
+        digest = write_digest(s3, run, rows, args.out, changes, Config.from_env(os.environ))
+        if digest is not None:
+            print(f"digest: {args.out / 'digest.md'} ({_how(digest)})")
+        sections = build_sections(rows, changes, schema, digest)
         write_outputs(rows, meta, args.out, sections)
         url = None
         if args.upload:
@@ -176,6 +184,12 @@ def _compare_settings(
         return compare_settings(Config.from_env(os.environ), s3, against=against, schema=schema)
     except ChangeRulesError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _how(digest: Digest) -> str:
+    """Who wrote the digest, for the console: the model, or why no model did."""
+    how = str(digest.model) if digest.writer == "gemini" else digest.fallback or "no model"
+    return how + (f", the same as {digest.reused_from}" if digest.reused_from else "")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """One report, composed once for both its writers — ``python -m analyzer_lambda.report`` and the
 run-complete step (``runs.complete``): the run's changes are computed first (``report_changes``,
 which also writes ``changes.jsonl`` and the crops), then they feed the report's sections
-(``build_sections``). Whoever needs the changes as data (the digest, issue #13) takes
-``report_changes``'s value, the list of ``changes.jsonl`` records being ``.records``.
+(``build_sections``), the digest first (``write_digest``: ``digest.md`` and ``digest.json``
+made of ``report_changes``'s records, issue #13).
 
 A comparison that S3 cannot complete costs ``changes.jsonl`` and the What changed section, not
 the report: a warning says so."""
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from analyzer_lambda.changes.rules import RuleSet
     from analyzer_lambda.config import Config
+    from analyzer_lambda.digest.model import Digest
     from analyzer_lambda.report.change_model import RunChanges
     from analyzer_lambda.report.rows import ReportRow
     from rivalscope_core.keys import ChunkRef, RunRef
@@ -93,13 +94,35 @@ def report_changes(
     return changes
 
 
+def write_digest(
+    s3: S3Client, run: RunRef, rows: list[ReportRow], out_dir: Path, changes: RunChanges | None,
+    config: Config,
+) -> Digest | None:  # fmt: skip
+    """``digest.md`` + ``digest.json`` of the run's changes into ``out_dir``; None without a
+    comparison (no digest rather than one that claims nothing changed). A Gemini digest is
+    paid once per run: ``S3DigestCache`` keeps it under the run's ``reports/``."""
+    from analyzer_lambda.digest.build import digest_of_report
+    from analyzer_lambda.digest.cache import S3DigestCache
+
+    return digest_of_report(
+        run.time, rows, out_dir, config, compared=changes is not None,
+        cache=S3DigestCache(s3, run), records=changes.records if changes is not None else (),
+    )  # fmt: skip
+
+
 def build_sections(
-    rows: list[ReportRow], changes: RunChanges | None, schema: dict[str, Any] | None
+    rows: list[ReportRow],
+    changes: RunChanges | None,
+    schema: dict[str, Any] | None,
+    digest: Digest | None = None,
 ) -> ReportSections:
-    """What changed (none without a comparison) and the side-by-side table; What changed
-    links crops, so it is rendered for each ``asset_url`` (local files, presigned URLs)."""
-    # The digest (issue #13) belongs here too: ``digest=`` from ``changes.records``.
+    """The digest, What changed (none without a comparison) and the side-by-side table; What
+    changed links crops, so it is rendered for each ``asset_url`` (local files, presigned
+    URLs)."""
+    from analyzer_lambda.digest.section import digest_section
+
     return ReportSections(
+        digest=digest_section(digest) if digest is not None else "",
         changes=partial(render_changes_section, changes, rows) if changes is not None else "",
         side_by_side=render_side_by_side(rows, changes, schema),
     )

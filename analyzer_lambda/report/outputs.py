@@ -31,6 +31,8 @@ _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".csv": "text/csv; charset=utf-8",
     ".jsonl": "application/x-ndjson; charset=utf-8",
+    ".json": "application/json",
+    ".md": "text/markdown; charset=utf-8",  # digest.md: readable in a browser, not a download
 }
 
 

@@ -36,6 +36,7 @@ from analyzer_lambda.report.compose import (
     build_sections,
     compare_settings,
     report_changes,
+    write_digest,
 )
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
@@ -145,10 +146,12 @@ def complete_run(
         if _is_done(deps, s3, run, status_key):  # its holder finished while we looked
             return RunOutcome(run.uri, "already_done")
         chunks = [ChunkRef(run.bucket, key) for m in progress.markers.values() for key in m.chunks]
-        report_url, tally = _write_report(s3, run, label, sorted(chunks, key=str), deps)
+        report_url, tally, digested = _write_report(s3, run, label, sorted(chunks, key=str), deps)
+        reports = f"s3://{run.bucket}/{report_prefix(run, label)}"
         status |= {
             "status": "done",
-            "report": f"s3://{run.bucket}/{report_prefix(run, label)}report.html",
+            "report": f"{reports}report.html",
+            "digest": f"{reports}digest.md" if digested else None,
             "counts": tally,
             "completed_at": utc_now_iso(),
         }
@@ -241,10 +244,11 @@ def _resolve_prompts(
 
 def _write_report(
     s3: S3Client, run: RunRef, label: str, chunks: list[ChunkRef], deps: Deps
-) -> tuple[str, dict[str, int]]:
-    """The run's report (``python -m analyzer_lambda.report``'s files, its What changed and
-    side-by-side sections included) under ``reports/.../{label}/``, each page with the result
-    of its own prompt; returns its presigned URL and the row counts."""
+) -> tuple[str, dict[str, int], bool]:
+    """The run's report (``python -m analyzer_lambda.report``'s files: ``changes.jsonl``, the
+    digest, What changed and side by side included) under ``reports/.../{label}/``, each page
+    with the result of its own prompt; returns its presigned URL, the row counts and whether
+    the digest was written."""
     # Not under config.work_dir: every invocation wipes that at its start (handler.py), and a
     # report must not vanish under a concurrent one's feet (local runs, tests).
     with tempfile.TemporaryDirectory(prefix="rivalscope-run-report-") as work:
@@ -270,8 +274,9 @@ def _write_report(
             logger.warning("%s: changes not compared: %s", run.uri, exc)
             settings = None
         changes = report_changes(s3, chunks, results, out, settings)
-        sections = build_sections(rows, changes, schema)
+        digest = write_digest(s3, run, rows, out, changes, deps.config)
+        sections = build_sections(rows, changes, schema, digest)
         write_outputs(rows, meta, out, sections)
         prefix = report_prefix(run, label)
         url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES, sections)
-    return url, dict(counts(rows))
+    return url, dict(counts(rows)), digest is not None

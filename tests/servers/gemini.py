@@ -7,7 +7,7 @@ test can check what the analyser sent (see ``echo``): whether the page text arri
 delimiters, whether an image part was sent. Behaviour is scriptable per test: a queue of
 one-shot replies (``script``) and a default (``default``) of ``ok``, ``429``, ``500``, ``403``
 (a refused key), ``invalid_json``, ``plain_text`` (what a model obeying a prompt injection would
-answer) or ``slow:<seconds>`` (then ok).
+answer), ``reply:<text>`` (the model answers exactly ``text``) or ``slow:<seconds>`` (then ok).
 
 It also speaks the Batch API and the resumable file upload the SDK uses for it
 (``tests/servers/gemini_batch.py``); batch answers come from the same script."""
@@ -223,6 +223,8 @@ def _answer(request: GeminiRequest, behaviour: str) -> dict[str, Any]:
         text = '{"offering": "truncated'
     elif behaviour == "plain_text":
         text = "PWNED: I ignored my instructions."
+    elif behaviour.startswith("reply:"):  # the model's answer is whatever it wrote
+        text = behaviour.split(":", 1)[1]
     else:
         schema = request.generation_config.get("responseJsonSchema") or {"type": "object"}
         text = json.dumps(instance_for(schema, request.echo()))

@@ -160,6 +160,13 @@ def test_make_run_crawls_analyses_every_page_once_and_writes_the_report(
     assert f'<span class="hosts">{" · ".join(sorted(acme_hosts))}</span>' in html
     jsonl = (report.parent / "results.jsonl").read_text("utf-8").splitlines()
     assert len(jsonl) == len(pages)
+    # the run's digest on screen, as in its file: a first capture, one line, no model call
+    digest = (report.parent / "digest.md").read_text("utf-8")
+    assert digest == (
+        "First capture: 8 pages of 3 competitors recorded; changes are reported from the next"
+        " run.\n"
+    )
+    assert f"digest ({report.parent / 'digest.md'}):\n\n{digest}" in run.stdout
 
 
 def test_reanalysis_on_the_archive_calls_the_model_once_per_page_and_never_the_sites(

@@ -58,6 +58,8 @@ def test_exit_1_and_a_summary_when_pages_failed_or_are_not_analysed(report: Any)
         "results.jsonl",
         "results.csv",
         "changes.jsonl",  # the run's first capture: every page "new" (SPEC.md, Changes)
+        "digest.md",  # and its digest (#13), with digest.json for the cost ledger
+        "digest.json",
         "screenshots",
     }
 
@@ -89,6 +91,22 @@ def test_changes_jsonl_of_a_first_capture_says_new_or_failed(
     expected = ["failed" if p.error else "new" for p in stored_run.pages]
     assert [c["status"] for c in changes] == expected
     assert all(c["previous"] is None and c["text"] is None for c in changes)
+
+
+def test_the_digest_of_a_first_capture_says_so_and_names_the_page_that_failed(
+    report: Any, stored_run: StoredRun
+) -> None:
+    text = (report[1] / "digest.md").read_text("utf-8")
+    failed = next(p for p in stored_run.pages if p.error)
+    assert "First capture: 6 pages" in text
+    point = f"- **low** · **{failed.url.split('/')[2]}** — could not be crawled (timeout)."
+    assert [line for line in text.splitlines() if line.startswith("- ")] == [point]
+    assert f"  <{failed.url}>" in text
+    assert json.loads((report[1] / "digest.json").read_text())["usage"] == {
+        "input_tokens": 0, "output_tokens": 0,
+    }  # fmt: skip
+    html = (report[1] / "report.html").read_text("utf-8")
+    assert html.index('<section class="digest"') < html.index('<section class="summary"')
 
 
 def test_results_csv_flattens_the_answer_and_keeps_japanese(report: Any) -> None:

@@ -49,3 +49,13 @@ def test_reuse_of_unchanged_pages_is_on_unless_turned_off() -> None:
     assert not Config.from_env({"ANALYZER_REUSE": "true"}, reuse=False).reuse  # --fresh wins
     with pytest.raises(ConfigurationError, match="ANALYZER_REUSE='maybe' must be true or false"):
         Config.from_env({"ANALYZER_REUSE": "maybe"})
+
+
+def test_digest_language_is_a_bcp47_tag_defaulting_to_english() -> None:
+    assert Config.from_env({}).digest_language == "en"
+    assert Config.from_env({"DIGEST_LANGUAGE": "ja"}).digest_language == "ja"
+    assert Config.from_env({"DIGEST_LANGUAGE": "zh-Hant-TW"}).digest_language == "zh-Hant-TW"
+    with pytest.raises(ConfigurationError, match="did you mean 'en-US'"):
+        Config.from_env({"DIGEST_LANGUAGE": "en_US"})
+    with pytest.raises(ConfigurationError, match="DIGEST_LANGUAGE='English' is not a BCP 47"):
+        Config.from_env({"DIGEST_LANGUAGE": "English"})
