@@ -113,10 +113,11 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     assert any(name.endswith(".before.jpg") for name in crops), crops
 
     browser.get((out / "report.html").as_uri())
-    first_section = browser.execute_script(
-        "return document.querySelector('main').firstElementChild.id"
+    # the digest heads the page (#13), What changed comes right after it (#12)
+    sections = browser.execute_script(
+        "return [...document.querySelector('main').children].map(e => e.id || e.className)"
     )
-    assert first_section == "what-changed"
+    assert sections[:2] == ["digest", "what-changed"], sections
     changed = browser.find_elements(By.CSS_SELECTOR, "#what-changed article.change")
     assert len(changed) == 1
     text = changed[0].text
