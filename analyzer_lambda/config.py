@@ -39,6 +39,17 @@ CLAIM_TTL = "CLAIM_TTL"  # seconds after which another invocation takes over a c
 RUN_COMPLETE_TIMEOUT = "RUN_COMPLETE_TIMEOUT"
 ANALYZER_REUSE = "ANALYZER_REUSE"  # false: ask the model even for pages that did not change
 CHANGE_RULES = "CHANGE_RULES"  # noise rules of the change diffs: file, s3:// URI or NAME
+# The cost ledger (analyzer_lambda/cost/): a JSON file overriding the built-in price table, and
+# what the template deploys, so that measured seconds are priced at the right size: the crawl
+# task's CPU units and MiB (infra/template.yaml passes the task definition's own values) and the
+# CPU architecture of the task and of the analyser function.
+PRICES_FILE = "RIVALSCOPE_PRICES_FILE"
+CRAWL_TASK_CPU = "CRAWL_TASK_CPU"  # ECS CPU units: 1024 = 1 vCPU
+CRAWL_TASK_MEMORY = "CRAWL_TASK_MEMORY"  # MiB
+CRAWL_TASK_ARCHITECTURE = "CRAWL_TASK_ARCHITECTURE"
+ANALYZER_ARCHITECTURE = "ANALYZER_ARCHITECTURE"
+# set by the Lambda runtime itself: the handler is running inside AWS Lambda
+LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 
@@ -68,6 +79,12 @@ class Config:
     run_complete_timeout: float = 21600.0
     reuse: bool = True
     change_rules: str | None = None
+    prices_file: str | None = None
+    crawl_task_cpu: int = 1024
+    crawl_task_memory: int = 3072
+    crawl_task_architecture: str = "x86_64"
+    analyzer_architecture: str = "x86_64"
+    in_lambda: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **explicit: Any) -> Config:
@@ -97,6 +114,12 @@ class Config:
             "run_complete_timeout": _number(environ, RUN_COMPLETE_TIMEOUT, 21600.0, minimum=0),
             "reuse": _flag(environ, ANALYZER_REUSE, default=True),
             "change_rules": _text(environ, CHANGE_RULES),
+            "prices_file": _text(environ, PRICES_FILE),
+            "crawl_task_cpu": int(_number(environ, CRAWL_TASK_CPU, 1024, minimum=256)),
+            "crawl_task_memory": int(_number(environ, CRAWL_TASK_MEMORY, 3072, minimum=512)),
+            "crawl_task_architecture": _architecture(environ, CRAWL_TASK_ARCHITECTURE),
+            "analyzer_architecture": _architecture(environ, ANALYZER_ARCHITECTURE),
+            "in_lambda": _text(environ, LAMBDA_FUNCTION_NAME) is not None,
         }
         if work_dir := _text(environ, ANALYZER_WORK_DIR):
             values["work_dir"] = Path(work_dir)
@@ -144,6 +167,15 @@ def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: f
     if value < minimum:
         raise ConfigurationError(f"{name}={raw!r} must be at least {minimum:g}")
     return value
+
+
+def _architecture(environ: Mapping[str, str], name: str) -> str:
+    """``x86_64`` (the default, what the template deploys) or ``arm64``, in AWS's spelling;
+    ECS's ``X86_64``/``ARM64`` are accepted too."""
+    raw = (_text(environ, name) or "x86_64").lower()
+    if raw not in {"x86_64", "arm64"}:
+        raise ConfigurationError(f"{name}={raw!r} must be x86_64 or arm64")
+    return raw
 
 
 def _flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:

@@ -3,8 +3,9 @@
 stored results from S3 — without ``--prompt``, each page's result for the prompt it was
 analysed with (a watch list gives competitors prompts of their own, #17) — writes
 ``results.jsonl``, ``results.csv``, ``report.html``, ``changes.jsonl`` (against each page's
-previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.changes``) and
-``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
+previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.changes``),
+``cost.json`` (the run's cost ledger, also the report's Cost section: ``analyzer_lambda.cost``)
+and ``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
 the bucket and prints a presigned URL.
 
 This module is only the command line and its exit codes, so that each job stays testable on
@@ -25,7 +26,10 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analyzer_lambda.config import Config
+from analyzer_lambda.cost import write_cost
+from analyzer_lambda.cost.prices import load_price_table
 from analyzer_lambda.exceptions import CorruptChunkError
+from analyzer_lambda.report.html import ReportSections
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import (
@@ -104,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         target = parse_run_uri(args.run_uri)
         run = target if isinstance(target, RunRef) else target.run
+        config = Config.from_env(os.environ)
+        prices = load_price_table(config.prices_file)  # a bad prices file stops us first
         s3 = make_s3_client()
         chunks = list_chunks(s3, target)
         only = target if isinstance(target, ChunkRef) else None
@@ -113,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results = read_results(s3, run, prompt_id, only)
             pages = read_report_pages(s3, chunks, args.out)
         else:  # each page with the prompt it was analysed with
-            own = own_prompt_ids(s3, Config.from_env(os.environ).analysis_prompt)
+            own = own_prompt_ids(s3, config.analysis_prompt)
             pages = read_report_pages(s3, chunks, args.out, prompt_id_of=own)
             wanted = {(p.chunk, p.line, p.prompt_id) for p in pages}
             results = [
@@ -124,14 +130,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.info("%d chunks, %d results for %s", len(chunks), len(results), prompt_id)
         rows = build_rows(pages, results)
         meta = ReportMeta(run=(only or run).uri, prompt_id=prompt_id, generated_at=utc_now_iso())
-        write_outputs(rows, meta, args.out)
+        ledger, cost_section = write_cost(
+            s3, run, results, chunks, pages=len({(r.page.chunk, r.page.line) for r in rows}),
+            prices=prices, config=config, out_dir=args.out, prompt_id=prompt_id,
+            generated_at=meta.generated_at,
+        )  # fmt: skip
+        sections = ReportSections(cost=cost_section)
+        write_outputs(rows, meta, args.out, sections=sections)
         if not args.no_compare:
             _write_changes(s3, chunks, results, args)
         url = None
         if args.upload:
             label = prompt_id if args.prompt is not None else OWN_PROMPTS
             prefix = report_prefix(run, label) + (f"{only.stem}/" if only else "")
-            url = upload(s3, args.out, rows, meta, run.bucket, prefix, args.expires)
+            url = upload(s3, args.out, rows, meta, run.bucket, prefix, args.expires,
+                         sections=sections)  # fmt: skip
     except (UsageError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -140,6 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(rows)} results: {tally['done']} analysed, {tally['failed']} failed, "
         f"{tally['missing']} not analysed, {tally['blocked']} blocked by site"
     )
+    per = ledger.per_1000_pages(ledger.total)
+    print(
+        f"cost: ${ledger.total:.4f} (${per or 0:.4f} per 1,000 pages; with Batch prices "
+        f"${ledger.batch_total:.4f})" + (f"; not counted: {', '.join(ledger.missing)}"
+                                           if ledger.missing else "")
+    )  # fmt: skip
     print(f"report: {args.out / 'report.html'}")
     if url is not None:
         print(

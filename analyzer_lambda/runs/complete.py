@@ -25,7 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analyzer_lambda.cost import write_cost
+from analyzer_lambda.cost.prices import PriceTableError, load_price_table
 from analyzer_lambda.exceptions import RunNotCompleteError, StoreError
+from analyzer_lambda.report.html import NO_SECTIONS, ReportSections
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import read_report_pages, read_results
@@ -45,8 +48,10 @@ from rivalscope_core.records import utc_now_iso
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from analyzer_lambda.report.rows import ReportRow
     from analyzer_lambda.work import Deps
     from rivalscope_core.keys import MarkerRef, RunRef
+    from rivalscope_core.records import ResultRecord
 
 logger = logging.getLogger(__name__)
 
@@ -205,11 +210,37 @@ def _write_report(
     # report must not vanish under a concurrent one's feet (local runs, tests).
     with tempfile.TemporaryDirectory(prefix="rivalscope-run-report-") as work:
         out = Path(work)
-        rows = build_rows(
-            read_report_pages(s3, chunks, out), read_results(s3, run, prompt_id, None)
-        )
+        results = read_results(s3, run, prompt_id, None)
+        rows = build_rows(read_report_pages(s3, chunks, out), results)
         meta = ReportMeta(run=run.uri, prompt_id=prompt_id, generated_at=utc_now_iso())
-        write_outputs(rows, meta, out)
+        sections = _cost_section(s3, run, results, chunks, rows, meta, deps, out)
+        write_outputs(rows, meta, out, sections=sections)
         prefix = report_prefix(run, prompt_id)
-        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES)
+        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES,
+                     sections=sections)  # fmt: skip
     return url, dict(counts(rows))
+
+
+def _cost_section(
+    s3: S3Client,
+    run: RunRef,
+    results: list[ResultRecord],
+    chunks: list[ChunkRef],
+    rows: list[ReportRow],
+    meta: ReportMeta,
+    deps: Deps,
+    out: Path,
+) -> ReportSections:
+    """``cost.json`` and the Cost section, as ``report`` writes them. A bad prices file costs
+    the ledger, logged, not the run's report and notification."""
+    try:
+        prices = load_price_table(deps.config.prices_file)
+    except PriceTableError as exc:
+        logger.error("run %s: no cost ledger: %s", run.uri, exc)
+        return NO_SECTIONS
+    _, section = write_cost(
+        s3, run, results, chunks, pages=len({(r.page.chunk, r.page.line) for r in rows}),
+        prices=prices, config=deps.config, out_dir=out, prompt_id=meta.prompt_id,
+        generated_at=meta.generated_at,
+    )  # fmt: skip
+    return ReportSections(cost=section)

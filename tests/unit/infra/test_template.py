@@ -287,6 +287,23 @@ def test_crawler_task_is_sized_reaped_and_given_time_to_flush(
     assert refers_to(logging["Options"]["awslogs-group"], "CrawlerLogGroup")
 
 
+def test_the_cost_ledger_prices_the_task_and_function_as_deployed(
+    template: dict[str, Any],
+) -> None:
+    from analyzer_lambda.config import Config
+
+    _, task = _one(template, "AWS::ECS::TaskDefinition")
+    function = _props(template["Resources"], "AnalyzerFunction")
+    variables = function["Environment"]["Variables"]
+    config = Config.from_env({k: v for k, v in variables.items() if isinstance(v, str)})
+    assert (config.crawl_task_cpu, config.crawl_task_memory) == (
+        int(task["Cpu"]),
+        int(task["Memory"]),
+    )
+    assert config.crawl_task_architecture == task["RuntimePlatform"]["CpuArchitecture"].lower()
+    assert [config.analyzer_architecture] == function["Architectures"]
+
+
 def test_every_log_group_has_a_retention_and_the_function_uses_one(
     template: dict[str, Any], resources: dict[str, Any]
 ) -> None:
