@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from analyzer_lambda.cost.prices import FREE_MODEL_PREFIXES
+
 if TYPE_CHECKING:
     from analyzer_lambda.cost.measure import Measurements, TokenUse
     from analyzer_lambda.cost.prices import PriceTable
@@ -116,6 +118,9 @@ class Ledger:
 
 
 def _significant(value: float) -> float:
+    """Counts stay integers; amounts keep ``_DIGITS`` significant digits."""
+    if isinstance(value, int):
+        return value
     return float(f"{value:.{_DIGITS}g}")
 
 
@@ -148,6 +153,11 @@ def build_ledger(
 def _gemini(use: TokenUse, prices: PriceTable, label: str, key: str) -> list[Line]:
     price = prices.model(use.model)
     note = f"{use.answers} answer(s)"
+    if use.model.startswith(FREE_MODEL_PREFIXES):  # the offline analyser: no model, no tokens
+        item = "Offline analyser" if key == "gemini" else label
+        return [Line(f"{key}/{use.model}", f"{item} {use.model} (no model call)",
+                     use.answers, "answers", 0.0, "USD per answer", None, None, 0.0, 0.0,
+                     "measured", f"{note}, 0 tokens")]  # fmt: skip
     lines = []
     for kind, tokens in (("input", use.input_tokens), ("output", use.output_tokens)):
         unit_price = batch_price = None

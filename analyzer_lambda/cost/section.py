@@ -38,6 +38,11 @@ def usd(amount: float | None) -> str:
     return f"${amount:.6f}"
 
 
+def _decimal(value: float) -> str:
+    """``0.0000166667``, not ``1.66667e-05``: prices as the vendors print them."""
+    return f"{value:.10f}".rstrip("0").rstrip(".") or "0"
+
+
 def _quantity(line: Line) -> str:
     if line.quantity is None:
         return '<span class="none">not measured</span>'
@@ -50,7 +55,8 @@ def _source(source: str | None) -> str:
     if not source:
         return '<span class="none">—</span>'
     if urlsplit(source).scheme.lower() in ("http", "https"):
-        host = urlsplit(source).hostname or source
+        parts = urlsplit(source)
+        host = f"{parts.hostname or ''}{parts.path.rstrip('/')}" or source
         return (f'<a href="{_esc(source)}" target="_blank" rel="noopener noreferrer nofollow">'
                 f"{_esc(host)}</a>")  # fmt: skip
     return _esc(source)
@@ -58,7 +64,7 @@ def _source(source: str | None) -> str:
 
 def _row(line: Line) -> str:
     price = "—" if line.unit_price is None else (
-        f"${line.unit_price:g} {line.price_unit.removeprefix('USD ')}"
+        f"${_decimal(line.unit_price)} {line.price_unit.removeprefix('USD ')}"
     )  # fmt: skip
     basis = "" if line.basis == "measured" else f' <span class="basis">{_esc(line.basis)}</span>'
     note = f'<span class="note">{_esc(line.note)}</span>' if line.note else ""

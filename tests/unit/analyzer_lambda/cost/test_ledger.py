@@ -145,3 +145,12 @@ def test_dollars_are_readable_at_every_scale() -> None:
     assert usd(0.0123) == "$0.0123"
     assert usd(0.000123) == "$0.000123"
     assert usd(0.0000001) == "< $0.000001"
+
+
+def test_the_offline_analyser_is_one_free_line_of_answers_not_tokens() -> None:
+    lines = _ledger(replace(MEASURED, tokens=[TokenUse("extract-v2", 0, 0, 8)]))
+    line = lines["gemini/extract-v2"]
+    assert (line["quantity"], line["unit"], line["cost"]) == (8, "answers", 0.0)
+    assert isinstance(line["quantity"], int)
+    assert lines["lambda/requests"]["quantity"] == 2
+    assert isinstance(lines["lambda/requests"]["quantity"], int)
