@@ -58,6 +58,7 @@ def test_exit_1_and_a_summary_when_pages_failed_or_are_not_analysed(report: Any)
         "results.jsonl",
         "results.csv",
         "changes.jsonl",  # the run's first capture: every page "new" (SPEC.md, Changes)
+        "cost.json",  # the run's cost ledger (SPEC.md, Cost ledger)
         "screenshots",
     }
 
