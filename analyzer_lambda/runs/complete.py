@@ -33,6 +33,7 @@ from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import read_report_pages, read_results
 from analyzer_lambda.runs.progress import RunProgress, measure_progress
+from rivalscope_core.exit_codes import UsageError
 from rivalscope_core.keys import (
     MARKERS_DIR,
     ChunkRef,
@@ -231,16 +232,20 @@ def _cost_section(
     deps: Deps,
     out: Path,
 ) -> ReportSections:
-    """``cost.json`` and the Cost section, as ``report`` writes them. A bad prices file costs
-    the ledger, logged, not the run's report and notification."""
+    """``cost.json`` and the Cost section, as ``report`` writes them. A bad prices file or an S3
+    refusal costs the ledger, logged, not the run's report and notification."""
     try:
         prices = load_price_table(deps.config.prices_file)
     except PriceTableError as exc:
         logger.error("run %s: no cost ledger: %s", run.uri, exc)
         return NO_SECTIONS
-    _, section = write_cost(
-        s3, run, results, chunks, pages=len({(r.page.chunk, r.page.line) for r in rows}),
-        prices=prices, config=deps.config, out_dir=out, prompt_id=meta.prompt_id,
-        generated_at=meta.generated_at,
-    )  # fmt: skip
+    try:
+        _, section = write_cost(
+            s3, run, results, chunks, pages=len({(r.page.chunk, r.page.line) for r in rows}),
+            prices=prices, config=deps.config, out_dir=out, prompt_id=meta.prompt_id,
+            generated_at=meta.generated_at,
+        )  # fmt: skip
+    except (UsageError, StoreError) as exc:  # S3 refused a listing or a read of the ledger's
+        logger.error("run %s: no cost ledger: %s", run.uri, exc)
+        return NO_SECTIONS
     return ReportSections(cost=section)

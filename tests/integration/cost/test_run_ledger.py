@@ -247,3 +247,20 @@ def test_the_run_complete_step_writes_cost_json_beside_its_report(
     assert lines["gemini/gemini-2.5-flash/input"]["quantity"] > 0
     html = s3.get_object(Bucket=bucket, Key=prefix + "report.html")["Body"].read().decode()
     assert usd(cost["total"]["cost"]) in html
+
+
+def test_a_bad_prices_file_costs_the_run_complete_step_its_ledger_not_its_report(
+    s3: S3Client, bucket: str, two_runs: list[str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    prices = tmp_path / "prices.json"
+    prices.write_text("{broken")
+    monkeypatch.setenv("RIVALSCOPE_PRICES_FILE", str(prices))
+    marker = _mark(s3, bucket, RUNS[1], two_runs[1])
+    [run] = lambda_handler(retarget(load_event("s3_put.json"), bucket, marker),
+                           LocalContext(120))["runs"]  # fmt: skip
+    assert run["outcome"] == "done"
+    prefix = report_prefix(RunRef(bucket, "competitors", RUNS[1]), default_prompt().prompt_id)
+    written = _objects(s3, bucket, prefix)
+    assert prefix + "report.html" in written
+    assert prefix + "cost.json" not in written

@@ -263,8 +263,8 @@ def test_analyzer_may_only_read_raw_prompts_config_and_write_analysis_manifests_
         s for s in role_statements(template, "AnalyzerRole") if s["Action"] == "s3:ListBucket"
     ]
     assert listing["Condition"] == {
-        "StringLike": {"s3:prefix": ["raw/*", "prompts/*", "analysis/*"]}
-    }
+        "StringLike": {"s3:prefix": ["raw/*", "prompts/*", "analysis/*", "reports/*"]}
+    }  # reports/*: the cost ledger lists the bytes stored under the run
 
 
 def test_crawler_task_is_sized_reaped_and_given_time_to_flush(
