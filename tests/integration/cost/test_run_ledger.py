@@ -264,3 +264,18 @@ def test_a_bad_prices_file_costs_the_run_complete_step_its_ledger_not_its_report
     written = _objects(s3, bucket, prefix)
     assert prefix + "report.html" in written
     assert prefix + "cost.json" not in written
+
+
+def test_inside_lambda_the_record_takes_the_function_s_configured_memory(
+    s3: S3Client, bucket: str, gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "rivalscope-analyzer")  # the runtime sets it
+    chunk = _chunk(s3, bucket, RUNS[0], _records("$49"))
+    context = LocalContext(120)
+    context.memory_limit_in_mb = 2048
+    assert lambda_handler(retarget(load_event("s3_put.json"), bucket, chunk), context)["complete"]
+    [key] = [k for k in _objects(s3, bucket, "analysis/") if k.endswith(".runtime")]
+    record = _json(s3, bucket, key)
+    assert (record["memory_mb"], record["memory_source"]) == (2048, "lambda")
+    assert record["invocation"] == context.aws_request_id
+    assert key.endswith("/items.0000000/000001.runtime")  # named after the first result

@@ -3,16 +3,21 @@ was not measured stays out of the total and says so, never a guess."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 
 from analyzer_lambda.cost.ledger import GIB, TaskSize, build_ledger
-from analyzer_lambda.cost.measure import Measurements, Stored, TokenUse
+from analyzer_lambda.cost.measure import Measurements, Stored, TokenUse, _digest
 from analyzer_lambda.cost.prices import FargatePrice, LambdaPrice, Price, PriceTable, S3Price
 from analyzer_lambda.cost.runtime import ChunkRuntime
 from analyzer_lambda.cost.section import render_cost_section, usd
 from rivalscope_core.markers import ShardMarker
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # round prices, so that every figure below can be checked on paper
 PRICES = PriceTable(
@@ -154,3 +159,18 @@ def test_the_offline_analyser_is_one_free_line_of_answers_not_tokens() -> None:
     assert isinstance(line["quantity"], int)
     assert lines["lambda/requests"]["quantity"] == 2
     assert isinstance(lines["lambda/requests"]["quantity"], int)
+
+
+def test_the_digest_s_tokens_come_from_digest_json_beside_the_report(tmp_path: Path) -> None:
+    notes: list[str] = []
+    assert _digest(tmp_path, notes) is None  # no digest written: no line
+    (tmp_path / "digest.json").write_text(
+        json.dumps({"model": "flash", "usage": {"input_tokens": 1_000_000, "output_tokens": 0}})
+    )
+    digest = _digest(tmp_path, notes)
+    assert digest == TokenUse("flash", 1_000_000, 0, 1)
+    lines = _ledger(replace(MEASURED, digest=digest))
+    assert lines["digest/flash/input"]["cost"] == pytest.approx(1.0)
+    (tmp_path / "digest.json").write_text("{not json")
+    assert _digest(tmp_path, notes) is None
+    assert "digest.json unreadable" in notes[0]
