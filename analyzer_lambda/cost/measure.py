@@ -223,7 +223,8 @@ def _markers(s3: S3Client, run: RunRef, keys: list[str]) -> tuple[list[ShardMark
 
 def _digest(out_dir: Path | None, notes: list[str]) -> TokenUse | None:
     """``digest.json`` beside ``digest.md``: ``{"model": M, "usage": {"input_tokens": N,
-    "output_tokens": N}}`` (the result records' usage shape); absent or without usage: None."""
+    "output_tokens": N}, "calls": N}`` (the result records' usage shape); absent or without
+    tokens (a deterministic digest, or one reused from an identical request): None."""
     path = out_dir / "digest.json" if out_dir is not None else None
     if path is None or not path.is_file():
         return None
@@ -234,7 +235,7 @@ def _digest(out_dir: Path | None, notes: list[str]) -> TokenUse | None:
             str(data.get("model") or "unknown"),
             int(usage.get("input_tokens") or 0),
             int(usage.get("output_tokens") or 0),
-            1,
+            int(data.get("calls") or 1),  # model calls the digest made (retries included)
         )
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         notes.append(f"digest.json unreadable, its tokens left out: {exc}")

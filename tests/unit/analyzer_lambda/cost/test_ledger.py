@@ -168,7 +168,7 @@ def test_the_digest_s_tokens_come_from_digest_json_beside_the_report(tmp_path: P
         json.dumps({"model": "flash", "usage": {"input_tokens": 1_000_000, "output_tokens": 0}})
     )
     digest = _digest(tmp_path, notes)
-    assert digest == TokenUse("flash", 1_000_000, 0, 1)
+    assert digest == TokenUse("flash", 1_000_000, 0, 1)  # "calls" absent: one
     lines = _ledger(replace(MEASURED, digest=digest))
     assert lines["digest/flash/input"]["cost"] == pytest.approx(1.0)
     (tmp_path / "digest.json").write_text("{not json")
