@@ -20,6 +20,9 @@ raises ``RunNotCompleteError`` (SQS: a batch item failure, so the message is ret
 queue's visibility timeout — the delay between two looks; direct S3/EventBridge: Lambda's
 asynchronous retry), until ``RUN_COMPLETE_TIMEOUT`` after the first shard ended.
 
+Each chunk analysis that wrote a result also leaves its measured duration and the function's
+memory in a runtime record beside the results, for the cost ledger (``cost/runtime.py``).
+
 This module is only the Lambda adapter: the clients, store and analyser come from the
 composition root ``deps.py`` (built on the first invocation, rebuilt only if the configuration
 changes)."""
