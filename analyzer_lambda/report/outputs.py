@@ -31,6 +31,7 @@ _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".csv": "text/csv; charset=utf-8",
     ".jsonl": "application/x-ndjson; charset=utf-8",
+    ".json": "application/json",  # cost.json, digest.json
 }
 
 

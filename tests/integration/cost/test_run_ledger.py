@@ -242,6 +242,8 @@ def test_the_run_complete_step_writes_cost_json_beside_its_report(
     assert run["outcome"] == "done"
     prefix = report_prefix(RunRef(bucket, "competitors", RUNS[1]), default_prompt().prompt_id)
     cost = _json(s3, bucket, prefix + "cost.json")
+    head = s3.head_object(Bucket=bucket, Key=prefix + "cost.json")
+    assert head["ContentType"] == "application/json"
     lines = {line["key"]: line for line in cost["lines"]}
     assert lines["fargate/vcpu"]["quantity"] == pytest.approx(WALL_SECONDS, abs=0.01)
     assert lines["gemini/gemini-2.5-flash/input"]["quantity"] > 0
