@@ -93,6 +93,7 @@ def _main(args: argparse.Namespace) -> int:
     config = Config.from_env(
         os.environ, concurrency=args.concurrency, reuse=False if args.fresh else None
     )
+    prices = load_prices(os.environ)  # a bad RIVALSCOPE_PRICES_FILE stops us before any read
     store = build_store()
     # without --prompt, each page's own, resolved as the analyser does (ANALYSIS_PROMPT last)
     resolver = PromptResolver(store, None if args.prompt else config.analysis_prompt)
@@ -119,7 +120,7 @@ def _main(args: argparse.Namespace) -> int:
     plan = Plan(prompt, model, analyzer, own=lambda ref: resolver.resolve(ref, bucket),
                 model_of=model_of)  # fmt: skip
     plan = make_plan(store, target, plan, config)
-    plan.price = price_for(model, load_prices(os.environ))
+    plan.price = price_for(model, prices)
     print(plan.describe(), file=sys.stderr)
     if args.dry_run:
         return EXIT_OK
