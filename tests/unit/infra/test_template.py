@@ -203,7 +203,9 @@ def test_gemini_key_comes_from_secrets_manager_never_from_the_template(
 ) -> None:
     variables = _props(resources, "AnalyzerFunction")["Environment"]["Variables"]
     assert "GEMINI_API_KEY" not in variables
-    secret_name, secret = _one(template, "AWS::SecretsManager::Secret")
+    # the other secret holds the front door's API key digests (test_frontdoor_template.py)
+    secret_name = "GeminiApiKeySecret"
+    secret = _props(resources, secret_name)
     assert "SecretString" not in secret  # set later with put-secret-value
     assert refers_to(variables["GEMINI_API_KEY_SECRET_ARN"], secret_name)
     readers = [
@@ -340,7 +342,12 @@ def test_every_log_group_has_a_retention_and_the_function_uses_one(
     template: dict[str, Any], resources: dict[str, Any]
 ) -> None:
     groups = resources_of_type(template, "AWS::Logs::LogGroup")
-    assert set(groups) == {"CrawlerLogGroup", "AnalyzerLogGroup", "ShardPlannerLogGroup"}
+    assert set(groups) == {
+        "CrawlerLogGroup",
+        "AnalyzerLogGroup",
+        "ShardPlannerLogGroup",
+        "FrontDoorLogGroup",
+    }
     for group in groups.values():
         assert refers_to(group["Properties"]["RetentionInDays"], "LogRetentionDays")
     logging = _props(resources, "AnalyzerFunction")["LoggingConfig"]
