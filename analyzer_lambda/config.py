@@ -45,6 +45,17 @@ DIGEST_LANGUAGE = "DIGEST_LANGUAGE"  # BCP 47 tag of digest.md (SPEC.md: en defa
 # reanalyze --via batch: above this many bytes a submission goes as an uploaded JSONL file
 GEMINI_BATCH_INLINE_MAX_BYTES = "GEMINI_BATCH_INLINE_MAX_BYTES"
 GEMINI_BATCH_MAX_REQUESTS = "GEMINI_BATCH_MAX_REQUESTS"  # pages per batch job, at most
+# The cost ledger (analyzer_lambda/cost/): a JSON file overriding the built-in price table, and
+# what the template deploys, so that measured seconds are priced at the right size: the crawl
+# task's CPU units and MiB (infra/template.yaml passes the task definition's own values) and the
+# CPU architecture of the task and of the analyser function.
+PRICES_FILE = "RIVALSCOPE_PRICES_FILE"
+CRAWL_TASK_CPU = "CRAWL_TASK_CPU"  # ECS CPU units: 1024 = 1 vCPU
+CRAWL_TASK_MEMORY = "CRAWL_TASK_MEMORY"  # MiB
+CRAWL_TASK_ARCHITECTURE = "CRAWL_TASK_ARCHITECTURE"
+ANALYZER_ARCHITECTURE = "ANALYZER_ARCHITECTURE"
+# set by the Lambda runtime itself: the handler is running inside AWS Lambda
+LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 
 # Notifications (SPEC.md "Digest and notifications"): Apprise URLs carry tokens, so in AWS they
 # come from Secrets Manager or SSM, named by reference only
@@ -89,6 +100,12 @@ class Config:
     digest_language: str = "en"
     gemini_batch_inline_max_bytes: int = INLINE_MAX_BYTES
     gemini_batch_max_requests: int = DEFAULT_MAX_REQUESTS
+    prices_file: str | None = None
+    crawl_task_cpu: int = 1024
+    crawl_task_memory: int = 3072
+    crawl_task_architecture: str = "x86_64"
+    analyzer_architecture: str = "x86_64"
+    in_lambda: bool = False
     notify_urls: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     notify_urls_secret_arn: str | None = None
     notify_urls_parameter: str | None = None
@@ -131,6 +148,12 @@ class Config:
             "gemini_batch_max_requests": int(
                 _number(environ, GEMINI_BATCH_MAX_REQUESTS, DEFAULT_MAX_REQUESTS, minimum=1)
             ),
+            "prices_file": _text(environ, PRICES_FILE),
+            "crawl_task_cpu": int(_number(environ, CRAWL_TASK_CPU, 1024, minimum=256)),
+            "crawl_task_memory": int(_number(environ, CRAWL_TASK_MEMORY, 3072, minimum=512)),
+            "crawl_task_architecture": _architecture(environ, CRAWL_TASK_ARCHITECTURE),
+            "analyzer_architecture": _architecture(environ, ANALYZER_ARCHITECTURE),
+            "in_lambda": _text(environ, LAMBDA_FUNCTION_NAME) is not None,
             "notify_urls": split_notify_urls(_text(environ, NOTIFY_URLS) or ""),
             "notify_urls_secret_arn": _text(environ, NOTIFY_URLS_SECRET_ARN),
             "notify_urls_parameter": _text(environ, NOTIFY_URLS_PARAMETER),
@@ -230,6 +253,15 @@ def _language(environ: Mapping[str, str], name: str) -> str:
         raise ConfigurationError(
             f"{name}={raw!r} is not a BCP 47 language tag such as 'en' or 'ja'{hint}"
         )
+    return raw
+
+
+def _architecture(environ: Mapping[str, str], name: str) -> str:
+    """``x86_64`` (the default, what the template deploys) or ``arm64``, in AWS's spelling;
+    ECS's ``X86_64``/``ARM64`` are accepted too."""
+    raw = (_text(environ, name) or "x86_64").lower()
+    if raw not in {"x86_64", "arm64"}:
+        raise ConfigurationError(f"{name}={raw!r} must be x86_64 or arm64")
     return raw
 
 

@@ -22,6 +22,9 @@ raises ``RunNotCompleteError`` (SQS: a batch item failure, so the message is ret
 queue's visibility timeout — the delay between two looks; direct S3/EventBridge: Lambda's
 asynchronous retry), until ``RUN_COMPLETE_TIMEOUT`` after the first shard ended.
 
+Each chunk analysis that wrote a result also leaves its measured duration and the function's
+memory in a runtime record beside the results, for the cost ledger (``cost/runtime.py``).
+
 This module is only the Lambda adapter: the clients, store and analyser come from the
 composition root ``deps.py`` (built on the first invocation, rebuilt only if the configuration
 changes)."""
@@ -30,8 +33,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import platform
 import shutil
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -44,9 +49,11 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from analyzer_lambda import events
+from analyzer_lambda.cost.runtime import ChunkRuntime, runtime_key
 from analyzer_lambda.deps import current_deps, shared_s3_client
-from analyzer_lambda.exceptions import ChunksIncompleteError, RunNotCompleteError
-from analyzer_lambda.work import ChunkOutcome, Deadline, analyze_chunk
+from analyzer_lambda.exceptions import ChunksIncompleteError, RunNotCompleteError, StoreError
+from analyzer_lambda.work import ChunkOutcome, Deadline, PageOutcome, analyze_chunk
+from rivalscope_core.records import utc_now_iso
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -82,13 +89,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         request = events.reanalyze_request(event)
         if request.fresh:
             deps = dataclasses.replace(deps, reuse=None)
-        return _summary(_analyze(request.chunks, deps, deadline, request.prompt, request.model))
+        outcomes = _analyze(request.chunks, deps, deadline, context, request.prompt, request.model)
+        return _summary(outcomes)
     objects = (
         events.objects_from_s3_notification(event)
         if kind == "s3"
         else events.objects_from_eventbridge(event)
     )
-    return _handle_objects(objects, deps, deadline)
+    return _handle_objects(objects, deps, deadline, context)
 
 
 def _collect_batches(deps: Deps, deadline: Deadline) -> dict[str, Any]:
@@ -130,10 +138,12 @@ def _collect_batches(deps: Deps, deadline: Deadline) -> dict[str, Any]:
     }
 
 
-def _handle_objects(objects: list[S3Uri], deps: Deps, deadline: Deadline) -> dict[str, Any]:
+def _handle_objects(
+    objects: list[S3Uri], deps: Deps, deadline: Deadline, context: LambdaContext
+) -> dict[str, Any]:
     """Chunks are analysed; markers start the run-complete step. Raises when something must
     come back later (an unfinished chunk first: its run cannot be complete either)."""
-    summary = _summary(_analyze(events.chunks_of(objects), deps, deadline))
+    summary = _summary(_analyze(events.chunks_of(objects), deps, deadline, context))
     if not summary["complete"]:
         raise ChunksIncompleteError(summary)
     markers = events.markers_of(objects)
@@ -175,7 +185,7 @@ def _handle_sqs(
         objects = events.objects_from_sqs_body(record.body)
         if not objects:
             logger.info("message %s: nothing to analyse (test event?)", record.message_id)
-        return _handle_objects(objects, deps, deadline)
+        return _handle_objects(objects, deps, deadline, context)
 
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
@@ -187,14 +197,23 @@ def _analyze(
     chunks: tuple[ChunkRef, ...] | list[ChunkRef],
     deps: Deps,
     deadline: Deadline,
+    context: LambdaContext,
     prompt: str | None = None,
     model: str | None = None,
 ) -> list[ChunkOutcome]:
     outcomes = []
     for chunk in chunks:
+        written: list[str] = []
+
+        def note(page: PageOutcome, written: list[str] = written) -> None:
+            if page.status in ("done", "failed") and page.result_key:
+                written.append(page.result_key)
+
+        started, clock = utc_now_iso(), time.monotonic()
         outcome = analyze_chunk(
-            chunk, deps, deadline, prompt_override=prompt, model_override=model
+            chunk, deps, deadline, prompt_override=prompt, model_override=model, progress=note
         )
+        _record_runtime(deps, chunk, outcome, written, started, time.monotonic() - clock, context)
         logger.info("chunk analysed", extra=outcome.to_dict())
         for name, value in (
             ("PagesAnalysed", outcome.done),
@@ -212,6 +231,49 @@ def _analyze(
         )
         outcomes.append(outcome)
     return outcomes
+
+
+def _record_runtime(
+    deps: Deps,
+    chunk: ChunkRef,
+    outcome: ChunkOutcome,
+    written: list[str],
+    started: str,
+    seconds: float,
+    context: LambdaContext,
+) -> None:
+    """The chunk's runtime record for the cost ledger (``cost/runtime.py``), named after the
+    first result written; nothing when none was (a duplicate event). Never fails the chunk."""
+    if not written:
+        return
+    memory = getattr(context, "memory_limit_in_mb", None)
+    source = "lambda" if deps.config.in_lambda else "configured"
+    record = ChunkRuntime(
+        chunk=chunk.uri,
+        invocation=str(getattr(context, "aws_request_id", "") or "unknown"),
+        started_at=started,
+        duration_seconds=round(seconds, 3),
+        memory_mb=int(memory) if memory else None,
+        memory_source=source if memory else "not measured",
+        architecture=_architecture(deps),
+        done=outcome.done,
+        failed=outcome.failed,
+        skipped=outcome.skipped,
+        pending=outcome.pending,
+    )
+    key = runtime_key(min(written))
+    try:
+        deps.store.put_new(chunk.bucket, key, record.to_json(), content_type="application/json")
+    except StoreError as exc:
+        logger.warning("runtime record s3://%s/%s not written: %s", chunk.bucket, key, exc)
+
+
+def _architecture(deps: Deps) -> str:
+    """In Lambda, the machine says (``aarch64`` is AWS's ``arm64``); elsewhere the configured
+    one (the template's), since this machine is not what would be billed."""
+    if deps.config.in_lambda:
+        return "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
+    return deps.config.analyzer_architecture
 
 
 def _summary(outcomes: list[ChunkOutcome]) -> dict[str, Any]:

@@ -160,6 +160,19 @@ class Store:
             raise
         return True
 
+    def put_new(self, bucket: str, key: str, body: bytes, *, content_type: str) -> bool:
+        """Write ``key`` unless it exists (``IfNoneMatch``); False when it did already."""
+        try:
+            with s3_errors(f"write s3://{bucket}/{key}"):
+                self._s3.put_object(
+                    Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*"
+                )
+        except StoreError as exc:
+            if exc.code in _PRECONDITION:
+                return False
+            raise
+        return True
+
     def read_text(self, bucket: str, key: str) -> str:
         return self.read_bytes(bucket, key).decode("utf-8")
 

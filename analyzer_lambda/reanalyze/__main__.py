@@ -97,6 +97,7 @@ def _main(args: argparse.Namespace) -> int:
     config = Config.from_env(
         os.environ, concurrency=args.concurrency, reuse=False if args.fresh else None
     )
+    prices = load_prices(os.environ)  # a bad RIVALSCOPE_PRICES_FILE stops us before any read
     if args.via == "batch":
         from analyzer_lambda.reanalyze.batch import run_batch
 
@@ -127,7 +128,7 @@ def _main(args: argparse.Namespace) -> int:
     plan = Plan(prompt, model, analyzer, own=lambda ref: resolver.resolve(ref, bucket),
                 model_of=model_of)  # fmt: skip
     plan = make_plan(store, target, plan, config)
-    plan.price = price_for(model, load_prices(os.environ))
+    plan.price = price_for(model, prices)
     print(plan.describe(), file=sys.stderr)
     if args.dry_run:
         return EXIT_OK

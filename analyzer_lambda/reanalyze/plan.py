@@ -71,10 +71,20 @@ class Plan:
             None if self.price is None else self.price.cost(self.input_tokens, self.output_tokens)
         )
 
+    @property
+    def batch_cost(self) -> float | None:
+        """The same pages through the Gemini Batch API (``--via batch``)."""
+        if self.price is None:
+            return None
+        return self.price.batch_cost(self.input_tokens, self.output_tokens)
+
     def describe(self) -> str:
         cost = "unknown (no price for this model: see RIVALSCOPE_PRICES_FILE)"
         if self.price is not None:
-            cost = f"${self.cost:.4f} (prices as of {self.price.as_of})"
+            cost = (
+                f"${self.cost:.4f} standard, ${self.batch_cost:.4f} with the Batch API "
+                f"(--via batch); prices as of {self.price.as_of}, {self.price.source}"
+            )
         which = (
             f"prompt {self.prompt.prompt_id}"
             if self.prompt is not None

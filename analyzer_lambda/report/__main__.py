@@ -5,7 +5,8 @@ analysed with (a watch list gives competitors prompts of their own, #17) — wri
 ``results.jsonl``, ``results.csv``, ``report.html``, ``changes.jsonl`` (against each page's
 previous capture, ``--against RUN_URI``, or not with ``--no-compare``: ``report.compose``),
 ``digest.md`` + ``digest.json`` made of those changes (``analyzer_lambda.digest``; it heads
-``report.html``) and
+``report.html``), ``cost.json`` (the run's cost ledger, also the report's Cost section:
+``analyzer_lambda.cost``) and
 ``screenshots/`` into DIR, and with ``--upload`` copies them, private, under ``reports/…`` in
 the bucket and prints a presigned URL.
 
@@ -21,10 +22,13 @@ import argparse
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.config import Config
+from analyzer_lambda.cost import write_cost
+from analyzer_lambda.cost.prices import load_price_table
 from analyzer_lambda.report.compose import (
     CompareWith,
     build_sections,
@@ -110,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         target = parse_run_uri(args.run_uri)
         run = target if isinstance(target, RunRef) else target.run
+        config = Config.from_env(os.environ)
+        prices = load_price_table(config.prices_file)  # a bad prices file stops us first
         s3 = make_s3_client()
         chunks = list_chunks(s3, target)
         only = target if isinstance(target, ChunkRef) else None
@@ -119,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results = read_results(s3, run, prompt_id, only)
             pages = read_report_pages(s3, chunks, args.out)
         else:  # each page with the prompt it was analysed with
-            own = own_prompt_ids(s3, Config.from_env(os.environ).analysis_prompt)
+            own = own_prompt_ids(s3, config.analysis_prompt)
             pages = read_report_pages(s3, chunks, args.out, prompt_id_of=own)
             results = read_own_results(s3, run, pages, only)
             prompt_id = ", ".join(sorted({str(p.prompt_id) for p in pages if p.prompt_id}))
@@ -131,10 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         changes = report_changes(s3, chunks, results, args.out, settings)
         if changes is not None:
             print("changes: " + ", ".join(f"{n} {s}" for s, n in sorted(changes.counts().items())))
-        digest = write_digest(s3, run, rows, args.out, changes, Config.from_env(os.environ))
+        digest = write_digest(s3, run, rows, args.out, changes, config)
         if digest is not None:
             print(f"digest: {args.out / 'digest.md'} ({_how(digest)})")
-        sections = build_sections(rows, changes, schema, digest)
+        # after the digest: the ledger counts the digest's tokens from digest.json
+        ledger, cost_section = write_cost(
+            s3, run, results, chunks, pages=len({(r.page.chunk, r.page.line) for r in rows}),
+            prices=prices, config=config, out_dir=args.out, prompt_id=prompt_id,
+            generated_at=meta.generated_at,
+        )  # fmt: skip
+        sections = replace(build_sections(rows, changes, schema, digest), cost=cost_section)
         write_outputs(rows, meta, args.out, sections)
         url = None
         if args.upload:
@@ -149,6 +161,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(rows)} results: {tally['done']} analysed, {tally['failed']} failed, "
         f"{tally['missing']} not analysed, {tally['blocked']} blocked by site"
     )
+    per = ledger.per_1000_pages(ledger.total)
+    print(
+        f"cost: ${ledger.total:.4f} (${per or 0:.4f} per 1,000 pages; with Batch prices "
+        f"${ledger.batch_total:.4f})" + (f"; not counted: {', '.join(ledger.missing)}"
+                                           if ledger.missing else "")
+    )  # fmt: skip
     print(f"report: {args.out / 'report.html'}")
     if url is not None:
         print(

@@ -24,12 +24,14 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.changes.rules import ChangeRulesError
+from analyzer_lambda.cost import write_cost
+from analyzer_lambda.cost.prices import PriceTableError, load_price_table
 from analyzer_lambda.exceptions import RunNotCompleteError, StoreError
 from analyzer_lambda.report.compose import (
     CompareWith,
@@ -42,6 +44,7 @@ from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import read_own_results, read_report_pages
 from analyzer_lambda.runs.progress import RunProgress, measure_progress
+from rivalscope_core.exit_codes import UsageError
 from rivalscope_core.keys import (
     MARKERS_DIR,
     OWN_PROMPTS,
@@ -59,8 +62,10 @@ from rivalscope_core.records import utc_now_iso
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from analyzer_lambda.report.rows import ReportRow
     from analyzer_lambda.work import Deps
     from rivalscope_core.keys import MarkerRef, RunRef
+    from rivalscope_core.records import ResultRecord
 
 logger = logging.getLogger(__name__)
 
@@ -275,8 +280,39 @@ def _write_report(
             settings = None
         changes = report_changes(s3, chunks, results, out, settings)
         digest = write_digest(s3, run, rows, out, changes, deps.config)
-        sections = build_sections(rows, changes, schema, digest)
+        # after the digest: the ledger counts the digest's tokens from digest.json
+        cost = _cost_section(s3, run, results, chunks, rows, meta, deps, out)
+        sections = replace(build_sections(rows, changes, schema, digest), cost=cost)
         write_outputs(rows, meta, out, sections)
         prefix = report_prefix(run, label)
         url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES, sections)
     return url, dict(counts(rows)), digest is not None
+
+
+def _cost_section(
+    s3: S3Client,
+    run: RunRef,
+    results: list[ResultRecord],
+    chunks: list[ChunkRef],
+    rows: list[ReportRow],
+    meta: ReportMeta,
+    deps: Deps,
+    out: Path,
+) -> str:
+    """``cost.json`` and the Cost section, as ``report`` writes them. A bad prices file or an S3
+    refusal costs the ledger, logged, not the run's report and notification."""
+    try:
+        prices = load_price_table(deps.config.prices_file)
+    except PriceTableError as exc:
+        logger.error("run %s: no cost ledger: %s", run.uri, exc)
+        return ""
+    try:
+        _, section = write_cost(
+            s3, run, results, chunks, pages=len({(r.page.chunk, r.page.line) for r in rows}),
+            prices=prices, config=deps.config, out_dir=out, prompt_id=meta.prompt_id,
+            generated_at=meta.generated_at,
+        )  # fmt: skip
+    except (UsageError, StoreError) as exc:  # S3 refused a listing or a read of the ledger's
+        logger.error("run %s: no cost ledger: %s", run.uri, exc)
+        return ""
+    return section

@@ -144,7 +144,27 @@ def test_dry_run_prints_pages_tokens_and_cost_and_calls_nothing(
         "input_per_million": 1000, "output_per_million": 0, "as_of": "2030-01-01"}}))  # fmt: skip
     dearer = reanalyze(run, "--prompt", str(prompt_file), "--dry-run",
                        RIVALSCOPE_PRICES_FILE=str(prices))  # fmt: skip
-    assert f"estimated cost: ${tokens * 1000 / 1e6:.4f} (prices as of 2030-01-01)" in dearer.stderr
+    # both prices from the one table: standard, and the Batch API's (half, unless the file
+    # gives batch rates of its own)
+    assert (
+        f"estimated cost: ${tokens * 1000 / 1e6:.4f} standard, ${tokens * 500 / 1e6:.4f} with "
+        "the Batch API (--via batch); prices as of 2030-01-01"
+    ) in dearer.stderr
+    prices.write_text(json.dumps({"gemini": {"gemini-2.5-flash": {
+        "input_per_million": 1000, "output_per_million": 0, "batch_input_per_million": 100,
+        "batch_output_per_million": 0, "as_of": "2030-02-01"}}}))  # fmt: skip
+    batch = reanalyze(run, "--prompt", str(prompt_file), "--dry-run",
+                      RIVALSCOPE_PRICES_FILE=str(prices))  # fmt: skip
+    assert f"${tokens * 100 / 1e6:.4f} with the Batch API" in batch.stderr
+    prices.write_text(
+        json.dumps(
+            {"gemini": {"gemini-2.5-flash": {"input_per_million": -1, "output_per_million": 0}}}
+        )
+    )
+    bad = reanalyze(run, "--prompt", str(prompt_file), "--dry-run",
+                    RIVALSCOPE_PRICES_FILE=str(prices))  # fmt: skip
+    assert bad.returncode == 2
+    assert "gemini.gemini-2.5-flash.input_per_million" in bad.stderr
 
     assert gemini.calls == 0
     assert site.paths() == []

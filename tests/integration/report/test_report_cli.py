@@ -60,6 +60,7 @@ def test_exit_1_and_a_summary_when_pages_failed_or_are_not_analysed(report: Any)
         "changes.jsonl",  # the run's first capture: every page "new" (SPEC.md, Changes)
         "digest.md",  # and its digest (#13), with digest.json for the cost ledger
         "digest.json",
+        "cost.json",  # the run's cost ledger (SPEC.md, Cost ledger)
         "screenshots",
     }
 

@@ -299,8 +299,8 @@ def test_analyzer_may_only_read_raw_prompts_config_and_write_analysis_manifests_
         s for s in role_statements(template, "AnalyzerRole") if s["Action"] == "s3:ListBucket"
     ]
     assert listing["Condition"] == {
-        "StringLike": {"s3:prefix": ["raw/*", "prompts/*", "analysis/*"]}
-    }
+        "StringLike": {"s3:prefix": ["raw/*", "prompts/*", "analysis/*", "reports/*"]}
+    }  # reports/*: the cost ledger lists the bytes stored under the run
 
 
 def test_crawler_task_is_sized_reaped_and_given_time_to_flush(
@@ -321,6 +321,23 @@ def test_crawler_task_is_sized_reaped_and_given_time_to_flush(
     logging = container["LogConfiguration"]
     assert logging["LogDriver"] == "awslogs"
     assert refers_to(logging["Options"]["awslogs-group"], "CrawlerLogGroup")
+
+
+def test_the_cost_ledger_prices_the_task_and_function_as_deployed(
+    template: dict[str, Any],
+) -> None:
+    from analyzer_lambda.config import Config
+
+    _, task = _one(template, "AWS::ECS::TaskDefinition")
+    function = _props(template["Resources"], "AnalyzerFunction")
+    variables = function["Environment"]["Variables"]
+    config = Config.from_env({k: v for k, v in variables.items() if isinstance(v, str)})
+    assert (config.crawl_task_cpu, config.crawl_task_memory) == (
+        int(task["Cpu"]),
+        int(task["Memory"]),
+    )
+    assert config.crawl_task_architecture == task["RuntimePlatform"]["CpuArchitecture"].lower()
+    assert [config.analyzer_architecture] == function["Architectures"]
 
 
 def test_every_log_group_has_a_retention_and_the_function_uses_one(
