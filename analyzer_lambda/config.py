@@ -40,7 +40,50 @@ RUN_COMPLETE_TIMEOUT = "RUN_COMPLETE_TIMEOUT"
 ANALYZER_REUSE = "ANALYZER_REUSE"  # false: ask the model even for pages that did not change
 CHANGE_RULES = "CHANGE_RULES"  # noise rules of the change diffs: file, s3:// URI or NAME
 
+# The Slack command (analyzer_lambda/slack/). In AWS the two secrets come from Secrets Manager
+# by reference: the command's function reads only the signing secret, the analyser (which posts
+# a finished run) only the bot token.
+SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"  # noqa: S105 - a variable name
+SLACK_SIGNING_SECRET_ARN = "SLACK_SIGNING_SECRET_ARN"  # noqa: S105 - a variable name
+SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"  # noqa: S105 - a variable name
+SLACK_BOT_TOKEN_SECRET_ARN = "SLACK_BOT_TOKEN_SECRET_ARN"  # noqa: S105 - a variable name
+SLACK_API_URL = "SLACK_API_URL"  # an alternate Web API base URL (proxies, tests)
+SLACK_MAX_PAGES = "SLACK_MAX_PAGES"  # pages of a finished run posted into the channel
+
 DEFAULT_MODEL = "gemini-2.5-flash"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The Slack command's settings; secrets are never shown in a repr."""
+
+    signing_secret: str | None = dataclasses.field(default=None, repr=False)
+    signing_secret_arn: str | None = None
+    bot_token: str | None = dataclasses.field(default=None, repr=False)
+    bot_token_secret_arn: str | None = None
+    api_url: str = DEFAULT_SLACK_API_URL
+    max_pages: int = 10
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SlackConfig:
+        api_url = _text(environ, SLACK_API_URL) or DEFAULT_SLACK_API_URL
+        if not api_url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"{SLACK_API_URL}={api_url!r} must be an http(s) URL")
+        return cls(
+            signing_secret=_text(environ, SLACK_SIGNING_SECRET),
+            signing_secret_arn=_text(environ, SLACK_SIGNING_SECRET_ARN),
+            bot_token=_text(environ, SLACK_BOT_TOKEN),
+            bot_token_secret_arn=_text(environ, SLACK_BOT_TOKEN_SECRET_ARN),
+            # slack_sdk joins method names to it: it must end with a slash
+            api_url=api_url.rstrip("/") + "/",
+            max_pages=int(_number(environ, SLACK_MAX_PAGES, 10, minimum=1)),
+        )
+
+    @property
+    def posts_answers(self) -> bool:
+        """A bot token is set, or a place to read it from: finished runs are posted."""
+        return bool(self.bot_token or self.bot_token_secret_arn)
 
 
 @dataclass(frozen=True)
@@ -68,6 +111,7 @@ class Config:
     run_complete_timeout: float = 21600.0
     reuse: bool = True
     change_rules: str | None = None
+    slack: SlackConfig = dataclasses.field(default_factory=SlackConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **explicit: Any) -> Config:
@@ -97,6 +141,7 @@ class Config:
             "run_complete_timeout": _number(environ, RUN_COMPLETE_TIMEOUT, 21600.0, minimum=0),
             "reuse": _flag(environ, ANALYZER_REUSE, default=True),
             "change_rules": _text(environ, CHANGE_RULES),
+            "slack": SlackConfig.from_env(environ),
         }
         if work_dir := _text(environ, ANALYZER_WORK_DIR):
             values["work_dir"] = Path(work_dir)

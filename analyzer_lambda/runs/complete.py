@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,8 @@ from rivalscope_core.markers import ShardMarker
 from rivalscope_core.records import utc_now_iso
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mypy_boto3_s3 import S3Client
 
     from analyzer_lambda.work import Deps
@@ -66,12 +69,24 @@ class RunOutcome:
         return {"run": self.run, "outcome": self.outcome, **self.status}
 
 
-def on_run_complete(status: dict[str, Any], report_url: str) -> None:
-    """The hook for the run's digest and notification (issues #12/#13, not built yet): called
-    once per run, by the invocation that holds the run's claim, after the report is stored and
-    before ``run.json`` says ``done``. It does nothing yet."""
+#: What runs once a run is complete (the Slack answer, the notification): called with the
+#: run's status and its report's presigned URL. ``Deps.run_complete_hooks`` lists them.
+RunCompleteHook = Callable[[dict[str, Any], str], None]
+
+
+def on_run_complete(
+    status: dict[str, Any], report_url: str, hooks: Sequence[RunCompleteHook] = ()
+) -> None:
+    """Called once per run, by the invocation that holds the run's claim, after the report is
+    stored and before ``run.json`` says ``done``. Each hook runs in turn; one that fails is
+    logged and does not keep the others (or ``done``) from happening: each hook guards its own
+    at-most-once effect."""
     logger.info("run complete: %s (report %s)", status["run"], status["report"])
-    del report_url
+    for hook in hooks:
+        try:
+            hook(status, report_url)
+        except Exception:
+            logger.exception("run-complete hook %r failed", hook)
 
 
 def complete_run(
@@ -121,7 +136,7 @@ def complete_run(
             "counts": tally,
             "completed_at": utc_now_iso(),
         }
-        on_run_complete(status, report_url)
+        on_run_complete(status, report_url, deps.run_complete_hooks)
         _put_status(s3, run, status_key, status)
     finally:
         deps.store.release(claim)

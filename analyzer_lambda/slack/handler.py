@@ -1,0 +1,66 @@
+"""The Slack command's Lambda entry point (``analyzer_lambda.slack.handler.lambda_handler``,
+the analyser image with another ``Command``; infra/template.yaml, ``SlackFunction``), behind a
+function URL whose auth type is NONE: Slack cannot sign with SigV4, it signs with the app's
+signing secret, which ``app.py`` checks on every request before anything else happens.
+
+Bolt's AWS adapter runs the lazy listener by invoking this function again asynchronously with
+the same request and the header ``x-slack-bolt-lazy-only``, and marks that event with a
+top-level ``"method": "NONE"``, which no function URL event has. A request arriving over HTTP
+has any lazy header removed here: a replayed request cannot pass itself off as our own second
+invocation and skip the replay guard."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+
+from analyzer_lambda.config import Config
+from analyzer_lambda.deps import shared_s3_client
+from analyzer_lambda.slack.endpoint import LAZY_HEADERS, PATH
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from analyzer_lambda.slack.starter import RunStarter
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+_lock = threading.Lock()
+_handler: SlackRequestHandler | None = None
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("method") != "NONE":  # over HTTP, not our own lazy invocation
+        headers = event.get("headers") or {}
+        event = {
+            **event,
+            "headers": {k: v for k, v in headers.items() if k.lower() not in LAZY_HEADERS},
+        }
+        if event.get("rawPath", PATH) not in {PATH, "/"}:
+            return {"statusCode": 404, "headers": {}, "body": "Not Found"}
+    answer: dict[str, Any] = _current().handle(event, context)  # type: ignore[no-untyped-call]
+    return answer
+
+
+def _current() -> SlackRequestHandler:
+    """Built on the first request of a container (the signing secret is read then)."""
+    global _handler
+    with _lock:
+        if _handler is None:
+            from analyzer_lambda.slack.wiring import build_command_app
+
+            config = Config.from_env(os.environ)
+            app = build_command_app(config, _starter(config), shared_s3_client())
+            _handler = SlackRequestHandler(app)
+        return _handler
+
+
+def _starter(config: Config) -> RunStarter:
+    """The crawl state machine's starter of the HTTP API (``analyzer_lambda.frontdoor``)."""
+    from analyzer_lambda.exceptions import ConfigurationError
+
+    raise ConfigurationError("no run starter is wired for the Slack function yet")
