@@ -46,7 +46,7 @@ def pages_word(count: int) -> str:
 
 def ack_text(command: SlackCommand) -> str:
     """The answer within 3 s: what will be crawled, and that results follow here."""
-    shown = ", ".join(code(url, 120) for url in command.urls[:5])
+    shown = ", ".join(f"`{code(url, 120)}`" for url in command.urls[:5])
     more = f" and {len(command.urls) - 5} more" if len(command.urls) > 5 else ""
     asked = f" — “{escape(clip(command.prompt, 300))}”" if command.prompt else ""
     return (
