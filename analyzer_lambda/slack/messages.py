@@ -117,7 +117,7 @@ def cannot_post_text(error: str, report_url: str) -> str:
         else ""
     )
     report = link(report_url, "Full report")
-    return f"rivalscope finished, but could not post here ({code(error)}).{hint} {report}."
+    return f"rivalscope finished, but could not post here (`{code(error)}`).{hint} {report}."
 
 
 def _page_context(page: PageAnswer) -> str:

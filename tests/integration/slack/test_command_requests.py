@@ -37,6 +37,7 @@ RUN = "2026-12-02T01-02-03"
 class RecordingStarter:
     refuse: str | None = None
     fail: bool = False
+    run: str = RUN
     calls: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
 
     def start_run(self, urls: Sequence[str], prompt: str | None) -> StartedRun:
@@ -45,7 +46,7 @@ class RecordingStarter:
             raise RunRequestError(self.refuse)
         if self.fail:
             raise RuntimeError("state machine unreachable")
-        return StartedRun(RUN, status_url=f"http://127.0.0.1:8765/runs/{RUN}")
+        return StartedRun(self.run, status_url=f"http://127.0.0.1:8765/runs/{self.run}")
 
 
 @pytest.fixture
