@@ -17,10 +17,13 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
 from analyzer_lambda.config import Config
 from analyzer_lambda.deps import shared_s3_client
+from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.slack.endpoint import LAZY_HEADERS, PATH
 
 if TYPE_CHECKING:
@@ -28,7 +31,10 @@ if TYPE_CHECKING:
 
     from analyzer_lambda.slack.starter import RunStarter
 
-logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+logger = Logger(service="rivalscope-slack", stream=sys.stderr)
+# the package's module loggers (Bolt's included) print through the same JSON handler
+logging.getLogger("analyzer_lambda")
+copy_config_to_registered_loggers(source_logger=logger, include={"analyzer_lambda"})
 _lock = threading.Lock()
 _handler: SlackRequestHandler | None = None
 
@@ -42,7 +48,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         }
         if event.get("rawPath", PATH) not in {PATH, "/"}:
             return {"statusCode": 404, "headers": {}, "body": "Not Found"}
-    answer: dict[str, Any] = _current().handle(event, context)  # type: ignore[no-untyped-call]
+    try:
+        handler = _current()
+    except ConfigurationError as exc:  # e.g. the signing secret not set yet: refuse, loudly
+        logger.error("the Slack command is not configured: %s", exc)
+        return {"statusCode": 503, "headers": {}, "body": "the Slack command is not configured"}
+    answer: dict[str, Any] = handler.handle(event, context)  # type: ignore[no-untyped-call]
     return answer
 
 
@@ -51,9 +62,10 @@ def _current() -> SlackRequestHandler:
     global _handler
     with _lock:
         if _handler is None:
-            from analyzer_lambda.slack.wiring import build_command_app
+            from analyzer_lambda.slack.wiring import build_command_app, signing_secret
 
             config = Config.from_env(os.environ)
+            signing_secret(config.slack)  # a missing secret is the first thing to say
             app = build_command_app(config, _starter(config), shared_s3_client())
             _handler = SlackRequestHandler(app)
         return _handler
@@ -61,6 +73,4 @@ def _current() -> SlackRequestHandler:
 
 def _starter(config: Config) -> RunStarter:
     """The crawl state machine's starter of the HTTP API (``analyzer_lambda.frontdoor``)."""
-    from analyzer_lambda.exceptions import ConfigurationError
-
     raise ConfigurationError("no run starter is wired for the Slack function yet")

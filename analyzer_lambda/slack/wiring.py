@@ -28,12 +28,14 @@ def build_command_app(config: Config, starter: RunStarter, s3: S3Client) -> App:
 
     if not config.pages_bucket:
         raise ConfigurationError("set PAGES_BUCKET: the Slack command keeps its state there")
-    secret = resolve_secret(
-        config.slack.signing_secret, config.slack.signing_secret_arn, SLACK_SIGNING_SECRET
-    )
+    secret = signing_secret(config.slack)
     return build_app(
         signing_secret=secret, starter=starter, store=SlackStore(s3, config.pages_bucket)
     )
+
+
+def signing_secret(config: SlackConfig) -> str:
+    return resolve_secret(config.signing_secret, config.signing_secret_arn, SLACK_SIGNING_SECRET)
 
 
 def web_client(config: SlackConfig) -> WebClient:
