@@ -301,11 +301,11 @@ def test_every_log_group_has_a_retention_and_the_function_uses_one(
     }  # fmt: skip
     for group in groups.values():
         assert refers_to(group["Properties"]["RetentionInDays"], "LogRetentionDays")
-    for function, group in (
+    for function, name in (
         ("AnalyzerFunction", "AnalyzerLogGroup"),
         ("SlackFunction", "SlackLogGroup"),
     ):
-        assert refers_to(_props(resources, function)["LoggingConfig"]["LogGroup"], group)
+        assert refers_to(_props(resources, function)["LoggingConfig"]["LogGroup"], name)
 
 
 def test_schedule_starts_the_crawl_state_machine_on_the_configured_cadence(
