@@ -43,7 +43,8 @@ def read_answer(store: SlackStore, report_uri: str) -> list[PageAnswer]:
             continue
         record = json.loads(line)
         shot = shots.get((str(record.get("chunk")), int(record.get("line") or 0)))
-        name = shot.rsplit("/", 1)[-1].split(".", 1)[0] if shot else None
+        # screenshots/items.0000000-3.png → items.0000000-3 (chunk stems hold dots)
+        name = shot.rsplit("/", 1)[-1].rsplit(".", 1)[0] if shot else None
         crop = crops.get(name) if name else None
         image = crop or shot
         pages.append(

@@ -16,7 +16,9 @@ from PIL import Image
 from analyzer_lambda.__main__ import LocalContext
 from analyzer_lambda.config import Config, SlackConfig
 from analyzer_lambda.handler import lambda_handler
+from analyzer_lambda.slack.answer import read_answer
 from analyzer_lambda.slack.endpoint import SlackEndpoint
+from analyzer_lambda.slack.messages import image_title
 from analyzer_lambda.slack.store import ReplyTo, SlackStore
 from analyzer_lambda.slack.wiring import build_command_app
 from rivalscope_core.keys import RunRef, marker_key
@@ -201,3 +203,24 @@ def test_a_page_slack_refuses_costs_that_page_only(
     assert _complete(bucket)["outcome"] == "done"
     assert len(slack_server.calls("chat.postMessage")) == 3  # every page's analysis still
     assert len(slack_server.calls("files.completeUploadExternal")) == 2
+
+
+def test_a_page_that_changed_is_shown_by_the_crop_of_its_change(
+    s3: S3Client, bucket: str, slack_server: SlackServer
+) -> None:
+    """The report's ``changes/NAME-K.after.webp`` beside ``screenshots/NAME.EXT``
+    (``analyzer_lambda.report.crops``): the topmost crop stands for the page."""
+    _crawl(s3, bucket)
+    status = _complete(bucket)
+    prefix = status["report"].split(f"s3://{bucket}/", 1)[1].rsplit("/", 1)[0] + "/"
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "screenshots/")["Contents"]
+    shots = sorted(o["Key"] for o in listed if not o["Key"].endswith(".thumb.webp"))
+    name = shots[0].rsplit("/", 1)[1].rsplit(".", 1)[0]  # items.0000000-1
+    for k, data in ((2, b"lower crop"), (1, b"top crop")):
+        s3.put_object(Bucket=bucket, Key=f"{prefix}changes/{name}-{k}.after.webp", Body=data)
+
+    pages = read_answer(SlackStore(s3, bucket), status["report"])
+    by_image = {page.image_key: page.image_is_crop for page in pages}
+    assert by_image == {f"{prefix}changes/{name}-1.after.webp": True, shots[1]: False}
+    [changed] = [page for page in pages if page.image_is_crop]
+    assert image_title(changed).startswith("What changed on https://")
