@@ -1,4 +1,4 @@
-// Code.gs under node (node --test integrations/sheets/test/): the script is loaded into a vm
+// Code.gs and Mapping.gs under node (node --test integrations/sheets/test/): the script is loaded into a vm
 // context whose SpreadsheetApp, UrlFetchApp, PropertiesService, ScriptApp and LockService are
 // small in-memory stand-ins, so what the script sends and writes can be read back. The API's
 // answers are shaped as the front door gives them (analyzer_lambda/frontdoor/app.py).
@@ -11,7 +11,9 @@ const test = require('node:test');
 const vm = require('node:vm');
 
 const DIR = path.join(__dirname, '..');
-const SOURCE = fs.readFileSync(path.join(DIR, 'Code.gs'), 'utf8');
+// Apps Script loads a project's files into one global scope, in order.
+const FILES = ['Code.gs', 'Mapping.gs'];
+const SOURCES = FILES.map((name) => [name, fs.readFileSync(path.join(DIR, name), 'utf8')]);
 const API = 'https://api.example/';
 const KEY = 'rs_test_key';
 
@@ -94,7 +96,7 @@ function load({ sheet, answer, properties = { RIVALSCOPE_API_URL: API, RIVALSCOP
     },
   };
   vm.createContext(context);
-  vm.runInContext(SOURCE, context, { filename: 'Code.gs' });
+  SOURCES.forEach(([filename, source]) => vm.runInContext(source, context, { filename }));
   return { gs: context, fetched, triggers, toasts };
 }
 
@@ -115,7 +117,7 @@ const DONE = {
 };
 
 test('the script compiles as Apps Script V8 would load it, and its manifest is valid', () => {
-  assert.doesNotThrow(() => new vm.Script(SOURCE, { filename: 'Code.gs' }));
+  SOURCES.forEach(([filename, source]) => assert.doesNotThrow(() => new vm.Script(source, { filename })));
   const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'appsscript.json'), 'utf8'));
   assert.equal(manifest.runtimeVersion, 'V8');
   assert.ok(manifest.oauthScopes.includes('https://www.googleapis.com/auth/script.external_request'));
