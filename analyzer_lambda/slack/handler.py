@@ -72,5 +72,9 @@ def _current() -> SlackRequestHandler:
 
 
 def _starter(config: Config) -> RunStarter:
-    """The crawl state machine's starter of the HTTP API (``analyzer_lambda.frontdoor``)."""
-    raise ConfigurationError("no run starter is wired for the Slack function yet")
+    """The HTTP API's own way of starting a run (``analyzer_lambda.frontdoor``: validation,
+    the private-address guard, the crawl state machine), built from the environment."""
+    from analyzer_lambda.slack.http import lambda_starter
+
+    del config  # the front door reads its own settings (analyzer_lambda.frontdoor.config)
+    return lambda_starter()

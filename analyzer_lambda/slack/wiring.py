@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 WEB_API_TIMEOUT = 30  # seconds per Web API call; an upload of a tall screenshot included
 
 
-def build_command_app(config: Config, starter: RunStarter, s3: S3Client) -> App:
+def build_command_app(
+    config: Config, starter: RunStarter, s3: S3Client, *, max_urls: int = 20
+) -> App:
     from analyzer_lambda.slack.app import build_app
     from analyzer_lambda.slack.store import SlackStore
 
@@ -30,7 +32,10 @@ def build_command_app(config: Config, starter: RunStarter, s3: S3Client) -> App:
         raise ConfigurationError("set PAGES_BUCKET: the Slack command keeps its state there")
     secret = signing_secret(config.slack)
     return build_app(
-        signing_secret=secret, starter=starter, store=SlackStore(s3, config.pages_bucket)
+        signing_secret=secret,
+        starter=starter,
+        store=SlackStore(s3, config.pages_bucket),
+        max_urls=max_urls,
     )
 
 

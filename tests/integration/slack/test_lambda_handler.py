@@ -149,3 +149,18 @@ def test_without_a_signing_secret_every_request_is_refused_and_the_log_says_why(
     answer = handler.lambda_handler(_url_event(body, signed_headers(body)), _context())
     assert answer["statusCode"] == 503
     assert "set SLACK_SIGNING_SECRET" in caplog.text
+
+
+def test_without_a_way_to_start_runs_the_function_refuses_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+    bucket: str,
+    slack_server: SlackServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(handler, "_handler", None)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.delenv("CRAWL_STATE_MACHINE_ARN", raising=False)
+    body = command_body("https://a.example", slack_server.response_url())
+    answer = handler.lambda_handler(_url_event(body, signed_headers(body)), _context())
+    assert answer["statusCode"] == 503
+    assert "the Slack command is not configured" in caplog.text

@@ -91,10 +91,15 @@ def test_the_slack_function_may_only_claim_replays_keep_replies_and_start_runs(
             "slack/seen/*",
             "reports/competitors/*/slack/reply.json",
             "config/runs/*",
-            "prompts/*",
+            "prompts/adhoc-*",
         },
         "s3:GetObject": {"config/runs/*", "prompts/*"},
+        "s3:ListBucket": {""},
     }
+    [listing] = [
+        s for s in role_statements(template, "SlackRole") if s["Action"] == "s3:ListBucket"
+    ]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["config/runs/*", "prompts/*"]}}
     others = {
         action: as_list(statement["Resource"])
         for statement in role_statements(template, "SlackRole")
@@ -131,5 +136,7 @@ def test_the_lazy_start_is_never_retried_and_replay_claims_expire(
 
 def test_every_slack_function_variable_is_one_the_code_reads(resources: dict[str, Any]) -> None:
     known = {v for k, v in vars(config).items() if k.isupper() and isinstance(v, str)}
+    # read by the front door's own settings (analyzer_lambda/frontdoor/config.py), the starter
+    known.add("CRAWL_STATE_MACHINE_ARN")
     variables = set(resources["SlackFunction"]["Properties"]["Environment"]["Variables"])
     assert variables - {"POWERTOOLS_SERVICE_NAME"} <= known, variables - known
