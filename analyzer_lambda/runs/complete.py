@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +43,7 @@ from rivalscope_core.markers import ShardMarker
 from rivalscope_core.records import utc_now_iso
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from mypy_boto3_s3 import S3Client
 
@@ -69,24 +68,12 @@ class RunOutcome:
         return {"run": self.run, "outcome": self.outcome, **self.status}
 
 
-#: What runs once a run is complete (the Slack answer, the notification): called with the
-#: run's status and its report's presigned URL. ``Deps.run_complete_hooks`` lists them.
-RunCompleteHook = Callable[[dict[str, Any], str], None]
-
-
-def on_run_complete(
-    status: dict[str, Any], report_url: str, hooks: Sequence[RunCompleteHook] = ()
-) -> None:
-    """Called once per run, by the invocation that holds the run's claim, after the report is
-    stored and before ``run.json`` says ``done``. Each hook runs in turn; one that fails is
-    logged and does not keep the others (or ``done``) from happening: each hook guards its own
-    at-most-once effect."""
+def on_run_complete(status: dict[str, Any], report_url: str) -> None:
+    """The hook for the run's digest and notification (issues #12/#13, not built yet): called
+    once per run, by the invocation that holds the run's claim, after the report is stored and
+    before ``run.json`` says ``done``. It does nothing yet."""
     logger.info("run complete: %s (report %s)", status["run"], status["report"])
-    for hook in hooks:
-        try:
-            hook(status, report_url)
-        except Exception:
-            logger.exception("run-complete hook %r failed", hook)
+    del report_url
 
 
 def complete_run(
@@ -136,7 +123,8 @@ def complete_run(
             "counts": tally,
             "completed_at": utc_now_iso(),
         }
-        on_run_complete(status, report_url, deps.run_complete_hooks)
+        on_run_complete(status, report_url)
+        run_complete_hooks(status, report_url, deps.run_complete_hooks)
         _put_status(s3, run, status_key, status)
     finally:
         deps.store.release(claim)
@@ -228,3 +216,18 @@ def _write_report(
         prefix = report_prefix(run, prompt_id)
         url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES)
     return url, dict(counts(rows))
+
+
+def run_complete_hooks(
+    status: dict[str, Any], report_url: str, hooks: Sequence[Callable[[dict[str, Any], str], None]]
+) -> None:
+    """The hooks of a complete run (``Deps.run_complete_hooks``: the Slack answer, and any
+    later one), called with the run's status and its report's presigned URL once the report is
+    stored and before ``run.json`` says ``done``. Each runs in turn; one that fails is logged
+    and keeps neither the others nor ``done`` from happening: each guards its own at-most-once
+    effect (the Slack answer claims its post)."""
+    for hook in hooks:
+        try:
+            hook(status, report_url)
+        except Exception:
+            logger.exception("run-complete hook %r failed", hook)
