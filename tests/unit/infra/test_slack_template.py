@@ -135,8 +135,13 @@ def test_the_lazy_start_is_never_retried_and_replay_claims_expire(
 
 
 def test_every_slack_function_variable_is_one_the_code_reads(resources: dict[str, Any]) -> None:
-    known = {v for k, v in vars(config).items() if k.isupper() and isinstance(v, str)}
-    # read by the front door's own settings (analyzer_lambda/frontdoor/config.py), the starter
-    known.add("CRAWL_STATE_MACHINE_ARN")
+    from analyzer_lambda.frontdoor import config as frontdoor_config  # the run starter's
+
+    known = {
+        value
+        for module in (config, frontdoor_config)
+        for name, value in vars(module).items()
+        if name.isupper() and isinstance(value, str)
+    }
     variables = set(resources["SlackFunction"]["Properties"]["Environment"]["Variables"])
     assert variables - {"POWERTOOLS_SERVICE_NAME"} <= known, variables - known
