@@ -57,6 +57,15 @@ ANALYZER_ARCHITECTURE = "ANALYZER_ARCHITECTURE"
 # set by the Lambda runtime itself: the handler is running inside AWS Lambda
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 
+# The Slack command (analyzer_lambda/slack/). In AWS the two secrets come from Secrets Manager
+# by reference: the command's function reads only the signing secret, the analyser (which posts
+# a finished run) only the bot token.
+SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"  # noqa: S105 - a variable name
+SLACK_SIGNING_SECRET_ARN = "SLACK_SIGNING_SECRET_ARN"  # noqa: S105 - a variable name
+SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"  # noqa: S105 - a variable name
+SLACK_BOT_TOKEN_SECRET_ARN = "SLACK_BOT_TOKEN_SECRET_ARN"  # noqa: S105 - a variable name
+SLACK_API_URL = "SLACK_API_URL"  # an alternate Web API base URL (proxies, tests)
+SLACK_MAX_PAGES = "SLACK_MAX_PAGES"  # pages of a finished run posted into the channel
 # Notifications (SPEC.md "Digest and notifications"): Apprise URLs carry tokens, so in AWS they
 # come from Secrets Manager or SSM, named by reference only
 NOTIFY_URLS = "NOTIFY_URLS"  # space- or comma-separated Apprise URLs
@@ -70,6 +79,39 @@ NOTIFY_ON_CHOICES = ("changes", "always", "never")
 DEFAULT_MODEL = "gemini-2.5-flash"
 # A well-formed BCP 47 tag (language, then subtags): ``en``, ``ja``, ``en-GB``, ``zh-Hant-TW``.
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The Slack command's settings; secrets are never shown in a repr."""
+
+    signing_secret: str | None = dataclasses.field(default=None, repr=False)
+    signing_secret_arn: str | None = None
+    bot_token: str | None = dataclasses.field(default=None, repr=False)
+    bot_token_secret_arn: str | None = None
+    api_url: str = DEFAULT_SLACK_API_URL
+    max_pages: int = 10
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SlackConfig:
+        api_url = _text(environ, SLACK_API_URL) or DEFAULT_SLACK_API_URL
+        if not api_url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"{SLACK_API_URL}={api_url!r} must be an http(s) URL")
+        return cls(
+            signing_secret=_text(environ, SLACK_SIGNING_SECRET),
+            signing_secret_arn=_text(environ, SLACK_SIGNING_SECRET_ARN),
+            bot_token=_text(environ, SLACK_BOT_TOKEN),
+            bot_token_secret_arn=_text(environ, SLACK_BOT_TOKEN_SECRET_ARN),
+            # slack_sdk joins method names to it: it must end with a slash
+            api_url=api_url.rstrip("/") + "/",
+            max_pages=int(_number(environ, SLACK_MAX_PAGES, 10, minimum=1)),
+        )
+
+    @property
+    def posts_answers(self) -> bool:
+        """A bot token is set, or a place to read it from: finished runs are posted."""
+        return bool(self.bot_token or self.bot_token_secret_arn)
 
 
 @dataclass(frozen=True)
@@ -98,6 +140,7 @@ class Config:
     reuse: bool = True
     change_rules: str | None = None
     digest_language: str = "en"
+    slack: SlackConfig = dataclasses.field(default_factory=SlackConfig)
     gemini_batch_inline_max_bytes: int = INLINE_MAX_BYTES
     gemini_batch_max_requests: int = DEFAULT_MAX_REQUESTS
     prices_file: str | None = None
@@ -142,6 +185,7 @@ class Config:
             "reuse": _flag(environ, ANALYZER_REUSE, default=True),
             "change_rules": _text(environ, CHANGE_RULES),
             "digest_language": _language(environ, DIGEST_LANGUAGE),
+            "slack": SlackConfig.from_env(environ),
             "gemini_batch_inline_max_bytes": int(
                 _number(environ, GEMINI_BATCH_INLINE_MAX_BYTES, INLINE_MAX_BYTES, minimum=0)
             ),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.config import (
     GEMINI_API_KEY_PARAMETER,
@@ -27,6 +27,8 @@ from analyzer_lambda.work import Deps
 from rivalscope_core.s3 import make_s3_client
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_s3 import S3Client
 
     from analyzer_lambda.changes.reuser import Reuser
@@ -66,7 +68,19 @@ def build_deps(config: Config) -> Deps:
         load_analyzer(config, name),
         PromptResolver(store, config.analysis_prompt),
         reuse=_reuser(config) if config.reuse and name == "gemini" else None,
+        run_complete_hooks=_run_complete_hooks(config),
     )
+
+
+def _run_complete_hooks(config: Config) -> tuple[Callable[[dict[str, Any], str], None], ...]:
+    """What runs once per complete run besides its report: the Slack answer of a run started
+    from Slack, when a bot token (or its secret) is configured."""
+    hooks: list[Callable[[dict[str, Any], str], None]] = []
+    if config.slack.posts_answers:
+        from analyzer_lambda.slack.wiring import answer_hook
+
+        hooks.append(answer_hook(config.slack, shared_s3_client()))
+    return tuple(hooks)
 
 
 def _reuser(config: Config) -> Reuser:

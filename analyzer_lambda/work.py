@@ -61,6 +61,8 @@ class Deps:
     analyzer: Analyzer
     prompts: PromptResolver
     reuse: Reuser | None = None  # None: every page goes to the model (ANALYZER_REUSE=false)
+    #: called once per complete run (``analyzer_lambda.runs.complete.on_run_complete``)
+    run_complete_hooks: tuple[Callable[[dict[str, Any], str], None], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ because raw chunks are immutable.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -246,6 +247,27 @@ def digest_key(run: RunRef, fingerprint: str) -> str:
     """A digest Gemini wrote for the run, under the fingerprint of what it was asked: the
     ``report`` command, the run-complete step and any repeat pay for one digest per input."""
     return f"{REPORTS_PREFIX}{run.spider}/{run.time}/_digests/{fingerprint}.json"
+
+
+def slack_reply_key(run: RunRef) -> str:
+    """Where a run started by the Slack command keeps where to answer (the channel, the
+    command's ``response_url``): the run-complete step posts the results there."""
+    return f"{REPORTS_PREFIX}{run.spider}/{run.time}/slack/reply.json"
+
+
+def slack_posted_key(run: RunRef) -> str:
+    """Claimed (conditional write) before the results are posted: at most one post per run."""
+    return f"{REPORTS_PREFIX}{run.spider}/{run.time}/slack/posted.json"
+
+
+SLACK_SEEN_PREFIX = "slack/seen/"  # replay guard claims; expire after a day (infra/template.yaml)
+
+
+def slack_seen_key(timestamp: str, signature: str) -> str:
+    """The replay guard's claim of one signed Slack request: a signature is a function of the
+    timestamp and the body, so the same key means the same request sent again."""
+    digest = hashlib.sha256(signature.encode("utf-8")).hexdigest()[:40]
+    return f"{SLACK_SEEN_PREFIX}{timestamp}-{digest}"
 
 
 # -- Gemini Batch API jobs (``reanalyze --via batch``) ---------------------------------------

@@ -18,6 +18,7 @@ import pytest
 from tests.servers.gemini import GeminiServer
 from tests.servers.moto import MotoServer
 from tests.servers.site import SiteServer
+from tests.servers.slack import SlackServer
 from tests.servers.webhook import WebhookServer
 
 if TYPE_CHECKING:
@@ -71,6 +72,20 @@ def bucket(s3: S3Client, monkeypatch: pytest.MonkeyPatch) -> str:
     s3.create_bucket(Bucket=name)
     monkeypatch.setenv("PAGES_BUCKET", name)
     return name
+
+
+@pytest.fixture(scope="session")
+def slack_server_session() -> Iterator[SlackServer]:
+    server = SlackServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slack_server(slack_server_session: SlackServer) -> SlackServer:
+    """The fake Slack Web API (``tests/servers/slack.py``), its records empty for each test."""
+    slack_server_session.reset()
+    return slack_server_session
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,8 @@ from rivalscope_core.markers import ShardMarker
 from rivalscope_core.records import utc_now_iso
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from mypy_boto3_s3 import S3Client
 
     from analyzer_lambda.report.rows import ReportRow
@@ -161,6 +163,7 @@ def complete_run(
             "completed_at": utc_now_iso(),
         }
         status["notification"] = on_run_complete(deps, run, label, status, report_url)
+        run_complete_hooks(status, report_url, deps.run_complete_hooks)
         _put_status(s3, run, status_key, status)
     finally:
         deps.store.release(claim)
@@ -316,3 +319,18 @@ def _cost_section(
         logger.error("run %s: no cost ledger: %s", run.uri, exc)
         return ""
     return section
+
+
+def run_complete_hooks(
+    status: dict[str, Any], report_url: str, hooks: Sequence[Callable[[dict[str, Any], str], None]]
+) -> None:
+    """The hooks of a complete run (``Deps.run_complete_hooks``: the Slack answer, and any
+    later one), called with the run's status and its report's presigned URL once the report is
+    stored and before ``run.json`` says ``done``. Each runs in turn; one that fails is logged
+    and keeps neither the others nor ``done`` from happening: each guards its own at-most-once
+    effect (the Slack answer claims its post)."""
+    for hook in hooks:
+        try:
+            hook(status, report_url)
+        except Exception:
+            logger.exception("run-complete hook %r failed", hook)

@@ -19,7 +19,7 @@ REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 
 
 def _deploy(**env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GEMINI_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GEMINI_", "SLACK_"))}
     return subprocess.run(
         [str(DEPLOY)],
         env={**base, "DRY_RUN": "1", **env},
@@ -96,6 +96,32 @@ def test_the_stack_is_deployed_with_every_required_parameter(
 def test_the_gemini_key_goes_to_secrets_manager_on_stdin(commands: list[list[str]]) -> None:
     [put] = _starting(commands, "aws", "secretsmanager", "put-secret-value")
     assert _option(put, "--secret-string") == "file:///dev/stdin"
+
+
+def test_the_slack_secrets_go_each_to_its_own_secret_on_stdin() -> None:
+    signing, token = "8f742231b10e8888abcd99yyyzzz85a5", "xoxb-1-not-a-real-token"
+    result = _deploy(
+        REGION="eu-west-1",
+        VPC_ID="vpc-1",
+        SUBNET_IDS="subnet-a",
+        SLACK_SIGNING_SECRET=signing,
+        SLACK_BOT_TOKEN=token,
+    )
+    assert result.returncode == 0, result.stderr
+    assert signing not in result.stdout + result.stderr
+    assert token not in result.stdout + result.stderr
+    lines = [line[2:] for line in result.stdout.splitlines() if line.startswith("+ ")]
+    puts = _starting(
+        [shlex.split(line, comments=True) for line in lines],
+        "aws", "secretsmanager", "put-secret-value",
+    )  # fmt: skip
+    assert [_option(p, "--secret-id") for p in puts] == [
+        "<SlackSigningSecretArn>",
+        "<SlackBotTokenSecretArn>",
+    ]
+    assert {_option(p, "--secret-string") for p in puts} == {"file:///dev/stdin"}
+    outputs = load_template()["Outputs"]
+    assert {"SlackSigningSecretArn", "SlackBotTokenSecretArn"} <= set(outputs)
 
 
 def test_missing_network_settings_are_usage_errors() -> None:
