@@ -42,8 +42,10 @@ from rivalscope_core.urls import BadUrlError, parse_url_list
 from rivalscope_core.watchlist import WatchListError
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
 from rivalscope_local.demo import DEMO_WATCHLIST, DemoSites
+from rivalscope_local.demo_change import DemoChangeError, load_changes
 from rivalscope_local.run_complete import complete_run
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
+from rivalscope_local.summary import reuse_summary
 from rivalscope_local.watchlist import load_watchlist, localize, uses_demo
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
 SPIDER = "competitors"
 MAX_LOCAL_SHARDS = 8  # each shard has its own browsers: more would not fit one machine
 DEFAULT_PROMPT = ROOT / "analyzer_lambda" / "prompts" / "default_prompt.md"
+DEMO_ADDRESSES = "demo-sites.json"  # under --data-dir: the demo sites' addresses, kept stable
 
 
 def say(message: str) -> None:
@@ -78,6 +81,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chunk-size", type=int, default=5, help="pages per raw chunk")
     parser.add_argument("--shards", type=int, default=1,
                         help="crawl processes of one run, side by side")  # fmt: skip
+    parser.add_argument("--demo-change", default="",
+                        help="1: serve the demo sites with demo/changes.yaml's edits "
+                             "(or NAME,NAME: some of them)")  # fmt: skip
     parser.add_argument("--analysis-timeout", type=float, default=1800.0,
                         help="seconds to wait for the analyser after the crawl")  # fmt: skip
     args = parser.parse_args(argv)
@@ -100,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         urls = parse_url_list(args.urls) if args.urls.strip() else []
         watch_path = args.watchlist or (None if urls else DEMO_WATCHLIST)
         watchlist = load_watchlist(watch_path) if watch_path is not None else None
-    except (OSError, PromptError, BadUrlError, WatchListError) as exc:
+        demo_changes = load_changes(args.demo_change)
+    except (OSError, PromptError, BadUrlError, WatchListError, DemoChangeError) as exc:
         print(f"rivalscope: {exc}", file=sys.stderr)
         return EXIT_USAGE
     signal.signal(signal.SIGTERM, _interrupt)
@@ -124,9 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         watch_file = None
         if watchlist is not None:
             if uses_demo(watchlist):
-                demo = DemoSites().start()
+                demo = DemoSites(remember=args.data_dir / DEMO_ADDRESSES,
+                                 changes=demo_changes).start()  # fmt: skip
                 watchlist = localize(watchlist, demo)
                 allow = ",".join(a for a in (allow, demo.allow_private) if a)
+                for change in demo_changes:
+                    say(f"demo change {change.name}: {change.what}")
             names = ", ".join(c.name for c in watchlist.competitors)
             say(f"watch list {watch_path}: {names or 'URLs without competitor'}")
             urls += [url for url in watchlist.unnamed_urls if url not in urls]
@@ -176,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         if not worker.wait_drained(args.analysis_timeout, on_tick=progress.tick):
             say(f"the analyser did not finish within {args.analysis_timeout:.0f} s")
         progress.tick(force=True)
+        say(reuse_summary(s3, run))
         for line in complete_run(lambda_handler, run, count):
             say(line)
         stack.sync()
@@ -189,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             say(f"report: {(report_dir / 'report.html').resolve()}")
         say(f"done in {time.monotonic() - started:.0f} s; next: make reanalyze RUN={run.uri} "
             "PROMPT=your-prompt.md")  # fmt: skip
+        if demo is not None and not demo_changes:
+            say("to see a change report: make run DEMO_CHANGE=1 (the demo sites, edited)")
         return max(crawl_code, report_code, EXIT_FAILED if worker.dead_letters() else EXIT_OK)
     except (ConfigurationError, WatchListError) as exc:
         say(f"configuration: {exc}")
