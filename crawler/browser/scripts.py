@@ -189,11 +189,12 @@ const [selectors, limit] = [arguments[0], arguments[1]];
 const boxes = [];
 const doc = document.documentElement;
 const height = Math.max(doc.scrollHeight, document.body ? document.body.scrollHeight : 0);
+// Fixed when the element, or the outermost of its offset parents, is position: fixed (a
+// fixed element has no offset parent): one style lookup per element, not one per ancestor.
 const fixed = (element) => {
-  for (let e = element; e && e !== doc; e = e.parentElement) {
-    if (getComputedStyle(e).position === 'fixed') return true;
-  }
-  return false;
+  let outer = element;
+  while (outer.offsetParent) outer = outer.offsetParent;
+  return getComputedStyle(outer).position === 'fixed';
 };
 const add = (x, y, right, bottom) => {
   const box = [Math.floor(x), Math.floor(y), Math.ceil(right) - Math.floor(x),

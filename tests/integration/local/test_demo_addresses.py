@@ -40,7 +40,8 @@ def test_a_second_start_serves_every_site_at_the_same_address(tmp_path: Path) ->
 def test_a_taken_address_falls_back_to_a_free_port_that_is_kept(tmp_path: Path) -> None:
     remember = tmp_path / "demo-sites.json"
     with DemoSites(remember=remember) as first:
-        taken = first.netlocs[0]
+        before = first.netlocs
+    taken = before[0]
     host, port = taken.rsplit(":", 1)
     with socket.socket() as squatter:  # another program now listens there
         squatter.bind((host, int(port)))
@@ -48,7 +49,7 @@ def test_a_taken_address_falls_back_to_a_free_port_that_is_kept(tmp_path: Path) 
         with DemoSites(remember=remember) as second:
             moved = second.netlocs[0]
             assert moved != taken
-            assert second.netlocs[1:] == first.netlocs[1:]
+            assert second.netlocs[1:] == before[1:]
         assert json.loads(remember.read_text("utf-8"))["acme"] == moved
         with DemoSites(remember=remember) as third:  # stable from then on
             assert third.netlocs[0] == moved
