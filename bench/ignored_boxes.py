@@ -51,9 +51,7 @@ def main() -> None:
             driver = session.driver
             for name in ("acme", "northwind"):
                 driver.get(f"{sites.base_url(name)}/")
-                found = driver.execute_script(
-                    scripts.IGNORED_BOXES, SELECTORS, MAX_IGNORED_BOXES
-                )
+                found = driver.execute_script(scripts.IGNORED_BOXES, SELECTORS, MAX_IGNORED_BOXES)
                 empty = _median_ms(lambda: driver.execute_script("return 1"), args.repeat)
                 boxes = _median_ms(
                     lambda: driver.execute_script(

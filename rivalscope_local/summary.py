@@ -31,6 +31,7 @@ def result_counts(s3: S3Client, run: RunRef) -> Counter[str]:
             usage = result.get("usage") or {}
             counts["tokens"] += int(usage.get("input_tokens") or 0)
             counts["tokens"] += int(usage.get("output_tokens") or 0)
+            counts[f"analyzer:{result.get('analyzer') or ''}"] += 1
             if result.get("error"):
                 counts["failed"] += 1
             elif result.get("reused_from"):
@@ -42,6 +43,11 @@ def result_counts(s3: S3Client, run: RunRef) -> Counter[str]:
 
 def reuse_summary(s3: S3Client, run: RunRef) -> str:
     counts = result_counts(s3, run)
+    if counts["reused"] == 0 and counts["analyzer:extract"] == counts["model"] > 0:
+        return (
+            f"analysis: {counts['model']} answered by the offline extract analyser (free to "
+            "run again, so answers are reused only with Gemini)"
+        ) + (f", {counts['failed']} failed" if counts["failed"] else "")
     line = (
         f"analysis: {counts['model']} answered by the analyser ({counts['tokens']:,} tokens), "
         f"{counts['reused']} reused from the previous capture (page unchanged, no model call)"
