@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                 watch_file = args.data_dir / "logs" / f"watchlist-{stamp}.yaml"
                 watch_file.parent.mkdir(parents=True, exist_ok=True)
                 watch_file.write_text(watchlist.to_yaml(), encoding="utf-8")
+        if demo is None and demo_changes:
+            say("DEMO_CHANGE edits the bundled demo sites only; this run crawls none of them")
         max_pages = args.max_pages or 1
         s3 = stack.endpoint.s3()
         run_id = new_run_id()  # passed to every shard, as the state machine does in AWS
