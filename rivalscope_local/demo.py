@@ -33,7 +33,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from rivalscope_local.demo_change import edited_pages
+from rivalscope_local.demo_change import edited_pages, load_changes
 from rivalscope_local.static_site import SiteServer, answer
 
 if TYPE_CHECKING:
@@ -172,8 +172,10 @@ def _write_addresses(path: Path, addresses: dict[str, str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the bundled demo sites on loopback.")
-    parser.parse_args()
-    with DemoSites() as sites:
+    parser.add_argument("--change", default="",
+                        help="1, or names of demo/changes.yaml: serve those edits")  # fmt: skip
+    args = parser.parse_args()
+    with DemoSites(changes=load_changes(args.change)) as sites:
         for url in sites.urls:
             print(url, flush=True)
         print(f"-s ALLOW_PRIVATE_ADDRESSES={sites.allow_private}  (Ctrl-C stops)", flush=True)
