@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from rivalscope_core.urls import parse_shard, select_shard, shard_of
+from rivalscope_core.urls import balance_units, parse_shard, select_shard
 
 URLS = [f"https://site{n % 37}.example/page/{n}" for n in range(500)]
 
@@ -21,9 +21,26 @@ def test_shards_are_balanced_enough_to_split_work() -> None:
     assert min(sizes) > 500 / 4 * 0.7
 
 
-def test_the_shard_of_a_site_is_stable_across_processes() -> None:
-    # a fixed value: the hash must be the same in every process and on every machine
-    assert shard_of("a.example", 1000) == 2
+def test_every_task_computes_the_same_split_whatever_the_order_of_its_list() -> None:
+    shuffled = URLS[:]
+    random.Random(7).shuffle(shuffled)  # noqa: S311 - reproducible test data
+    for index in range(3):
+        assert set(select_shard(URLS, index, 3)) == set(select_shard(shuffled, index, 3))
+
+
+def test_equal_sites_split_evenly_so_no_shard_is_the_run_s_long_pole() -> None:
+    """Six sites of ten pages: a hash of the site names gave 10, 20 and 30 pages to three
+    shards (bench.shards), and the run waited for the slowest."""
+    urls = [f"https://site{s}.example/{n}" for s in range(6) for n in range(10)]
+    for count in (2, 3, 6):
+        assert {len(select_shard(urls, i, count)) for i in range(count)} == {60 // count}
+
+
+def test_the_heaviest_units_are_spread_first() -> None:
+    assert balance_units({"big": 9, "a": 3, "b": 3, "c": 3}, 2) == {
+        "big": 0,
+        **dict.fromkeys(("a", "b", "c"), 1),
+    }
 
 
 def test_every_url_of_a_site_goes_to_one_shard() -> None:
