@@ -7,6 +7,7 @@ botocore and google-genai, which read them themselves."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,16 @@ RUN_COMPLETE_TIMEOUT = "RUN_COMPLETE_TIMEOUT"
 ANALYZER_REUSE = "ANALYZER_REUSE"  # false: ask the model even for pages that did not change
 CHANGE_RULES = "CHANGE_RULES"  # noise rules of the change diffs: file, s3:// URI or NAME
 
+# Notifications (SPEC.md "Digest and notifications"): Apprise URLs carry tokens, so in AWS they
+# come from Secrets Manager or SSM, named by reference only
+NOTIFY_URLS = "NOTIFY_URLS"  # space- or comma-separated Apprise URLs
+NOTIFY_URLS_SECRET_ARN = "NOTIFY_URLS_SECRET_ARN"  # noqa: S105 - a variable name
+NOTIFY_URLS_PARAMETER = "NOTIFY_URLS_PARAMETER"  # SSM SecureString name (AWS)
+NOTIFY_ON = "NOTIFY_ON"  # changes (default), always, never
+NOTIFY_MAX_ATTEMPTS = "NOTIFY_MAX_ATTEMPTS"  # per service, for a failed send
+NOTIFY_RETRY_DELAY = "NOTIFY_RETRY_DELAY"  # seconds before the first retry; doubled each time
+NOTIFY_ON_CHOICES = ("changes", "always", "never")
+
 DEFAULT_MODEL = "gemini-2.5-flash"
 
 
@@ -68,6 +79,12 @@ class Config:
     run_complete_timeout: float = 21600.0
     reuse: bool = True
     change_rules: str | None = None
+    notify_urls: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    notify_urls_secret_arn: str | None = None
+    notify_urls_parameter: str | None = None
+    notify_on: str = "changes"
+    notify_max_attempts: int = 3
+    notify_retry_delay: float = 2.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **explicit: Any) -> Config:
@@ -97,6 +114,12 @@ class Config:
             "run_complete_timeout": _number(environ, RUN_COMPLETE_TIMEOUT, 21600.0, minimum=0),
             "reuse": _flag(environ, ANALYZER_REUSE, default=True),
             "change_rules": _text(environ, CHANGE_RULES),
+            "notify_urls": split_notify_urls(_text(environ, NOTIFY_URLS) or ""),
+            "notify_urls_secret_arn": _text(environ, NOTIFY_URLS_SECRET_ARN),
+            "notify_urls_parameter": _text(environ, NOTIFY_URLS_PARAMETER),
+            "notify_on": _choice(environ, NOTIFY_ON, NOTIFY_ON_CHOICES),
+            "notify_max_attempts": int(_number(environ, NOTIFY_MAX_ATTEMPTS, 3, minimum=1)),
+            "notify_retry_delay": _number(environ, NOTIFY_RETRY_DELAY, 2.0, minimum=0),
         }
         if work_dir := _text(environ, ANALYZER_WORK_DIR):
             values["work_dir"] = Path(work_dir)
@@ -124,6 +147,11 @@ class Config:
             "offline analyser"
         )
 
+    @property
+    def notifies(self) -> bool:
+        """Notification URLs are set, or a place to read them from in AWS is."""
+        return bool(self.notify_urls or self.notify_urls_secret_arn or self.notify_urls_parameter)
+
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
@@ -131,6 +159,26 @@ class Config:
 def _text(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name, "").strip()
     return value or None
+
+
+def split_notify_urls(text: str) -> tuple[str, ...]:
+    """Apprise URLs, space-, comma- or line-separated (a secret may hold one a line). A comma
+    separates two URLs only before a ``scheme://``, as Apprise reads such lists: one inside a
+    URL (``mailto://…?to=a@x.example,b@x.example``, ``slack://…/#one,#two``) stays."""
+    urls = []
+    for token in text.split():
+        urls += [url for url in _URL_COMMA.split(token.strip(",")) if url]
+    return tuple(urls)
+
+
+_URL_COMMA = re.compile(r",+(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (_text(environ, name) or choices[0]).lower()
+    if raw not in choices:
+        raise ConfigurationError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+    return raw
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 from analyzer_lambda.config import (
     GEMINI_API_KEY_PARAMETER,
     GEMINI_API_KEY_SECRET_ARN,
+    NOTIFY_URLS_PARAMETER,
+    NOTIFY_URLS_SECRET_ARN,
     Config,
+    split_notify_urls,
 )
 from analyzer_lambda.exceptions import ConfigurationError
 from analyzer_lambda.work import Deps
@@ -128,3 +131,36 @@ def resolve_api_key(config: Config) -> str | None:
     if not value.strip():
         raise ConfigurationError(f"the Gemini key read from {source} is empty")
     return value.strip()
+
+
+def resolve_notify_urls(config: Config) -> tuple[str, ...]:
+    """``NOTIFY_URLS``, else the URLs read from Secrets Manager (a plain string, or JSON with
+    ``NOTIFY_URLS``) or an SSM SecureString: they carry tokens, so the template names them by
+    reference only. Cached by Powertools for an hour across warm invocations."""
+    if config.notify_urls:
+        return config.notify_urls
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        if config.notify_urls_secret_arn:
+            source = NOTIFY_URLS_SECRET_ARN
+            value = str(parameters.get_secret(config.notify_urls_secret_arn, max_age=3600))
+            if value.lstrip().startswith("{"):
+                import json
+
+                value = str(json.loads(value).get("NOTIFY_URLS") or "")
+        elif config.notify_urls_parameter:
+            source = NOTIFY_URLS_PARAMETER
+            value = str(
+                parameters.get_parameter(config.notify_urls_parameter, decrypt=True, max_age=3600)
+            )
+        else:
+            return ()
+    except (parameters.exceptions.GetParameterError, ValueError) as exc:
+        raise ConfigurationError(
+            f"cannot read the notification URLs from {source}: {exc}"
+        ) from exc
+    urls = split_notify_urls(value)
+    if not urls:
+        raise ConfigurationError(f"the notification URLs read from {source} are empty")
+    return urls

@@ -115,6 +115,10 @@ def _complete_runs(markers: list[MarkerRef], deps: Deps) -> list[dict[str, Any]]
         metric = {"done": "RunsCompleted", "gave_up": "RunsGaveUp"}.get(outcome.outcome)
         if metric:
             metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+        notified = outcome.status.get("notification", {}).get("outcome")
+        metric = {"sent": "NotificationsSent", "failed": "NotificationsFailed"}.get(notified or "")
+        if metric:  # NotificationsFailed has an alarm (infra/template.yaml)
+            metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
         outcomes.append(outcome.to_dict())
     if waiting:
         raise waiting[0]

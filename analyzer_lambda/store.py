@@ -145,9 +145,21 @@ class Store:
         return True
 
     def read_text(self, bucket: str, key: str) -> str:
+        return self.read_bytes(bucket, key).decode("utf-8")
+
+    def read_bytes(self, bucket: str, key: str) -> bytes:
         with s3_errors(f"read s3://{bucket}/{key}"):
             body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return bytes(body).decode("utf-8")
+        return bytes(body)
+
+    def presign(self, bucket: str, key: str, expires: int) -> str:
+        """A GET URL of a private object (SigV4: at most 7 days)."""
+        with s3_errors(f"presign s3://{bucket}/{key}"):
+            return str(
+                self._s3.generate_presigned_url(
+                    "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+                )
+            )
 
     def put_text(self, bucket: str, key: str, text: str, *, content_type: str) -> None:
         with s3_errors(f"write s3://{bucket}/{key}"):

@@ -108,6 +108,7 @@ class _Chunk:
     key: str
     pages: int
     body: bytes = field(repr=False)
+    prompts: tuple[str | None, ...] = ()  # each page's prompt reference, in line order
 
 
 class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships no type hints
@@ -127,11 +128,15 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         self._pending: deque[_Chunk] = deque()
         # The chunk being filled: each page's encoded (gzip member) bytes.
         self._members: list[bytes] = []
+        self._prompts: list[str | None] = []  # the members' prompt references
         self._upload_lock = DeferredLock()
         self._timer: CallLaterResult | None = None
         self._crawler = crawler
         # Keys of the chunks S3 confirmed, in order: the shard marker lists them.
         self.stored_keys: list[str] = []
+        # Each stored chunk's pages' prompt references, in line order (the marker's
+        # ``page_prompts``: a watch list gives competitors prompts of their own).
+        self.stored_prompts: dict[str, tuple[str | None, ...]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -159,6 +164,7 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         member = await maybe_deferred_to_future(deferToThread(self._encode_item, item))
         # Back on the reactor thread: appending and sealing never interleave.
         self._members.append(member)
+        self._prompts.append(_prompt_of(item))
         if len(self._members) == 1:
             self._timer = call_later(self._config.max_wait, self._flush_on_timer)
         if len(self._members) >= self.max_chunk_size:
@@ -196,9 +202,10 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         key = self.object_key_template.format(**self._get_uri_params())
         key = with_shard(key, str(getattr(self._spider, "shard_label", "")))
         pages = len(self._members)
-        self._pending.append(_Chunk(key=key, pages=pages, body=b"".join(self._members)))
+        body, prompts = b"".join(self._members), tuple(self._prompts)
+        self._pending.append(_Chunk(key=key, pages=pages, body=body, prompts=prompts))
         self.chunk_number += pages
-        self._members = []
+        self._members, self._prompts = [], []
 
     def _flush_on_timer(self) -> None:
         self._timer = None
@@ -243,6 +250,7 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
                 await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
             else:
                 self.stored_keys.append(chunk.key)
+                self.stored_prompts[chunk.key] = chunk.prompts
                 self.stats.inc_value(f"{STAT_PREFIX}/chunks_stored")
                 self.stats.inc_value(f"{STAT_PREFIX}/items_stored", chunk.pages)
                 logger.info(
@@ -297,3 +305,8 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         path = self._config.spill_dir / f"{self.bucket_name}__{chunk.key.replace('/', '__')}"
         path.write_bytes(chunk.body)
         return path.resolve()
+
+
+def _prompt_of(item: Any) -> str | None:
+    prompt = item.get("prompt") if hasattr(item, "get") else None
+    return None if prompt is None else str(prompt)

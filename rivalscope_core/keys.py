@@ -191,9 +191,14 @@ def model_slug(model: str) -> str:
     return quote(model.removeprefix("models/"), safe="-._")
 
 
+def run_analysis_prefix(run: RunRef) -> str:
+    """Where every result of a run lives, of every prompt and model."""
+    return f"{ANALYSIS_PREFIX}{run.spider}/{run.time}/"
+
+
 def analysis_prefix(run: RunRef, prompt_id: str, model: str | None = None) -> str:
     """Where every result of a run with one prompt (and model) lives; listing it finds them."""
-    prefix = f"{ANALYSIS_PREFIX}{run.spider}/{run.time}/{prompt_id}/"
+    prefix = f"{run_analysis_prefix(run)}{prompt_id}/"
     return prefix if model is None else f"{prefix}{model_slug(model)}/"
 
 
@@ -216,6 +221,11 @@ def claim_key(result_key: str) -> str:
 
 def prompt_key(name: str) -> str:
     return f"{PROMPTS_PREFIX}{name}.md"
+
+
+# The prompt part of a report's prefix when its pages were analysed with prompts of their own
+# (a watch list's competitors, #17), not all with one.
+OWN_PROMPTS = "own-prompts"
 
 
 def report_prefix(run: RunRef, prompt_id: str) -> str:

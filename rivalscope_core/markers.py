@@ -9,7 +9,7 @@ ledger. Readers ignore fields they do not know.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,10 @@ class ShardMarker:
     finish_reason: str = ""
     pages_spilled: int = 0  # pages kept on local disk because S3 could not take them
     prompt: str | None = None  # the run's prompt reference (``-a prompt``), as on its records
+    # Pages whose record carries another prompt (a watch-list competitor's own, #17):
+    # ``{prompt reference: {chunk key: [1-based lines]}}``; every other page has ``prompt``.
+    # The run-complete step counts each page's result under its own prompt through it.
+    page_prompts: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=1, sort_keys=True).encode("utf-8")
@@ -57,6 +61,14 @@ class ShardMarker:
                 finish_reason=str(raw.get("finish_reason", "")),
                 pages_spilled=int(raw.get("pages_spilled", 0)),
                 prompt=None if raw.get("prompt") is None else str(raw["prompt"]),
+                page_prompts=_page_prompts(raw.get("page_prompts") or {}),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a shard marker: {exc!r}") from exc
+
+
+def _page_prompts(raw: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, list[int]]]:
+    return {
+        str(ref): {str(key): [int(line) for line in lines] for key, lines in chunks.items()}
+        for ref, chunks in raw.items()
+    }

@@ -112,6 +112,16 @@ def select_shard(
     return [url for url in urls if shards[units[url]] == index]
 
 
+def count_shard_units(
+    urls: list[str],
+    site_of: Callable[[str], str] = _host,
+    competitor_of: Callable[[str], str | None] | None = None,
+) -> int:
+    """How many units ``select_shard`` splits ``urls`` into: more shards than that would
+    leave some empty (the shard planner's bound)."""
+    return len(set(_shard_units(urls, site_of, competitor_of).values()))
+
+
 def _shard_units(
     urls: list[str],
     site_of: Callable[[str], str],

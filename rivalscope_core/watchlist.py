@@ -122,6 +122,12 @@ def parse_watchlist(
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
+        # a plain URL list is one too, and is seldom valid YAML once a comment ends a line
+        # between two URLs (the scheduled run passes its URL list as the watch list)
+        try:
+            return WatchList(source, unnamed_urls=tuple(parse_url_list(text)))
+        except BadUrlError:
+            pass
         raise WatchListError(f"{where}: not valid YAML: {_yaml_problem(exc)}") from exc
     if data is None or isinstance(data, str):
         return _plain_list(text, where, source)

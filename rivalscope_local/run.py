@@ -11,8 +11,9 @@
    them side by side, one run, split by site), printing progress; each ends by writing its
    shard marker;
 4. wait until the queue is drained, then run the run-complete step (as a marker's event does in
-   AWS: the run's report and ``run.json`` under ``reports/``) and write the report into
-   ``out/<run time>/``;
+   AWS: the run's report and ``run.json`` under ``reports/``), write the report into
+   ``out/<run time>/`` and, when ``NOTIFY_URLS`` is set, send the run's notification with the
+   report's ``file://`` link (``rivalscope_local/notify.py``);
 5. on exit, Ctrl-C included: stop the crawl, sync to ``data/``, stop everything started.
 
 Exit codes: 0 success; 1 the job ran but some pages failed (crawl or analysis), or nothing was
@@ -43,6 +44,7 @@ from rivalscope_core.watchlist import WatchListError
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
 from rivalscope_local.demo import DEMO_WATCHLIST, DemoSites
 from rivalscope_local.demo_change import DemoChangeError, load_changes
+from rivalscope_local.notify import hold_settings, notify
 from rivalscope_local.run_complete import complete_run
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
 from rivalscope_local.summary import reuse_summary
@@ -107,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         watch_path = args.watchlist or (None if urls else DEMO_WATCHLIST)
         watchlist = load_watchlist(watch_path) if watch_path is not None else None
         demo_changes = load_changes(args.demo_change)
-    except (OSError, PromptError, BadUrlError, WatchListError, DemoChangeError) as exc:
+        # sent at the end, with the local report's link (rivalscope_local/notify.py)
+        notify_config, notify_urls = hold_settings(os.environ)
+    except (OSError, PromptError, BadUrlError, WatchListError, DemoChangeError,
+            ConfigurationError) as exc:  # fmt: skip
         print(f"rivalscope: {exc}", file=sys.stderr)
         return EXIT_USAGE
     signal.signal(signal.SIGTERM, _interrupt)
@@ -189,10 +194,18 @@ def main(argv: list[str] | None = None) -> int:
             say(f"the analyser did not finish within {args.analysis_timeout:.0f} s")
         progress.tick(force=True)
         say(reuse_summary(s3, run))
-        for line in complete_run(lambda_handler, run, count):
+        lines, folder = complete_run(lambda_handler, run, count)
+        for line in lines:
             say(line)
         stack.sync()
         report_code, report_dir = _report(run, args.out, stack.env)
+        notify_code = EXIT_OK
+        if folder is not None and report_code in (EXIT_OK, EXIT_FAILED):
+            lines, notify_code = notify(s3, run, folder, report_dir, notify_config, notify_urls)
+            for line in lines:
+                say(line)
+        elif notify_urls:
+            say("no notification: the run is not complete (see above)")
         stack.sync()
         failed = worker.stats.failed + worker.dead_letters()
         if failed:
@@ -204,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             "PROMPT=your-prompt.md")  # fmt: skip
         if demo is not None and not demo_changes:
             say("to see a change report: make run DEMO_CHANGE=1 (the demo sites, edited)")
-        return max(crawl_code, report_code, EXIT_FAILED if worker.dead_letters() else EXIT_OK)
+        dead = EXIT_FAILED if worker.dead_letters() else EXIT_OK
+        return max(crawl_code, report_code, notify_code, dead)
     except (ConfigurationError, WatchListError) as exc:
         say(f"configuration: {exc}")
         return EXIT_USAGE

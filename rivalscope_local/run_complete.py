@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rivalscope_core.keys import marker_key
+from rivalscope_core.keys import marker_key, parse_s3_uri
 
 if TYPE_CHECKING:
     from rivalscope_core.keys import RunRef
 
 
-def complete_run(handler: Any, run: RunRef, shards: int) -> list[str]:
+def complete_run(handler: Any, run: RunRef, shards: int) -> tuple[list[str], str | None]:
     """The run-complete step, as a marker's S3 event starts it in AWS (the local queue carries
     chunk events only): once every marker and result is there, the run's report and
-    ``run.json`` under ``reports/``; it says what is missing otherwise."""
+    ``run.json`` under ``reports/``; it says what is missing otherwise. Returns the lines to
+    show and the key prefix of the run's report folder (None when not complete)."""
     from analyzer_lambda.__main__ import LocalContext
     from analyzer_lambda.exceptions import RunNotCompleteError
 
@@ -37,9 +38,12 @@ def complete_run(handler: Any, run: RunRef, shards: int) -> list[str]:
         status = exc.status
         missing = ", ".join(status["missing_markers"]) or "none"
         pending = status["pages_without_result"]
-        return [f"run not complete: missing shard marker(s) {missing}, {pending} page(s) pending"]
-    lines = []
+        lines = [f"run not complete: missing shard marker(s) {missing}, {pending} page(s) pending"]
+        return lines, None
+    lines, folder = [], None
     for outcome in answer.get("runs", []):
         report = f"; run report {outcome['report']}" if outcome.get("report") else ""
         lines.append(f"run-complete step: {outcome['outcome']}{report}")
-    return lines
+        if outcome.get("report"):
+            folder = parse_s3_uri(outcome["report"]).key.removesuffix("report.html")
+    return lines, folder

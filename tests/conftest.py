@@ -18,6 +18,7 @@ import pytest
 from tests.servers.gemini import GeminiServer
 from tests.servers.moto import MotoServer
 from tests.servers.site import SiteServer
+from tests.servers.webhook import WebhookServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -108,3 +109,17 @@ def site(site_server: SiteServer) -> SiteServer:
     """The session's site server with an empty request log."""
     site_server.clear_log()
     return site_server
+
+
+@pytest.fixture(scope="session")
+def webhook_server() -> Iterator[WebhookServer]:
+    server = WebhookServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook(webhook_server: WebhookServer) -> WebhookServer:
+    """The session's notification endpoint, its log empty and answering 200."""
+    webhook_server.reset()
+    return webhook_server

@@ -31,12 +31,13 @@ from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import (
     list_chunks,
     own_prompt_ids,
+    read_own_results,
     read_report_pages,
     read_results,
     resolve_prompt_id,
 )
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
-from rivalscope_core.keys import ChunkRef, RunRef, parse_run_uri, report_prefix
+from rivalscope_core.keys import OWN_PROMPTS, ChunkRef, RunRef, parse_run_uri, report_prefix
 from rivalscope_core.records import utc_now_iso
 from rivalscope_core.s3 import make_s3_client
 
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("analyzer_lambda.report")
 
 MAX_EXPIRES = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
-OWN_PROMPTS = "own-prompts"  # the report prefix's prompt part when each page has its own
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -115,11 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:  # each page with the prompt it was analysed with
             own = own_prompt_ids(s3, Config.from_env(os.environ).analysis_prompt)
             pages = read_report_pages(s3, chunks, args.out, prompt_id_of=own)
-            wanted = {(p.chunk, p.line, p.prompt_id) for p in pages}
-            results = [
-                r for r in read_results(s3, run, None, only)
-                if (r.chunk, r.line, r.prompt_id) in wanted
-            ]  # fmt: skip
+            results = read_own_results(s3, run, pages, only)
             prompt_id = ", ".join(sorted({str(p.prompt_id) for p in pages if p.prompt_id}))
         logger.info("%d chunks, %d results for %s", len(chunks), len(results), prompt_id)
         rows = build_rows(pages, results)

@@ -165,6 +165,17 @@ def read_results(
         return [result for result in pool.map(fetch, keys) if result is not None]
 
 
+def read_own_results(
+    s3: S3Client, run: RunRef, pages: Sequence[ReportPage], only: ChunkRef | None = None
+) -> list[ResultRecord]:
+    """Each page's result for its own prompt (``ReportPage.prompt_id``, from ``own_prompt_ids``
+    or the run-complete step's resolver): a watch list gives competitors prompts of their own,
+    and another prompt's result for the same page (a re-analysis) is not this report's."""
+    wanted = {(p.chunk, p.line, p.prompt_id) for p in pages}
+    results = read_results(s3, run, None, only)
+    return [r for r in results if (r.chunk, r.line, r.prompt_id) in wanted]
+
+
 def own_prompt_ids(s3: S3Client, default_ref: str | None) -> Callable[[str | None, str], str]:
     """``(record's prompt reference, bucket) → prompt id``, resolved as the analyser resolves
     it (the reference, else ``default_ref`` = ``ANALYSIS_PROMPT``, else the bundled prompt):

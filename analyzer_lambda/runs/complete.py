@@ -1,7 +1,10 @@
 """The run-complete step: what a shard marker's event starts (SPEC.md "Runs", "Events").
 
 Each marker event re-reads the run's state from S3 (markers are few and small; results are
-listed, not read), so events may arrive in any order, any number of times:
+listed, not read), so events may arrive in any order, any number of times. A page's result is
+looked for under its own prompt: the run's, or its watch-list competitor's (the markers'
+``page_prompts``); a run whose pages have several prompts is reported under
+``reports/{spider}/{run}/own-prompts/``, else under its one prompt id.
 
 - not complete (a marker missing, a page without a result) and still within
   ``RUN_COMPLETE_TIMEOUT`` of the first shard's end: ``RunNotCompleteError``, so that the event
@@ -11,7 +14,8 @@ listed, not read), so events may arrive in any order, any number of times:
 - complete: one invocation claims ``run.claim`` with a conditional write (the page claims'
   protocol, ``Store.claim``: ``IfNoneMatch``, taken over after ``CLAIM_TTL`` if its holder
   died), checks again that ``run.json`` is not ``done``, writes the report under ``reports/``,
-  calls ``on_run_complete`` and writes ``run.json`` ``done``. Every other invocation finds the
+  calls ``on_run_complete`` (the run's notification, ``analyzer_lambda.notify``) and writes
+  ``run.json`` ``done``. Every other invocation finds the
   claim held or ``run.json`` done, and does nothing.
 """
 
@@ -28,14 +32,16 @@ from typing import TYPE_CHECKING, Any
 from analyzer_lambda.exceptions import RunNotCompleteError, StoreError
 from analyzer_lambda.report.outputs import upload, write_outputs
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
-from analyzer_lambda.report.source import read_report_pages, read_results
+from analyzer_lambda.report.source import read_own_results, read_report_pages
 from analyzer_lambda.runs.progress import RunProgress, measure_progress
 from rivalscope_core.keys import (
     MARKERS_DIR,
+    OWN_PROMPTS,
     ChunkRef,
     analysis_prefix,
     parse_marker_key,
     report_prefix,
+    run_analysis_prefix,
     run_claim_key,
     run_status_key,
 )
@@ -66,12 +72,29 @@ class RunOutcome:
         return {"run": self.run, "outcome": self.outcome, **self.status}
 
 
-def on_run_complete(status: dict[str, Any], report_url: str) -> None:
-    """The hook for the run's digest and notification (issues #12/#13, not built yet): called
-    once per run, by the invocation that holds the run's claim, after the report is stored and
-    before ``run.json`` says ``done``. It does nothing yet."""
-    logger.info("run complete: %s (report %s)", status["run"], status["report"])
-    del report_url
+def on_run_complete(
+    deps: Deps, run: RunRef, label: str, status: dict[str, Any], report_url: str
+) -> dict[str, Any]:
+    """Called once per run by the invocation that holds the run's claim, after the report is
+    stored and before ``run.json`` says ``done``: sends the run's notification
+    (``analyzer_lambda.notify``, itself once per run) when ``NOTIFY_URLS`` or a secret holding
+    them is set. Never raises: a failed send is in the returned summary (``run.json``, the
+    handler's ``NotificationsFailed`` metric and its alarm), and the run's data is written
+    regardless."""
+    from analyzer_lambda.deps import resolve_notify_urls
+    from analyzer_lambda.notify.once import notify_run
+
+    config = deps.config
+    if not config.notifies:
+        return {"outcome": "no_urls"}
+    try:
+        urls = resolve_notify_urls(config)
+        outcome = notify_run(deps.store, run.bucket, report_prefix(run, label), run.time,
+                             config, urls, link=report_url)  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - nothing may keep the run's data from being written
+        logger.error("run %s: notification not sent: %s", status["run"], exc)
+        return {"outcome": "failed", "reason": str(exc)}
+    return outcome.to_dict()
 
 
 def complete_run(
@@ -82,46 +105,47 @@ def complete_run(
     if not markers:
         logger.warning("%s: no shard marker of %d; ignored", run.uri, marker.count)
         return RunOutcome(run.uri, "ignored")
-    # The event's own marker, or (the state machine names 1ofN, whose task may have died)
-    # another of the run's: they all carry the run's prompt.
-    named = [m for m in markers if m.shard_index == marker.index - 1]
-    reference = (named or markers)[0]
-    prompt = deps.prompts.resolve(reference.prompt, run.bucket)
-    model = deps.analyzer.model_for(prompt)
-    status_key = run_status_key(run, prompt.prompt_id)
+    # Each page's result counts under its own prompt: the run's (the markers' ``prompt``), or
+    # its watch-list competitor's (``page_prompts``), resolved as the analyser resolves them.
+    prompts = _resolve_prompts(deps, run, markers)
+    ids = sorted({prompt_id for prompt_id, _ in prompts.values()})
+    label = ids[0] if len(ids) == 1 else OWN_PROMPTS
+    status_key = run_status_key(run, label)
     if _is_done(deps, s3, run, status_key):
         return RunOutcome(run.uri, "already_done")
 
-    listed = deps.store.existing_keys(run.bucket, analysis_prefix(run, prompt.prompt_id, model))
-    results = [key for key in listed if key.endswith(".json")]
-    progress = measure_progress(run, marker.count, markers, results)
+    listed = deps.store.existing_keys(run.bucket, run_analysis_prefix(run))
+    prefixes = {ref: analysis_prefix(run, pid, model) for ref, (pid, model) in prompts.items()}
+    progress = measure_progress(run, marker.count, markers, listed, prefixes)
+    # the event's own marker, or (the state machine names 1ofN, whose task may have died)
+    # another of the run's: they all carry the run's prompt
+    reference = ([m for m in markers if m.shard_index == marker.index - 1] or markers)[0]
     status = {
         **progress.to_dict(),
         "run_id": run.time,
         "spider": run.spider,
-        "prompt_id": prompt.prompt_id,
-        "model": model,
+        "prompt_id": label,
+        "model": prompts[reference.prompt][1],
+        "prompts": dict(sorted(prompts.values())),  # prompt id → model
     }
     if not progress.complete:
         return _not_complete(deps, s3, progress, status, status_key, now or datetime.now(UTC))
 
-    claim = deps.store.claim(
-        run.bucket, run_claim_key(run, prompt.prompt_id), deps.config.claim_ttl
-    )
+    claim = deps.store.claim(run.bucket, run_claim_key(run, label), deps.config.claim_ttl)
     if claim is None:
         return RunOutcome(run.uri, "claimed", status)
     try:
         if _is_done(deps, s3, run, status_key):  # its holder finished while we looked
             return RunOutcome(run.uri, "already_done")
         chunks = [ChunkRef(run.bucket, key) for m in progress.markers.values() for key in m.chunks]
-        report_url, tally = _write_report(s3, run, prompt.prompt_id, sorted(chunks, key=str), deps)
+        report_url, tally = _write_report(s3, run, label, sorted(chunks, key=str), deps)
         status |= {
             "status": "done",
-            "report": f"s3://{run.bucket}/{report_prefix(run, prompt.prompt_id)}report.html",
+            "report": f"s3://{run.bucket}/{report_prefix(run, label)}report.html",
             "counts": tally,
             "completed_at": utc_now_iso(),
         }
-        on_run_complete(status, report_url)
+        status["notification"] = on_run_complete(deps, run, label, status, report_url)
         _put_status(s3, run, status_key, status)
     finally:
         deps.store.release(claim)
@@ -196,20 +220,37 @@ def _put_status(s3: S3Client, run: RunRef, key: str, status: dict[str, Any]) -> 
         raise StoreError(f"cannot write s3://{run.bucket}/{key}: {exc}") from exc
 
 
+def _resolve_prompts(
+    deps: Deps, run: RunRef, markers: list[ShardMarker]
+) -> dict[str | None, tuple[str, str]]:
+    """Every prompt reference of the run's pages → (prompt id, model)."""
+    refs = {m.prompt for m in markers} | {ref for m in markers for ref in m.page_prompts}
+    resolved = {}
+    for ref in refs:
+        prompt = deps.prompts.resolve(ref, run.bucket)
+        resolved[ref] = (prompt.prompt_id, deps.analyzer.model_for(prompt))
+    return resolved
+
+
 def _write_report(
-    s3: S3Client, run: RunRef, prompt_id: str, chunks: list[ChunkRef], deps: Deps
+    s3: S3Client, run: RunRef, label: str, chunks: list[ChunkRef], deps: Deps
 ) -> tuple[str, dict[str, int]]:
-    """The run's report (``python -m analyzer_lambda.report``'s files) under ``reports/``;
-    returns its presigned URL and the row counts."""
+    """The run's report (``python -m analyzer_lambda.report``'s files) under
+    ``reports/.../{label}/``, each page with the result of its own prompt; returns its
+    presigned URL and the row counts."""
     # Not under config.work_dir: every invocation wipes that at its start (handler.py), and a
     # report must not vanish under a concurrent one's feet (local runs, tests).
     with tempfile.TemporaryDirectory(prefix="rivalscope-run-report-") as work:
         out = Path(work)
-        rows = build_rows(
-            read_report_pages(s3, chunks, out), read_results(s3, run, prompt_id, None)
-        )
-        meta = ReportMeta(run=run.uri, prompt_id=prompt_id, generated_at=utc_now_iso())
+
+        def prompt_id_of(ref: str | None, bucket: str) -> str:
+            return deps.prompts.resolve(ref, bucket).prompt_id
+
+        pages = read_report_pages(s3, chunks, out, prompt_id_of=prompt_id_of)
+        rows = build_rows(pages, read_own_results(s3, run, pages))
+        prompt_ids = ", ".join(sorted({str(p.prompt_id) for p in pages if p.prompt_id}))
+        meta = ReportMeta(run=run.uri, prompt_id=prompt_ids or label, generated_at=utc_now_iso())
         write_outputs(rows, meta, out)
-        prefix = report_prefix(run, prompt_id)
+        prefix = report_prefix(run, label)
         url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES)
     return url, dict(counts(rows))

@@ -6,8 +6,10 @@ Each shard task gets the whole watch list (``-a watchlist=``; a plain URL list i
 ``rivalscope_core.sites``; a competitor's sites together) hashes to I
 (``rivalscope_core.urls``), so no site is in two shards and every URL is in one. This step
 only chooses N: the ``max_shards`` parameter, but never more than the list's sites (a shard
-per site at most), and names every shard's marker so that the run-complete step can be started
-at the end.
+per site at most, a competitor's sites counting as one, as the crawler splits them), and names
+every shard's marker so that the run-complete step can be started at the end. The list is read
+by the crawler's own reader (``rivalscope_core.watchlist``): a YAML watch list or a plain URL
+list, whatever the key's name, with the same errors.
 ``plan_shards`` is pure; ``lambda_handler`` (a second function from the analyser image, its
 ``ImageConfig`` command) reads the list from S3."""
 
@@ -19,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from rivalscope_core.keys import RunRef, marker_key, new_run_id, parse_run_id
 from rivalscope_core.sites import site_of
-from rivalscope_core.urls import parse_url_list, select_shard
+from rivalscope_core.urls import count_shard_units, select_shard
+from rivalscope_core.watchlist import parse_watchlist
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -75,16 +78,22 @@ def plan_shards(
         raise ValueError(f"max_shards must be >= 1, got {max_shards}")
     if not 1 <= max_concurrency <= MAX_CONCURRENCY:
         raise ValueError(f"max_concurrency must be 1..{MAX_CONCURRENCY}, got {max_concurrency}")
-    urls = _listed_urls(url_text, key)
-    sites = {site_of(url) for url in urls}
-    count = min(max_shards, len(sites))
+    watchlist = parse_watchlist(url_text, key)  # a WatchListError is a ValueError
+
+    def competitor_of(url: str) -> str | None:
+        competitor = watchlist.competitor_of(url)
+        return competitor.name if competitor is not None else None
+
+    urls = watchlist.urls
+    count = min(max_shards, count_shard_units(urls, site_of, competitor_of))
     return ShardPlan(
         bucket=bucket,
         run=parse_run_id(run) if run else new_run_id(),
         urls_file=f"s3://{bucket}/{key}",
         count=count,
         urls_per_shard=[
-            len(select_shard(urls, index, count, site_of=site_of)) for index in range(count)
+            len(select_shard(urls, index, count, site_of=site_of, competitor_of=competitor_of))
+            for index in range(count)
         ],
         max_concurrency=max_concurrency,
         extra_arguments=extra_arguments,
@@ -113,26 +122,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         extra_arguments=_arguments(event.get("extra_arguments") or []),
     )
     return plan.to_dict()
-
-
-def _listed_urls(text: str, key: str) -> list[str]:
-    """The URLs of a watch list (YAML ``competitors: [{urls: [...]}, ...]``, checked in full by
-    the crawler, ``-a watchlist``) or of a plain URL list (which a watch list may also be)."""
-    if key.endswith((".yaml", ".yml")):
-        import yaml
-
-        data = yaml.safe_load(text)
-        competitors = data.get("competitors") if isinstance(data, dict) else None
-        if not isinstance(competitors, list):
-            raise ValueError(f"{key}: a watch list needs a 'competitors' list")
-        listed = [
-            str(url)
-            for competitor in competitors
-            if isinstance(competitor, dict)
-            for url in competitor.get("urls") or []
-        ]
-        return parse_url_list("\n".join(listed))
-    return parse_url_list(text)
 
 
 def _arguments(value: Any) -> tuple[str, ...]:

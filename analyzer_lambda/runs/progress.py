@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rivalscope_core.keys import chunk_stem, marker_name, result_chunk_stem
+from rivalscope_core.keys import chunk_stem, marker_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -64,20 +64,50 @@ class RunProgress:
 
 
 def measure_progress(
-    run: RunRef, shard_count: int, markers: Iterable[ShardMarker], result_keys: Iterable[str]
+    run: RunRef,
+    shard_count: int,
+    markers: Iterable[ShardMarker],
+    result_keys: Iterable[str],
+    prefixes: Mapping[str | None, str],
 ) -> RunProgress:
     """Markers of another shard count (a relaunch with a different N) are not this run's
-    shards and are left out; results count only for the markers' chunks."""
+    shards and are left out; results count only for the markers' chunks, each page's under
+    its own prompt: ``prefixes`` maps every prompt reference of the markers (``prompt`` and
+    the ``page_prompts`` keys) to where its results live (``keys.analysis_prefix`` of the
+    prompt id and model it resolves to), and ``result_keys`` are the run's, of every prompt."""
     mine = {m.shard_index: m for m in markers if m.shard_count == shard_count}
-    stems = {chunk_stem(key) for marker in mine.values() for key in marker.chunks}
-    done = sum(1 for key in set(result_keys) if result_chunk_stem(key) in stems)
+    keys = {key for key in result_keys if key.endswith(".json")}
     return RunProgress(
         run=run,
         shard_count=shard_count,
         markers=mine,
         pages=sum(m.pages for m in mine.values()),
-        results=done,
+        results=sum(_results(marker, keys, prefixes) for marker in mine.values()),
     )
+
+
+def _results(marker: ShardMarker, keys: set[str], prefixes: Mapping[str | None, str]) -> int:
+    """How many of the marker's pages have a result under their own prompt."""
+    others = {
+        (chunk_stem(chunk), line): ref
+        for ref, chunks in marker.page_prompts.items()
+        for chunk, lines in chunks.items()
+        for line in lines
+    }
+    found = sum(
+        f"{prefixes[ref]}{stem}/{line:06d}.json" in keys for (stem, line), ref in others.items()
+    )
+    # the rest carry the run's prompt: count its results for the markers' chunks, but those
+    # lines only that are not another prompt's
+    default, stems = prefixes[marker.prompt], {chunk_stem(key) for key in marker.chunks}
+    for key in keys:
+        if not key.startswith(default):
+            continue
+        stem, _, name = key[len(default) :].partition("/")
+        line = name.removesuffix(".json")
+        if stem in stems and line.isdigit() and (stem, int(line)) not in others:
+            found += 1
+    return min(found, marker.pages)
 
 
 def _parse_time(text: str) -> datetime | None:

@@ -4,7 +4,8 @@ Scrapy's own ``crawl`` exits 1 only when the crawler fails to start. This overri
 
 - checks the spider's arguments first (``validate_arguments``, when the spider has it) and
   every component's settings (``check_settings``): bad input exits 2 with a message naming
-  what to fix, before any browser starts;
+  what to fix, before any browser starts (a shard of a run still writes its marker, with exit
+  code 2, so that its run-complete step reports it instead of waiting for it);
 - writes the task's shard marker when the crawl has ended (``crawler/marker.py``), its CPU and
   memory measured over the whole process tree while it ran (``crawler/resources.py``);
 - after the crawl, exits 0 when every page was stored without error, 1 when some page failed
@@ -22,7 +23,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError  # Scrapy's: its command line turns it into exit 2
 
 from crawler.browser.config import SeleniumConfig
-from crawler.marker import MarkerConfig, build_marker, write_marker
+from crawler.marker import MarkerConfig, build_marker, build_usage_marker, write_marker
 from crawler.netguard.config import NetguardConfig
 from crawler.pipelines import STAT_PREFIX, UploadConfig
 from crawler.politeness.crawl_delay import CrawlDelayConfig
@@ -83,21 +84,19 @@ class Command(ScrapyCrawlCommand):
             spidercls = self.crawler_process.spider_loader.load(args[0])
         except KeyError as exc:
             raise UsageError(f"unknown spider {args[0]!r}", print_help=False) from exc
-        validate = getattr(spidercls, "validate_arguments", None)
         assert self.settings is not None
-        if validate is not None:
-            try:
-                validate(dict(opts.spargs), self.settings)
-            except ValueError as exc:
-                raise UsageError(str(exc), print_help=False) from exc
+        started_at = _now()
         try:
+            validate = getattr(spidercls, "validate_arguments", None)
+            if validate is not None:
+                validate(dict(opts.spargs), self.settings)
             check_settings(self.settings)
         except ValueError as exc:
+            self._mark_usage_error(spidercls.name, opts.spargs, str(exc), started_at)
             raise UsageError(str(exc), print_help=False) from exc
 
         marker_config = MarkerConfig.from_settings(self.settings)
         crawler = self._create_crawler(spidercls)
-        started_at = _now()
         sampler = ProcessTreeSampler(marker_config.sample_interval).start()
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
@@ -119,6 +118,18 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = EXIT_FAILED  # without its marker the run cannot complete
             summary += "; the shard marker could not be written"
         print(f"rivalscope: {summary}; exit code {self.exitcode}", file=sys.stderr)
+
+    def _mark_usage_error(
+        self, spider: str, spargs: Mapping[str, Any], message: str, started_at: str
+    ) -> None:
+        """A shard of a run refused before its crawl still ends with its marker (exit 2)."""
+        assert self.settings is not None
+        if not self.settings.getbool("RIVALSCOPE_RUN_MARKER"):
+            return
+        built = build_usage_marker(self.settings, spider, spargs, message=message,
+                                   started_at=started_at, ended_at=_now())  # fmt: skip
+        if built is not None:
+            write_marker(*built)
 
 
 def _now() -> str:

@@ -21,6 +21,7 @@ from analyzer_lambda.exceptions import RunNotCompleteError
 from analyzer_lambda.handler import lambda_handler
 from analyzer_lambda.prompts.parser import default_prompt
 from analyzer_lambda.runs.complete import complete_run
+from crawler.marker import page_prompts
 from rivalscope_core.keys import RunRef, marker_key, run_status_key
 from rivalscope_core.markers import ShardMarker
 from tests.conftest import load_event
@@ -57,7 +58,9 @@ def _shard(s3: S3Client, bucket: str, index: int, count: int, names: list[str]) 
     return key
 
 
-def _mark(s3: S3Client, bucket: str, index: int, count: int, chunk: str, pages: int) -> str:
+def _mark(
+    s3: S3Client, bucket: str, index: int, count: int, chunk: str, pages: int, **fields: Any
+) -> str:
     ended = datetime.now(UTC) - timedelta(seconds=1)
     marker = ShardMarker(
         run=RUN_ID,
@@ -73,6 +76,7 @@ def _mark(s3: S3Client, bucket: str, index: int, count: int, chunk: str, pages: 
         cpu_seconds=3.5,
         peak_memory_bytes=400_000_000,
         finish_reason="finished",
+        **fields,
     )
     key = marker_key(RunRef(bucket, "competitors", RUN_ID), index, count)
     s3.put_object(Bucket=bucket, Key=key, Body=marker.to_json())
@@ -210,3 +214,53 @@ def test_an_incomplete_run_comes_back_later_then_names_the_missing_shard_after_t
     done = lambda_handler(_eventbridge_event(bucket, late), LocalContext(60))
     assert [run["outcome"] for run in done["runs"]] == ["done"]
     assert _status(s3, bucket)["status"] == "done"
+
+
+def _prompt(name: str) -> bytes:
+    return f"---\nname: {name}\n---\nDescribe this page for {name}.\n".encode()
+
+
+def test_a_watch_lists_pages_count_and_report_under_their_competitors_prompts(
+    s3: S3Client, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two competitors with prompts of their own beside the run's: each page's result is
+    found under its own prompt, so the run completes (it used to wait for the pages of the
+    competitors' prompts under the run's), and the report shows each page's own result."""
+    for name in ("run", "acme", "pricing-ja"):
+        s3.put_object(Bucket=bucket, Key=f"prompts/{name}.md", Body=_prompt(name))
+    monkeypatch.setenv("ANALYSIS_PROMPT", "run")
+    records = [
+        page(url="https://acme.example/", competitor="Acme Analytics", prompt="acme"),
+        page(url="https://hanami.example/", competitor="花見クラウド", prompt="pricing-ja"),
+        page(url="https://loose.example/", competitor=None, prompt="run"),
+        page(url="https://app.acme.example/", competitor="Acme Analytics", prompt="acme"),
+    ]
+    chunk = f"{RUN_PREFIX}items.0000000.jl.gz"
+    s3.put_object(
+        Bucket=bucket, Key=chunk, Body=gzip_lines([json.dumps(r).encode() for r in records])
+    )
+    own = page_prompts({chunk: [r["prompt"] for r in records]}, "run")  # as the crawler does
+    key = _mark(s3, bucket, 0, 1, chunk, len(records), prompt="run", page_prompts=own)
+
+    with pytest.raises(RunNotCompleteError) as info:  # nothing analysed yet
+        lambda_handler(_s3_event(bucket, key), LocalContext(60))
+    assert info.value.status["pages_without_result"] == 4
+    assert lambda_handler(_s3_event(bucket, chunk), LocalContext(60))["complete"]
+    done = lambda_handler(_s3_event(bucket, key), LocalContext(60))
+    assert [run["outcome"] for run in done["runs"]] == ["done"]
+
+    prefix = f"reports/competitors/{RUN_ID}/own-prompts/"
+    status = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}run.json")["Body"].read())
+    assert (status["status"], status["pages"], status["pages_with_result"]) == ("done", 4, 4)
+    assert sorted(pid.rsplit("-", 1)[0] for pid in status["prompts"]) == [
+        "acme", "pricing-ja", "run",
+    ]  # fmt: skip
+    lines = s3.get_object(Bucket=bucket, Key=f"{prefix}results.jsonl")["Body"].read()
+    reported = {r["url"]: r for r in map(json.loads, lines.splitlines())}
+    assert {url: r["prompt_id"].rsplit("-", 1)[0] for url, r in reported.items()} == {
+        "https://acme.example/": "acme",
+        "https://hanami.example/": "pricing-ja",
+        "https://loose.example/": "run",
+        "https://app.acme.example/": "acme",
+    }
+    assert all(r["analysis"] is not None for r in reported.values())

@@ -133,3 +133,26 @@ def test_a_stopped_crawl_writes_its_marker_and_a_killed_one_none(
     killed.send_signal(signal.SIGKILL)
     killed.communicate(timeout=60)
     assert not [key for key in stored_markers(s3, bucket) if killed_run in key]
+
+
+def test_a_shard_refused_with_a_usage_error_still_writes_its_marker_with_exit_2(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    """Its run-complete step then reports the shard's exit code at once instead of waiting
+    RUN_COMPLETE_TIMEOUT for a marker that would never come."""
+    refused = crawl.run(f"urls={crawl_site.url('/')}", f"run={RUN}", "shard=1/2",
+                        "max_pages=many", "prompt=pricing")  # fmt: skip
+    assert refused.returncode == 2, refused.log
+    assert "max_pages" in refused.log
+    [(key, marker)] = stored_markers(s3, bucket).items()
+    assert key == f"{PREFIX}_done/2of2.json"
+    assert (marker.exit_code, marker.pages, marker.chunks) == (2, 0, [])
+    assert (marker.shard_index, marker.shard_count, marker.prompt) == (1, 2, "pricing")
+    assert marker.finish_reason.startswith("usage error: ")
+    assert "max_pages" in marker.finish_reason
+    assert stored_chunks(s3, bucket) == {}
+
+    # a crawl that is no shard of a run has no run to complete: no marker
+    alone = crawl.run(f"urls={crawl_site.url('/')}", "max_pages=many")
+    assert alone.returncode == 2, alone.log
+    assert list(stored_markers(s3, bucket)) == [key]

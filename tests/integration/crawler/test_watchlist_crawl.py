@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.crawler.conftest import stored_records
+from tests.integration.crawler.conftest import stored_chunks, stored_markers, stored_records
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,6 +58,15 @@ def test_records_carry_the_competitor_and_its_prompt_from_s3(
         "ignore_text": ["^Trusted by"],
         "ignore_selectors": [],
     }
+    # the marker says which pages carry a prompt other than the run's, so that the
+    # run-complete step looks for each page's result under its own prompt
+    [marker] = stored_markers(s3, bucket).values()
+    assert marker.prompt == "overview"
+    own = {
+        key: [n for n, r in enumerate(lines, start=1) if r["prompt"] == "pricing-ja"]
+        for key, lines in stored_chunks(s3, bucket).items()
+    }
+    assert marker.page_prompts == {"pricing-ja": {k: v for k, v in own.items() if v}}
 
 
 @pytest.fixture

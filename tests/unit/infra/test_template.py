@@ -215,6 +215,38 @@ def test_gemini_key_comes_from_secrets_manager_never_from_the_template(
     assert [refers_to(r, secret_name) for s in readers for r in as_list(s["Resource"])] == [True]
 
 
+def test_notification_urls_are_named_by_reference_and_readable_only_where_named(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    """The Apprise URLs carry tokens: the template only names a secret or a parameter, the
+    role may read that one only, and only when it is named (a conditional policy)."""
+    variables = _props(resources, "AnalyzerFunction")["Environment"]["Variables"]
+    assert "NOTIFY_URLS" not in variables
+    assert refers_to(variables["NOTIFY_ON"], "NotifyOn")
+    assert template["Parameters"]["NotifyOn"]["Default"] == "changes"
+    for variable, parameter, condition, policy in (
+        ("NOTIFY_URLS_SECRET_ARN", "NotifyUrlsSecretArn", "HasNotifySecret",
+         "AnalyzerNotifySecretPolicy"),
+        ("NOTIFY_URLS_PARAMETER", "NotifyUrlsParameterName", "HasNotifyParameter",
+         "AnalyzerNotifyParameterPolicy"),
+    ):  # fmt: skip
+        assert template["Parameters"][parameter]["Default"] == ""
+        [name, value, absent] = variables[variable]["Fn::If"]
+        assert (name, refers_to(value, parameter), absent) == (
+            condition, True, {"Ref": "AWS::NoValue"},
+        )  # fmt: skip
+        assert resources[policy]["Condition"] == condition
+        [statement] = resources[policy]["Properties"]["PolicyDocument"]["Statement"]
+        assert refers_to(statement["Resource"], parameter)
+        assert [refers_to(r, "AnalyzerRole") for r in resources[policy]["Properties"]["Roles"]]
+    readers = [
+        s
+        for s in role_statements(template, "AnalyzerRole")
+        if "ssm:GetParameter" in as_list(s["Action"])
+    ]
+    assert readers == []  # the role itself reads no parameter: only the conditional policy
+
+
 def test_no_policy_allows_a_wildcard_action_on_a_wildcard_resource(
     template: dict[str, Any],
 ) -> None:
@@ -338,6 +370,21 @@ def test_alarms_fire_on_a_nonempty_dlq_and_function_errors_and_throttles(
     for metric in ("Errors", "Throttles"):
         alarm = _alarm_on(template, metric, "AnalyzerFunction")
         assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_a_notification_that_failed_after_its_retries_alarms(template: dict[str, Any]) -> None:
+    """The handler's Powertools metric (namespace rivalscope, dimension service=analyzer)."""
+    [alarm] = [
+        resource["Properties"]
+        for resource in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+        if resource["Properties"]["MetricName"] == "NotificationsFailed"
+    ]
+    assert alarm["Namespace"] == "rivalscope"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "analyzer"}]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "Sum", "GreaterThanThreshold", 0,
+    )  # fmt: skip
+    assert [refers_to(action, "AlertsTopic") for action in alarm["AlarmActions"]] == [True]
 
 
 def test_a_crawl_task_stopping_with_a_nonzero_exit_code_alerts(

@@ -61,6 +61,11 @@ def test_a_plain_url_list_keeps_working() -> None:
     assert watchlist.competitors == ()
     assert watchlist.urls == ["https://a.example/", "https://b.example/x"]
     assert watchlist.competitor_of("https://a.example/") is None
+    # a comment between two URLs makes it invalid YAML: still a URL list
+    between = parse_watchlist("https://a.example/  # a\nhttps://b.example/\n", SOURCE)
+    assert between.urls == ["https://a.example/", "https://b.example/"]
+    with pytest.raises(WatchListError, match="not valid YAML"):
+        parse_watchlist("competitors:\n  - name: A\n urls: [https://a.example/]\n", SOURCE)
 
 
 def test_urls_given_beside_it_belong_to_no_competitor() -> None:

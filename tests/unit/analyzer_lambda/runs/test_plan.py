@@ -65,3 +65,20 @@ def test_a_yaml_watch_list_is_planned_by_its_competitors_urls() -> None:
     assert (plan.count, sum(plan.urls_per_shard)) == (2, 3)
     with pytest.raises(ValueError, match="competitors"):
         plan_shards("[]", bucket="b", key="config/watchlist.yaml", max_shards=2)
+
+
+def test_a_competitors_sites_are_one_unit_and_the_crawlers_errors_name_the_entry() -> None:
+    """Read by the crawler's own watch-list reader: the plan splits as the shard tasks will
+    (a competitor's sites in one shard), whatever the key's name, and refuses what they
+    would refuse."""
+    watch = """competitors:
+  - name: Acme
+    urls: [https://acme.com/pricing, https://acme-app.io/plans]
+  - name: Beta
+    urls: [https://beta.co.uk/]
+"""
+    plan = plan_shards(watch, bucket="b", key="config/watchlist", max_shards=8)
+    assert (plan.count, sorted(plan.urls_per_shard)) == (2, [1, 2])  # not 3 shards of 1
+    bad = watch.replace("urls: [https://beta.co.uk/]", "url: [https://beta.co.uk/]")
+    with pytest.raises(ValueError, match=r'competitors\[1\] "Beta": url: unknown field'):
+        plan_shards(bad, bucket="b", key="config/watchlist.yaml", max_shards=2)
