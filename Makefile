@@ -10,7 +10,7 @@ WATCHLIST ?=
 # make run DEMO_CHANGE=1: the demo sites with the edits of demo/changes.yaml (or some, by name)
 DEMO_CHANGE ?=
 
-.PHONY: run test unit integration lint bench reanalyze report system-deps clean
+.PHONY: run serve test unit integration lint bench reanalyze report system-deps clean
 
 $(STAMP): requirements/dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ system-deps:
 # Default: the watch list demo/watchlist.yaml (the bundled demo competitors).
 run: $(STAMP) system-deps
 	$(BIN)/python -m rivalscope_local.run $(if $(WATCHLIST),--watchlist "$(WATCHLIST)") $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT)) $(if $(SHARDS),--shards $(SHARDS)) $(if $(DEMO_CHANGE),--demo-change "$(DEMO_CHANGE)")
+
+# The front door on 127.0.0.1 (rivalscope_local/serve.py): the API, the Slack endpoint and a web
+# page, over the same local stack; the key is RIVALSCOPE_API_KEY or one printed at start.
+PORT ?= 8765
+serve: $(STAMP) system-deps
+	$(BIN)/python -m rivalscope_local.serve --port $(PORT)
 
 # On the local archive (default RUN: the latest in data/): make reanalyze PROMPT=file [RUN=s3://...]
 # [MODEL=m] [ARGS="--dry-run"]; make report [RUN=...] [PROMPT=...]

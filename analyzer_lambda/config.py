@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analyzer_lambda.batches.limits import DEFAULT_MAX_REQUESTS, INLINE_MAX_BYTES, Limits
 from analyzer_lambda.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ CLAIM_TTL = "CLAIM_TTL"  # seconds after which another invocation takes over a c
 RUN_COMPLETE_TIMEOUT = "RUN_COMPLETE_TIMEOUT"
 ANALYZER_REUSE = "ANALYZER_REUSE"  # false: ask the model even for pages that did not change
 CHANGE_RULES = "CHANGE_RULES"  # noise rules of the change diffs: file, s3:// URI or NAME
+# reanalyze --via batch: above this many bytes a submission goes as an uploaded JSONL file
+GEMINI_BATCH_INLINE_MAX_BYTES = "GEMINI_BATCH_INLINE_MAX_BYTES"
+GEMINI_BATCH_MAX_REQUESTS = "GEMINI_BATCH_MAX_REQUESTS"  # pages per batch job, at most
 
 # Notifications (SPEC.md "Digest and notifications"): Apprise URLs carry tokens, so in AWS they
 # come from Secrets Manager or SSM, named by reference only
@@ -79,6 +83,8 @@ class Config:
     run_complete_timeout: float = 21600.0
     reuse: bool = True
     change_rules: str | None = None
+    gemini_batch_inline_max_bytes: int = INLINE_MAX_BYTES
+    gemini_batch_max_requests: int = DEFAULT_MAX_REQUESTS
     notify_urls: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     notify_urls_secret_arn: str | None = None
     notify_urls_parameter: str | None = None
@@ -114,6 +120,12 @@ class Config:
             "run_complete_timeout": _number(environ, RUN_COMPLETE_TIMEOUT, 21600.0, minimum=0),
             "reuse": _flag(environ, ANALYZER_REUSE, default=True),
             "change_rules": _text(environ, CHANGE_RULES),
+            "gemini_batch_inline_max_bytes": int(
+                _number(environ, GEMINI_BATCH_INLINE_MAX_BYTES, INLINE_MAX_BYTES, minimum=0)
+            ),
+            "gemini_batch_max_requests": int(
+                _number(environ, GEMINI_BATCH_MAX_REQUESTS, DEFAULT_MAX_REQUESTS, minimum=1)
+            ),
             "notify_urls": split_notify_urls(_text(environ, NOTIFY_URLS) or ""),
             "notify_urls_secret_arn": _text(environ, NOTIFY_URLS_SECRET_ARN),
             "notify_urls_parameter": _text(environ, NOTIFY_URLS_PARAMETER),
@@ -146,6 +158,13 @@ class Config:
             f"or {GEMINI_API_KEY_PARAMETER}) to use Gemini, or {ANALYZER}=extract for the "
             "offline analyser"
         )
+
+    @property
+    def batch_limits(self) -> Limits:
+        """The Batch API's limits, the inline size and requests per job as configured (the
+        inline size can only be lowered: 20 MB is Google's)."""
+        inline = min(self.gemini_batch_inline_max_bytes, INLINE_MAX_BYTES)
+        return Limits(inline_max_bytes=inline, max_requests=self.gemini_batch_max_requests)
 
     @property
     def notifies(self) -> bool:

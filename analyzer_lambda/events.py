@@ -9,6 +9,7 @@
 - EventBridge ``Object Created`` events (Powertools' ``S3EventBridgeNotificationEvent``).
 - ``{"reanalyze": {"chunks": [URI...], "prompt": URI, "model": M}}`` (``"fresh": true``: no
   reuse of unchanged pages' answers).
+- ``{"collect_batches": {}}``: the schedule's event; collect every open Gemini batch job.
 
 Keys outside ``raw/`` (a bucket notification configured too broadly) are ignored: analysing our
 own output would loop. A shard marker (``raw/{spider}/{run}/_done/{I}of{N}.json``) is no chunk:
@@ -41,7 +42,7 @@ from rivalscope_core.keys import (
 
 logger = logging.getLogger(__name__)
 
-EventKind = Literal["s3", "sqs", "eventbridge", "reanalyze"]
+EventKind = Literal["s3", "sqs", "eventbridge", "reanalyze", "collect_batches"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ def event_kind(event: Any) -> EventKind:
         raise UnsupportedEventError("an event is a JSON object")
     if "reanalyze" in event:
         return "reanalyze"
+    if "collect_batches" in event:  # the scheduled Batch API collector (infra/template.yaml)
+        return "collect_batches"
     if "detail-type" in event and "detail" in event:
         return "eventbridge"
     records = event.get("Records")

@@ -12,7 +12,9 @@ What each event returns:
 - direct S3 and EventBridge (asynchronous invocations): a summary; an unfinished chunk raises
   ``ChunksIncompleteError`` instead, so Lambda's asynchronous retry delivers the event again;
 - ``reanalyze`` (called synchronously, e.g. ``reanalyze --via lambda``): the summary, always;
-  the caller reads ``complete`` and decides.
+  the caller reads ``complete`` and decides;
+- ``collect_batches`` (the schedule of ``infra/template.yaml``): the jobs polled and the pages
+  stored, released or failed.
 
 A shard marker's event (``raw/{spider}/{run}/_done/*.json``) starts the run-complete step
 (``analyzer_lambda/runs/``); its outcome is in the summary's ``runs``. A run not complete yet
@@ -74,6 +76,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     deadline = Deadline.after(context.get_remaining_time_in_millis() / 1000 - _WRITE_MARGIN)
     if kind == "sqs":
         return _handle_sqs(event, context, deps, deadline)
+    if kind == "collect_batches":
+        return _collect_batches(deps, deadline)
     if kind == "reanalyze":
         request = events.reanalyze_request(event)
         if request.fresh:
@@ -85,6 +89,45 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         else events.objects_from_eventbridge(event)
     )
     return _handle_objects(objects, deps, deadline)
+
+
+def _collect_batches(deps: Deps, deadline: Deadline) -> dict[str, Any]:
+    """Poll every open Gemini batch job of the bucket and store the answers of finished ones
+    (``analyzer_lambda/batches/collect.py``): ``--via batch`` finishes without the laptop."""
+    from analyzer_lambda.analyzers.gemini.analyzer import gemini_client
+    from analyzer_lambda.batches.collect import Collector
+    from analyzer_lambda.batches.jobs import BatchJobs
+    from analyzer_lambda.batches.store import BatchStore
+    from analyzer_lambda.exceptions import ConfigurationError
+
+    bucket = deps.config.pages_bucket
+    if not bucket:
+        raise ConfigurationError("collect_batches needs PAGES_BUCKET")
+    jobs = BatchJobs(gemini_client(deps.config))
+    collector = Collector(BatchStore(deps.store), jobs, deadline)
+    outcomes = collector.collect_open(bucket)
+    for outcome in outcomes:
+        logger.info(outcome.describe())
+    stored = sum(o.stored for o in outcomes)
+    metrics.add_metric(name="BatchPagesStored", unit=MetricUnit.Count, value=stored)
+    return {
+        "jobs": [
+            {
+                "job": o.job or o.job_id,
+                "state": o.state,
+                "pages": o.pages,
+                "stored": o.stored,
+                "failed": o.failed,
+                "skipped": o.skipped,
+                "released": o.released,
+                "error": o.error,
+            }
+            for o in outcomes
+        ],
+        "stored": stored,
+        "failed": sum(o.failed for o in outcomes),
+        "released": sum(o.released for o in outcomes),
+    }
 
 
 def _handle_objects(objects: list[S3Uri], deps: Deps, deadline: Deadline) -> dict[str, Any]:

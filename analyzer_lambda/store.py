@@ -102,21 +102,37 @@ class Store:
     def exists(self, bucket: str, key: str) -> bool:
         return self._head(bucket, key) is not None
 
-    def claim(self, bucket: str, key: str, ttl: float) -> Claim | None:
-        """Claim ``key``; None when a live claim of another invocation holds it."""
+    def claim(
+        self, bucket: str, key: str, ttl: float, note: dict[str, Any] | None = None
+    ) -> Claim | None:
+        """Claim ``key``; None when a live claim of another invocation holds it. A claim lives
+        ``ttl`` seconds, or as long as it says itself (a Batch API job's claims live until the
+        job must have ended); ``note`` is stored in it (e.g. which job holds the page)."""
+        body = {"ttl": ttl, **(note or {})}
         for _ in range(2):  # a second round when the holder released it while we looked
-            claim = self._put_claim(bucket, key, {"IfNoneMatch": "*"})
+            claim = self._put_claim(bucket, key, {"IfNoneMatch": "*"}, body)
             if claim is not None:
                 return claim
             held = self._head(bucket, key)
             if held is None:
                 continue
             etag, age = held
-            if age < ttl + _CLOCK_SLACK:
+            if age < ttl + _CLOCK_SLACK or age < self._claimed_ttl(bucket, key) + _CLOCK_SLACK:
                 return None
             logger.warning("taking over s3://%s/%s: claim is %.0f s old", bucket, key, age)
-            return self._put_claim(bucket, key, {"IfMatch": etag})
+            return self._put_claim(bucket, key, {"IfMatch": etag}, body)
         return None
+
+    def read_claim(self, bucket: str, key: str) -> dict[str, Any] | None:
+        """What a claim says (owner, time, ttl, note), None when there is none."""
+        found = self.read_json(bucket, key)
+        return found[0] if found is not None else None
+
+    def _claimed_ttl(self, bucket: str, key: str) -> float:
+        try:
+            return float((self.read_claim(bucket, key) or {}).get("ttl") or 0)
+        except (TypeError, ValueError):
+            return 0.0
 
     def release(self, claim: Claim) -> None:
         """Delete our claim, only if it is still ours. Best effort: a leftover claim next to
@@ -167,8 +183,50 @@ class Store:
                 Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type
             )
 
-    def _put_claim(self, bucket: str, key: str, condition: dict[str, str]) -> Claim | None:
-        body = json.dumps({"owner": uuid.uuid4().hex, "claimed_at": utc_now_iso()})
+    def read_json(self, bucket: str, key: str) -> tuple[dict[str, Any], str] | None:
+        """``(object, etag)`` of a small JSON object, None when it does not exist (or is not
+        a JSON object: a claim or manifest never is anything else)."""
+        try:
+            with s3_errors(f"read s3://{bucket}/{key}"):
+                response = self._s3.get_object(Bucket=bucket, Key=key)
+                raw = response["Body"].read()
+        except StoreError as exc:
+            if exc.code in _MISSING:
+                return None
+            raise
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        return (data, str(response["ETag"])) if isinstance(data, dict) else None
+
+    def put_json(
+        self, bucket: str, key: str, data: dict[str, Any], *, if_match: str | None = None,
+        create: bool = False,
+    ) -> str | None:  # fmt: skip
+        """Write ``data``; ``create``: only if absent, ``if_match``: only if unchanged since
+        that ETag. The new ETag, or None when the condition failed."""
+        condition = {"IfNoneMatch": "*"} if create else {"IfMatch": if_match} if if_match else {}
+        try:
+            with s3_errors(f"write s3://{bucket}/{key}"):
+                response = self._s3.put_object(
+                    Bucket=bucket, Key=key, Body=json.dumps(data, ensure_ascii=False).encode(),
+                    ContentType="application/json", **condition,  # type: ignore[arg-type]
+                )  # fmt: skip
+        except StoreError as exc:
+            if exc.code in _PRECONDITION | _MISSING:
+                return None
+            raise
+        return str(response["ETag"])
+
+    def delete(self, bucket: str, key: str) -> None:
+        with s3_errors(f"delete s3://{bucket}/{key}"):
+            self._s3.delete_object(Bucket=bucket, Key=key)
+
+    def _put_claim(
+        self, bucket: str, key: str, condition: dict[str, str], note: dict[str, Any]
+    ) -> Claim | None:
+        body = json.dumps({"owner": uuid.uuid4().hex, "claimed_at": utc_now_iso(), **note})
         try:
             with s3_errors(f"claim s3://{bucket}/{key}"):
                 response = self._s3.put_object(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rivalscope_core.addresses import AddressBlockedError, AddressLookupError
+
 
 class RenderError(Exception):
     """Base: the page could not be rendered; the crawl goes on and records the error."""
@@ -29,7 +31,7 @@ class NavigationError(RenderError):
     error_type = "navigation"
 
 
-class DnsLookupError(NavigationError):
+class DnsLookupError(NavigationError, AddressLookupError):
     error_type = "dns"
 
 
@@ -44,7 +46,7 @@ class RedirectLoopError(NavigationError):
     error_type = "redirect_loop"
 
 
-class BlockedAddressError(RenderError):
+class BlockedAddressError(RenderError, AddressBlockedError):
     """The request, a redirect or a followed link would reach a non-public address that
     ``ALLOW_PRIVATE_ADDRESSES`` does not exempt."""
 

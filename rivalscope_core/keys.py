@@ -240,3 +240,31 @@ def run_status_key(run: RunRef, prompt_id: str) -> str:
 def run_claim_key(run: RunRef, prompt_id: str) -> str:
     """Claimed (conditional write) by the one run-complete step that does the run's work."""
     return f"{report_prefix(run, prompt_id)}run.claim"
+
+
+# -- Gemini Batch API jobs (``reanalyze --via batch``) ---------------------------------------
+# Manifests sit beside the results they will fill, with a suffix that no result listing
+# (``.json``) takes for a result; the open-jobs index lets the scheduled collector find every
+# job still to collect without listing results.
+BATCHES_DIR = "_batches/"
+OPEN_BATCHES_PREFIX = f"{ANALYSIS_PREFIX}{BATCHES_DIR}open/"
+BATCH_MANIFEST_SUFFIX = ".batch"
+
+
+def batch_manifest_prefix(run: RunRef, prompt_id: str, model: str) -> str:
+    return f"{analysis_prefix(run, prompt_id, model)}{BATCHES_DIR}"
+
+
+def batch_manifest_key(run: RunRef, prompt_id: str, model: str, job_id: str) -> str:
+    """The manifest of one batch job: which pages it holds and where it stands."""
+    return f"{batch_manifest_prefix(run, prompt_id, model)}{job_id}{BATCH_MANIFEST_SUFFIX}"
+
+
+def batch_submit_key(run: RunRef, prompt_id: str, model: str) -> str:
+    """Claimed by the one submitter at a time of a run's pages for (prompt id, model)."""
+    return f"{batch_manifest_prefix(run, prompt_id, model)}submit.claim"
+
+
+def open_batch_key(job_id: str) -> str:
+    """An open job's entry in the index the collector lists (its body: the manifest's key)."""
+    return f"{OPEN_BATCHES_PREFIX}{job_id}"

@@ -1,5 +1,6 @@
 """``python -m analyzer_lambda.reanalyze RUN_URI [--prompt FILE] [--model M] [--concurrency N]
-[--dry-run] [--yes] [--via local|lambda]``: analyse stored pages again, never fetching a site.
+[--dry-run] [--yes] [--via local|lambda|batch] [--fresh]``: analyse stored pages again, never
+fetching a site.
 
 ``--prompt`` is used for every page; without it each page gets its own prompt, as the analyser
 chose it (the record's — a watch list's per-competitor prompt — else ``ANALYSIS_PROMPT``).
@@ -14,6 +15,8 @@ all, with a progress bar; Ctrl-C lets the pages in flight finish and leaves the 
 rerun). ``--via lambda`` sends ``{"reanalyze": ...}`` events to the deployed function
 (asynchronous invokes, ``--batch`` chunks each; ``--function`` or ``ANALYZER_FUNCTION``); a local
 prompt file is first stored as ``s3://BUCKET/prompts/<file stem>.md`` for the function to read.
+``--via batch`` submits the pages as Gemini Batch API jobs at half price and, run again, collects
+the answers (``reanalyze/batch.py``).
 
 Exit codes: 0 done; 1 some pages failed or were left pending (each is printed); 2 bad usage or
 configuration; 130 interrupted.
@@ -56,7 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=4, help="pages at once (local)")
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--yes", action="store_true", help="no confirmation before a costly run")
-    parser.add_argument("--via", choices=("local", "lambda"), default="local")
+    parser.add_argument("--via", choices=("local", "lambda", "batch"), default="local",
+                        help="batch: Gemini Batch API (half price); rerun to collect")  # fmt: skip
     parser.add_argument("--function", default=None, help=f"default: ${FUNCTION_ENV}")
     parser.add_argument("--batch", type=int, default=1, help="chunks per invoke (lambda)")
     parser.add_argument(
@@ -93,6 +97,10 @@ def _main(args: argparse.Namespace) -> int:
     config = Config.from_env(
         os.environ, concurrency=args.concurrency, reuse=False if args.fresh else None
     )
+    if args.via == "batch":
+        from analyzer_lambda.reanalyze.batch import run_batch
+
+        return run_batch(target, args, config)
     store = build_store()
     # without --prompt, each page's own, resolved as the analyser does (ANALYSIS_PROMPT last)
     resolver = PromptResolver(store, None if args.prompt else config.analysis_prompt)

@@ -92,11 +92,7 @@ class Plan:
 def make_plan(store: Store, target: RunRef | ChunkRef, plan: Plan, config: Config) -> Plan:
     """Read every chunk (S3 only, no site, no model) and count the pages left to analyse."""
     run = target.run if isinstance(target, ChunkRef) else target
-    if isinstance(target, ChunkRef):
-        chunks = [target]
-    else:
-        keys = store.existing_keys(run.bucket, run.raw_prefix)
-        chunks = [ChunkRef(run.bucket, key) for key in sorted(keys) if is_raw_chunk_key(key)]
+    chunks = chunks_of(store, target)
     listed: dict[str, set[str]] = {}
 
     def done(prompt_id: str, model: str) -> set[str]:
@@ -132,6 +128,14 @@ def make_plan(store: Store, target: RunRef | ChunkRef, plan: Plan, config: Confi
     return plan
 
 
+def chunks_of(store: Store, target: RunRef | ChunkRef) -> list[ChunkRef]:
+    """The chunk, or every chunk of the run in key order."""
+    if isinstance(target, ChunkRef):
+        return [target]
+    keys = store.existing_keys(target.bucket, target.raw_prefix)
+    return [ChunkRef(target.bucket, key) for key in sorted(keys) if is_raw_chunk_key(key)]
+
+
 def _prompt_and_model(plan: Plan, ref: str | None) -> tuple[Prompt, str]:
     if plan.prompt is not None:
         return plan.prompt, plan.model
@@ -141,13 +145,16 @@ def _prompt_and_model(plan: Plan, ref: str | None) -> tuple[Prompt, str]:
     return prompt, plan.model_of(prompt)
 
 
-def confirm(plan: Plan, yes: bool, environ: dict[str, str] | os._Environ[str]) -> None:
-    """Raise UsageError when a costly run is neither confirmed nor allowed with ``--yes``."""
+def confirm(
+    plan: Plan, yes: bool, environ: dict[str, str] | os._Environ[str], cost: float | None = None
+) -> None:
+    """Raise UsageError when a costly run is neither confirmed nor allowed with ``--yes``
+    (``cost``: what the run costs if not ``plan.cost``, e.g. at Batch API prices)."""
     try:
         limit = float(environ.get(CONFIRM_ABOVE_ENV) or DEFAULT_CONFIRM_ABOVE)
     except ValueError:
         raise ConfigurationError(f"{CONFIRM_ABOVE_ENV} must be a number of USD") from None
-    cost = plan.cost
+    cost = plan.cost if cost is None else cost
     if yes or (cost is not None and cost <= limit) or plan.analyzer == "extract":
         return
     why = "an unknown cost" if cost is None else f"an estimated ${cost:.2f} (over ${limit:.2f})"

@@ -7,7 +7,10 @@ test can check what the analyser sent (see ``echo``): whether the page text arri
 delimiters, whether an image part was sent. Behaviour is scriptable per test: a queue of
 one-shot replies (``script``) and a default (``default``) of ``ok``, ``429``, ``500``, ``403``
 (a refused key), ``invalid_json``, ``plain_text`` (what a model obeying a prompt injection would
-answer) or ``slow:<seconds>`` (then ok)."""
+answer) or ``slow:<seconds>`` (then ok).
+
+It also speaks the Batch API and the resumable file upload the SDK uses for it
+(``tests/servers/gemini_batch.py``); batch answers come from the same script."""
 
 from __future__ import annotations
 
@@ -19,8 +22,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.servers.gemini_batch import BatchJob, BatchState
 
 _PATH = re.compile(r"^/v1[a-z0-9]*/models/(?P<model>[^/:]+):generateContent$")
+_BATCH_CREATE = re.compile(r"^/v1[a-z0-9]*/models/(?P<model>[^/:]+):batchGenerateContent$")
+_BATCH_GET = re.compile(r"^/v1[a-z0-9]*/(?P<name>batches/[^/:]+)$")
+_BATCH_LIST = re.compile(r"^/v1[a-z0-9]*/batches$")
+_UPLOAD = re.compile(r"^/upload/v1[a-z0-9]*/files$")
+_DOWNLOAD = re.compile(r"^(?:/download)?/v1[a-z0-9]*/(?P<name>files/[^/:]+):download$")
 _DELIMITED = re.compile(
     r"<<<PAGE_CONTENT (?P<nonce>[0-9a-f]+)>>>.*<<<END_PAGE_CONTENT (?P=nonce)>>>", re.DOTALL
 )
@@ -77,6 +88,7 @@ class _State:
     default: str = "ok"
     script: deque[str] = field(default_factory=deque)
     requests: list[GeminiRequest] = field(default_factory=list)
+    batch: BatchState = field(default_factory=BatchState)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -113,59 +125,118 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
-        match = _PATH.match(self.path.split("?", 1)[0])
+        path = urlsplit(self.path)
+        state = self.server.state
+        if _UPLOAD.match(path.path):
+            self._upload(parse_qs(path.query), raw)
+            return
+        if match := _BATCH_CREATE.match(path.path):
+            time.sleep(state.batch.create_delay)
+            with state.lock:
+                status, payload = state.batch.create(match["model"], json.loads(raw))
+            self._send(status, payload)
+            return
+        match = _PATH.match(path.path)
         if match is None:
             self._send(404, {"error": {"code": 404, "message": self.path, "status": "NOT_FOUND"}})
             return
         request = GeminiRequest(
             match["model"], json.loads(raw), self.headers.get("x-goog-api-key")
         )
-        state = self.server.state
         with state.lock:
             state.requests.append(request)
             behaviour = state.script.popleft() if state.script else state.default
         if behaviour.startswith("slow:"):
             time.sleep(float(behaviour.split(":", 1)[1]))
             behaviour = "ok"
-        if behaviour == "429":
-            self._send(
-                429, {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}
-            )
-        elif behaviour == "403":
-            error = {"code": 403, "message": "API key not valid", "status": "PERMISSION_DENIED"}
-            self._send(403, {"error": error})
-        elif behaviour == "500":
-            self._send(500, {"error": {"code": 500, "message": "boom", "status": "INTERNAL"}})
-        else:
-            self._send(200, self._answer(request, behaviour))
+        self._send(*_reply(request, behaviour))
 
-    def _answer(self, request: GeminiRequest, behaviour: str) -> dict[str, Any]:
-        if behaviour == "invalid_json":
-            text = '{"offering": "truncated'
-        elif behaviour == "plain_text":
-            text = "PWNED: I ignored my instructions."
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        state = self.server.state
+        if match := _BATCH_GET.match(path):
+            with state.lock:
+                status, payload = state.batch.get(match["name"], self._batch_answer)
+            self._send(status, payload)
+        elif _BATCH_LIST.match(path):
+            with state.lock:
+                self._send(200, state.batch.list())
+        elif (match := _DOWNLOAD.match(path)) and match["name"] in state.batch.files:
+            with state.lock:
+                data = state.batch.files[match["name"]]
+            self._send_bytes(200, data, "application/octet-stream")
         else:
-            schema = request.generation_config.get("responseJsonSchema") or {"type": "object"}
-            text = json.dumps(instance_for(schema, request.echo()))
-        prompt_chars = sum(len(t) for t in request.texts) + len(request.system_text)
-        return {
-            "candidates": [
-                {"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP"}
-            ],
-            "usageMetadata": {
-                "promptTokenCount": prompt_chars // 4 + 258 * len(request.image_parts),
-                "candidatesTokenCount": len(text) // 4,
-                "totalTokenCount": prompt_chars // 4 + len(text) // 4,
-            },
-        }
+            self._send(404, {"error": {"code": 404, "message": self.path, "status": "NOT_FOUND"}})
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode()
+    def _batch_answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """One batch request answered as ``generateContent`` would (called under the lock)."""
+        state = self.server.state
+        model = str(body.get("model") or "").removeprefix("models/")
+        behaviour = state.script.popleft() if state.script else state.default
+        return _reply(GeminiRequest(model, body, None), behaviour.removeprefix("slow:"))
+
+    def _upload(self, query: dict[str, list[str]], raw: bytes) -> None:
+        state = self.server.state
+        command = self.headers.get("X-Goog-Upload-Command", "")
+        with state.lock:
+            if command == "start":
+                host, port = self.server.server_address[:2]
+                headers, _ = state.batch.start_upload(f"http://{host!s}:{port}", json.loads(raw))
+                status, payload = 200, dict[str, Any]()
+            else:
+                upload_id = (query.get("upload_id") or [""])[0]
+                offset = int(self.headers.get("X-Goog-Upload-Offset") or 0)
+                status, headers, payload = state.batch.upload_chunk(upload_id, command, offset,
+                                                                    raw)  # fmt: skip
+        self._send(status, payload, headers)
+
+    def _send(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        self._send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send_bytes(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _reply(request: GeminiRequest, behaviour: str) -> tuple[int, dict[str, Any]]:
+    if behaviour == "429":
+        return 429, {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}
+    if behaviour == "403":
+        return 403, {"error": {"code": 403, "message": "API key not valid",
+                               "status": "PERMISSION_DENIED"}}  # fmt: skip
+    if behaviour == "500":
+        return 500, {"error": {"code": 500, "message": "boom", "status": "INTERNAL"}}
+    return 200, _answer(request, behaviour)
+
+
+def _answer(request: GeminiRequest, behaviour: str) -> dict[str, Any]:
+    if behaviour == "invalid_json":
+        text = '{"offering": "truncated'
+    elif behaviour == "plain_text":
+        text = "PWNED: I ignored my instructions."
+    else:
+        schema = request.generation_config.get("responseJsonSchema") or {"type": "object"}
+        text = json.dumps(instance_for(schema, request.echo()))
+    prompt_chars = sum(len(t) for t in request.texts) + len(request.system_text)
+    return {
+        "candidates": [
+            {"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP"}
+        ],
+        "usageMetadata": {
+            "promptTokenCount": prompt_chars // 4 + 258 * len(request.image_parts),
+            "candidatesTokenCount": len(text) // 4,
+            "totalTokenCount": prompt_chars // 4 + len(text) // 4,
+        },
+    }
 
 
 class _GeminiHTTPServer(ThreadingHTTPServer):
@@ -202,6 +273,33 @@ class GeminiServer:
             state.default = default
             state.script = deque(script or [])
             state.requests = []
+            state.batch = BatchState()
+
+    def batch_create_errors(self, *codes: int) -> None:
+        """The next batch creates answer these HTTP errors, one each."""
+        with self._httpd.state.lock:
+            self._httpd.state.batch.create_errors = list(codes)
+
+    def batch_create_delay(self, seconds: float) -> None:
+        with self._httpd.state.lock:
+            self._httpd.state.batch.create_delay = seconds
+
+    def batch_states(self, *states: str) -> None:
+        """The states every batch created from now on goes through, one per ``get`` (short
+        names: ``PENDING`` — the API's queued state —, ``RUNNING``, ``SUCCEEDED``, ``FAILED``,
+        ``EXPIRED``, ``CANCELLED``)."""
+        with self._httpd.state.lock:
+            self._httpd.state.batch.states = [f"BATCH_STATE_{s}" for s in states]
+
+    @property
+    def batch_jobs(self) -> list[BatchJob]:
+        """Every batch created since the last ``reset``, oldest first."""
+        with self._httpd.state.lock:
+            return list(self._httpd.state.batch.jobs.values())
+
+    def batch_requests(self, job: BatchJob) -> list[GeminiRequest]:
+        """A batch's requests in the shape ``requests`` gives interactive ones."""
+        return [GeminiRequest(job.model, item["request"], None) for item in job.requests]
 
     @property
     def requests(self) -> list[GeminiRequest]:

@@ -18,27 +18,27 @@ deadline is reported as ``DEADLINE_ERROR`` and retried by the next delivery."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import random
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from analyzer_lambda.analyzers.base import DEADLINE_ERROR, UNAVAILABLE_ERROR, Analysis
-from analyzer_lambda.analyzers.gemini.image import prepare_screenshot
-from analyzer_lambda.analyzers.gemini.request import build_request
-from analyzer_lambda.analyzers.gemini.text import reduce_html
+from analyzer_lambda.analyzers.gemini.call import (
+    AnswerValidator,
+    prepare,
+    sdk_request,
+    text_of,
+    usage_of,
+)
 from analyzer_lambda.exceptions import ConfigurationError
 from rivalscope_core.records import ErrorInfo, Usage
 
 if TYPE_CHECKING:
     from google import genai
-    from jsonschema.protocols import Validator
 
     from analyzer_lambda.analyzers.base import Deadline
-    from analyzer_lambda.analyzers.gemini.image import PreparedImage
     from analyzer_lambda.analyzers.gemini.request import GeminiRequest
     from analyzer_lambda.config import Config
     from analyzer_lambda.prompts.parser import Prompt
@@ -65,37 +65,18 @@ class GeminiAnalyzer:
                 "ANALYZER=gemini needs a key: set GEMINI_API_KEY (in AWS: "
                 "GEMINI_API_KEY_SECRET_ARN or GEMINI_API_KEY_PARAMETER)"
             )
-        from google.genai import types  # 1-5 s to import: only when Gemini is the analyser
-
         self._config = config
-        self._types = types
-        self._client = _client(
-            config.gemini_api_key,
-            int(config.gemini_timeout * 1000),
-            os.environ.get("GOOGLE_GEMINI_BASE_URL"),
-        )
-        self._validators: dict[str, Validator] = {}
-        self._lock = threading.Lock()
+        self._client = gemini_client(config)
+        self._answers = AnswerValidator()
 
     def model_for(self, prompt: Prompt) -> str:
         return prompt.model or self._config.gemini_model
 
     def analyze(self, page: PageRecord, prompt: Prompt, deadline: Deadline) -> Analysis:
-        text = reduce_html(page.body, self._config.text_tokens)
-        image = self._image(page) if prompt.include_screenshot else None
-        if not text.text and image is None:
-            return _failed("empty_page", f"{page.url}: no readable text and no screenshot")
-        request = build_request(page, prompt, text, image)
+        request = prepare(page, prompt, self._config)
+        if isinstance(request, ErrorInfo):
+            return Analysis(answer=None, error=request)
         return self._ask(request, prompt, deadline)
-
-    def _image(self, page: PageRecord) -> PreparedImage | None:
-        if page.screenshot is None:
-            return None
-        try:
-            return prepare_screenshot(page.screenshot.data, self._config.screenshot_max_side)
-        except ValueError as exc:
-            logger.warning("%s: screenshot not sent: %s", page.url, exc)
-            return None
 
     def _ask(self, request: GeminiRequest, prompt: Prompt, deadline: Deadline) -> Analysis:
         model = self.model_for(prompt)
@@ -125,7 +106,7 @@ class GeminiAnalyzer:
                 usage.input_tokens + call_usage.input_tokens,
                 usage.output_tokens + call_usage.output_tokens,
             )
-            answer, problem = self._validate(text, prompt)
+            answer, problem = self._answers.validate(text, prompt)
             if answer is not None:
                 return Analysis(answer, usage)
             invalid_answers += 1
@@ -139,21 +120,10 @@ class GeminiAnalyzer:
         import httpx2
         from google.genai import errors
 
-        types = self._types
-        parts = [types.Part.from_text(text=request.page_text)]
-        if request.image is not None:
-            parts.append(
-                types.Part.from_bytes(data=request.image.data, mime_type=request.image.mime_type)
-            )
         timeout_ms = int(min(self._config.gemini_timeout, remaining) * 1000)
-        config = types.GenerateContentConfig(
-            system_instruction=request.system_instruction,
-            response_mime_type="application/json",
-            response_json_schema=prompt.schema,
-            max_output_tokens=self._config.gemini_max_output_tokens,
-            http_options=types.HttpOptions(timeout=max(timeout_ms, 1)),
+        contents, config = sdk_request(
+            request, prompt, self._config, timeout_ms=max(timeout_ms, 1)
         )
-        contents = [types.Content(role="user", parts=parts)]
         try:
             response = self._client.models.generate_content(
                 model=model, contents=contents, config=config
@@ -168,48 +138,22 @@ class GeminiAnalyzer:
             raise _Fatal("gemini_request_rejected", f"HTTP {code}: {exc.message}") from exc
         except httpx2.TransportError as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
-        meta = response.usage_metadata
-        usage = Usage(
-            input_tokens=(meta.prompt_token_count or 0) if meta else 0,
-            output_tokens=((meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0))
-            if meta
-            else 0,
-        )
-        text = response.text
-        if text is None:
-            reason = response.candidates[0].finish_reason if response.candidates else None
-            feedback = response.prompt_feedback.block_reason if response.prompt_feedback else None
-            return f"<no text: finish={reason} block={feedback}>", usage
-        return text, usage
-
-    def _validate(self, text: str | None, prompt: Prompt) -> tuple[dict[str, Any] | None, str]:
-        from jsonschema.exceptions import best_match
-
-        try:
-            answer = json.loads(text or "")
-        except json.JSONDecodeError as exc:
-            return None, f"answer is not JSON ({exc}); raise GEMINI_MAX_OUTPUT_TOKENS if cut"
-        if not isinstance(answer, dict):
-            return None, "answer is not a JSON object"
-        error = best_match(self._validator(prompt).iter_errors(answer))
-        if error is not None:
-            return None, f"answer does not match the schema: {error.message[:300]}"
-        return answer, ""
-
-    def _validator(self, prompt: Prompt) -> Validator:
-        with self._lock:
-            validator = self._validators.get(prompt.prompt_id)
-            if validator is None:
-                from jsonschema.validators import validator_for
-
-                cls = validator_for(prompt.schema)
-                validator = cls(prompt.schema)
-                self._validators[prompt.prompt_id] = validator
-            return validator
+        return text_of(response), usage_of(response)
 
     def _backoff(self, failures: int) -> float:
         ceiling = min(_MAX_BACKOFF, self._config.gemini_retry_base_delay * 2 ** (failures - 1))
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+
+
+def gemini_client(config: Config) -> genai.Client:
+    """The process's client for ``config``'s key (also what the Batch API path uses)."""
+    if not config.gemini_api_key:
+        raise ConfigurationError("GEMINI_API_KEY is not set")
+    return _client(
+        config.gemini_api_key,
+        int(config.gemini_timeout * 1000),
+        os.environ.get("GOOGLE_GEMINI_BASE_URL"),
+    )
 
 
 @functools.cache
@@ -228,7 +172,3 @@ class _Fatal(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
-
-
-def _failed(kind: str, message: str) -> Analysis:
-    return Analysis(answer=None, error=ErrorInfo(type=kind, message=message))

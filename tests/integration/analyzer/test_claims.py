@@ -68,3 +68,19 @@ def test_page_claimed_by_a_crashed_invocation_is_retried_after_claim_ttl(
     assert result_key in results(s3, bucket)
     assert gemini.calls == 2
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=claim_key(result_key))
+
+
+def test_a_claim_that_says_it_lives_longer_is_not_taken_over_after_the_takers_ttl(
+    s3: S3Client, bucket: str
+) -> None:
+    """A page in a Gemini batch job is claimed for as long as the job may run: an interactive
+    invocation with a 1 s CLAIM_TTL must not take it over and pay for it a second time."""
+    store = Store(s3)
+    held = store.claim(bucket, "analysis/z.claim", ttl=3600, note={"batch_submission": "s1"})
+    assert held is not None
+    assert store.read_claim(bucket, "analysis/z.claim")["batch_submission"] == "s1"  # type: ignore[index]
+    time.sleep(2.1)  # older than the taker's ttl + one second
+
+    assert store.claim(bucket, "analysis/z.claim", ttl=1) is None
+    store.release(held)
+    assert store.claim(bucket, "analysis/z.claim", ttl=1) is not None

@@ -15,7 +15,12 @@ _IMPORTS_HANDLER = re.compile(
 )
 PACKAGES = ("analyzer_lambda", "rivalscope_core", "rivalscope_local", "crawler", "bench")
 #: what may import the adapter: the code that hands it events, as Lambda would
-EVENT_SOURCES = {"analyzer_lambda/__main__.py", "rivalscope_local/run.py"}
+#: (``make serve`` hands chunk and marker events to it as ``make run`` does)
+EVENT_SOURCES = {
+    "analyzer_lambda/__main__.py",
+    "rivalscope_local/run.py",
+    "rivalscope_local/serve.py",
+}
 
 
 def test_only_event_sources_import_the_lambda_handler() -> None:

@@ -3,6 +3,7 @@ itself (there is no AWS account here), plus cfn-lint's verdict on the whole file
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from analyzer_lambda import events
 from tests.unit.infra.cfn import (
     TEMPLATE_PATH,
     as_list,
@@ -204,7 +206,9 @@ def test_gemini_key_comes_from_secrets_manager_never_from_the_template(
 ) -> None:
     variables = _props(resources, "AnalyzerFunction")["Environment"]["Variables"]
     assert "GEMINI_API_KEY" not in variables
-    secret_name, secret = _one(template, "AWS::SecretsManager::Secret")
+    # the other secret holds the front door's API key digests (test_frontdoor_template.py)
+    secret_name = "GeminiApiKeySecret"
+    secret = _props(resources, secret_name)
     assert "SecretString" not in secret  # set later with put-secret-value
     assert refers_to(variables["GEMINI_API_KEY_SECRET_ARN"], secret_name)
     readers = [
@@ -326,7 +330,12 @@ def test_every_log_group_has_a_retention_and_the_function_uses_one(
     template: dict[str, Any], resources: dict[str, Any]
 ) -> None:
     groups = resources_of_type(template, "AWS::Logs::LogGroup")
-    assert set(groups) == {"CrawlerLogGroup", "AnalyzerLogGroup", "ShardPlannerLogGroup"}
+    assert set(groups) == {
+        "CrawlerLogGroup",
+        "AnalyzerLogGroup",
+        "ShardPlannerLogGroup",
+        "FrontDoorLogGroup",
+    }
     for group in groups.values():
         assert refers_to(group["Properties"]["RetentionInDays"], "LogRetentionDays")
     logging = _props(resources, "AnalyzerFunction")["LoggingConfig"]
@@ -334,9 +343,9 @@ def test_every_log_group_has_a_retention_and_the_function_uses_one(
 
 
 def test_schedule_starts_the_crawl_state_machine_on_the_configured_cadence(
-    template: dict[str, Any],
+    template: dict[str, Any], resources: dict[str, Any]
 ) -> None:
-    _, schedule = _one(template, "AWS::Scheduler::Schedule")
+    schedule = _props(resources, "CrawlSchedule")
     assert refers_to(schedule["ScheduleExpression"], "CrawlScheduleExpression")
     target = schedule["Target"]
     assert refers_to(target["Arn"], "CrawlStateMachine")
@@ -346,6 +355,24 @@ def test_schedule_starts_the_crawl_state_machine_on_the_configured_cadence(
     [statement] = role_statements(template, "CrawlSchedulerRole")
     assert statement["Action"] == "states:StartExecution"
     assert refers_to(statement["Resource"], "CrawlStateMachine")
+
+
+def test_batch_collector_schedule_invokes_only_the_analyser_with_the_collect_event(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    schedules = resources_of_type(template, "AWS::Scheduler::Schedule")
+    assert sorted(schedules) == ["BatchCollectSchedule", "CrawlSchedule"]
+    schedule = _props(resources, "BatchCollectSchedule")
+    assert refers_to(schedule["ScheduleExpression"], "BatchCollectScheduleExpression")
+    assert template["Parameters"]["BatchCollectScheduleExpression"]["Default"].startswith("rate(")
+    target = schedule["Target"]
+    assert refers_to(target["Arn"], "AnalyzerFunction")  # the same image, the same role
+    assert json.loads(target["Input"]) == {"collect_batches": {}}
+    assert events.event_kind(json.loads(target["Input"])) == "collect_batches"
+    # The scheduler may invoke exactly the analyser, and nothing else.
+    [statement] = role_statements(template, "BatchCollectSchedulerRole")
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert refers_to(statement["Resource"], "AnalyzerFunction")
 
 
 def _alarm_on(template: dict[str, Any], metric: str, target: str) -> dict[str, Any]:
