@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-dev
 URLS ?=
 PROMPT ?=
 WATCHLIST ?=
+# make run DEMO_CHANGE=1: the demo sites with the edits of demo/changes.yaml (or some, by name)
+DEMO_CHANGE ?=
 
 .PHONY: run serve test unit integration lint bench reanalyze report system-deps clean
 
@@ -22,7 +24,7 @@ system-deps:
 # The whole pipeline on this machine (rivalscope_local/run.py); data persists under data/.
 # Default: the watch list demo/watchlist.yaml (the bundled demo competitors).
 run: $(STAMP) system-deps
-	$(BIN)/python -m rivalscope_local.run $(if $(WATCHLIST),--watchlist "$(WATCHLIST)") $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT)) $(if $(SHARDS),--shards $(SHARDS))
+	$(BIN)/python -m rivalscope_local.run $(if $(WATCHLIST),--watchlist "$(WATCHLIST)") $(if $(URLS),--urls "$(URLS)") $(if $(PROMPT),--prompt $(PROMPT)) $(if $(SHARDS),--shards $(SHARDS)) $(if $(DEMO_CHANGE),--demo-change "$(DEMO_CHANGE)")
 
 # The front door on 127.0.0.1 (rivalscope_local/serve.py): the API, the Slack endpoint and a web
 # page, over the same local stack; the key is RIVALSCOPE_API_KEY or one printed at start.

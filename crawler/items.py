@@ -25,6 +25,7 @@ class PageItem(Page):  # type: ignore[misc] # s3pipeline ships no type hints
     competitor = scrapy.Field()
     change_rules = scrapy.Field()
     error = scrapy.Field()
+    ignored_boxes = scrapy.Field()
 
     @classmethod
     def from_record(cls, record: PageRecord) -> PageItem:

@@ -180,6 +180,7 @@ def rendered_page(
             error=_page_error(Evidence(status, headers, html, page.title or None))
             or _not_a_page(page),
             **_listing(competitor),
+            ignored_boxes=tuple(getattr(page, "ignored_boxes", ())),
         )
     refusal = _guard_refusal(response)
     if refusal is not None:

@@ -1,9 +1,10 @@
 """Every setting of the crawler, declared once with its default (Scrapy's habit).
 
 This is the only crawler module that takes configuration from ``os.environ``: ``PAGES_BUCKET``
-becomes the default ``S3PIPELINE_URL``, and the proxy variables curl and pip read become
-``RIVALSCOPE_PROXY_ENVIRONMENT``. (``browser/session.py`` only hands the process's environment on
-to chromedriver, with Selenium Manager's offline switches as a safety net.)
+becomes the default ``S3PIPELINE_URL``, ``CHANGE_RULES`` the setting of that name, and the proxy
+variables curl and pip read become ``RIVALSCOPE_PROXY_ENVIRONMENT``. (``browser/session.py``
+only hands the process's environment on to chromedriver, with Selenium Manager's offline
+switches as a safety net.)
 ``AWS_ENDPOINT_URL(_S3)`` is left to botocore, which reads it itself.
 Components read these values in ``from_crawler`` into frozen, validated config objects.
 """
@@ -105,6 +106,12 @@ S3PIPELINE_UPLOAD_RETRIES = 5
 # Seconds before the first retry of a failed upload; doubled at each further retry.
 S3PIPELINE_RETRY_BACKOFF = 1.0
 S3PIPELINE_SPILL_DIR = "spill"
+
+# --- Change tracking (SPEC.md "Changes") ------------------------------------------------------
+# The CHANGE_RULES file the analyser reads too (a path, s3:// URI or NAME for
+# s3://BUCKET/config/NAME.yaml): the crawl records the screen boxes of each page's
+# ignore_selectors elements (its site's, and its watch-list competitor's) as `ignored_boxes`.
+CHANGE_RULES: str | None = os.environ.get("CHANGE_RULES") or None
 
 # --- Graceful stop ----------------------------------------------------------------------------
 # After SIGTERM/SIGINT, in-flight pages may finish for at most this long (Fargate allows 120 s).

@@ -73,7 +73,10 @@ class PageRecord:
     """One crawled page. ``body`` keeps the name of ``s3pipeline.Page`` so that chunks stay
     readable by tools that know that item. ``competitor`` is the watch-list name the page was
     listed (or found) under, None for ``-a urls``/``urls_file``; ``change_rules`` are that
-    competitor's noise rules, carried with the page for change tracking (issue #12)."""
+    competitor's noise rules, carried with the page for change tracking (issue #12).
+    ``ignored_boxes`` are the screen boxes ``[x, y, w, h]`` (screenshot pixels, document
+    coordinates) of the elements the page's ``ignore_selectors`` matched when the screenshot
+    was taken: the visual diff masks them."""
 
     url: str
     final_url: str | None
@@ -86,11 +89,13 @@ class PageRecord:
     competitor: str | None = None
     change_rules: ChangeRules | None = None
     error: ErrorInfo | None = None
+    ignored_boxes: tuple[tuple[int, int, int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         if self.change_rules is not None:
             data["change_rules"] = self.change_rules.to_dict()
+        data["ignored_boxes"] = [list(box) for box in self.ignored_boxes]
         return data
 
     @classmethod
@@ -111,7 +116,19 @@ class PageRecord:
             competitor=_optional_text(data.get("competitor")),
             change_rules=ChangeRules.from_dict(data.get("change_rules")),
             error=ErrorInfo.from_dict(data.get("error")),
+            ignored_boxes=_boxes(data.get("ignored_boxes")),
         )
+
+
+def _boxes(value: Any) -> tuple[tuple[int, int, int, int], ...]:
+    """Lenient, as every reader of stored records: what is not four whole numbers is left out."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (box[0], box[1], box[2], box[3])
+        for box in value
+        if isinstance(box, list) and len(box) == 4 and all(type(v) is int for v in box)
+    )
 
 
 def _optional_text(value: Any) -> str | None:

@@ -43,9 +43,11 @@ from rivalscope_core.urls import BadUrlError, parse_url_list
 from rivalscope_core.watchlist import WatchListError
 from rivalscope_local.crawl import ROOT, CrawlProcess, crawl_command
 from rivalscope_local.demo import DEMO_WATCHLIST, DemoSites
+from rivalscope_local.demo_change import DemoChangeError, load_changes
 from rivalscope_local.notify import hold_settings, notify
 from rivalscope_local.run_complete import complete_run
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
+from rivalscope_local.summary import reuse_summary
 from rivalscope_local.watchlist import load_watchlist, localize, uses_demo
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
 SPIDER = "competitors"
 MAX_LOCAL_SHARDS = 8  # each shard has its own browsers: more would not fit one machine
 DEFAULT_PROMPT = ROOT / "analyzer_lambda" / "prompts" / "default_prompt.md"
+DEMO_ADDRESSES = "demo-sites.json"  # under --data-dir: the demo sites' addresses, kept stable
 
 
 def say(message: str) -> None:
@@ -80,6 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chunk-size", type=int, default=5, help="pages per raw chunk")
     parser.add_argument("--shards", type=int, default=1,
                         help="crawl processes of one run, side by side")  # fmt: skip
+    parser.add_argument("--demo-change", default="",
+                        help="1: serve the demo sites with demo/changes.yaml's edits "
+                             "(or NAME,NAME: some of them)")  # fmt: skip
     parser.add_argument("--analysis-timeout", type=float, default=1800.0,
                         help="seconds to wait for the analyser after the crawl")  # fmt: skip
     args = parser.parse_args(argv)
@@ -102,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         urls = parse_url_list(args.urls) if args.urls.strip() else []
         watch_path = args.watchlist or (None if urls else DEMO_WATCHLIST)
         watchlist = load_watchlist(watch_path) if watch_path is not None else None
+        demo_changes = load_changes(args.demo_change)
         # sent at the end, with the local report's link (rivalscope_local/notify.py)
         notify_config, notify_urls = hold_settings(os.environ)
-    except (OSError, PromptError, BadUrlError, WatchListError, ConfigurationError) as exc:
+    except (OSError, PromptError, BadUrlError, WatchListError, DemoChangeError,
+            ConfigurationError) as exc:  # fmt: skip
         print(f"rivalscope: {exc}", file=sys.stderr)
         return EXIT_USAGE
     signal.signal(signal.SIGTERM, _interrupt)
@@ -128,9 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         watch_file = None
         if watchlist is not None:
             if uses_demo(watchlist):
-                demo = DemoSites().start()
+                demo = DemoSites(remember=args.data_dir / DEMO_ADDRESSES,
+                                 changes=demo_changes).start()  # fmt: skip
                 watchlist = localize(watchlist, demo)
                 allow = ",".join(a for a in (allow, demo.allow_private) if a)
+                for change in demo_changes:
+                    say(f"demo change {change.name}: {change.what}")
             names = ", ".join(c.name for c in watchlist.competitors)
             say(f"watch list {watch_path}: {names or 'URLs without competitor'}")
             urls += [url for url in watchlist.unnamed_urls if url not in urls]
@@ -138,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                 watch_file = args.data_dir / "logs" / f"watchlist-{stamp}.yaml"
                 watch_file.parent.mkdir(parents=True, exist_ok=True)
                 watch_file.write_text(watchlist.to_yaml(), encoding="utf-8")
+        if demo is None and demo_changes:
+            say("DEMO_CHANGE edits the bundled demo sites only; this run crawls none of them")
         max_pages = args.max_pages or 1
         s3 = stack.endpoint.s3()
         run_id = new_run_id()  # passed to every shard, as the state machine does in AWS
@@ -180,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         if not worker.wait_drained(args.analysis_timeout, on_tick=progress.tick):
             say(f"the analyser did not finish within {args.analysis_timeout:.0f} s")
         progress.tick(force=True)
+        say(reuse_summary(s3, run))
         lines, folder = complete_run(lambda_handler, run, count)
         for line in lines:
             say(line)
@@ -202,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             say(f"report: {(report_dir / 'report.html').resolve()}")
         say(f"done in {time.monotonic() - started:.0f} s; next: make reanalyze RUN={run.uri} "
             "PROMPT=your-prompt.md")  # fmt: skip
+        if demo is not None and not demo_changes:
+            say("to see a change report: make run DEMO_CHANGE=1 (the demo sites, edited)")
         dead = EXIT_FAILED if worker.dead_letters() else EXIT_OK
         return max(crawl_code, report_code, notify_code, dead)
     except (ConfigurationError, WatchListError) as exc:

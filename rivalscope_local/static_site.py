@@ -119,18 +119,20 @@ class _SiteHTTPServer(ThreadingHTTPServer):
 
 
 class SiteServer:
-    """Serves ``root`` (None: routes only) on ``host``, port 0; ``url(path)`` builds absolute
-    URLs. ``cache_control``, when given, goes on every answer. Binding happens here, so an
-    unusable ``host`` raises ``OSError`` at once."""
+    """Serves ``root`` (None: routes only) on ``host`` and ``port`` (0: any free one);
+    ``url(path)`` builds absolute URLs. ``cache_control``, when given, goes on every answer.
+    Binding happens here, so an unusable ``host`` or a taken ``port`` raises ``OSError`` at
+    once."""
 
     def __init__(
         self,
         root: Path | None = None,
         host: str = "127.0.0.1",
         *,
+        port: int = 0,
         cache_control: str | None = None,
     ) -> None:
-        self._httpd = _SiteHTTPServer((host, 0), root, cache_control)
+        self._httpd = _SiteHTTPServer((host, port), root, cache_control)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     def start(self) -> Self:

@@ -28,7 +28,6 @@ from analyzer_lambda.changes.history import (
     lazy_indexes,
     manifest_key,
     manifest_prefix,
-    rules_hash,
 )
 from analyzer_lambda.chunks import BadLine
 from analyzer_lambda.exceptions import StoreError
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
-    from analyzer_lambda.changes.rules import RuleSet
+    from analyzer_lambda.changes.rules import ChangeRules
     from rivalscope_core.records import PageRecord
 
 
@@ -47,18 +46,20 @@ def captures_of_chunk(
     chunk: ChunkRef,
     pages: Iterable[tuple[int, PageRecord | BadLine]],
     text_of: Callable[[PageRecord], str],
-    rule_set: RuleSet,
+    rules_of: Callable[[PageRecord], ChangeRules],
+    rules_id: str,
 ) -> list[Capture]:
     """A chunk's manifest entries from its pages (``chunks.read_pages``); ``text_of`` is the
-    reducer the model's input comes from. A page with ``error`` is a failed capture (never a
-    previous one); a line that is no page record has no URL to remember and is left out."""
-    rules_id = rules_hash(rule_set.signature)
+    text the comparison reads (``Reuser.text``), ``rules_of`` a page's noise rules and
+    ``rules_id`` the hash of the rule set they come from. A page with ``error`` (a bot wall's
+    ``blocked_by_site`` included) is a failed capture, never a previous one; a line that is no
+    page record has no URL to remember and is left out."""
     captures = []
     for line, page in pages:
         if isinstance(page, BadLine):
             continue
         text = None if page.error is not None else text_of(page)
-        rules = rule_set.for_url(page.url)
+        rules = rules_of(page)
         captures.append(
             capture_of(chunk.run.time, chunk.key, line, page.url, page.crawled_at, text, rules,
                        rules_id)

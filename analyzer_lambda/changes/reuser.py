@@ -11,6 +11,7 @@ reuse" (the model is asked, as before), never a failed page.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import logging
@@ -32,6 +33,7 @@ from analyzer_lambda.changes.history import (
     run_index,
     seen_lines,
 )
+from analyzer_lambda.changes.ignored import without_selectors
 from analyzer_lambda.changes.manifests import ManifestStore, captures_of_chunk
 from analyzer_lambda.changes.reuse import (
     PageCapture,
@@ -43,6 +45,7 @@ from analyzer_lambda.changes.reuse import (
 from analyzer_lambda.changes.rules import ChangeRulesError, RuleSet, parse_rule_set
 from analyzer_lambda.chunks import BadLine, read_pages
 from analyzer_lambda.exceptions import CorruptChunkError, StoreError
+from rivalscope_core.change_rules import rules_location
 from rivalscope_core.keys import ChunkRef, analysis_key, parse_s3_uri
 
 if TYPE_CHECKING:
@@ -60,24 +63,15 @@ SCREENSHOT_ASPECT = 2.0  # the analyser shows the model the top, this many width
 MAX_CACHED_CHUNKS = 6  # chunks whose pages stay in memory (re-read from S3 past that)
 
 
-CONFIG_PREFIX = "config/"
-
-
 def load_rule_set(ref: str | None, s3: S3Client, bucket: str | None) -> RuleSet:
     """``CHANGE_RULES``: a file, an ``s3://`` URI, or NAME for ``s3://BUCKET/config/NAME.yaml``;
     None or empty: no rules beyond the default noise. ``ChangeRulesError`` names the variable."""
     if not ref:
         return RuleSet()
-    if ref.startswith("s3://"):
-        target = parse_s3_uri(ref)
-    elif Path(ref).is_file():
-        return parse_rule_set(Path(ref).read_text("utf-8"), f"CHANGE_RULES ({ref})")
-    elif "/" in ref or ref.endswith((".yaml", ".yml")):
-        raise ChangeRulesError(f"CHANGE_RULES: file {ref} not found")
-    elif not bucket:
-        raise ChangeRulesError(f"CHANGE_RULES={ref}: a name needs PAGES_BUCKET (or give a path)")
-    else:
-        target = parse_s3_uri(f"s3://{bucket}/{CONFIG_PREFIX}{ref}.yaml")
+    where = rules_location(ref, bucket, is_file=lambda path: Path(path).is_file())
+    if not where.startswith("s3://"):
+        return parse_rule_set(Path(where).read_text("utf-8"), f"CHANGE_RULES ({ref})")
+    target = parse_s3_uri(where)
     try:
         body = s3.get_object(Bucket=target.bucket, Key=target.key)["Body"].read()
     except (ClientError, BotoCoreError) as exc:
@@ -96,8 +90,22 @@ class Reuser:
         self.rules_hash = rules_hash(rule_set.signature)
         self.text_of = text_of
 
-    def rules_for(self, url: str) -> ChangeRules:
-        return self.rule_set.for_url(url)
+    def rules_for(self, page: PageRecord) -> ChangeRules:
+        """CHANGE_RULES for the page's site merged with its competitor's ``change_rules`` (from
+        the watch list, carried on the page record)."""
+        return self.rule_set.for_page(page.url, page.change_rules)
+
+    def text(self, page: PageRecord) -> str:
+        """The reduced text the comparison reads: the model's, without the elements of the
+        page's ``ignore_selectors``."""
+        selectors = self.rules_for(page).ignore_selectors
+        if selectors:
+            page = dataclasses.replace(page, body=without_selectors(page.body, selectors))
+        return self.text_of(page)
+
+    def capture(self, page: PageRecord) -> PageCapture:
+        """What the comparison needs of a stored page: its text, screenshot and ignored boxes."""
+        return PageCapture(self.text(page), image_of(page), page.ignored_boxes)
 
     def for_chunk(self, chunk: ChunkRef, runs: list[str] | None = None) -> ChunkReuse:
         """``runs``: look for previous captures only there (the report's ``--against``)."""
@@ -120,10 +128,10 @@ class ChunkReuse:
 
     def note(self, line: int, page: PageRecord) -> None:
         """Remember a page of this chunk for its manifest."""
-        text = None if page.error is not None else self.reuser.text_of(page)
+        text = None if page.error is not None else self.reuser.text(page)
         capture = capture_of(
             self.chunk.run.time, self.chunk.key, line, page.url, page.crawled_at, text,
-            self.reuser.rules_for(page.url), self.reuser.rules_hash,
+            self.reuser.rules_for(page), self.reuser.rules_hash,
         )  # fmt: skip
         with self._lock:
             self._captures[line] = capture
@@ -164,9 +172,8 @@ class ChunkReuse:
         old_page = self.page(previous_chunk, previous.line)
         if old_page is None:
             return None
-        rules = self.reuser.rules_for(page.url)
-        current = PageCapture(self.reuser.text_of(page), image_of(page))
-        before = PageCapture(self.reuser.text_of(old_page), image_of(old_page))
+        rules = self.reuser.rules_for(page)
+        current, before = self.reuser.capture(page), self.reuser.capture(old_page)
         # one diff at a time: a 1280 x 15,000 px pair takes ~110 MB (bench/RESULTS.md), and
         # the pages in flight must not multiply that inside a 1 GB Lambda
         with self._diff_slot:
@@ -217,7 +224,9 @@ class ChunkReuse:
 
     def _rebuild(self, chunk: ChunkRef) -> list[Capture]:
         pages = self._read(chunk)
-        return captures_of_chunk(chunk, pages.items(), self.reuser.text_of, self.reuser.rule_set)
+        return captures_of_chunk(
+            chunk, pages.items(), self.reuser.text, self.reuser.rules_for, self.reuser.rules_hash
+        )
 
     def page_records(self, chunk: ChunkRef | None = None) -> dict[int, PageRecord]:
         """The page records of this chunk (or of another chunk of its run) by line."""

@@ -14,8 +14,10 @@ crawl records their boxes). A bad regex, selector or field is a ``ChangeRulesErr
 site and the field, so a user knows which line of the file to fix.
 
 Rules merge: the watch list (issue #17) gives each competitor its own ``change_rules`` with the
-same two fields, so the rules of a page are ``*`` + its site + its competitor
-(``RuleSet.for_url(url, competitor_rules)``), patterns de-duplicated in that order.
+same two fields, carried on every page record, so the rules of a page are ``*`` + its site + its
+competitor (``RuleSet.for_page(url, page.change_rules)``), de-duplicated in that order. The
+file format is parsed in ``rivalscope_core.change_rules``, shared with the crawler (which
+records the boxes of the selectors' elements); this module compiles it.
 
 Dates, times and relative times ("3 hours ago", "Dec 1, 2026", "2026年12月1日", "12:30") are
 noise by default. They are *masked* inside a line rather than dropping the line, so "Starter
@@ -25,13 +27,25 @@ $49, updated 2 days ago" → "Starter $59, updated 3 hours ago" is still a price
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
-FIELDS = ("ignore_text", "ignore_selectors")
-ALL_SITES = "*"
+from rivalscope_core.change_rules import (
+    ALL_SITES,
+    FIELDS,
+    ChangeRulesError,
+    covering_sites,
+    parse_site_rules,
+)
+from rivalscope_core.change_rules import parse_rules as _parse_rules
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from rivalscope_core.watchlist import ChangeRules as StoredRules
+
+__all__ = ["ALL_SITES", "FIELDS", "ChangeRules", "ChangeRulesError", "RuleSet", "mask_dates"]
+
 DATE_MASK = "<date>"
 
 _MONTH = (
@@ -93,11 +107,6 @@ _RELATIVE_RE = re.compile(
 _JAPANESE_RE = re.compile(_JAPANESE_WORDS)
 
 
-class ChangeRulesError(ValueError):
-    """CHANGE_RULES (or a competitor's ``change_rules``) is wrong; the message names the site
-    and the field."""
-
-
 @dataclass(frozen=True)
 class ChangeRules:
     """The noise rules that apply to one page. Immutable and hashable; ``merged`` combines."""
@@ -117,8 +126,9 @@ class ChangeRules:
     @property
     def signature(self) -> str:
         """A stable text of the rules that change the model-input fingerprint: stored beside a
-        fingerprint so one computed under other rules is never compared."""
-        return "\n".join(p.pattern for p in self.ignore_text)
+        fingerprint so one computed under other rules is never compared. Selectors count: the
+        text of their elements is left out."""
+        return "\n".join([*(p.pattern for p in self.ignore_text), *self.ignore_selectors])
 
 
 def mask_dates(line: str) -> str:
@@ -144,15 +154,14 @@ class RuleSet:
     def for_url(self, url: str, competitor: ChangeRules | None = None) -> ChangeRules:
         """``*`` + every configured site that is the page's host or a parent domain of it
         (``acme.example`` covers ``app.acme.example``), shortest first, + the competitor's."""
-        host = (urlsplit(url).hostname or "").lower().rstrip(".")
-        sites = sorted(
-            (s for s in self.by_site if s != ALL_SITES and (host == s or host.endswith("." + s))),
-            key=len,
-        )
-        parts = [self.by_site[s] for s in (ALL_SITES, *sites) if s in self.by_site]
+        parts = [self.by_site[s] for s in covering_sites(self.by_site, url)]
         if competitor is not None:
             parts.append(competitor)
         return ChangeRules().merged(*parts)
+
+    def for_page(self, url: str, competitor: StoredRules | None) -> ChangeRules:
+        """``for_url`` with the competitor's ``change_rules`` as a page record carries them."""
+        return self.for_url(url, compiled(competitor) if competitor is not None else None)
 
     @property
     def signature(self) -> str:
@@ -165,82 +174,37 @@ class RuleSet:
 
 
 def parse_rule_set(text: str, source: str = "CHANGE_RULES") -> RuleSet:
-    """YAML text → RuleSet. An empty file means no rules beyond the default noise."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ChangeRulesError(f"{source}: not valid YAML: {exc}") from exc
-    if data is None:
-        return RuleSet()
-    if not isinstance(data, Mapping):
-        raise ChangeRulesError(
-            f"{source}: expected a mapping of site → rules (e.g. '\"*\": {{ignore_text: [...]}}')"
-        )
-    by_site: dict[str, ChangeRules] = {}
-    for site, rules in data.items():
-        name = _site_name(site, source)
-        by_site[name] = by_site.get(name, ChangeRules()).merged(
-            parse_rules(rules, f"{source}: site {site!r}")
-        )
-    return RuleSet(by_site)
+    """YAML text → RuleSet (the format is ``rivalscope_core.change_rules``'s, shared with the
+    crawler). An empty file means no rules beyond the default noise."""
+    by_site = parse_site_rules(text, source, check_selector=_check_selector)
+    return RuleSet({site: compiled(rules) for site, rules in by_site.items()})
 
 
 def parse_rules(data: Any, where: str) -> ChangeRules:
     """One mapping with ``ignore_text`` and/or ``ignore_selectors`` → ChangeRules; ``where``
     starts every error message (``CHANGE_RULES: site 'acme.example'`` or a watch-list entry)."""
-    if data is None:
+    return compiled(_parse_rules(data, where, check_selector=_check_selector))
+
+
+def compiled(rules: StoredRules | None) -> ChangeRules:
+    """The compiled form of rules as files and page records hold them (a competitor's
+    ``change_rules``, checked when the crawl began; a pattern that no longer compiles is left
+    out rather than failing the page)."""
+    if rules is None:
         return ChangeRules()
-    if not isinstance(data, Mapping):
-        raise ChangeRulesError(f"{where}: expected a mapping with {' and/or '.join(FIELDS)}")
-    unknown = sorted(str(k) for k in data if k not in FIELDS)
-    if unknown:
-        raise ChangeRulesError(
-            f"{where}: unknown field {', '.join(unknown)} (known: {', '.join(FIELDS)})"
-        )
-    patterns = tuple(
-        _compile(item, f"{where}, ignore_text")
-        for item in _strings(data.get("ignore_text"), f"{where}, ignore_text")
-    )
-    selectors = _strings(data.get("ignore_selectors"), f"{where}, ignore_selectors")
-    for selector in selectors:
-        _check_selector(selector, f"{where}, ignore_selectors")
-    return ChangeRules().merged(ChangeRules(patterns, selectors))
+    patterns = []
+    for pattern in rules.ignore_text:
+        try:
+            patterns.append(re.compile(pattern))
+        except re.error:
+            continue
+    return ChangeRules().merged(ChangeRules(tuple(patterns), tuple(rules.ignore_selectors)))
 
 
-def _site_name(site: Any, source: str) -> str:
-    if not isinstance(site, str) or not site.strip():
-        raise ChangeRulesError(f"{source}: site {site!r} must be a host name or '*'")
-    name = site.strip().lower()
-    if "://" in name:  # a URL pasted where a host was meant: take its host
-        name = urlsplit(name).hostname or ""
-    if name != ALL_SITES and not re.fullmatch(r"[a-z0-9.-]+", name):
-        raise ChangeRulesError(f"{source}: site {site!r} must be a host name or '*'")
-    return name.rstrip(".")
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ChangeRulesError(f"{where}: expected a list of non-empty strings")
-    return tuple(value)
-
-
-def _compile(pattern: str, where: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ChangeRulesError(f"{where}: bad regular expression {pattern!r}: {exc}") from exc
-
-
-def _check_selector(selector: str, where: str) -> None:
+def _check_selector(selector: str) -> None:
     from cssselect import GenericTranslator, SelectorError
 
     try:
         GenericTranslator().css_to_xpath(selector)
     except SelectorError as exc:
-        raise ChangeRulesError(f"{where}: bad CSS selector {selector!r}: {exc}") from exc
+        raise ValueError(str(exc)) from exc

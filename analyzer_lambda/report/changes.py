@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from analyzer_lambda.changes.answer_diff import diff_answers
 from analyzer_lambda.changes.history import page_key, removed_pages, seen_lines
 from analyzer_lambda.changes.record import change_record, removed_record
-from analyzer_lambda.changes.reuse import PageCapture, compare
-from analyzer_lambda.changes.reuser import Reuser, image_of
+from analyzer_lambda.changes.reuse import compare
+from analyzer_lambda.changes.reuser import Reuser
 from analyzer_lambda.changes.rules import RuleSet
 from analyzer_lambda.report.change_model import PageChange, RunChanges
 from analyzer_lambda.report.crops import write_change_shots
@@ -77,9 +77,9 @@ def compute_changes(
                 old = lookup.page(old_chunk, previous.line)
                 if old is not None:
                     comparison = compare(
-                        PageCapture(reuser.text_of(old), image_of(old)),
-                        PageCapture(reuser.text_of(page), image_of(page)),
-                        reuser.rules_for(page.url),
+                        reuser.capture(old),
+                        reuser.capture(page),
+                        reuser.rules_for(page),
                         seen_lines(history),
                     )
                 if result is not None and result.analysis is not None:

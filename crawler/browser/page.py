@@ -71,6 +71,9 @@ class RenderedPage:
     not_a_page: str | None = None
     # The main document's response headers (crawler.botwalls tells a bot wall by them too).
     headers: dict[str, str] = field(default_factory=dict)
+    # Screen boxes [x, y, w, h] (screenshot px, document coordinates) of the elements the
+    # request's ``ignore_selectors`` matched when the screenshot was taken.
+    ignored_boxes: tuple[tuple[int, int, int, int], ...] = ()
 
 
 def _never_blocked(_url: str) -> str | None:
@@ -82,10 +85,13 @@ class RenderOptions:
     """Per-request choices on top of the config (request meta ``selenium_screenshot``),
     ``blocked_reason``: why the guard proxy refused a URL, if it did (Chromium reports a refused
     https tunnel only as ``net::ERR_TUNNEL_CONNECTION_FAILED``), ``navigation``: the site's
-    turn (``SitePacer.navigation``), entered around ``driver.get``, and ``saw_request``: told
-    when the site had a later page request of this render (the page navigating by itself)."""
+    turn (``SitePacer.navigation``), entered around ``driver.get``, ``saw_request``: told
+    when the site had a later page request of this render (the page navigating by itself), and
+    ``ignore_selectors``: the elements whose boxes are measured before the screenshot (request
+    meta ``selenium_ignore_selectors``)."""
 
     screenshot: bool = True
+    ignore_selectors: tuple[str, ...] = ()
     blocked_reason: Callable[[str], str | None] = _never_blocked
     navigation: Callable[[], AbstractContextManager[Arrival]] = unpaced
     saw_request: Callable[[float | None], None] = lambda _at: None
@@ -151,7 +157,7 @@ def _render(
     for _ in range(MAX_SELF_NAVIGATIONS + 1):
         try:
             current = netlog.shown_document(entries, frame_id) or document
-            captured: tuple[dict[str, Any], Screenshot | None] | None = _settle_and_capture(
+            captured: _Captured | None = _settle_and_capture(
                 driver, config, options, current.refresh
             )
         except (InvalidSessionIdException, NoSuchWindowException):
@@ -176,7 +182,7 @@ def _render(
         if shown.committed and not shown.is_page:
             return _not_a_page(url, shown)  # e.g. a script sent the page on to a PDF viewer
         if captured is not None and not netlog.navigation_started(later, frame_id):
-            snapshot, screenshot = captured
+            snapshot, screenshot, boxes = captured
             return RenderedPage(
                 requested_url=url,
                 final_url=str(snapshot.get("url") or shown.url or url),
@@ -186,6 +192,7 @@ def _render(
                 screenshot=screenshot,
                 content_type=shown.mime_type,
                 headers=shown.headers,
+                ignored_boxes=boxes,
             )
     raise RedirectLoopError(
         f"{url} kept navigating by itself (script or meta refresh) {MAX_SELF_NAVIGATIONS}"
@@ -212,9 +219,16 @@ def _navigate(
     return _performance_log(driver)
 
 
+_Box = tuple[int, int, int, int]
+_Captured = tuple[dict[str, Any], "Screenshot | None", tuple[_Box, ...]]
+# Boxes recorded per page at most: a selector that matches every table cell must not make the
+# record large; the diff masks what it gets.
+MAX_IGNORED_BOXES = 200
+
+
 def _settle_and_capture(
     driver: WebDriver, config: SeleniumConfig, options: RenderOptions, refresh: float | None
-) -> tuple[dict[str, Any], Screenshot | None]:
+) -> _Captured:
     if config.scroll_lazy:
         driver.execute_async_script(
             scripts.SCROLL_THROUGH,
@@ -227,16 +241,44 @@ def _settle_and_capture(
     )
     snapshot: dict[str, Any] = driver.execute_script(scripts.SNAPSHOT) or {}
     screenshot = None
+    boxes: tuple[_Box, ...] = ()
     if options.screenshot:
         if config.hide_consent:
             hide_consent_overlays(driver)
+        found: Any = None
+        if options.ignore_selectors:  # one round trip, only for pages that have rules
+            found = driver.execute_script(
+                scripts.IGNORED_BOXES, list(options.ignore_selectors), MAX_IGNORED_BOXES
+            )
         screenshot = full_page(
             driver,
             config.screenshot_format,
             config.screenshot_quality,
             config.max_screenshot_height,
         )
-    return snapshot, screenshot
+        boxes = ignored_boxes(found, screenshot.width)
+    return snapshot, screenshot, boxes
+
+
+def ignored_boxes(found: Any, image_width: int) -> tuple[_Box, ...]:
+    """``IGNORED_BOXES``' answer as boxes in screenshot px: equal to CSS px at the device scale
+    factor of 1 the browser runs at; a capture of another width scales them. Anything
+    malformed (a page that redefined ``Array``) is left out."""
+    if not isinstance(found, dict) or not isinstance(found.get("boxes"), list):
+        return ()
+    boxes = [
+        (int(b[0]), int(b[1]), int(b[2]), int(b[3]))
+        for b in found["boxes"]
+        if isinstance(b, list) and len(b) == 4 and all(isinstance(v, int | float) for v in b)
+    ]
+    css_width = found.get("width")
+    if not isinstance(css_width, int | float) or css_width <= 0 or css_width == image_width:
+        return tuple(boxes)
+    ratio = image_width / css_width
+    return tuple(
+        (int(x * ratio), int(y * ratio), int(w * ratio + 0.999), int(h * ratio + 0.999))
+        for (x, y, w, h) in boxes
+    )
 
 
 def _raise_for_failure(url: str, document: netlog.MainDocument, options: RenderOptions) -> None:

@@ -174,3 +174,50 @@ if (top && roots.length && top.getHTML) {
 if (top && !html) html = top.outerHTML;
 return {html: html, title: document.title, url: location.href};
 """
+
+# The screen boxes of the elements an ``ignore_selectors`` rule names (SPEC.md, Changes), for the
+# visual diff to mask: run right before the screenshot, in the same turn as nothing else, so the
+# boxes are where the capture shows the elements. [x, y, w, h] in CSS px of the document (the
+# viewport's rectangle + the scroll offset), rounded outwards; empty boxes (hidden elements, a
+# consent banner the flow just hid) are left out; a selector the page's engine rejects is
+# skipped. Where a fixed element shows depends on the capture: one full-page capture (pages up
+# to 8,000 px) enlarges the viewport, so a bottom-anchored element lands at the document's
+# bottom; a tiled capture paints it once, where it is in the first viewport (measured on the
+# demo's 13,707 px page). Both boxes are recorded: masking a little more is harmless, missing
+# it is a false change. At most
+# arguments[1] boxes; returned with the document's width in CSS px, to scale them to the image.
+IGNORED_BOXES = """
+const [selectors, limit] = [arguments[0], arguments[1]];
+const boxes = [];
+const doc = document.documentElement;
+const height = Math.max(doc.scrollHeight, document.body ? document.body.scrollHeight : 0);
+// Fixed when the element, or the outermost of its offset parents, is position: fixed (a
+// fixed element has no offset parent): one style lookup per element, not one per ancestor.
+const fixed = (element) => {
+  let outer = element;
+  while (outer.offsetParent) outer = outer.offsetParent;
+  return getComputedStyle(outer).position === 'fixed';
+};
+const add = (x, y, right, bottom) => {
+  const box = [Math.floor(x), Math.floor(y), Math.ceil(right) - Math.floor(x),
+               Math.ceil(bottom) - Math.floor(y)];
+  if (box[2] > 0 && box[3] > 0 && boxes.length < limit) boxes.push(box);
+};
+for (const selector of selectors) {
+  let elements = [];
+  try { elements = document.querySelectorAll(selector); } catch (error) { continue; }
+  for (const element of elements) {
+    const r = element.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0) continue;
+    if (fixed(element)) {
+      add(r.left, r.top, r.right, r.bottom);
+      const fromBottom = height - window.innerHeight;
+      add(r.left, r.top + fromBottom, r.right, r.bottom + fromBottom);
+    } else {
+      add(r.left + window.scrollX, r.top + window.scrollY,
+          r.right + window.scrollX, r.bottom + window.scrollY);
+    }
+  }
+}
+return {boxes: boxes, width: doc.clientWidth};
+"""

@@ -150,6 +150,7 @@ class SeleniumDownloadHandler:
             blocked_reason=self._service.blocked_reason,
             navigation=partial(pacer.navigation, slot, floor),
             saw_request=partial(pacer.saw, slot),
+            ignore_selectors=tuple(request.meta.get("selenium_ignore_selectors") or ()),
         )
 
         def job(session: BrowserSession) -> RenderedPage:

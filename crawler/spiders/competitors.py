@@ -31,6 +31,7 @@ from crawler.items import PageItem
 from crawler.politeness.robots import RobotsDisallowedError
 from crawler.records import failed_page, rendered_page
 from crawler.spiders.arguments import CrawlArguments
+from crawler.spiders.ignored import IgnoreRules, load_ignore_rules
 from crawler.spiders.targets import bucket_of, load_targets, shard_urls
 from rivalscope_core.keys import new_run_id, shard_label
 from rivalscope_core.records import BLOCKED_BY_SITE
@@ -82,6 +83,8 @@ class CompetitorsSpider(scrapy.Spider):
         self._links = LinkExtractor()
         self._competitors: dict[str, Competitor] = {}
         self._bucket: str | None = None
+        self._change_rules_ref: str | None = None
+        self._ignore = IgnoreRules()
 
     @property
     def shard_label(self) -> str:
@@ -96,7 +99,9 @@ class CompetitorsSpider(scrapy.Spider):
         prompt included — checked before the crawl starts (the ``crawl`` command turns a
         ``BadArgumentError`` into exit code 2)."""
         args = CrawlArguments.parse(kwargs)
-        load_targets(args, bucket_of(settings.get("S3PIPELINE_URL") if settings else None))
+        bucket = bucket_of(settings.get("S3PIPELINE_URL") if settings else None)
+        load_targets(args, bucket)
+        load_ignore_rules(settings.get("CHANGE_RULES") if settings else None, bucket)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CompetitorsSpider:
@@ -104,6 +109,7 @@ class CompetitorsSpider(scrapy.Spider):
         default = crawler.settings.getbool("SELENIUM_RENDER_BY_DEFAULT")
         spider.render = default if spider.args.render is None else spider.args.render
         spider._bucket = bucket_of(crawler.settings.get("S3PIPELINE_URL"))
+        spider._change_rules_ref = crawler.settings.get("CHANGE_RULES")
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -113,6 +119,10 @@ class CompetitorsSpider(scrapy.Spider):
             )
         else:
             targets = load_targets(self.args, self._bucket)
+        if self._change_rules_ref:
+            self._ignore = await maybe_deferred_to_future(
+                deferToThread(load_ignore_rules, self._change_rules_ref, self._bucket)
+            )
         for request in self.requests_for(targets):
             yield request
 
@@ -175,6 +185,8 @@ class CompetitorsSpider(scrapy.Spider):
                 _META_SITE: site,
                 _META_START: start,
                 _META_COMPETITOR: competitor.name if competitor is not None else None,
+                # the elements whose screen boxes the render records (crawler/spiders/ignored.py)
+                "selenium_ignore_selectors": self._ignore.selectors(url, competitor),
             },
         )
 

@@ -61,7 +61,10 @@ class _Rebuilder:
         self.read.append(chunk.key)
         body = self.s3.get_object(Bucket=chunk.bucket, Key=chunk.key)["Body"].read()
         pages = read_pages(io.BytesIO(body), key=chunk.key)
-        return captures_of_chunk(chunk, pages, _text, RuleSet())
+        rules = RuleSet()
+        return captures_of_chunk(
+            chunk, pages, _text, lambda p: rules.for_url(p.url), rules_hash("")
+        )
 
 
 def _text(page: PageRecord) -> str:

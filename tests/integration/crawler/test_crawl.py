@@ -30,6 +30,7 @@ SPEC_FIELDS = {
     "competitor",
     "change_rules",
     "error",
+    "ignored_boxes",
 }
 
 

@@ -188,6 +188,7 @@ def test_analyzer_runs_the_image_with_the_contract_environment(
     for name, parameter in {
         "GEMINI_MODEL": "GeminiModel",
         "ANALYSIS_PROMPT": "AnalysisPrompt",
+        "CHANGE_RULES": "ChangeRules",
         "ANALYZER": "Analyzer",
         "ANALYZER_CONCURRENCY": "AnalyzerConcurrency",
     }.items():
@@ -321,6 +322,8 @@ def test_crawler_task_is_sized_reaped_and_given_time_to_flush(
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert refers_to(env["PAGES_BUCKET"], "PagesBucket")
     assert sub_text(env["WATCHLIST"]) == "s3://${PagesBucket}/${WatchListKey}"
+    # the crawl records the boxes of the same rules' ignore_selectors the analyser applies
+    assert refers_to(env["CHANGE_RULES"], "ChangeRules")
     assert "URLS_FILE" not in env  # docker/crawl still honours it for older task definitions
     logging = container["LogConfiguration"]
     assert logging["LogDriver"] == "awslogs"

@@ -207,7 +207,13 @@ def test_a_chunks_captures_keep_failed_pages_and_leave_out_lines_without_a_url()
         (2, BadLine(2, "no JSON")),
         (3, failed),
     ]
-    captures = captures_of_chunk(chunk, pages, lambda page: "Starter $49", RuleSet())
+    captures = captures_of_chunk(
+        chunk,
+        pages,
+        lambda page: "Starter $49",
+        lambda page: RuleSet().for_url(page.url),
+        rules_hash(""),
+    )
     assert [(c.line, c.error) for c in captures] == [(1, False), (3, True)]
     assert captures[0].run == "2026-11-01T00-00-00"
     assert captures[0].fingerprint == model_input_fingerprint("Starter $49", RULES)

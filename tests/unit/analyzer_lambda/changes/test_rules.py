@@ -111,10 +111,11 @@ def test_prices_counts_and_versions_are_not_dates(text: str) -> None:
     assert mask_dates(text) == text
 
 
-def test_a_rule_sets_signature_changes_with_its_text_rules_only() -> None:
+def test_a_rule_sets_signature_changes_with_its_text_and_selector_rules() -> None:
     assert parse_rule_set("").signature == "" == ChangeRules().signature
     base = parse_rule_set(RULES).signature
     assert base == parse_rule_set(RULES).signature
     assert "visitors online" in base
     selectors_only = parse_rule_set('a.example: {ignore_selectors: [".x"]}')
-    assert selectors_only.signature == ""  # selectors act on the crawl, not on the text
+    # selectors leave their elements' text out of the fingerprint too
+    assert selectors_only.signature == "a.example\t.x"
