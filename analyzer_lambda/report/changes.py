@@ -21,7 +21,7 @@ from analyzer_lambda.changes.answer_diff import diff_answers
 from analyzer_lambda.changes.history import page_key, removed_pages, seen_lines
 from analyzer_lambda.changes.record import change_record, removed_record
 from analyzer_lambda.changes.reuse import compare
-from analyzer_lambda.changes.reuser import Reuser
+from analyzer_lambda.changes.reuser import Reuser, image_of
 from analyzer_lambda.changes.rules import RuleSet
 from analyzer_lambda.report.change_model import PageChange, RunChanges
 from analyzer_lambda.report.crops import write_change_shots
