@@ -14,15 +14,9 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from analyzer_lambda.config import (
-    GEMINI_API_KEY_PARAMETER,
-    GEMINI_API_KEY_SECRET_ARN,
-    NOTIFY_URLS_PARAMETER,
-    NOTIFY_URLS_SECRET_ARN,
-    Config,
-    split_notify_urls,
-)
+from analyzer_lambda.config import GEMINI_API_KEY, NOTIFY_URLS, Config, split_notify_urls
 from analyzer_lambda.exceptions import ConfigurationError
+from analyzer_lambda.secrets import read_secret
 from analyzer_lambda.work import Deps
 from rivalscope_core.s3 import make_s3_client
 
@@ -119,62 +113,32 @@ def _shared_s3_client(endpoint: str | None) -> S3Client:
 
 
 def resolve_api_key(config: Config) -> str | None:
-    """The Gemini key from Secrets Manager (a plain string, or JSON with ``GEMINI_API_KEY``) or
-    an SSM SecureString; cached by Powertools for an hour across warm invocations."""
-    from aws_lambda_powertools.utilities import parameters
-
-    try:
-        if config.gemini_api_key_secret_arn:
-            source = GEMINI_API_KEY_SECRET_ARN
-            value = str(parameters.get_secret(config.gemini_api_key_secret_arn, max_age=3600))
-            if value.lstrip().startswith("{"):
-                import json
-
-                value = str(json.loads(value).get("GEMINI_API_KEY") or "")
-        elif config.gemini_api_key_parameter:
-            source = GEMINI_API_KEY_PARAMETER
-            value = str(
-                parameters.get_parameter(
-                    config.gemini_api_key_parameter, decrypt=True, max_age=3600
-                )
-            )
-        else:
-            return None
-    except (parameters.exceptions.GetParameterError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read the Gemini key from {source}: {exc}") from exc
-    if not value.strip():
-        raise ConfigurationError(f"the Gemini key read from {source} is empty")
-    return value.strip()
+    """The Gemini key from Secrets Manager or an SSM SecureString (``analyzer_lambda.secrets``),
+    cached for an hour across warm invocations; None when neither is named."""
+    return read_secret(
+        GEMINI_API_KEY,
+        secret_arn=config.gemini_api_key_secret_arn,
+        parameter=config.gemini_api_key_parameter,
+        max_age=3600,
+        what="the Gemini key",
+    )
 
 
 def resolve_notify_urls(config: Config) -> tuple[str, ...]:
-    """``NOTIFY_URLS``, else the URLs read from Secrets Manager (a plain string, or JSON with
-    ``NOTIFY_URLS``) or an SSM SecureString: they carry tokens, so the template names them by
-    reference only. Cached by Powertools for an hour across warm invocations."""
+    """``NOTIFY_URLS``, else the URLs read from Secrets Manager or an SSM SecureString: they
+    carry tokens, so the template names them by reference only."""
     if config.notify_urls:
         return config.notify_urls
-    from aws_lambda_powertools.utilities import parameters
-
-    try:
-        if config.notify_urls_secret_arn:
-            source = NOTIFY_URLS_SECRET_ARN
-            value = str(parameters.get_secret(config.notify_urls_secret_arn, max_age=3600))
-            if value.lstrip().startswith("{"):
-                import json
-
-                value = str(json.loads(value).get("NOTIFY_URLS") or "")
-        elif config.notify_urls_parameter:
-            source = NOTIFY_URLS_PARAMETER
-            value = str(
-                parameters.get_parameter(config.notify_urls_parameter, decrypt=True, max_age=3600)
-            )
-        else:
-            return ()
-    except (parameters.exceptions.GetParameterError, ValueError) as exc:
-        raise ConfigurationError(
-            f"cannot read the notification URLs from {source}: {exc}"
-        ) from exc
+    value = read_secret(
+        NOTIFY_URLS,
+        secret_arn=config.notify_urls_secret_arn,
+        parameter=config.notify_urls_parameter,
+        max_age=3600,
+        what="the notification URLs",
+    )
+    if value is None:
+        return ()
     urls = split_notify_urls(value)
     if not urls:
-        raise ConfigurationError(f"the notification URLs read from {source} are empty")
+        raise ConfigurationError(f"no notification URL in what {NOTIFY_URLS}_* names")
     return urls
