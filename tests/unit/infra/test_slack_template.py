@@ -6,28 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from analyzer_lambda import config
 from tests.unit.infra.cfn import (
     as_list,
-    load_template,
     refers_to,
     resources_of_type,
     role_statements,
     s3_grants,
     sub_text,
 )
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture(scope="module")
-def resources(template: dict[str, Any]) -> dict[str, Any]:
-    return dict(template["Resources"])
 
 
 def _secrets_read(template: dict[str, Any], role: str) -> list[Any]:

@@ -61,11 +61,6 @@ PLAN = {
 
 
 @pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture(scope="module")
 def definition(template: dict[str, Any]) -> dict[str, Any]:
     return state_machine_definition(template, "CrawlStateMachine", VALUES)
 

@@ -9,13 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from analyzer_lambda import events
 from tests.unit.infra.cfn import (
     TEMPLATE_PATH,
     as_list,
-    load_template,
     policy_documents,
     refers_to,
     resources_of_type,
@@ -25,16 +22,6 @@ from tests.unit.infra.cfn import (
 )
 
 FARGATE_MAX_STOP_TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture(scope="module")
-def resources(template: dict[str, Any]) -> dict[str, Any]:
-    return dict(template["Resources"])
 
 
 def _props(resources: dict[str, Any], name: str) -> dict[str, Any]:
