@@ -22,8 +22,11 @@ _SYMBOL_RE = "|".join(
 )
 # 1,980 · 1.234,56 · 19.99 · 49 · 1 980 (thin/normal space groups), optional k/M multiplier.
 _AMOUNT = r"\d{1,3}(?:[,.\u202f\u00a0 ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+# Not inside a number or a Latin word (``A100``), but right after a CJK character: in
+# ``月額5,900円`` the amount follows 額, a word character to ``\w``, and a ``\w`` guard made the
+# match start after the comma (900円).
 _PRICE = re.compile(
-    rf"(?<![\w$€£¥￥])(?:"
+    rf"(?<![0-9A-Za-z_$€£¥￥.,])(?:"
     rf"(?P<sym>{_SYMBOL_RE})\s?(?P<a1>{_AMOUNT})(?P<m1>[kKM](?![a-zA-Z]))?"
     rf"|(?P<code1>{_CODES})\s?(?P<a2>{_AMOUNT})(?P<m2>[kKM](?![a-zA-Z]))?"
     rf"|(?P<a3>{_AMOUNT})(?P<m3>[kKM](?![a-zA-Z]))?\s?(?:(?P<code2>{_CODES})\b|(?P<suf>円|元|€))"

@@ -24,6 +24,9 @@ from analyzer_lambda.extraction.prices import find_prices, parse_amount
         ("A$30 per seat per month", (30, "AUD", "month", "A$30 per seat per month")),
         ("1,980円/ユーザー/月", (1980, "JPY", "month", "1,980円/ユーザー/月")),
         ("年額 19,800円", (19800, "JPY", "year", "年額 19,800円")),
+        # right after a kanji, no space: the whole amount (this read 900円 once)
+        ("月額5,900円", (5900, "JPY", "month", "月額5,900円")),
+        ("料金は月額1,980円（税込）", (1980, "JPY", "month", "月額1,980円")),
     ],
 )
 def test_one_price(line: str, expected: tuple[Any, ...]) -> None:
