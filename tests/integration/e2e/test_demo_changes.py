@@ -33,7 +33,8 @@ PAGES = 8  # the demo's pages: acme 3, acme-app 1, northwind 2, hanami 2
 class Run:
     stdout: str
     returncode: int
-    calls: int  # model calls this run made
+    calls: int  # page analyses this run asked the model for
+    digest_calls: int  # and requests for the run's digest (made of the changes, #13)
     changes: dict[str, dict[str, Any]]  # path of the URL → its changes.jsonl line
 
     def status(self) -> dict[str, str]:
@@ -49,7 +50,7 @@ class MakeRun:
                "GOOGLE_GEMINI_BASE_URL": self.gemini.base_url}  # fmt: skip
         for name in ("ANALYZER", "AWS_ENDPOINT_URL", "PAGES_BUCKET", "CHANGE_RULES"):
             env.pop(name, None)  # the local stack sets its own
-        before = self.gemini.calls
+        before = len(self.gemini.requests)
         command = [sys.executable, "-m", "rivalscope_local.run", "--data-dir", str(self.data),
                    "--out", str(self.out)]  # fmt: skip
         if demo_change:
@@ -63,7 +64,9 @@ class MakeRun:
                 line = json.loads(raw)
                 site = re.sub(r"^http://[^/]+", "", line["url"])
                 changes[f"{_site(line['url'], self.data)}{site}"] = line
-        return Run(done.stdout + done.stderr, done.returncode, self.gemini.calls - before, changes)
+        asked = self.gemini.requests[before:]
+        pages = sum(1 for request in asked if request.page_delimited)
+        return Run(done.stdout + done.stderr, done.returncode, pages, len(asked) - pages, changes)
 
 
 def _site(url: str, data: Path) -> str:
@@ -94,6 +97,7 @@ def test_an_identical_second_run_reuses_every_answer_at_the_same_urls(runs: list
     first, second = runs[0], runs[1]
     assert second.returncode == 0, second.stdout
     assert second.calls == 0
+    assert second.digest_calls == 0  # no change: the digest says so without a model
     assert f"0 answered by the analyser (0 tokens), {PAGES} reused" in second.stdout
     assert set(second.changes) == set(first.changes)  # same URLs: same addresses
     assert set(second.status().values()) == {"unchanged"}
@@ -103,6 +107,7 @@ def test_one_changed_price_costs_one_model_call(runs: list[Run]) -> None:
     third = runs[2]
     assert third.returncode == 0, third.stdout
     assert third.calls == 1
+    assert third.digest_calls >= 1  # a change: Gemini writes the digest of it
     assert "demo change acme-price: Acme Analytics raised its Team plan" in third.stdout
     changed = {path for path, status in third.status().items() if status == "changed"}
     assert changed == {"acme/pricing.html"}
