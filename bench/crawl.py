@@ -8,6 +8,10 @@ seconds per page, stored bytes per page and how many screenshots hold the comple
 the ratios between approaches measured in the same run. ``--record`` appends the table to
 ``bench/RESULTS.md``.
 
+``--against TREE`` measures one change on its own: it adds the approach ``before``, the same
+rivalscope crawl run from another source tree (``git worktree add /tmp/before main``), interleaved
+with this tree's in the same ABC/CBA rounds, with ``--against-set`` settings for it alone.
+
 Throughput settings are the same for all: no download delay, one request at a time per site,
 AutoThrottle off (a polite delay would make every approach wait alike).
 """
@@ -33,16 +37,16 @@ from bench.rivalscope_crawl import RivalscopeRun
 from bench.workload import Page, WorkloadServers, build_workload, describe
 
 ROOT = Path(__file__).resolve().parents[1]
-APPROACHES = ("rivalscope", "playwright", "baseline")
+APPROACHES = ("rivalscope", "playwright", "baseline", "before")
 _MODULES = {"playwright": "bench.playwright_crawl", "baseline": "bench.baseline"}
 
 
 def _run_process(
-    name: str, command: list[str], env: dict[str, str], log: Path, timeout: float
+    name: str, command: list[str], env: dict[str, str], log: Path, timeout: float, cwd: Path
 ) -> tuple[PssSampler, float, int]:
     started = time.time()
     with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=out)
         sampler = PssSampler(process.pid).start()
         try:
             code = process.wait(timeout=timeout)
@@ -106,14 +110,19 @@ def run_approach(
     work: Path,
     timeout: float,
     rivalscope_settings: tuple[str, ...] = (),
+    against: Path | None = None,
 ) -> Outcome:
+    """``against``: the source tree the ``before`` approach runs from."""
     urls = servers.urls()
     urls_file = work / "urls.txt"
     urls_file.write_text("\n".join(url for url, _ in urls) + "\n")
     timing_file = work / f"{name}-timing.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SE_OFFLINE": "true", "SE_AVOID_STATS": "true"}
+    tree = (against or ROOT) if name == "before" else ROOT
+    env = {**os.environ, "PYTHONPATH": str(tree), "SE_OFFLINE": "true", "SE_AVOID_STATS": "true"}
     rivalscope = (
-        RivalscopeRun(servers.netlocs, work, rivalscope_settings) if name == "rivalscope" else None
+        RivalscopeRun(servers.netlocs, work / name, rivalscope_settings, tree)
+        if name in ("rivalscope", "before")
+        else None
     )
     if rivalscope is not None:
         missing = rivalscope.missing()
@@ -128,7 +137,7 @@ def run_approach(
     print(f"{name}: {shlex.join(command[:6])} … ({len(urls)} pages)", file=sys.stderr)
     try:
         sampler, process_wall, code = _run_process(
-            name, command, env, work / f"{name}.log", timeout
+            name, command, env, work / f"{name}.log", timeout, tree
         )
         stored = rivalscope.read_back() if rivalscope is not None else None
     finally:
@@ -168,14 +177,32 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="a Scrapy setting for the rivalscope crawl, e.g. -s SELENIUM_SCROLL_LAZY=False",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="TREE",
+        help="also run rivalscope from this source tree as the approach 'before', interleaved "
+        "with this tree's: one change measured against its baseline in the same run",
+    )
+    parser.add_argument(
+        "--against-set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Scrapy setting for the 'before' crawl only",
+    )
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--keep", type=Path, help="keep screenshots, logs and timings here")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    if (args.against is not None or args.against_set) and "before" not in chosen:
+        chosen.append("before")
+    if "before" in chosen and args.against is None and not args.against_set:
+        parser.error("'before' needs --against TREE or --against-set NAME=VALUE")
     unknown = sorted(set(chosen) - set(APPROACHES))
     if unknown or not chosen:
         parser.error(f"--only takes {', '.join(APPROACHES)}; got {', '.join(unknown) or 'none'}")
-    if any("=" not in setting for setting in args.set):
+    if any("=" not in setting for setting in args.set + args.against_set):
         parser.error("-s/--set takes NAME=VALUE")
     if args.rounds < 1 or args.pages < 1:
         parser.error("--rounds and --pages must be at least 1")
@@ -192,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in order:
                 run_dir = work / f"round{number}" if args.rounds > 1 else work
                 run_dir.mkdir(exist_ok=True)
-                run = run_approach(name, servers, run_dir, timeout, tuple(args.set))
+                settings = tuple(args.against_set if name == "before" else args.set)
+                run = run_approach(name, servers, run_dir, timeout, settings, args.against)
                 run.round = number if args.rounds > 1 else 0
                 runs.append(run)
     finally:

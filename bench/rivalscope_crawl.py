@@ -38,16 +38,20 @@ Stored = dict[str, tuple[int, int | None, str | None]]
 
 
 class RivalscopeRun:
-    def __init__(self, netlocs: list[str], work: Path, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, netlocs: list[str], work: Path, extra: tuple[str, ...] = (), root: Path = ROOT
+    ) -> None:
         self._netlocs = netlocs
         self._work = work
+        work.mkdir(parents=True, exist_ok=True)
+        self._root = root  # the source tree the crawl runs from
         self._extra = extra  # NAME=VALUE settings on top, to try a rendering option
         self._moto: MotoServer | None = None
         self._bucket = f"bench-{uuid.uuid4().hex[:10]}"
 
     def missing(self) -> str:
         """What the crawler still lacks for an end-to-end run (empty when complete)."""
-        absent = [path for path in REQUIRED if not (ROOT / path).exists()]
+        absent = [path for path in REQUIRED if not (self._root / path).exists()]
         return f"missing {', '.join(absent)}" if absent else ""
 
     def start(self) -> dict[str, str]:
@@ -100,6 +104,8 @@ class RivalscopeRun:
         paginator = client.get_paginator("list_objects_v2")
         for listing in paginator.paginate(Bucket=self._bucket, Prefix="raw/"):
             for entry in listing.get("Contents", []):
+                if not entry["Key"].endswith(".jl.gz"):
+                    continue  # the run's _done/ markers
                 body = client.get_object(Bucket=self._bucket, Key=entry["Key"])["Body"].read()
                 (keep / entry["Key"].rsplit("/", 1)[-1]).write_bytes(body)
                 lines = gzip.decompress(body).splitlines()
