@@ -90,15 +90,58 @@ class MainDocument:
 
 
 def events(entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """(method, params) of each DevTools event in chromedriver's log entries."""
-    out = []
-    for entry in entries:
-        try:
-            message = json.loads(entry["message"])["message"]
-        except (KeyError, TypeError, ValueError):
+    """(method, params) of each DevTools event in chromedriver's log entries that this module
+    reads: the top frame's navigations and its document requests. The log holds every event of
+    every subresource too (a page's images, scripts and fetches are most of it); those are told
+    apart by a substring of the entry's text and never parsed (``_may_concern_documents``)."""
+    texts = [_text(entry) for entry in entries]
+    parsed: dict[int, tuple[str, dict[str, Any]]] = {}
+    document_ids: set[str] = set()
+    for index, text in enumerate(texts):
+        if text is not None and (_DOCUMENT_MARK in text or _PAGE_MARK in text):
+            event = _parse(text)
+            if event is not None:
+                parsed[index] = event
+                request_id = event[1].get("requestId")
+                if isinstance(request_id, str):
+                    document_ids.add(request_id)
+    # The response's raw headers and a failure name no resource type: kept for a document's id.
+    quoted_ids = [json.dumps(request_id) for request_id in document_ids]
+    for index, text in enumerate(texts):
+        if index in parsed or text is None or not _may_concern_documents(text, quoted_ids):
             continue
-        out.append((str(message.get("method", "")), dict(message.get("params") or {})))
-    return out
+        event = _parse(text)
+        if event is not None:
+            parsed[index] = event
+    return [parsed[index] for index in sorted(parsed)]
+
+
+# chromedriver's JSON escapes a quote inside a string value (\"), so a quoted token such as
+# "Document" appears in an entry's text only as a whole key or value: every event that
+# documents() and navigation_started() read has one of these marks (an entry that has one by
+# chance is parsed and dropped, as before).
+_DOCUMENT_MARK = '"Document"'  # Network.requestWillBeSent/responseReceived/loadingFailed type
+_PAGE_MARK = '"Page.frame'  # Page.frameNavigated, Page.frameStartedNavigating, ...
+_UNTYPED_MARKS = ('"Network.responseReceivedExtraInfo"', '"Network.loadingFailed"')
+
+
+def _may_concern_documents(text: str, quoted_ids: list[str]) -> bool:
+    return any(mark in text for mark in _UNTYPED_MARKS) and any(
+        quoted in text for quoted in quoted_ids
+    )
+
+
+def _text(entry: dict[str, Any]) -> str | None:
+    message = entry.get("message") if isinstance(entry, dict) else None
+    return message if isinstance(message, str) else None
+
+
+def _parse(text: str) -> tuple[str, dict[str, Any]] | None:
+    try:
+        message = json.loads(text)["message"]
+        return str(message.get("method", "")), dict(message.get("params") or {})
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def documents(entries: list[dict[str, Any]], frame_id: str) -> list[MainDocument]:

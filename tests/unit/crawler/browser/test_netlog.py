@@ -255,3 +255,20 @@ def test_responded_at_maps_the_response_timestamp_to_wall_clock_time():
     document = main_document([sent, received], TOP)
     assert document.responded_at == pytest.approx(1_796_160_001.0)
     assert main_document([_sent("R1", "http://a.test/"), received], TOP).responded_at is None
+
+
+def test_subresource_events_that_merely_quote_document_are_not_read_as_the_page():
+    sneaky = 'http://a.test/i.png?q="Document"&"Page.frameNavigated"'
+    log = [
+        _sent("R1", "http://a.test/"),
+        _sent("IMG", sneaky, kind="Image"),
+        _received("IMG", sneaky, 500),
+        _received("R1", "http://a.test/", 200, "text/html"),
+        _entry("Network.responseReceivedExtraInfo", requestId="IMG", headers={"X": "img"}),
+        _entry("Network.responseReceivedExtraInfo", requestId="R1", headers={"Set-Cookie": "s=1"}),
+        _committed("R1", "http://a.test/"),
+    ]
+    document = main_document(log, TOP)
+    assert (document.status, document.committed) == (200, True)
+    assert document.headers.get("set-cookie") == "s=1"
+    assert "x" not in document.headers
