@@ -80,8 +80,8 @@ CAPTURES = {"": screenshot.capture_tile, "metrics": _capture_in_metrics}
 
 
 def _run(variant: Variant, urls: list[tuple[str, int]], config: SeleniumConfig) -> None:
-    session.CHROMIUM_FLAGS = variant.flags()  # type: ignore[misc]
-    screenshot.capture_tile = CAPTURES[variant.capture]  # type: ignore[assignment]
+    setattr(session, "CHROMIUM_FLAGS", variant.flags())  # noqa: B010 (a variant's flags)
+    screenshot.capture_tile = CAPTURES[variant.capture]
     browser = BrowserSession.start(config)
     root = psutil.Process(browser.process_group)
     cpu: dict[tuple[int, float], float] = {}

@@ -38,8 +38,10 @@ CHROMIUM_FLAGS = (
     # (required as root in the container), so a compromised renderer already has the
     # process's user, network and files; the boundary that matters is the container (and the
     # task's least-privilege role), which isolation does not change.
-    "--disable-features=BackForwardCache,SpareRendererForSitePerProcess,"
-    "IsolateOrigins,site-per-process",
+    (
+        "--disable-features=BackForwardCache,SpareRendererForSitePerProcess,"
+        "IsolateOrigins,site-per-process"
+    ),
     "--disable-site-isolation-trials",
     "--renderer-process-limit=1",
     # The network service in the browser process: one process fewer per browser (~40 MB PSS).
