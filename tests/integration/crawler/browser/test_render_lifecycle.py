@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.integration.crawler.browser.conftest import decode_screenshot, harness_settings
-from tests.servers.site import SiteServer, answer
+from tests.integration.crawler.browser.conftest import harness_settings
+from tests.servers.site import SiteServer
 
 pytestmark = pytest.mark.integration
 
@@ -176,41 +176,3 @@ def test_a_page_whose_script_never_yields_is_cut_at_download_timeout(
     stats = harness.stats()
     assert stats["selenium/render_errors/timeout"] == 1
     assert stats["selenium/browser_restarts"] == 1
-
-
-def test_one_renderer_draws_every_site_and_their_cross_site_frames(
-    harness_factory: Any, site: SiteServer
-):
-    """The default headless shell, reused over pages of six sites, one of which embeds a frame
-    from another site: one renderer process does all of it (site isolation would start one per
-    site and one per cross-site frame), and the frame is still drawn in the screenshot."""
-    others = [SiteServer(host=f"127.0.0.{n}").start() for n in range(2, 7)]
-    framed = others[0]
-    framed.route("/green.html", answer(b"<body style='margin:0;background:#00c000'></body>"))
-    frame_tag = f"<iframe src='{framed.url('/green.html')}' width=400 height=300"
-    site.route(
-        "/with-frame.html",
-        answer(f"<body style='margin:0'>{frame_tag} style='border:0'></iframe></body>".encode()),
-    )
-    try:
-        harness = harness_factory(harness_settings(site, *others))
-        renderers_seen: set[int] = set()
-        for server in [site, *others]:
-            for path in ("/render/plain.html", "/render/late.html"):
-                reply = harness.render(server.url(path))
-                assert reply["ok"], reply
-                (browser,) = harness.browsers()
-                renderers_seen.update(_renderers(browser["pids"]))
-        reply = harness.render(site.url("/with-frame.html"))
-        assert reply["ok"], reply
-        (browser,) = harness.browsers()
-        renderers_seen.update(_renderers(browser["pids"]))
-        assert len(renderers_seen) == 1
-        pixel = decode_screenshot(reply["page"]).getpixel((200, 150))
-        assert isinstance(pixel, tuple)
-        red, green, blue = pixel[:3]
-        assert green > 150  # the cross-site frame's green page, drawn
-        assert max(red, blue) < 60
-    finally:
-        for server in others:
-            server.stop()
