@@ -28,6 +28,10 @@ CHROMIUM_FLAGS = (
     # site. (The headless shell keeps neither.) chromedriver merges its own --disable-features
     # into this list.
     "--disable-features=BackForwardCache,SpareRendererForSitePerProcess",
+    # The display compositor in the browser process, not a GPU process of its own (issue #16;
+    # bench/RESULTS.md, "Capture and browser processes"): no process whose base memory and
+    # bitmap copies come on top, peak PSS lower in every measured round.
+    "--in-process-gpu",
     # The network service in the browser process: one process fewer per browser (~40 MB PSS).
     "--enable-features=NetworkServiceInProcess2",
     # The headless shell makes no new window for window.open or target=_blank at all; a full
