@@ -46,12 +46,9 @@ CHROMIUM_PREFS = {"webrtc.ip_handling_policy": "disable_non_proxied_udp"}
 
 def guard_proxy_arguments(address: str) -> list[str]:
     """The flags that send all of Chromium's traffic through the proxy at ``address``;
-    ``<-loopback>`` stops Chromium from sending loopback traffic around it. SOCKS5, not HTTP:
-    Chromium then opens one proxy connection per site connection and sends the host name for
-    the proxy to resolve and vet, so the guard relays bytes instead of parsing each request
-    (``crawler.netguard.socks``, issue #16)."""
+    ``<-loopback>`` stops Chromium from sending loopback traffic around it."""
     return [
-        f"--proxy-server=socks5://{address}",
+        f"--proxy-server=http://{address}",
         "--proxy-bypass-list=<-loopback>",
         "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     ]

@@ -1,20 +1,17 @@
-"""A forward proxy on loopback that holds the browser to the private-address policy.
+"""A forward HTTP proxy on loopback that holds the browser to the private-address policy.
 
 Chromium resolves and connects by itself, so a Scrapy middleware cannot see an iframe, an
 image or a ``fetch()`` of the rendered page. The browser is therefore started with
-``--proxy-server=socks5://127.0.0.1:PORT --proxy-bypass-list=<-loopback>`` (the latter stops
+``--proxy-server=http://127.0.0.1:PORT --proxy-bypass-list=<-loopback>`` (the latter stops
 Chromium from sending loopback traffic around the proxy; ``crawler.browser.flags`` holds these
-flags) and every connection it makes passes here: each SOCKS5 connection (``socks``: one per
-TCP connection the browser opens, for http, https and ws alike, naming host and port) is
-checked with ``AddressPolicy`` and connects to the vetted address, never to a second lookup
-(DNS rebinding). The same port speaks HTTP proxy for Scrapy's own downloads (``relay``: each
-absolute-form ``GET http://...`` request and each ``CONNECT host:port`` tunnel vetted alike).
-A refused target gets a 403 marked with ``wire.BLOCKED_HEADER`` and is counted.
+flags) and every connection it makes passes
+here: each request (absolute-form ``GET http://...``) and each tunnel (``CONNECT host:port``
+for https and wss) is checked with ``AddressPolicy`` and connects to the vetted address, never
+to a second lookup (DNS rebinding). A refused target gets a 403 and is counted.
 
 This module owns the proxy's life and its decisions (vet, connect, count refusals, track
-sockets); ``socks`` and ``relay`` speak to the clients and the sites. Threads, one per client
-connection (and one more while it relays both ways); ``stop()`` closes every socket and joins
-every thread.
+sockets); ``relay`` speaks HTTP to the browser and the sites. Threads, one per client
+connection; ``stop()`` closes every socket and joins every thread.
 """
 
 from __future__ import annotations
@@ -31,7 +28,6 @@ from typing import TYPE_CHECKING, Any, Self
 
 from crawler.exceptions import BlockedAddressError
 from crawler.netguard.policy import AddressPolicy, non_public_kind
-from crawler.netguard import socks
 from crawler.netguard.relay import ProxyHandler
 
 if TYPE_CHECKING:
@@ -74,22 +70,6 @@ class _Server(ThreadingHTTPServer):
         threads[:] = [t for t in threads if t.is_alive()]
         threads.append(thread)
         thread.start()
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        """SOCKS5 (the browser, ``socks``) or HTTP (Scrapy's plain downloads, ``relay``), told
-        apart by the first byte the client sends: no HTTP request starts with byte 5."""
-        request.settimeout(self.guard.idle_timeout)
-        self.guard.track(request)
-        try:
-            first = request.recv(1, socket.MSG_PEEK)
-            if first == bytes((socks.VERSION,)):
-                socks.serve(request, self.guard)
-            elif first:
-                super().finish_request(request, client_address)
-        except OSError:
-            pass
-        finally:
-            self.guard.untrack(request)
 
     def server_close(self) -> None:
         super().server_close()

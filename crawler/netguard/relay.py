@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from crawler.exceptions import BlockedAddressError, ConnectionRefusedRenderError, DnsLookupError
-from crawler.netguard.refusal import refusal_message
+from crawler.netguard.wire import BLOCKED_HEADER
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,8 +83,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
         """Answer a refusal ourselves; ``cause`` (an ``error_type`` of GUARD_REFUSALS) marks it
         with ``BLOCKED_HEADER`` so a plain download is recorded with the right error type, never as
         the site's own status."""
-        self.log_request(status)
-        self.wfile.write(refusal_message(status, text, cause, head_only=self.command == "HEAD"))
+        body = f"{text}\n".encode()
+        self.send_response_only(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        if cause is not None:
+            self.send_header(BLOCKED_HEADER, cause)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _vet_or_refuse(self, host: str, port: int, url: str) -> list[str] | None:
         try:
@@ -215,21 +223,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
 
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _forward
-
-
-def relay(source: socket.socket, sink: socket.socket) -> None:
-    """Copy from ``source`` to ``sink`` until ``source`` ends, then pass the end on
-    (half-close): one buffer reused for the connection's life, no bytes object per read."""
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    try:
-        while received := source.recv_into(buffer):
-            sink.sendall(view[:received])
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
 
 
 def _relay(read: Callable[[int], bytes], sink: socket.socket) -> None:

@@ -1,6 +1,5 @@
 """Every kind of connection the crawler's browser opens goes through the guard and is vetted
-on its own (issue #16: the browser now reaches the guard over SOCKS5, one proxy connection per
-site connection): a redirect of the page to the internal service, an iframe, an image, a
+on its own (issue #16): a redirect of the page to the internal service, an iframe, an image, a
 fetch() and a WebSocket to it, a name that resolves to it, and an https URL on its port. Real
 headless Chromium, real sockets on loopback; the internal service must see no request, and
 every refusal is counted."""
@@ -50,7 +49,7 @@ def test_a_redirect_to_the_internal_service_is_refused_and_counted(
 def test_a_name_that_resolves_to_the_internal_service_is_refused(
     browser: webdriver.Chrome, browser_proxy: GuardProxy, secret: SiteServer
 ) -> None:
-    """Chromium sends ``localhost`` to the guard unresolved; the guard's own lookup says
+    """Chromium leaves ``localhost`` to the proxy unresolved; the guard's own lookup says
     where it leads."""
     before = browser_proxy.blocked_count
     browser.get(f"http://localhost:{secret.port}/secret.html")
@@ -64,8 +63,8 @@ def test_a_name_that_resolves_to_the_internal_service_is_refused(
 def test_an_https_url_on_the_internal_services_port_is_refused(
     browser: webdriver.Chrome, browser_proxy: GuardProxy, secret: SiteServer
 ) -> None:
-    """Inside TLS the guard can only close the connection; chromedriver's ``get`` may raise on
-    that network error (the render flow reads it from the log)."""
+    """The tunnel is refused before any connection to the port; chromedriver's ``get`` may
+    raise on that network error (the render flow reads it from the log)."""
     before = browser_proxy.blocked_count
     with contextlib.suppress(WebDriverException):
         browser.get(f"https://127.0.0.1:{secret.port}/secret.html")
@@ -99,8 +98,10 @@ def test_each_subresource_connection_is_refused_and_counted(
     before = browser_proxy.blocked_count
     browser.get(exempt_site.url("/embeds.html"))
     WebDriverWait(browser, 15).until(
-        lambda d: "pending" not in d.find_element(By.ID, "fetch").text
-        and "pending" not in d.find_element(By.ID, "socket").text
+        lambda d: (
+            "pending" not in d.find_element(By.ID, "fetch").text
+            and "pending" not in d.find_element(By.ID, "socket").text
+        )
     )
     assert browser.find_element(By.ID, "fetch").text == "failed"
     assert browser.find_element(By.ID, "socket").text == "failed"

@@ -63,7 +63,7 @@ def test_browser_flags_carry_user_agent_window_and_guard_proxy():
     assert "--user-data-dir=/tmp/profile" in arguments
     assert f"--window-size=1024,{config.window_height}" in arguments
     assert "--user-agent=rivalscope-test/1" in arguments
-    assert "--proxy-server=socks5://127.0.0.1:8118" in arguments
+    assert "--proxy-server=http://127.0.0.1:8118" in arguments
     assert "--proxy-bypass-list=<-loopback>" in arguments
     assert "--force-webrtc-ip-handling-policy=disable_non_proxied_udp" in arguments
 
