@@ -13,6 +13,12 @@ uploaded, because of the flaws measured in s3pipeline 0.7.0 on Scrapy 2.19:
   benchmark's pages, base64 JPEG screenshots, its level 2 took 5 ms a page where zlib took 49
   (level 1) to 62 (level 6), and made slightly smaller chunks than zlib's level 6 (a stored
   20-page chunk of ``python -m bench.crawl --only rivalscope``; bench/RESULTS.md);
+- the compressed members are not kept in memory either: each is appended to an unnamed
+  temporary file (``tempfile.TemporaryFile``, in ``TMPDIR``; gone with the process) that becomes
+  the chunk's body, streamed from the file to S3 or to the spill directory. A 20-page chunk is
+  ~22 MB; held in memory, joined at sealing and held again while uploading, it made up a third
+  of the python process's peak PSS (bench/RESULTS.md, "Screenshot copies in the crawler
+  process"), and while S3 is down the pending chunks stay on disk, not in memory;
 - uploads ran synchronously in ``process_item``, stalling the reactor (1.12 s for 1 s of upload
   latency): here encoding and upload run in a thread (``deferToThread``), awaited through
   ``maybe_deferred_to_future``;
@@ -35,12 +41,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from isal import igzip
@@ -67,6 +76,7 @@ logger = logging.getLogger(__name__)
 
 STAT_PREFIX = "s3pipeline"
 _PRECONDITION_FAILED = {"PreconditionFailed", "412"}
+_READ_BLOCK = 1 << 20
 
 
 class ChunkKeyTakenError(Exception):
@@ -107,8 +117,13 @@ GZIP_LEVEL = 2
 class _Chunk:
     key: str
     pages: int
-    body: bytes = field(repr=False)
+    # The chunk's bytes, in an unnamed temporary file (see the module docstring).
+    body: IO[bytes] = field(repr=False)
     prompts: tuple[str | None, ...] = ()  # each page's prompt reference, in line order
+
+    def close(self) -> None:
+        """Frees the chunk's file; called once it is stored or spilled."""
+        self.body.close()
 
 
 class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships no type hints
@@ -126,8 +141,9 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         self._client = client
         self._config = config
         self._pending: deque[_Chunk] = deque()
-        # The chunk being filled: each page's encoded (gzip member) bytes.
-        self._members: list[bytes] = []
+        # The chunk being filled: its pages' encoded (gzip member) bytes, one after the other.
+        self._body: IO[bytes] | None = None
+        self._pages = 0
         self._prompts: list[str | None] = []  # the members' prompt references
         self._upload_lock = DeferredLock()
         self._timer: CallLaterResult | None = None
@@ -163,11 +179,15 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
     async def process_item(self, item: Any) -> Any:
         member = await maybe_deferred_to_future(deferToThread(self._encode_item, item))
         # Back on the reactor thread: appending and sealing never interleave.
-        self._members.append(member)
+        if self._body is None:
+            self._body = tempfile.TemporaryFile()  # noqa: SIM115 - closed once stored or spilled
+        self._body.write(member)
+        del member
+        self._pages += 1
         self._prompts.append(_prompt_of(item))
-        if len(self._members) == 1:
+        if self._pages == 1:
             self._timer = call_later(self._config.max_wait, self._flush_on_timer)
-        if len(self._members) >= self.max_chunk_size:
+        if self._pages >= self.max_chunk_size:
             self._seal()
             await self._upload_pending()
         return item
@@ -177,7 +197,10 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         await self._upload_pending()
         while self._pending:
             chunk = self._pending.popleft()
-            path = await maybe_deferred_to_future(deferToThread(self._spill, chunk))
+            try:
+                path = await maybe_deferred_to_future(deferToThread(self._spill, chunk))
+            finally:
+                chunk.close()
             self.stats.inc_value(f"{STAT_PREFIX}/chunks_spilled")
             self.stats.inc_value(f"{STAT_PREFIX}/items_spilled", chunk.pages)
             logger.error(
@@ -197,15 +220,15 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not self._members:
+        if self._body is None:
             return
         key = self.object_key_template.format(**self._get_uri_params())
         key = with_shard(key, str(getattr(self._spider, "shard_label", "")))
-        pages = len(self._members)
-        body, prompts = b"".join(self._members), tuple(self._prompts)
+        pages, body, prompts = self._pages, self._body, tuple(self._prompts)
+        body.flush()
         self._pending.append(_Chunk(key=key, pages=pages, body=body, prompts=prompts))
         self.chunk_number += pages
-        self._members, self._prompts = [], []
+        self._body, self._pages, self._prompts = None, 0, []
 
     def _flush_on_timer(self) -> None:
         self._timer = None
@@ -221,7 +244,7 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
             while self._pending:
                 if not await self._upload_with_retries(self._pending[0]):
                     return
-                self._pending.popleft()
+                self._pending.popleft().close()
         finally:
             self._upload_lock.release()
 
@@ -286,7 +309,10 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         return igzip.compress(line, compresslevel=GZIP_LEVEL, mtime=0) if self.use_gzip else line
 
     def _put(self, chunk: _Chunk) -> None:
+        """Streams the chunk's file to S3 (botocore reads it in blocks for its checksum, its
+        signature and the request, and rewinds it in between)."""
         body = chunk.body
+        body.seek(0)
         try:
             self._client.put_object(
                 Bucket=self.bucket_name, Key=chunk.key, Body=body, IfNoneMatch="*"
@@ -296,15 +322,26 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
                 raise
             # The key exists: ours from an attempt whose answer was lost, or someone else's.
             etag = self._client.head_object(Bucket=self.bucket_name, Key=chunk.key)["ETag"]
-            if etag.strip('"') != hashlib.md5(body, usedforsecurity=False).hexdigest():
+            if etag.strip('"') != _md5_of(body):
                 raise ChunkKeyTakenError("the key holds a different object") from exc
 
     def _spill(self, chunk: _Chunk) -> Path:
-        """Write the chunk's bytes to the spill directory, its key in the file name."""
+        """Copy the chunk's bytes to the spill directory, its key in the file name."""
         self._config.spill_dir.mkdir(parents=True, exist_ok=True)
         path = self._config.spill_dir / f"{self.bucket_name}__{chunk.key.replace('/', '__')}"
-        path.write_bytes(chunk.body)
+        chunk.body.seek(0)
+        with path.open("wb") as spilled:
+            shutil.copyfileobj(chunk.body, spilled)
         return path.resolve()
+
+
+def _md5_of(body: IO[bytes]) -> str:
+    """The hex MD5 of a file's bytes, read in blocks (S3's ETag of a single-part object)."""
+    body.seek(0)
+    md5 = hashlib.md5(usedforsecurity=False)
+    for block in iter(partial(body.read, _READ_BLOCK), b""):
+        md5.update(block)
+    return md5.hexdigest()
 
 
 def _prompt_of(item: Any) -> str | None:

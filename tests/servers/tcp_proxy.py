@@ -4,6 +4,9 @@ While down, new connections are accepted and closed at once (botocore sees the c
 dropped) and open connections are cut, so pooled keep-alive connections fail too; ``refused``
 counts the connections turned away, which tells a test that its client really tried.
 ``latency`` (seconds) delays every piece of data the client sends: a slow endpoint.
+``lose_answers`` (a count) makes that many ``PUT`` requests reach the endpoint whole while their
+answers are dropped and the connection cut (``answers_lost`` counts them): a response lost
+after the endpoint acted on the request.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class TcpProxy:
         self._closed = False
         self.refused = 0
         self.latency = 0.0
+        self.lose_answers = 0
+        self.answers_lost = 0
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
 
     @property
@@ -82,14 +87,22 @@ class TcpProxy:
         pumps = selectors.DefaultSelector()
         pumps.register(client, selectors.EVENT_READ, upstream)
         pumps.register(upstream, selectors.EVENT_READ, client)
+        losing = False  # this connection's PUT goes through, its answer does not come back
         try:
             while True:
                 for key, _ in pumps.select(timeout=0.5):
                     data = key.fileobj.recv(65536)  # type: ignore[union-attr]
                     if not data:
                         return
-                    if key.fileobj is client and self.latency:
-                        time.sleep(self.latency)
+                    if key.fileobj is client:
+                        if data.startswith(b"PUT ") and not losing:
+                            losing = self._take_lost_answer()
+                        if self.latency:
+                            time.sleep(self.latency)
+                    elif losing and not data.startswith(b"HTTP/1.1 100 "):
+                        with self._lock:
+                            self.answers_lost += 1
+                        return  # the endpoint answered; the client never hears it
                     key.data.sendall(data)
         except (OSError, ValueError):
             return
@@ -100,6 +113,13 @@ class TcpProxy:
                 self._open.discard(upstream)
             _close(client)
             _close(upstream)
+
+    def _take_lost_answer(self) -> bool:
+        with self._lock:
+            if self.lose_answers <= 0:
+                return False
+            self.lose_answers -= 1
+            return True
 
 
 def _close(sock: socket.socket) -> None:

@@ -73,6 +73,44 @@ def test_s3_down_for_good_spills_the_chunk_and_exits_non_zero(
     assert sorted(r["url"] for r in records) == sorted(crawl_site.url(p) for p in PAGES[:3])
 
 
+def test_an_upload_whose_answer_was_lost_is_stored_once(
+    crawl: Crawl, crawl_site: SiteServer, s3_proxy: TcpProxy, s3: S3Client, bucket: str
+) -> None:
+    # S3 stored the chunk but the answer never came: the retry finds the same bytes under the
+    # key (read back from the chunk's file for their MD5) and counts the chunk as stored.
+    s3_proxy.lose_answers = 1
+    result = crawl.run(
+        "urls=" + " ".join(crawl_site.url(p) for p in PAGES),
+        endpoint=s3_proxy.endpoint,
+        S3PIPELINE_RETRY_BACKOFF=0.1,
+    )
+    assert result.returncode == 0, result.log
+    assert s3_proxy.answers_lost == 1
+    assert "failed (attempt 1 of" in result.log
+    assert "Not overwriting" not in result.log
+    chunks = stored_chunks(s3, bucket)
+    assert len(chunks) == 1
+    urls = sorted(r["url"] for records in chunks.values() for r in records)
+    assert urls == sorted(crawl_site.url(p) for p in PAGES)
+    assert not crawl.spill_dir.exists()
+
+
+def test_a_chunk_key_holding_other_data_is_kept_and_the_chunk_spilled(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    run = "2026-01-02T03-04-05"
+    key = f"raw/competitors/{run}/items.0000000.jl.gz"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"another task's chunk")
+    result = crawl.run("urls=" + " ".join(crawl_site.url(p) for p in PAGES[:2]), f"run={run}")
+    assert result.returncode == 1, result.log
+    assert f"Not overwriting s3://{bucket}/{key}" in result.log
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"another task's chunk"
+    (spilled,) = crawl.spill_dir.iterdir()
+    assert spilled.name == f"{bucket}__{key.replace('/', '__')}"
+    records = [json.loads(line) for line in gzip.decompress(spilled.read_bytes()).splitlines()]
+    assert sorted(r["url"] for r in records) == sorted(crawl_site.url(p) for p in PAGES[:2])
+
+
 def test_a_slow_s3_does_not_hold_up_the_crawl(
     crawl: Crawl, crawl_site: SiteServer, s3_proxy: TcpProxy, s3: S3Client, bucket: str
 ) -> None:
