@@ -47,9 +47,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
-from io import BytesIO
+from io import BufferedRandom, BytesIO
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from isal import igzip
@@ -76,7 +76,6 @@ logger = logging.getLogger(__name__)
 
 STAT_PREFIX = "s3pipeline"
 _PRECONDITION_FAILED = {"PreconditionFailed", "412"}
-_READ_BLOCK = 1 << 20
 
 
 class ChunkKeyTakenError(Exception):
@@ -118,7 +117,7 @@ class _Chunk:
     key: str
     pages: int
     # The chunk's bytes, in an unnamed temporary file (see the module docstring).
-    body: IO[bytes] = field(repr=False)
+    body: BufferedRandom = field(repr=False)
     prompts: tuple[str | None, ...] = ()  # each page's prompt reference, in line order
 
     def close(self) -> None:
@@ -142,7 +141,7 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         self._config = config
         self._pending: deque[_Chunk] = deque()
         # The chunk being filled: its pages' encoded (gzip member) bytes, one after the other.
-        self._body: IO[bytes] | None = None
+        self._body: BufferedRandom | None = None
         self._pages = 0
         self._prompts: list[str | None] = []  # the members' prompt references
         self._upload_lock = DeferredLock()
@@ -335,13 +334,10 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
         return path.resolve()
 
 
-def _md5_of(body: IO[bytes]) -> str:
-    """The hex MD5 of a file's bytes, read in blocks (S3's ETag of a single-part object)."""
+def _md5_of(body: BufferedRandom) -> str:
+    """The hex MD5 of a file's bytes (S3's ETag of a single-part object)."""
     body.seek(0)
-    md5 = hashlib.md5(usedforsecurity=False)
-    for block in iter(partial(body.read, _READ_BLOCK), b""):
-        md5.update(block)
-    return md5.hexdigest()
+    return hashlib.file_digest(body, partial(hashlib.md5, usedforsecurity=False)).hexdigest()
 
 
 def _prompt_of(item: Any) -> str | None:

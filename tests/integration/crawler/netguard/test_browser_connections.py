@@ -29,6 +29,18 @@ def body_text(browser: webdriver.Chrome) -> str:
     return str(browser.find_element(By.TAG_NAME, "body").text)
 
 
+def assert_refused_page(
+    browser: webdriver.Chrome, proxy: GuardProxy, secret: SiteServer, before: int, host: str
+) -> None:
+    """The tab shows the guard's refusal, not the service; the service saw nothing; the
+    refusal of ``host`` on the service's port is counted."""
+    assert SECRET_TEXT not in browser.page_source
+    assert "ALLOW_PRIVATE_ADDRESSES" in body_text(browser)
+    assert secret.requests() == []
+    assert proxy.blocked_count > before
+    assert (host, secret.port) in {(b.host, b.port) for b in proxy.blocked}
+
+
 def test_a_redirect_to_the_internal_service_is_refused_and_counted(
     browser: webdriver.Chrome,
     browser_proxy: GuardProxy,
@@ -39,11 +51,7 @@ def test_a_redirect_to_the_internal_service_is_refused_and_counted(
     exempt_site.route("/to-secret", lambda _h: (302, {"Location": target}, b""))
     before = browser_proxy.blocked_count
     browser.get(exempt_site.url("/to-secret"))
-    assert SECRET_TEXT not in browser.page_source
-    assert "ALLOW_PRIVATE_ADDRESSES" in body_text(browser)
-    assert secret.requests() == []
-    assert browser_proxy.blocked_count > before
-    assert ("127.0.0.1", secret.port) in {(b.host, b.port) for b in browser_proxy.blocked}
+    assert_refused_page(browser, browser_proxy, secret, before, "127.0.0.1")
 
 
 def test_a_name_that_resolves_to_the_internal_service_is_refused(
@@ -53,11 +61,7 @@ def test_a_name_that_resolves_to_the_internal_service_is_refused(
     where it leads."""
     before = browser_proxy.blocked_count
     browser.get(f"http://localhost:{secret.port}/secret.html")
-    assert SECRET_TEXT not in browser.page_source
-    assert "ALLOW_PRIVATE_ADDRESSES" in body_text(browser)
-    assert secret.requests() == []
-    assert browser_proxy.blocked_count > before
-    assert ("localhost", secret.port) in {(b.host, b.port) for b in browser_proxy.blocked}
+    assert_refused_page(browser, browser_proxy, secret, before, "localhost")
 
 
 def test_an_https_url_on_the_internal_services_port_is_refused(
