@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from crawler.browser.config import ScreenshotFormat
 
 # Well below the 16,384 px where a single capture goes wrong.
-TILE_HEIGHT = 8000
+TILE_HEIGHT = 16000
 # Largest side each encoder accepts.
 _MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
 
