@@ -1,7 +1,7 @@
 """Full-page screenshots: captured in tiles through CDP, joined and encoded with Pillow.
 
 Why tiles: one ``Page.captureScreenshot`` taller than ~16,384 px repeats or blanks content
-(GPU texture limit; puppeteer#359), so taller pages are captured as clipped tiles well below that
+(GPU texture limit; puppeteer#359), so taller pages are captured as clipped tiles below that
 and pasted together, up to ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` (then ``truncated`` is set, and
 the tiles are captured inside the viewport: ``capture_in_viewport`` says why).
 
@@ -34,8 +34,15 @@ if TYPE_CHECKING:
 
     from crawler.browser.config import ScreenshotFormat
 
-# Well below the 16,384 px where a single capture goes wrong.
-TILE_HEIGHT = 16000
+# A page up to this height is one capture, a JPEG straight from Chrome: below the 16,384 px
+# where a single capture goes wrong (16,000 verified whole in Chromium 156). With 8,000 px
+# tiles every page of 8,000-16,000 px was decoded, stitched and re-encoded in python (~85 MB
+# and ~270 ms of python CPU each).
+SINGLE_CAPTURE_HEIGHT = 16000
+# The tiles of a taller (stitched) page. The browser's transient grows with a capture's height
+# (~110 MB at 8,500 px; bench/RESULTS.md, "The capture itself"), so a page that is stitched
+# anyway is not captured in larger tiles.
+TILE_HEIGHT = 8000
 # Largest side each encoder accepts.
 _MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
 
@@ -71,8 +78,10 @@ def plan_tiles(
     page_height: int, max_height: int, tile_height: int = TILE_HEIGHT
 ) -> tuple[list[Tile], bool]:
     """Tiles covering ``min(page_height, max_height)`` from the top, and whether that cuts the
-    page."""
+    page: one tile for a whole page up to ``SINGLE_CAPTURE_HEIGHT``."""
     captured = max(1, min(page_height, max_height))
+    if page_height <= max_height and captured <= SINGLE_CAPTURE_HEIGHT:
+        return [Tile(y=0, height=captured)], False
     tiles = [
         Tile(y=y, height=min(tile_height, captured - y)) for y in range(0, captured, tile_height)
     ]

@@ -26,9 +26,9 @@ def test_page_up_to_16000_px_is_one_capture():
     assert plan_tiles(16000, 30000) == ([Tile(0, 16000)], False)
 
 
-def test_tall_page_is_cut_into_tiles_below_16384_px():
+def test_taller_page_is_cut_into_tiles_well_below_16384_px():
     tiles, truncated = plan_tiles(20000, 30000)
-    assert tiles == [Tile(0, 16000), Tile(16000, 4000)]
+    assert tiles == [Tile(0, 8000), Tile(8000, 8000), Tile(16000, 4000)]
     assert not truncated
     assert max(t.height for t in tiles) < 16384
 
