@@ -171,9 +171,9 @@ def test_tall_page_is_captured_whole_as_a_visitor_at_its_top_sees_it(
     renderer: RenderHarness, site: SiteServer, bands: int
 ):
     """/render/tall.html: a sticky header, a hero of 100vh, a fixed badge and a lazy image in
-    every third band. 14,960 px is one capture (the screenshot path's largest); 17,960 px is
-    two. Either way the whole page is there, the header and badge show once at the top, the
-    hero keeps the window's height, and every lazy image is loaded and painted."""
+    every third band. 14,960 px is one capture (up to 16,000 px); 17,960 px is stitched from
+    8,000 px tiles. Either way the whole page is there, the header and badge show once at the
+    top, the hero keeps the window's height, and every lazy image is loaded and painted."""
     reply = _ok(renderer.render(site.url(f"/render/tall.html?height={bands}")))
     shot = reply["page"]["screenshot"]
     image = decode_screenshot(reply["page"])
