@@ -13,7 +13,6 @@ pool.
 from __future__ import annotations
 
 import dataclasses
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -89,15 +88,13 @@ class RenderOptions:
     turn (``SitePacer.navigation``), entered around ``driver.get``, ``saw_request``: told
     when the site had a later page request of this render (the page navigating by itself), and
     ``ignore_selectors``: the elements whose boxes are measured before the screenshot (request
-    meta ``selenium_ignore_selectors``), ``capture_turn``: entered around the full-page capture
-    (``screenshot.CaptureTurns.turn``: one capture at a time in a pool)."""
+    meta ``selenium_ignore_selectors``)."""
 
     screenshot: bool = True
     ignore_selectors: tuple[str, ...] = ()
     blocked_reason: Callable[[str], str | None] = _never_blocked
     navigation: Callable[[], AbstractContextManager[Arrival]] = unpaced
     saw_request: Callable[[float | None], None] = lambda _at: None
-    capture_turn: Callable[[], AbstractContextManager[None]] = nullcontext
 
 
 def render_page(
@@ -253,13 +250,12 @@ def _settle_and_capture(
             found = driver.execute_script(
                 scripts.IGNORED_BOXES, list(options.ignore_selectors), MAX_IGNORED_BOXES
             )
-        with options.capture_turn():
-            screenshot = full_page(
-                driver,
-                config.screenshot_format,
-                config.screenshot_quality,
-                config.max_screenshot_height,
-            )
+        screenshot = full_page(
+            driver,
+            config.screenshot_format,
+            config.screenshot_quality,
+            config.max_screenshot_height,
+        )
         boxes = ignored_boxes(found, screenshot.width)
     return snapshot, screenshot, boxes
 

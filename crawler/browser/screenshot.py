@@ -18,8 +18,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +26,6 @@ from PIL import Image
 from rivalscope_core.records import Screenshot
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from selenium.webdriver.chrome.webdriver import WebDriver
 
     from crawler.browser.config import ScreenshotFormat
@@ -45,27 +41,6 @@ SINGLE_CAPTURE_HEIGHT = 16000
 TILE_HEIGHT = 8000
 # Largest side each encoder accepts.
 _MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
-
-
-class CaptureTurns:
-    """One full-page capture at a time among the browsers of a pool. A capture is the
-    browser's largest transient (~110 MB for an 8,500 px page, growing with the height), and
-    two browsers capturing at once add both to the crawl's peak memory. A turn not given within
-    ``wait`` seconds is taken anyway: a capture stuck in another browser (until the pool's
-    deadline kills it) must not hold this page up to its own deadline."""
-
-    def __init__(self, wait: float) -> None:
-        self._lock = threading.Lock()
-        self._wait = wait
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        acquired = self._lock.acquire(timeout=self._wait)
-        try:
-            yield
-        finally:
-            if acquired:
-                self._lock.release()
 
 
 @dataclass(frozen=True)

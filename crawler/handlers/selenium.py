@@ -34,7 +34,6 @@ from twisted.internet.defer import Deferred
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
 from crawler.browser.pool import BrowserPool
-from crawler.browser.screenshot import CaptureTurns
 from crawler.exceptions import RenderError
 from crawler.malloc import fix_mmap_threshold
 from crawler.netguard.config import NetguardConfig
@@ -74,8 +73,6 @@ class _RenderService:
                 config.download_timeout,
             )
         self.pool = BrowserPool(self.config, on_event=self._count)
-        # A capture waits at most a page-load timeout for the other browsers' captures.
-        self.captures = CaptureTurns(wait=config.page_load_timeout)
         self.pacer = SitePacer()
         self.users = 0
 
@@ -154,7 +151,6 @@ class SeleniumDownloadHandler:
             navigation=partial(pacer.navigation, slot, floor),
             saw_request=partial(pacer.saw, slot),
             ignore_selectors=tuple(request.meta.get("selenium_ignore_selectors") or ()),
-            capture_turn=self._service.captures.turn,
         )
 
         def job(session: BrowserSession) -> RenderedPage:
