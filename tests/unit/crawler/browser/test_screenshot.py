@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
 
 import pytest
 from PIL import Image
 
 from crawler.browser.screenshot import (
-    CaptureTurns,
     Tile,
     encode,
     image_size,
@@ -77,55 +75,3 @@ def test_image_size_falls_back_to_the_whole_image_when_the_header_is_long():
     buffer.write(b"\0" * 100_000)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     assert image_size(data) == (640, 480)
-
-
-def test_captures_take_turns():
-    turns = CaptureTurns(wait=30)
-    inside: list[str] = []
-    entered = threading.Event()
-    release = threading.Event()
-
-    def first() -> None:
-        with turns.turn():
-            inside.append("first in")
-            entered.set()
-            release.wait(30)
-            inside.append("first out")
-
-    thread = threading.Thread(target=first)
-    thread.start()
-    entered.wait(30)
-
-    def second() -> None:
-        with turns.turn():
-            inside.append("second in")
-
-    waiting = threading.Thread(target=second)
-    waiting.start()
-    waiting.join(0.3)
-    assert inside == ["first in"]  # the second capture waits for the first
-    release.set()
-    thread.join(30)
-    waiting.join(30)
-    assert inside == ["first in", "first out", "second in"]
-
-
-def test_a_capture_stuck_in_another_browser_holds_a_turn_only_so_long():
-    turns = CaptureTurns(wait=0.2)
-    release = threading.Event()
-    entered = threading.Event()
-
-    def stuck() -> None:
-        with turns.turn():
-            entered.set()
-            release.wait(30)
-
-    thread = threading.Thread(target=stuck)
-    thread.start()
-    entered.wait(30)
-    with turns.turn():  # taken anyway after the wait
-        pass
-    release.set()
-    thread.join(30)
-    with turns.turn():  # and the lock is free again
-        pass
