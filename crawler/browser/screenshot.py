@@ -30,14 +30,13 @@ if TYPE_CHECKING:
 
     from crawler.browser.config import ScreenshotFormat
 
-# A page up to this height is one capture, a JPEG straight from Chrome: below the 16,384 px
-# where a single capture goes wrong (16,000 verified whole in Chromium 156). With 8,000 px
-# tiles every page of 8,000-16,000 px was decoded, stitched and re-encoded in python (~85 MB
-# and ~270 ms of python CPU each).
-SINGLE_CAPTURE_HEIGHT = 16000
-# The tiles of a taller (stitched) page. The browser's transient grows with a capture's height
-# (~110 MB at 8,500 px; bench/RESULTS.md, "The capture itself"), so a page that is stitched
-# anyway is not captured in larger tiles.
+# A page up to this height is one capture, a JPEG straight from Chrome (Chrome captures up to
+# ~16,384 px whole; 16,000 verified in Chromium 156). Measured on one browser (bench/RESULTS.md,
+# "The capture itself"): one capture costs ~0.25-0.4 CPU-s less than 8,000 px tiles stitched
+# in python, but its transient grows with its height, +12 MB more than the tiles at 9,000 px,
+# +38 at 10,000, +67 at 12,000, +92 at 16,000: the peak-memory goal sets the line here.
+SINGLE_CAPTURE_HEIGHT = 9000
+# The tiles of a taller (stitched) page.
 TILE_HEIGHT = 8000
 # Largest side each encoder accepts.
 _MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}

@@ -20,8 +20,9 @@ def test_short_page_is_one_tile():
     assert plan_tiles(900, 30000) == ([Tile(0, 900)], False)
 
 
-def test_page_up_to_16000_px_is_one_capture():
-    assert plan_tiles(16000, 30000) == ([Tile(0, 16000)], False)
+def test_page_up_to_9000_px_is_one_capture():
+    assert plan_tiles(9000, 30000) == ([Tile(0, 9000)], False)
+    assert plan_tiles(9001, 30000) == ([Tile(0, 8000), Tile(8000, 1001)], False)
 
 
 def test_taller_page_is_cut_into_tiles_well_below_16384_px():
