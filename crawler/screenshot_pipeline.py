@@ -66,13 +66,13 @@ class ScreenshotPipeline:
         from twisted.internet import reactor  # the installed one, never a default
 
         stored, outcome = await maybe_deferred_to_future(
-            deferToThreadPool(reactor, self._pool, self._reencode, shot, item.get("url"))
+            deferToThreadPool(reactor, self._pool, self.stored_screenshot, shot, item.get("url"))
         )
         item["screenshot"] = stored
         self._inc(outcome)
         return item
 
-    def _reencode(self, shot: dict[str, Any], url: object) -> tuple[dict[str, Any], str]:
+    def stored_screenshot(self, shot: dict[str, Any], url: object) -> tuple[dict[str, Any], str]:
         """The screenshot as stored and the stat to count; the original on any failure."""
         try:
             fmt, data = reencode(base64.b64decode(shot["data"]), self._quality)
