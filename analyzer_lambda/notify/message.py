@@ -37,6 +37,11 @@ class Counts:
     def changes(self) -> int:
         return self.changed + self.new + self.removed
 
+    @property
+    def unread(self) -> int:
+        """Pages this run could not read: what changed on them is not known."""
+        return self.failed + self.blocked
+
     def to_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTED}
 
@@ -76,7 +81,7 @@ def count_changes(records: Iterable[Mapping[str, Any]], *, blocked_fallback: int
     if not blocked_seen and blocked_fallback:
         moved = min(blocked_fallback, statuses["failed"])
         statuses["failed"] -= moved
-        statuses["blocked"] += blocked_fallback
+        statuses["blocked"] += moved
     return Counts(
         changed=statuses["changed"],
         new=statuses["new"],
@@ -88,12 +93,13 @@ def count_changes(records: Iterable[Mapping[str, Any]], *, blocked_fallback: int
 
 def should_send(counts: Counts, notify_on: str) -> tuple[bool, str]:
     """(send?, why not) for ``NOTIFY_ON``: ``always``, ``never``, or ``changes`` (a page
-    changed, appeared or went; a run whose changes are not known is sent, as silence would
-    say "nothing changed")."""
+    changed, appeared or went). Under ``changes`` a run is also sent when what changed is not
+    known — no ``changes.jsonl``, or a page that failed or was blocked — because silence would
+    tell the team "nothing changed" about a page nobody could read."""
     if notify_on == "never":
         return False, "NOTIFY_ON=never"
-    if notify_on == "changes" and counts.known and counts.changes == 0:
-        return False, "no page changed, appeared or went (NOTIFY_ON=changes)"
+    if notify_on == "changes" and counts.known and counts.changes == 0 and not counts.unread:
+        return False, "no page changed, appeared, went, failed or was blocked (NOTIFY_ON=changes)"
     return True, ""
 
 
@@ -107,6 +113,8 @@ def build_message(
 ) -> Message:
     if counts.known:
         title = f"rivalscope · run {run_id}: {counts.changes} change(s)"
+        if counts.unread:
+            title += f", {counts.unread} page(s) not read"
     else:
         title = f"rivalscope · run {run_id}: report ready"
     parts = []

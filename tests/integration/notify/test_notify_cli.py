@@ -95,7 +95,7 @@ def test_one_message_per_run_with_digest_counts_link_and_crop(
 
     [posted] = webhook.to("/hook")
     message = posted.json()
-    assert message["title"] == f"rivalscope · run {RUN}: 4 change(s)"
+    assert message["title"] == f"rivalscope · run {RUN}: 4 change(s), 2 page(s) not read"
     assert DIGEST in message["message"]
     assert "2 changed, 1 new, 1 removed, 1 failed, 1 blocked" in message["message"]
     assert LINK in message["message"]

@@ -29,6 +29,9 @@ def test_counts_come_from_the_changes_and_a_bot_wall_is_blocked_not_failed() -> 
     # lines without the error: the report's blocked count is taken out of the failed ones
     plain = count_changes([{"status": "failed"}, {"status": "failed"}], blocked_fallback=1)
     assert (plain.failed, plain.blocked) == (1, 1)
+    # ...and never more than the failed lines: a quiet run is not made "blocked" by it
+    quiet = count_changes([{"status": "unchanged"}], blocked_fallback=1)
+    assert (quiet.failed, quiet.blocked, quiet.unread) == (0, 0, 0)
 
 
 @pytest.mark.parametrize(
@@ -36,7 +39,10 @@ def test_counts_come_from_the_changes_and_a_bot_wall_is_blocked_not_failed() -> 
     [
         (Counts(changed=1), "changes", True),
         (Counts(removed=1), "changes", True),
-        (Counts(failed=3, blocked=1), "changes", False),
+        (Counts(failed=3, blocked=1), "changes", True),  # unread pages: not "nothing changed"
+        (Counts(blocked=1), "changes", True),
+        (Counts(), "changes", False),
+        (Counts(failed=2), "never", False),
         (Counts(known=False), "changes", True),  # not known is not "nothing changed"
         (Counts(), "always", True),
         (Counts(changed=9), "never", False),
@@ -58,6 +64,9 @@ def test_the_message_holds_digest_counts_link_and_crop() -> None:
         "**Report:** file:///r.html"
     )
     assert message.attachments == (crop,)
+    unread = build_message(run_id="r", counts=Counts(failed=1, blocked=2), digest=None,
+                           report_link="l")  # fmt: skip
+    assert unread.title == "rivalscope · run r: 0 change(s), 3 page(s) not read"
     long = build_message(run_id="r", counts=Counts(), digest="word\n" * 5000, report_link="l")
     assert len(long.body) < MAX_DIGEST_CHARS + 200
     assert "(the rest is in the report)" in long.body
