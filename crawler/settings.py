@@ -95,11 +95,7 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {"crawler.politeness.crawl_delay.CrawlDelay": 100}
 
 # --- Storage ----------------------------------------------------------------------------------
-# The screenshot pipeline switches itself off unless SELENIUM_SCREENSHOT_FORMAT is "auto".
-ITEM_PIPELINES = {
-    "crawler.screenshot_pipeline.ScreenshotPipeline": 50,
-    "crawler.pipelines.ReliableS3Pipeline": 100,
-}
+ITEM_PIPELINES = {"crawler.pipelines.ReliableS3Pipeline": 100}
 S3PIPELINE_URL = (
     f"s3://{os.environ.get('PAGES_BUCKET', 'rivalscope-pages')}"
     "/raw/{name}/{time}/items.{chunk:07d}.jl.gz"
