@@ -4,10 +4,12 @@
 
 The browser never waits for it: the browser thread only captures Chrome's fast PNG and takes
 its next page while the capture is re-encoded here, in a thread pool of its own with
-``ENCODE_THREADS`` thread(s) at a lower priority. Memory stays flat: a page takes one of
-``backlog`` tokens before it is rendered and gives it back once its screenshot is encoded, so
-when the encoder falls behind (a busy machine) the browsers wait for it instead of piling up
-captures, and at most ``ENCODE_THREADS`` decoded captures (~4 bytes a pixel) exist at a time.
+``ENCODE_THREADS`` thread(s), at normal priority (at nice 10 it starved on a loaded machine and
+the backlog held the browsers back: 0.51x main's pages/min against 0.70x; bench/RESULTS.md).
+Memory stays flat: a page takes one of ``backlog`` tokens before it is rendered and gives it
+back once its screenshot is encoded, so when the encoder falls behind (a busy machine) the
+browsers wait for it instead of piling up captures, and at most ``ENCODE_THREADS`` decoded
+captures (~4 bytes a pixel) exist at a time.
 Nothing is lost: the download handler hands a page to Scrapy only once it is encoded, so every
 stored chunk, and the last one flushed at a SIGTERM's stop (which waits for pages in flight),
 holds encoded pages; an encode that fails keeps the captured PNG as it was.
@@ -18,8 +20,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
-import os
-import threading
 from typing import TYPE_CHECKING
 
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -37,10 +37,6 @@ logger = logging.getLogger(__name__)
 # One: the encodes of two browsers' pages keep up (~0.1-0.2 CPU s a page against ~1 s of
 # rendering), and a second thread would only compete with Chromium for the cores.
 ENCODE_THREADS = 1
-# The encode thread's nice value. Linux keeps one per thread, so Chromium and the threads that
-# drive it go first and the encodes take the CPU they leave.
-ENCODE_NICE = 10
-_niced = threading.local()
 
 
 class ScreenshotEncoder:
@@ -69,7 +65,6 @@ class ScreenshotEncoder:
 
     def stored_screenshot(self, shot: Screenshot, url: str) -> tuple[Screenshot, str]:
         """Blocking: the re-encoded screenshot, or the original on any failure."""
-        _lower_priority()
         try:
             fmt, data = reencode(base64.b64decode(shot.data), self._quality)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the capture, never the page
@@ -81,13 +76,3 @@ class ScreenshotEncoder:
     def stop(self) -> None:
         """Called once no page is in flight: no encode is pending."""
         self._pool.stop()
-
-
-def _lower_priority() -> None:
-    if getattr(_niced, "done", False):
-        return
-    _niced.done = True
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ENCODE_NICE)
-    except (OSError, AttributeError):  # not Linux: the thread keeps the process's priority
-        logger.debug("could not lower the screenshot encoder's priority")
