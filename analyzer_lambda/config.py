@@ -142,7 +142,7 @@ class Config:
     )
     claim_ttl: float = 900.0
     run_complete_timeout: float = 21600.0
-    run_report_reserve: float = 60.0
+    run_report_reserve: float = 30.0
     run_report_requeue_delay: int = 5
     reuse: bool = True
     change_rules: str | None = None
@@ -189,7 +189,7 @@ class Config:
             "local_timeout": _number(environ, ANALYZER_LOCAL_TIMEOUT, 900.0, minimum=1),
             "claim_ttl": _number(environ, CLAIM_TTL, 900.0, minimum=1),
             "run_complete_timeout": _number(environ, RUN_COMPLETE_TIMEOUT, 21600.0, minimum=0),
-            "run_report_reserve": _number(environ, RUN_REPORT_RESERVE, 60.0, minimum=0),
+            "run_report_reserve": _number(environ, RUN_REPORT_RESERVE, 30.0, minimum=0),
             "run_report_requeue_delay": int(
                 _number(environ, RUN_REPORT_REQUEUE_DELAY, 5, minimum=0)
             ),
