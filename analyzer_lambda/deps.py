@@ -48,11 +48,12 @@ def shared_s3_client() -> S3Client:
 
 
 @functools.cache
-def sqs_client() -> SQSClient:
-    """The process's SQS client: a paused run report shortens its message's visibility."""
+def sqs_client(region: str) -> SQSClient:
+    """The process's SQS client of ``region`` (the queue's): a paused run report shortens its
+    message's visibility."""
     import boto3
 
-    return boto3.client("sqs")
+    return boto3.client("sqs", region_name=region)
 
 
 def build_deps(config: Config) -> Deps:

@@ -219,7 +219,7 @@ def _see_again_soon(record: SQSRecord, delay: int) -> None:
     queue's visibility timeout (which is the wait between two looks at an incomplete run).
     Best effort: if this fails, the timeout brings it back all the same."""
     try:
-        sqs_client().change_message_visibility(
+        sqs_client(record.aws_region).change_message_visibility(
             QueueUrl=record.queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
         )
     except Exception as exc:  # noqa: BLE001 - the visibility timeout redelivers it anyway

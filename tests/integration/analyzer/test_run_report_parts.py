@@ -37,7 +37,7 @@ from rivalscope_core.exit_codes import UsageError
 from rivalscope_core.keys import RunRef, marker_key
 from rivalscope_core.markers import ShardMarker
 from tests.integration.analyzer.conftest import gzip_lines, page
-from tests.integration.analyzer.test_run_complete import _s3_event
+from tests.integration.analyzer.test_run_complete import _s3_event, _sqs_event
 from tests.servers.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
@@ -305,3 +305,42 @@ def _stop_proxies() -> Any:
     yield
     while _PROXIES:
         _PROXIES.pop().stop()
+
+
+def test_a_paused_reports_sqs_message_comes_back_in_seconds_not_the_visibility_timeout(
+    s3: S3Client, bucket: str, stored: str, webhook: WebhookServer,
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    sqs = boto3.client("sqs", endpoint_url=moto_server.endpoint, region_name="us-east-1")
+    queue = sqs.create_queue(QueueName=f"runs-{bucket}", Attributes={"VisibilityTimeout": "1800"})
+    arn = sqs.get_queue_attributes(QueueUrl=queue["QueueUrl"], AttributeNames=["QueueArn"])
+    body = _sqs_event(bucket, stored)["Records"][0]["body"]
+    sqs.send_message(QueueUrl=queue["QueueUrl"], MessageBody=body)
+    monkeypatch.setenv("RUN_REPORT_RESERVE", "1000")
+    monkeypatch.setenv("RUN_REPORT_REQUEUE_DELAY", "1")
+
+    def deliver() -> dict[str, Any]:
+        """What the event source mapping does: receive, invoke, delete what succeeded."""
+        [message] = sqs.receive_message(QueueUrl=queue["QueueUrl"], WaitTimeSeconds=10,
+                                        AttributeNames=["All"])["Messages"]  # fmt: skip
+        event = {"Records": [{
+            "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"], "attributes": message["Attributes"],
+            "messageAttributes": {}, "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs", "eventSourceARN": arn["Attributes"]["QueueArn"],
+            "awsRegion": "us-east-1",
+        }]}  # fmt: skip
+        answer: dict[str, Any] = lambda_handler(event, LocalContext(60))
+        if not answer["batchItemFailures"]:
+            sqs.delete_message(QueueUrl=queue["QueueUrl"], ReceiptHandle=message["ReceiptHandle"])
+        return answer
+
+    started = time.monotonic()
+    answers = [deliver() for _ in range(CHUNKS + 1)]  # three parts, then the assembly
+    assert [bool(a["batchItemFailures"]) for a in answers] == [True, True, True, False]
+    assert time.monotonic() - started < 60  # not three visibility timeouts of 1800 s
+    assert (
+        sqs.receive_message(QueueUrl=queue["QueueUrl"], WaitTimeSeconds=2).get("Messages") is None
+    )
+    assert len(webhook.received) == 1
+    assert _parts(s3, bucket) == []
