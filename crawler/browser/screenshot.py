@@ -1,7 +1,7 @@
 """Full-page screenshots: captured in tiles through CDP, joined and encoded with Pillow.
 
 Why tiles: one ``Page.captureScreenshot`` taller than ~16,384 px repeats or blanks content
-(GPU texture limit; puppeteer#359), so taller pages are captured as clipped tiles well below that
+(GPU texture limit; puppeteer#359), so taller pages are captured as clipped tiles below that
 and pasted together, up to ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` (then ``truncated`` is set, and
 the tiles are captured inside the viewport: ``capture_in_viewport`` says why).
 
@@ -32,7 +32,13 @@ if TYPE_CHECKING:
 
     from crawler.browser.config import ScreenshotFormat
 
-# Well below the 16,384 px where a single capture goes wrong.
+# A page up to this height is one capture, a JPEG straight from Chrome (Chrome captures up to
+# ~16,384 px whole; 16,000 verified in Chromium 156). Measured on one browser (bench/RESULTS.md,
+# "The capture itself"): one capture costs ~0.25-0.4 CPU-s less than 8,000 px tiles stitched
+# in python, but its transient grows with its height, +12 MB more than the tiles at 9,000 px,
+# +38 at 10,000, +67 at 12,000, +92 at 16,000: the peak-memory goal sets the line here.
+SINGLE_CAPTURE_HEIGHT = 9000
+# The tiles of a taller (stitched) page.
 TILE_HEIGHT = 8000
 # Largest side each encoder accepts.
 MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
@@ -48,8 +54,10 @@ def plan_tiles(
     page_height: int, max_height: int, tile_height: int = TILE_HEIGHT
 ) -> tuple[list[Tile], bool]:
     """Tiles covering ``min(page_height, max_height)`` from the top, and whether that cuts the
-    page."""
+    page: one tile for a whole page up to ``SINGLE_CAPTURE_HEIGHT``."""
     captured = max(1, min(page_height, max_height))
+    if page_height <= max_height and captured <= SINGLE_CAPTURE_HEIGHT:
+        return [Tile(y=0, height=captured)], False
     tiles = [
         Tile(y=y, height=min(tile_height, captured - y)) for y in range(0, captured, tile_height)
     ]

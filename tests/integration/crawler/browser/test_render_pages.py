@@ -166,6 +166,34 @@ def test_page_taller_than_one_capture_is_tiled_completely(
     assert _near(image.getpixel((640, 16500)), (0, 0, 0))  # bottom marker, past 16,384 px
 
 
+@pytest.mark.parametrize("bands", [8000, 17000])
+def test_tall_page_is_captured_whole_as_a_visitor_at_its_top_sees_it(
+    renderer: RenderHarness, site: SiteServer, bands: int
+):
+    """/render/tall.html: a sticky header, a hero of 100vh, a fixed badge and a lazy image in
+    every third band. 8,960 px is one capture (up to 9,000 px); 17,960 px is stitched from
+    8,000 px tiles. Either way the whole page is there, the header and badge show once at the
+    top, the hero keeps the window's height, and every lazy image is loaded and painted."""
+    reply = _ok(renderer.render(site.url(f"/render/tall.html?height={bands}")))
+    shot = reply["page"]["screenshot"]
+    image = decode_screenshot(reply["page"])
+    height = 60 + 900 + bands
+    assert (shot["height"], shot["page_height"], shot["truncated"]) == (height, height, False)
+    assert image.size == (shot["width"], height)
+    column = [image.getpixel((400, y)) for y in range(height)]
+    edge = [image.getpixel((shot["width"] - 10, y)) for y in range(height)]
+    # Where each colour shows down the page (JPEG blurs an edge by a pixel or two).
+    assert _span(column, (0, 0, 255)) == pytest.approx((0, 59), abs=2)  # the header, once
+    assert _span(column, (255, 0, 0)) == pytest.approx((60, 959), abs=2)  # 100vh = the window
+    assert _span(edge, (0, 255, 0)) == pytest.approx((850, 899), abs=2)  # fixed: first screen
+    lazy = [band for band in range(bands // 1000) if band % 3 == 2]
+    loaded = {path.rpartition("=")[2] for path in site.paths() if "lazy-target.png?band=" in path}
+    assert loaded == {str(band) for band in lazy}
+    for band in lazy:  # painted where the page has it (the target is blue)
+        assert _near(image.getpixel((100, 960 + band * 1000 + 250)), (30, 120, 200)), band
+    assert _near(image.getpixel((640, height - 10)), (0, 0, 0))  # the black bottom band
+
+
 def test_page_taller_than_the_limit_is_cut_and_marked_truncated(
     renderer: RenderHarness, site: SiteServer
 ):
@@ -270,6 +298,14 @@ def test_killed_browser_is_replaced(renderer: RenderHarness, site: SiteServer):
     (replacement,) = renderer.browsers()
     assert replacement["pgid"] != browser["pgid"]
     assert renderer.stats()["selenium/browser_restarts"] == restarts + 1
+
+
+def _span(pixels: list[Any], colour: tuple[int, int, int]) -> tuple[int, int]:
+    """First and last row of ``colour`` in a column of pixels; it must show in one run."""
+    rows = [y for y, pixel in enumerate(pixels) if _near(pixel, colour)]
+    assert rows, colour
+    assert rows[-1] - rows[0] + 1 - len(rows) <= 4, (colour, rows[0], rows[-1], len(rows))
+    return rows[0], rows[-1]
 
 
 def _near(pixel: Any, colour: tuple[int, int, int], tolerance: int = 24) -> bool:

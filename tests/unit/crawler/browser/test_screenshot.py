@@ -20,7 +20,12 @@ def test_short_page_is_one_tile():
     assert plan_tiles(900, 30000) == ([Tile(0, 900)], False)
 
 
-def test_tall_page_is_cut_into_tiles_well_below_16384_px():
+def test_page_up_to_9000_px_is_one_capture():
+    assert plan_tiles(9000, 30000) == ([Tile(0, 9000)], False)
+    assert plan_tiles(9001, 30000) == ([Tile(0, 8000), Tile(8000, 1001)], False)
+
+
+def test_taller_page_is_cut_into_tiles_well_below_16384_px():
     tiles, truncated = plan_tiles(20000, 30000)
     assert tiles == [Tile(0, 8000), Tile(8000, 8000), Tile(16000, 4000)]
     assert not truncated
