@@ -20,8 +20,11 @@ def test_clients_sharing_the_loader_each_store_and_read(bucket: str) -> None:
     marker.put_object(Bucket=bucket, Key="raw/_done/1of1.json", Body=b"{}")
     assert marker.get_object(Bucket=bucket, Key="raw/a.jl.gz")["Body"].read() == b"chunk"
     assert upload.get_object(Bucket=bucket, Key="raw/_done/1of1.json")["Body"].read() == b"{}"
-    retries: Any = upload.meta.config.retries, marker.meta.config.retries
-    assert retries == ({"mode": "standard", "total_max_attempts": 1}, {"mode": "standard"})
+    configs: list[Any] = [upload.meta.config, marker.meta.config]  # options untyped in stubs
+    assert tuple(config.retries for config in configs) == (
+        {"mode": "standard", "total_max_attempts": 1},
+        {"mode": "standard"},
+    )
 
 
 def test_clients_built_on_several_threads_at_once_all_work(bucket: str) -> None:
