@@ -22,6 +22,7 @@ from analyzer_lambda.exceptions import (
     ChunksIncompleteError,
     ConfigurationError,
     RunNotCompleteError,
+    RunReportUnfinishedError,
     UnsupportedEventError,
 )
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -90,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     except RunNotCompleteError as exc:
         # a run-complete step that must look again later: not done, so exit 1
         print(json.dumps({"run_not_complete": exc.status}, indent=2), file=sys.stdout)
+        return EXIT_FAILED
+    except RunReportUnfinishedError as exc:
+        # the run's report stopped short of the time limit with parts left: run it again
+        print(json.dumps({"run_report_unfinished": exc.status}, indent=2), file=sys.stdout)
         return EXIT_FAILED
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return exit_code(result)

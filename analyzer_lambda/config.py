@@ -39,6 +39,11 @@ ANALYZER_WORK_DIR = "ANALYZER_WORK_DIR"
 CLAIM_TTL = "CLAIM_TTL"  # seconds after which another invocation takes over a claim
 # seconds after the first shard marker of a run before the run-complete step stops waiting
 RUN_COMPLETE_TIMEOUT = "RUN_COMPLETE_TIMEOUT"
+# seconds of the invocation kept back by the run's report (written part by part): no part starts
+# unless this much plus the longest part so far is left; the assembly needs this much left
+RUN_REPORT_RESERVE = "RUN_REPORT_RESERVE"
+# seconds before a paused run report's SQS message is seen again (ChangeMessageVisibility)
+RUN_REPORT_REQUEUE_DELAY = "RUN_REPORT_REQUEUE_DELAY"
 ANALYZER_REUSE = "ANALYZER_REUSE"  # false: ask the model even for pages that did not change
 CHANGE_RULES = "CHANGE_RULES"  # noise rules of the change diffs: file, s3:// URI or NAME
 DIGEST_LANGUAGE = "DIGEST_LANGUAGE"  # BCP 47 tag of digest.md (SPEC.md: en default, ja)
@@ -137,6 +142,8 @@ class Config:
     )
     claim_ttl: float = 900.0
     run_complete_timeout: float = 21600.0
+    run_report_reserve: float = 30.0
+    run_report_requeue_delay: int = 5
     reuse: bool = True
     change_rules: str | None = None
     digest_language: str = "en"
@@ -182,6 +189,10 @@ class Config:
             "local_timeout": _number(environ, ANALYZER_LOCAL_TIMEOUT, 900.0, minimum=1),
             "claim_ttl": _number(environ, CLAIM_TTL, 900.0, minimum=1),
             "run_complete_timeout": _number(environ, RUN_COMPLETE_TIMEOUT, 21600.0, minimum=0),
+            "run_report_reserve": _number(environ, RUN_REPORT_RESERVE, 30.0, minimum=0),
+            "run_report_requeue_delay": int(
+                _number(environ, RUN_REPORT_REQUEUE_DELAY, 5, minimum=0)
+            ),
             "reuse": _flag(environ, ANALYZER_REUSE, default=True),
             "change_rules": _text(environ, CHANGE_RULES),
             "digest_language": _language(environ, DIGEST_LANGUAGE),

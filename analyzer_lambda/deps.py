@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
     from analyzer_lambda.changes.reuser import Reuser
     from analyzer_lambda.store import Store
@@ -44,6 +45,15 @@ def shared_s3_client() -> S3Client:
     report with it through the report package, which takes a client."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     return _shared_s3_client(endpoint)
+
+
+@functools.cache
+def sqs_client(region: str) -> SQSClient:
+    """The process's SQS client of ``region`` (the queue's): a paused run report shortens its
+    message's visibility."""
+    import boto3
+
+    return boto3.client("sqs", region_name=region)
 
 
 def build_deps(config: Config) -> Deps:

@@ -71,3 +71,18 @@ class RunNotCompleteError(AnalyzerLambdaError):
             "without a result"
         )
         self.status = status
+
+
+class RunReportUnfinishedError(AnalyzerLambdaError):
+    """The run is complete and this invocation holds its claim, but its report is written part
+    by part and the invocation's time is nearly up: what is done is stored (the report's
+    ``_parts/``), the claim is released, and this is raised so that the event comes back soon
+    (SQS: visible again after ``RUN_REPORT_REQUEUE_DELAY``; the state machine: its Retry) and
+    the next invocation goes on from the parts. ``status`` says how far it got."""
+
+    def __init__(self, status: dict[str, Any]) -> None:
+        super().__init__(
+            f"run {status.get('run')} report unfinished: {status.get('parts_done')} of "
+            f"{status.get('parts')} part(s) written; the next invocation goes on"
+        )
+        self.status = status

@@ -20,7 +20,11 @@ A shard marker's event (``raw/{spider}/{run}/_done/*.json``) starts the run-comp
 (``analyzer_lambda/runs/``); its outcome is in the summary's ``runs``. A run not complete yet
 raises ``RunNotCompleteError`` (SQS: a batch item failure, so the message is retried after the
 queue's visibility timeout — the delay between two looks; direct S3/EventBridge: Lambda's
-asynchronous retry), until ``RUN_COMPLETE_TIMEOUT`` after the first shard ended.
+asynchronous retry), until ``RUN_COMPLETE_TIMEOUT`` after the first shard ended. A complete
+run's report is written part by part within the invocation's time (``runs/report.py``); one
+that must stop first raises ``RunReportUnfinishedError`` (SQS: the message is made visible again
+after ``RUN_REPORT_REQUEUE_DELAY`` seconds, then a batch item failure; the state machine retries
+it within seconds), and the next invocation goes on from the stored parts.
 
 Each chunk analysis that wrote a result also leaves its measured duration and the function's
 memory in a runtime record beside the results, for the cost ledger (``cost/runtime.py``).
@@ -50,8 +54,13 @@ from aws_lambda_powertools.utilities.batch import (
 
 from analyzer_lambda import events
 from analyzer_lambda.cost.runtime import ChunkRuntime, runtime_key
-from analyzer_lambda.deps import current_deps, shared_s3_client
-from analyzer_lambda.exceptions import ChunksIncompleteError, RunNotCompleteError, StoreError
+from analyzer_lambda.deps import current_deps, shared_s3_client, sqs_client
+from analyzer_lambda.exceptions import (
+    ChunksIncompleteError,
+    RunNotCompleteError,
+    RunReportUnfinishedError,
+    StoreError,
+)
 from analyzer_lambda.work import ChunkOutcome, Deadline, PageOutcome, analyze_chunk
 from rivalscope_core.records import utc_now_iso
 
@@ -148,20 +157,28 @@ def _handle_objects(
         raise ChunksIncompleteError(summary)
     markers = events.markers_of(objects)
     if markers:
-        summary["runs"] = _complete_runs(markers, deps)
+        summary["runs"] = _complete_runs(markers, deps, deadline)
     return summary
 
 
-def _complete_runs(markers: list[MarkerRef], deps: Deps) -> list[dict[str, Any]]:
+def _complete_runs(
+    markers: list[MarkerRef], deps: Deps, deadline: Deadline
+) -> list[dict[str, Any]]:
     from analyzer_lambda.runs.complete import complete_run
 
-    outcomes, waiting = [], []
+    outcomes: list[dict[str, Any]] = []
+    waiting: list[RunNotCompleteError | RunReportUnfinishedError] = []
     for marker in markers:
         try:
-            outcome = complete_run(marker, deps, shared_s3_client())
+            outcome = complete_run(marker, deps, shared_s3_client(), deadline=deadline)
         except RunNotCompleteError as exc:
             logger.info("run not complete yet", extra=exc.status)
             metrics.add_metric(name="RunsWaiting", unit=MetricUnit.Count, value=1)
+            waiting.append(exc)
+            continue
+        except RunReportUnfinishedError as exc:
+            logger.info("run report unfinished: the next invocation goes on", extra=exc.status)
+            metrics.add_metric(name="RunReportsPaused", unit=MetricUnit.Count, value=1)
             waiting.append(exc)
             continue
         logger.info("run-complete step", extra=outcome.to_dict())
@@ -185,12 +202,28 @@ def _handle_sqs(
         objects = events.objects_from_sqs_body(record.body)
         if not objects:
             logger.info("message %s: nothing to analyse (test event?)", record.message_id)
-        return _handle_objects(objects, deps, deadline, context)
+        try:
+            return _handle_objects(objects, deps, deadline, context)
+        except RunReportUnfinishedError:
+            _see_again_soon(record, deps.config.run_report_requeue_delay)
+            raise
 
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
     return dict(response)
+
+
+def _see_again_soon(record: SQSRecord, delay: int) -> None:
+    """A paused run report's message is seen again after ``delay`` seconds, not after the
+    queue's visibility timeout (which is the wait between two looks at an incomplete run).
+    Best effort: if this fails, the timeout brings it back all the same."""
+    try:
+        sqs_client(record.aws_region).change_message_visibility(
+            QueueUrl=record.queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+        )
+    except Exception as exc:  # noqa: BLE001 - the visibility timeout redelivers it anyway
+        logger.warning("message %s: visibility not shortened: %s", record.message_id, exc)
 
 
 def _analyze(

@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"the analyser did not finish within {args.analysis_timeout:.0f} s")
         progress.tick(force=True)
         say(reuse_summary(s3, run))
-        lines, folder = complete_run(lambda_handler, run, count)
+        lines, folder = complete_run(lambda_handler, run, count, progress=say)
         for line in lines:
             say(line)
         stack.sync()

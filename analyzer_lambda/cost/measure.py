@@ -131,7 +131,11 @@ def _list(s3: S3Client, bucket: str, prefixes: list[str]) -> dict[str, int]:
             f"list s3://{bucket}/{prefix}", list, paginator.paginate(Bucket=bucket, Prefix=prefix)
         )
         for page in pages:
-            sizes.update((obj["Key"], int(obj.get("Size", 0))) for obj in page.get("Contents", []))
+            sizes.update(
+                (obj["Key"], int(obj.get("Size", 0)))
+                for obj in page.get("Contents", [])
+                if "/_parts/" not in obj["Key"]  # the run report's parts: gone once it is done
+            )
     return sizes
 
 

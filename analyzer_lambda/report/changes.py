@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.changes.answer_diff import diff_answers
 from analyzer_lambda.changes.history import page_key, removed_pages, seen_lines
 from analyzer_lambda.changes.record import change_record, removed_record
 from analyzer_lambda.changes.reuse import compare
-from analyzer_lambda.changes.reuser import Reuser, image_of
+from analyzer_lambda.changes.reuser import ChunkReuse, Reuser, image_of
 from analyzer_lambda.changes.rules import RuleSet
 from analyzer_lambda.report.change_model import PageChange, RunChanges
 from analyzer_lambda.report.crops import write_change_shots
 from rivalscope_core.keys import ChunkRef, analysis_key
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from mypy_boto3_s3 import S3Client
@@ -54,19 +55,54 @@ def compute_changes(
 ) -> RunChanges:
     """Every page of ``chunks`` compared with its previous capture; crops of the changed
     screenshots go under ``out_dir/changes/``."""
-    from analyzer_lambda.analyzers.gemini.text import reduce_html
-
     if not chunks:
         return RunChanges(against=against.time if against else None)
-    reuser = Reuser(s3, rule_set or RuleSet(), lambda p: reduce_html(p.body, text_tokens).text)
+    lookup = ChangeLookup.open(s3, chunks[0], against, rule_set, text_tokens)
     by_page = {(r.chunk, r.line): r for r in results}
     pages: list[PageChange] = []
-    seen_urls: list[str] = []
-    # one lookup for the whole run: earlier runs' manifests and chunks are read once
-    lookup = reuser.for_chunk(chunks[0], [against.time] if against is not None else None)
     for chunk in chunks:
+        pages += lookup.chunk_changes(chunk, by_page, out_dir, schema)
+    removed, compared_with = lookup.removed([p.url for p in pages], chunks[0].bucket)
+    return RunChanges(tuple(pages + removed), compared_with, against.time if against else None)
+
+
+@dataclass
+class ChangeLookup:
+    """One run's lookup of previous captures (earlier runs' manifests and chunks read once),
+    used chunk by chunk: by ``compute_changes`` in one go, by the run-complete step one part
+    per chunk across invocations (``runs.report``)."""
+
+    reuser: Reuser
+    lookup: ChunkReuse
+    against: RunRef | None
+
+    @classmethod
+    def open(
+        cls,
+        s3: S3Client,
+        first: ChunkRef,
+        against: RunRef | None = None,
+        rule_set: RuleSet | None = None,
+        text_tokens: int = 8000,
+    ) -> ChangeLookup:
+        from analyzer_lambda.analyzers.gemini.text import reduce_html
+
+        reuser = Reuser(s3, rule_set or RuleSet(), lambda p: reduce_html(p.body, text_tokens).text)
+        lookup = reuser.for_chunk(first, [against.time] if against is not None else None)
+        return cls(reuser, lookup, against)
+
+    def chunk_changes(
+        self,
+        chunk: ChunkRef,
+        by_page: Mapping[tuple[str, int], ResultRecord],
+        out_dir: Path,
+        schema: dict[str, Any] | None,
+    ) -> list[PageChange]:
+        """The pages of one chunk against their previous captures, in line order; the chunk's
+        records are forgotten after (memory: a few chunks, not the two runs)."""
+        reuser, lookup = self.reuser, self.lookup
+        pages: list[PageChange] = []
         for line, page in sorted(lookup.page_records(chunk).items()):
-            seen_urls.append(page.url)
             history = lookup.history(page_key(page.url))
             previous = history[0] if history else None
             failed = page.error is not None
@@ -96,14 +132,20 @@ def compute_changes(
                 shots = _shots(old, page, comparison, f"{chunk.stem}-{line}", out_dir)
             text = comparison.text if comparison is not None and record["text"] else None
             pages.append(PageChange(record, chunk.uri, line, text, shots))
-        lookup.forget(chunk)  # memory: a few chunks, not the two runs
-    previous_run = lookup.previous_run()
-    bucket = chunks[0].bucket
-    compared_with = next(iter(previous_run.values())).run if previous_run else None
-    pages += [
-        PageChange(removed_record(c, bucket)) for c in removed_pages(seen_urls, previous_run)
-    ]
-    return RunChanges(tuple(pages), compared_with, against.time if against else None)
+        lookup.forget(chunk)
+        return pages
+
+    def removed(
+        self, seen_urls: Sequence[str], bucket: str
+    ) -> tuple[list[PageChange], str | None]:
+        """The previous run's pages, on a site of this run, that this run lacks, and the run
+        they were looked up in first (None: the first capture of this spider)."""
+        previous_run = self.lookup.previous_run()
+        compared_with = next(iter(previous_run.values())).run if previous_run else None
+        removed = [
+            PageChange(removed_record(c, bucket)) for c in removed_pages(seen_urls, previous_run)
+        ]
+        return removed, compared_with
 
 
 def _shots(

@@ -56,6 +56,18 @@ def write_outputs(
     )
 
 
+def upload_files(s3: S3Client, out_dir: Path, bucket: str, prefix: str) -> None:
+    """Every file under ``out_dir`` but ``report.html`` to ``prefix`` + its relative path,
+    privately, with its content type (the run-complete step's parts upload theirs this way)."""
+    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "report.html")
+    for path in files:
+        key = prefix + path.relative_to(out_dir).as_posix()
+        extra = {"ContentType": _CONTENT_TYPES.get(path.suffix, "application/octet-stream")}
+        s3_call(
+            f"upload s3://{bucket}/{key}", s3.upload_file, str(path), bucket, key, ExtraArgs=extra
+        )
+
+
 def upload(
     s3: S3Client,
     out_dir: Path,
@@ -74,13 +86,7 @@ def upload(
         )
         return url
 
-    files = [p for p in out_dir.rglob("*") if p.is_file() and p.name != "report.html"]
-    for path in files:
-        key = prefix + path.relative_to(out_dir).as_posix()
-        extra = {"ContentType": _CONTENT_TYPES.get(path.suffix, "application/octet-stream")}
-        s3_call(
-            f"upload s3://{bucket}/{key}", s3.upload_file, str(path), bucket, key, ExtraArgs=extra
-        )
+    upload_files(s3, out_dir, bucket, prefix)
     html_text = render_report(rows, meta, asset_url=presign, sections=sections)
     s3_call(
         "upload report.html",

@@ -23,28 +23,19 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzer_lambda.changes.rules import ChangeRulesError
-from analyzer_lambda.cost import write_cost
-from analyzer_lambda.cost.prices import PriceTableError, load_price_table
-from analyzer_lambda.exceptions import RunNotCompleteError, StoreError
-from analyzer_lambda.report.compose import (
-    CompareWith,
-    build_sections,
-    compare_settings,
-    report_changes,
-    write_digest,
-)
-from analyzer_lambda.report.outputs import upload, write_outputs
-from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
-from analyzer_lambda.report.source import read_own_results, read_report_pages
+from analyzer_lambda.exceptions import RunNotCompleteError, RunReportUnfinishedError, StoreError
 from analyzer_lambda.runs.progress import RunProgress, measure_progress
-from rivalscope_core.exit_codes import UsageError
+from analyzer_lambda.runs.report import (
+    REPORT_URL_EXPIRES,
+    ReportPaused,
+    RunReport,
+    delete_parts,
+    write_run_report,
+)
 from rivalscope_core.keys import (
     MARKERS_DIR,
     OWN_PROMPTS,
@@ -64,14 +55,12 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
-    from analyzer_lambda.report.rows import ReportRow
-    from analyzer_lambda.work import Deps
+    from analyzer_lambda.work import Deadline, Deps
     from rivalscope_core.keys import MarkerRef, RunRef
-    from rivalscope_core.records import ResultRecord
+
+__all__ = ["REPORT_URL_EXPIRES", "RunOutcome", "complete_run", "on_run_complete"]
 
 logger = logging.getLogger(__name__)
-
-REPORT_URL_EXPIRES = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 
 
 @dataclass(frozen=True)
@@ -113,8 +102,15 @@ def on_run_complete(
 
 
 def complete_run(
-    marker: MarkerRef, deps: Deps, s3: S3Client, now: datetime | None = None
+    marker: MarkerRef,
+    deps: Deps,
+    s3: S3Client,
+    now: datetime | None = None,
+    deadline: Deadline | None = None,
 ) -> RunOutcome:
+    """The step for one marker event. ``deadline``: when the invocation's time is up (None:
+    unbounded); the report stops short of it by ``RUN_REPORT_RESERVE``, raising
+    ``RunReportUnfinishedError``, and the next delivery of the event goes on from its parts."""
     run = marker.run
     markers = [m for m in _read_markers(s3, run) if m.shard_count == marker.count]
     if not markers:
@@ -153,7 +149,16 @@ def complete_run(
         if _is_done(deps, s3, run, status_key):  # its holder finished while we looked
             return RunOutcome(run.uri, "already_done")
         chunks = [ChunkRef(run.bucket, key) for m in progress.markers.values() for key in m.chunks]
-        report_url, tally, digested = _write_report(s3, run, label, sorted(chunks, key=str), deps)
+        report = RunReport(
+            s3, run, label, sorted(chunks, key=str), deps, _schema(deps, run, prompts)
+        )
+        try:
+            report_url, tally, digested = write_run_report(report, deadline)
+        except ReportPaused as paused:  # the claim is released below: the next one goes on
+            status |= {"status": "reporting", "parts": paused.parts, "parts_done": paused.done}
+            logger.info("run %s: report paused, %d of %d part(s) written", run.uri,
+                        paused.done, paused.parts)  # fmt: skip
+            raise RunReportUnfinishedError(status) from None
         reports = f"s3://{run.bucket}/{report_prefix(run, label)}"
         status |= {
             "status": "done",
@@ -165,6 +170,7 @@ def complete_run(
         status["notification"] = on_run_complete(deps, run, label, status, report_url)
         run_complete_hooks(status, report_url, deps.run_complete_hooks)
         _put_status(s3, run, status_key, status)
+        delete_parts(report)
     finally:
         deps.store.release(claim)
     logger.info("run %s complete: report and run.json written", run.uri)
@@ -238,6 +244,17 @@ def _put_status(s3: S3Client, run: RunRef, key: str, status: dict[str, Any]) -> 
         raise StoreError(f"cannot write s3://{run.bucket}/{key}: {exc}") from exc
 
 
+def _schema(
+    deps: Deps, run: RunRef, prompts: dict[str | None, tuple[str, str]]
+) -> dict[str, Any] | None:
+    """One prompt: its schema says what an answer field is; several: each answer's own fields."""
+    schemas = {}
+    for ref in prompts:
+        prompt = deps.prompts.resolve(ref, run.bucket)
+        schemas[prompt.prompt_id] = prompt.schema
+    return next(iter(schemas.values())) if len(schemas) == 1 else None
+
+
 def _resolve_prompts(
     deps: Deps, run: RunRef, markers: list[ShardMarker]
 ) -> dict[str | None, tuple[str, str]]:
@@ -248,77 +265,6 @@ def _resolve_prompts(
         prompt = deps.prompts.resolve(ref, run.bucket)
         resolved[ref] = (prompt.prompt_id, deps.analyzer.model_for(prompt))
     return resolved
-
-
-def _write_report(
-    s3: S3Client, run: RunRef, label: str, chunks: list[ChunkRef], deps: Deps
-) -> tuple[str, dict[str, int], bool]:
-    """The run's report (``python -m analyzer_lambda.report``'s files: ``changes.jsonl``, the
-    digest, What changed and side by side included) under ``reports/.../{label}/``, each page
-    with the result of its own prompt; returns its presigned URL, the row counts and whether
-    the digest was written."""
-    # Not under config.work_dir: every invocation wipes that at its start (handler.py), and a
-    # report must not vanish under a concurrent one's feet (local runs, tests).
-    with tempfile.TemporaryDirectory(prefix="rivalscope-run-report-") as work:
-        out = Path(work)
-
-        schemas: dict[str, dict[str, Any]] = {}
-
-        def prompt_id_of(ref: str | None, bucket: str) -> str:
-            prompt = deps.prompts.resolve(ref, bucket)
-            schemas[prompt.prompt_id] = prompt.schema
-            return prompt.prompt_id
-
-        pages = read_report_pages(s3, chunks, out, prompt_id_of=prompt_id_of)
-        results = read_own_results(s3, run, pages)
-        rows = build_rows(pages, results)
-        prompt_ids = ", ".join(sorted({str(p.prompt_id) for p in pages if p.prompt_id}))
-        meta = ReportMeta(run=run.uri, prompt_id=prompt_ids or label, generated_at=utc_now_iso())
-        # one prompt: its schema says what an answer field is; several: each answer's own fields
-        schema = next(iter(schemas.values())) if len(schemas) == 1 else None
-        try:
-            settings: CompareWith | None = compare_settings(deps.config, s3, schema=schema)
-        except ChangeRulesError as exc:  # the analyser has said so already, page by page
-            logger.warning("%s: changes not compared: %s", run.uri, exc)
-            settings = None
-        changes = report_changes(s3, chunks, results, out, settings)
-        digest = write_digest(s3, run, rows, out, changes, deps.config)
-        # after the digest: the ledger counts the digest's tokens from digest.json
-        cost = _cost_section(s3, run, results, chunks, rows, meta, deps, out)
-        sections = replace(build_sections(rows, changes, schema, digest), cost=cost)
-        write_outputs(rows, meta, out, sections)
-        prefix = report_prefix(run, label)
-        url = upload(s3, out, rows, meta, run.bucket, prefix, REPORT_URL_EXPIRES, sections)
-    return url, dict(counts(rows)), digest is not None
-
-
-def _cost_section(
-    s3: S3Client,
-    run: RunRef,
-    results: list[ResultRecord],
-    chunks: list[ChunkRef],
-    rows: list[ReportRow],
-    meta: ReportMeta,
-    deps: Deps,
-    out: Path,
-) -> str:
-    """``cost.json`` and the Cost section, as ``report`` writes them. A bad prices file or an S3
-    refusal costs the ledger, logged, not the run's report and notification."""
-    try:
-        prices = load_price_table(deps.config.prices_file)
-    except PriceTableError as exc:
-        logger.error("run %s: no cost ledger: %s", run.uri, exc)
-        return ""
-    try:
-        _, section = write_cost(
-            s3, run, results, chunks, pages=len({(r.page.chunk, r.page.line) for r in rows}),
-            prices=prices, config=deps.config, out_dir=out, prompt_id=meta.prompt_id,
-            generated_at=meta.generated_at,
-        )  # fmt: skip
-    except (UsageError, StoreError) as exc:  # S3 refused a listing or a read of the ledger's
-        logger.error("run %s: no cost ledger: %s", run.uri, exc)
-        return ""
-    return section
 
 
 def run_complete_hooks(

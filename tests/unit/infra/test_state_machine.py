@@ -265,6 +265,12 @@ def test_the_run_complete_step_gets_a_marker_event_the_analyser_takes(
         delay *= waiting["BackoffRate"]
     timeout = load_template()["Parameters"]["RunCompleteTimeout"]
     assert total > timeout["MaxValue"]
+    # a report paused with parts left: the next invocation at once, for a long report too
+    [paused] = [r for r in step["Retry"] if r["ErrorEquals"] == ["RunReportUnfinishedError"]]
+    assert paused["IntervalSeconds"] <= 5
+    assert paused["BackoffRate"] == 1.0
+    assert paused["MaxAttempts"] >= 100
+    assert step["Retry"].index(paused) < step["Retry"].index(waiting)
 
 
 OK0, OK1, FAILED0 = (
