@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from crawler.pipelines import STAT_PREFIX, ReliableS3Pipeline
 from rivalscope_core.exit_codes import EXIT_USAGE
 from rivalscope_core.keys import MARKERS_DIR, marker_name, parse_run_id
 from rivalscope_core.markers import ShardMarker
+from rivalscope_core.s3 import make_s3_client
 from rivalscope_core.urls import parse_shard
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def write_marker(
     bucket: str, key: str, marker: ShardMarker, client: S3Client | None = None
 ) -> bool:
     """Store the marker (botocore's standard retries); False, logged, when S3 refused it."""
-    s3 = client or boto3.session.Session().client("s3")
+    s3 = client or make_s3_client()
     try:
         s3.put_object(
             Bucket=bucket, Key=key, Body=marker.to_json(), ContentType="application/json"

@@ -48,14 +48,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from io import BufferedRandom, BytesIO
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 from isal import igzip
 from s3pipeline import S3Pipeline
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.misc import load_object
 from twisted.internet.defer import DeferredLock
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
@@ -76,6 +78,30 @@ logger = logging.getLogger(__name__)
 
 STAT_PREFIX = "s3pipeline"
 _PRECONDITION_FAILED = {"PreconditionFailed", "412"}
+
+
+def _base_init_without_client(pipeline: S3Pipeline, settings: BaseSettings, stats: Any) -> None:
+    """What ``S3Pipeline.__init__`` (0.7.0) sets, but its S3 strategy: the base class builds a
+    boto3 client (in the default session) that ``ReliableS3Pipeline`` never uses, since it
+    uploads with its own client, and that client cost every crawl process 0.2–0.7 CPU s
+    (bench/RESULTS.md, issue #13). tests/unit/crawler/test_pipeline_startup.py checks these
+    attributes against the base class's own."""
+    url = str(settings["S3PIPELINE_URL"])
+    target = urlparse(url)
+    pipeline.stats = stats
+    pipeline.bucket_name = target.hostname
+    pipeline.object_key_template = target.path[1:]
+    pipeline.max_chunk_size = settings.getint("S3PIPELINE_MAX_CHUNK_SIZE", 100)
+    pipeline.use_gzip = settings.getbool("S3PIPELINE_GZIP", url.endswith(".gz"))
+    pipeline.max_wait_upload_time = settings.getfloat("S3PIPELINE_MAX_WAIT_UPLOAD_TIME", 30.0)
+    extension = PurePosixPath(url.removesuffix(".gz")).suffix[1:].lower()
+    exporters = settings.getwithbase("FEED_EXPORTERS")
+    pipeline.exporter_cls = load_object(
+        exporters.get(extension, "scrapy.exporters.JsonLinesItemExporter")
+    )
+    pipeline.strategy = None
+    pipeline.items = []
+    pipeline.chunk_number = 0
 
 
 class ChunkKeyTakenError(Exception):
@@ -135,8 +161,7 @@ class ReliableS3Pipeline(S3Pipeline):  # type: ignore[misc] # s3pipeline ships n
     ts: str
 
     def __init__(self, crawler: Crawler, client: S3Client, config: UploadConfig) -> None:
-        super().__init__(crawler.settings, crawler.stats)
-        self.strategy = None  # the base class's client is replaced by ``client``
+        _base_init_without_client(self, crawler.settings, crawler.stats)
         self._client = client
         self._config = config
         self._pending: deque[_Chunk] = deque()

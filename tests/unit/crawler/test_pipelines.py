@@ -41,3 +41,30 @@ def test_bad_pipeline_settings_name_the_setting(settings: dict[str, Any], name: 
     base = {"S3PIPELINE_URL": "s3://b/raw/{name}/{time}/items.{chunk:07d}.jl.gz"}
     with pytest.raises(ValueError, match=name):
         UploadConfig.from_settings(project_settings(**(base | settings)))
+
+
+def test_the_pipeline_sets_what_its_base_class_sets_but_builds_it_no_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # scrapy-s3pipeline's __init__ builds a boto3 client in the default session that ours
+    # never uses (it uploads with its own): ours sets the rest alike and builds none.
+    import boto3
+    from s3pipeline import S3Pipeline
+
+    crawler = get_crawler(
+        settings_dict={
+            **{k: v for k, v in project_settings_dict().items() if k.startswith("S3PIPELINE_")},
+            "S3PIPELINE_URL": "s3://bucket/raw/{name}/{time}/items.{chunk:07d}.jl.gz",
+            "S3PIPELINE_SPILL_DIR": "spill",
+        }
+    )
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    ours = ReliableS3Pipeline.from_crawler(crawler)
+    assert boto3.DEFAULT_SESSION is None
+    base = S3Pipeline(crawler.settings, crawler.stats)
+    assert base.strategy is not None
+    assert ours.strategy is None
+    expected = {k: v for k, v in vars(base).items() if k != "strategy"}
+    assert {k: v for k, v in vars(ours).items() if k in vars(base) and k != "strategy"} == (
+        expected
+    )
