@@ -23,7 +23,8 @@ import pytest
 if TYPE_CHECKING:
     from tests.servers.gemini import GeminiServer
 
-pytestmark = pytest.mark.integration
+# the demo's fixed addresses, kept across starts: one such test at a time (tests/parallel.py)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo-ports")]
 
 ROOT = Path(__file__).resolve().parents[3]
 PAGES = 8  # the demo's pages: acme 3, acme-app 1, northwind 2, hanami 2

@@ -16,7 +16,8 @@ import pytest
 if TYPE_CHECKING:
     from tests.servers.webhook import WebhookServer
 
-pytestmark = pytest.mark.integration
+# the demo's fixed addresses, kept across starts: one such test at a time (tests/parallel.py)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo-ports")]
 
 ROOT = Path(__file__).resolve().parents[3]
 

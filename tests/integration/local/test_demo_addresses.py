@@ -17,7 +17,8 @@ from rivalscope_local.demo_change import load_changes
 if TYPE_CHECKING:
     from pathlib import Path
 
-pytestmark = pytest.mark.integration
+# the demo's fixed addresses, kept across starts: one such test at a time (tests/parallel.py)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo-ports")]
 
 
 def _get(url: str) -> str:
