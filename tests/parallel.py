@@ -1,11 +1,13 @@
-"""How ``make test`` splits the suite over pytest-xdist workers (``-n N --dist loadgroup``).
+"""How ``make test`` splits the suite over pytest-xdist workers (``-n N --dist loadfile``).
 
 - **One file, one worker**: a test file is one unit of work, so its module fixtures (a crawl,
   four ``make run``) start once, not once per worker that got one of its tests.
-- **xdist_group**: the files marked ``pytest.mark.xdist_group(name)`` form one unit together,
-  run one after another on one worker. ``demo-ports``: the tests whose demo sites bind the
-  demo's fixed addresses (``127.0.0.N:8470``, ``rivalscope_local/demo.py``) and check that a
-  site keeps its address from one start to the next; two at once would take each other's.
+- **Groups** (:data:`GROUPS`): the files of a group form one unit together, run one after
+  another on one worker. ``demo-ports``: the tests whose demo sites bind the demo's fixed
+  addresses (``127.0.0.N:8470``, ``rivalscope_local/demo.py``) and check that a site keeps its
+  address from one start to the next; two at once would take each other's. (Not xdist's own
+  ``xdist_group`` mark: xdist 3.8 renames the test's ``_nodeid``, which pytest 9.2 no longer
+  reads, so the mark is silently ignored; the scheduler here sees only test ids, hence a list.)
 - **Longest first**: the slowest units start first (:data:`SLOW_FIRST`, from ``pytest
   --durations``) and the many short unit tests fill the end, so no worker is left alone with a
   long file while the other is done.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from xdist.scheduler import LoadGroupScheduling
+from xdist.scheduler import LoadFileScheduling
 
 if TYPE_CHECKING:
     import pytest
@@ -33,16 +35,32 @@ SLOW_FIRST = (
 )
 
 
-class FilesAndGroups(LoadGroupScheduling):  # type: ignore[misc]  # xdist has no py.typed
-    """loadgroup's scheduler, with each ungrouped file as one unit instead of each test."""
+# Files that must not run at the same time as each other: each group is one unit of work.
+GROUPS = {
+    "demo-ports": (
+        "tests/integration/e2e/test_demo_changes.py",
+        "tests/integration/e2e/test_local_notify.py",
+        "tests/integration/local/test_demo_addresses.py",
+    ),
+}
+_GROUP_OF = {path: name for name, paths in GROUPS.items() for path in paths}
+
+
+class FilesAndGroups(LoadFileScheduling):  # type: ignore[misc]  # xdist has no py.typed
+    """loadfile's scheduler: each file one unit, except that the files of a group are one."""
 
     def _split_scope(self, nodeid: str) -> str:
-        scope = super()._split_scope(nodeid)  # the group after "@", or the test's own id
-        return scope if scope != nodeid else nodeid.split("::", 1)[0]
+        return unit_of(nodeid)
+
+
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its group's name, or its file."""
+    path = nodeid.split("::", 1)[0]
+    return _GROUP_OF.get(path, path)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> FilesAndGroups | None:
-    if config.getvalue("dist") == "loadgroup":
+    if config.getvalue("dist") == "loadfile":
         return FilesAndGroups(config, log)
     return None
 

@@ -16,8 +16,9 @@ import pytest
 if TYPE_CHECKING:
     from tests.servers.webhook import WebhookServer
 
-# the demo's fixed addresses, kept across starts: one such test at a time (tests/parallel.py)
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo-ports")]
+# the demo's fixed addresses, kept across starts: one such file at a time (tests/parallel.py's
+# GROUPS)
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -17,8 +17,9 @@ from rivalscope_local.demo_change import load_changes
 if TYPE_CHECKING:
     from pathlib import Path
 
-# the demo's fixed addresses, kept across starts: one such test at a time (tests/parallel.py)
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("demo-ports")]
+# the demo's fixed addresses, kept across starts: one such file at a time (tests/parallel.py's
+# GROUPS)
+pytestmark = pytest.mark.integration
 
 
 def _get(url: str) -> str:
