@@ -47,7 +47,7 @@ report: $(STAMP)
 # unit of work, the slowest first; the 40 slowest tests listed at the end). make test JOBS=1:
 # one process, in collection order.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-PYTEST := $(BIN)/python -m pytest $(if $(filter-out 0 1,$(JOBS)),-n $(JOBS) --dist loadfile --no-loadscope-reorder)
+PYTEST := $(BIN)/python -m pytest $(if $(filter-out 0 1,$(JOBS)),-n $(JOBS))
 
 test: $(STAMP) system-deps
 	$(PYTEST) --durations=40

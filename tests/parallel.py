@@ -1,4 +1,5 @@
-"""How ``make test`` splits the suite over pytest-xdist workers (``-n N --dist loadfile``).
+"""How ``make test`` splits the suite over pytest-xdist workers (``-n N``; pyproject.toml's
+``--dist loadfile --no-loadscope-reorder``).
 
 - **One file, one worker**: a test file is one unit of work, so its module fixtures (a crawl,
   four ``make run``) start once, not once per worker that got one of its tests.
@@ -75,7 +76,7 @@ def _rank(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """On an xdist worker, the slowest files first (a stable sort: each file stays in one
-    piece, in its own order). The scheduler hands out units in this order (Makefile:
+    piece, in its own order). The scheduler hands out units in this order (pyproject.toml:
     ``--no-loadscope-reorder``, else it would sort them by number of tests)."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=_rank)
