@@ -55,7 +55,10 @@ SELENIUM_WINDOW_HEIGHT = 900
 # jpeg straight from Chrome: the most pages/min, legible text; webp is 21-29% smaller but
 # renders 1.5-2.5x fewer pages/min (72.5 vs 48.8 pages/min on a 7,980 px text page, 80.5 vs
 # 32.1 on an image page: `python -m tests.integration.crawler.browser.screenshot_bench
-# --repeat 3`, bench/RESULTS.md "Screenshot format").
+# --repeat 3`, bench/RESULTS.md "Screenshot format"). "auto" stores text pages as palette PNGs in
+# 0.3-0.6x the bytes of Chrome's default PNG (JPEG: 1.3x) and photo pages as JPEG, re-encoded off
+# the browsers' threads, but costs the crawler ~0.15 CPU s a page and so pages/min on 2 cores:
+# opt-in (bench/RESULTS.md "Render cost (issue #16)", "Screenshot bytes").
 SELENIUM_SCREENSHOT_FORMAT = "jpeg"
 SELENIUM_SCREENSHOT_QUALITY = 80
 SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000

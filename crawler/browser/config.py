@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 
     from scrapy.settings import BaseSettings
 
-ScreenshotFormat = Literal["png", "jpeg", "webp"]
-SCREENSHOT_FORMATS: tuple[ScreenshotFormat, ...] = ("png", "jpeg", "webp")
+# "auto": Chrome's fast PNG in the browser thread, re-encoded per page off it, as a palette PNG
+# for flat (text) pages or JPEG for photo pages (crawler/screenshot_pipeline.py).
+ScreenshotFormat = Literal["png", "jpeg", "webp", "auto"]
+SCREENSHOT_FORMATS: tuple[ScreenshotFormat, ...] = ("png", "jpeg", "webp", "auto")
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,7 @@ class SeleniumConfig:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
         """Raise ``ValueError`` naming the setting when a value is unusable."""
-        fmt = _text(settings, "SELENIUM_SCREENSHOT_FORMAT").lower()
-        if fmt == "jpg":
-            fmt = "jpeg"
-        if fmt not in SCREENSHOT_FORMATS:
-            raise ValueError(
-                f"SELENIUM_SCREENSHOT_FORMAT must be one of {', '.join(SCREENSHOT_FORMATS)},"
-                f" not {fmt!r}"
-            )
+        fmt = read_screenshot_format(settings)
         return cls(
             browser_path=_executable(settings, "SELENIUM_BROWSER_PATH"),
             driver_path=_executable(settings, "SELENIUM_DRIVER_PATH"),
@@ -64,7 +59,7 @@ class SeleniumConfig:
             window_width=_at_least(settings, "SELENIUM_WINDOW_WIDTH", 320),
             window_height=_at_least(settings, "SELENIUM_WINDOW_HEIGHT", 240),
             screenshot_format=fmt,
-            screenshot_quality=_quality(settings),
+            screenshot_quality=read_screenshot_quality(settings),
             max_screenshot_height=_at_least(settings, "SELENIUM_MAX_SCREENSHOT_HEIGHT", 1),
             recycle_after=_at_least(settings, "SELENIUM_RECYCLE_AFTER", 1),
             hide_consent=settings.getbool("SELENIUM_HIDE_CONSENT"),
@@ -76,6 +71,19 @@ class SeleniumConfig:
 
     def with_proxy(self, proxy_server: str | None) -> SeleniumConfig:
         return dataclasses.replace(self, proxy_server=proxy_server)
+
+
+def read_screenshot_format(settings: BaseSettings) -> ScreenshotFormat:
+    """``SELENIUM_SCREENSHOT_FORMAT``, validated (the re-encoding pipeline reads it too)."""
+    fmt = _text(settings, "SELENIUM_SCREENSHOT_FORMAT").lower()
+    if fmt == "jpg":
+        fmt = "jpeg"
+    for known in SCREENSHOT_FORMATS:
+        if fmt == known:
+            return known
+    raise ValueError(
+        f"SELENIUM_SCREENSHOT_FORMAT must be one of {', '.join(SCREENSHOT_FORMATS)}, not {fmt!r}"
+    )
 
 
 def _declared(settings: BaseSettings, name: str) -> Any:
@@ -130,7 +138,8 @@ def _non_negative_float(settings: BaseSettings, name: str) -> float:
     return value
 
 
-def _quality(settings: BaseSettings) -> int:
+def read_screenshot_quality(settings: BaseSettings) -> int:
+    """``SELENIUM_SCREENSHOT_QUALITY``, 1..100 (JPEG and WebP)."""
     value = _at_least(settings, "SELENIUM_SCREENSHOT_QUALITY", 1)
     if value > 100:
         raise ValueError(f"SELENIUM_SCREENSHOT_QUALITY must be 1..100, not {value}")

@@ -10,7 +10,9 @@ How each format is made (``python -m tests.integration.crawler.browser.screensho
 format, then Chrome's own PNG and WebP compression cost as much again. So a one-tile JPEG comes
 straight from Chrome (its JPEG encoder is fast, nothing to decode); a one-tile PNG is Chrome's
 ``optimizeForSpeed`` PNG as is; WebP and every tiled capture are made from fast PNG tiles decoded
-and re-encoded by Pillow (WebP at ``method=0``, its fastest).
+and re-encoded by Pillow (WebP at ``method=0``, its fastest). ``auto`` captures as ``png`` does
+(Chrome's fast PNG, or fast-PNG tiles joined and saved at zlib level 1); the item pipeline then
+re-encodes it per page, off the browser's thread (``crawler/screenshot_pipeline.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 # Well below the 16,384 px where a single capture goes wrong.
 TILE_HEIGHT = 8000
 # Largest side each encoder accepts.
-_MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
+MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def plan_tiles(
 def output_format(wanted: ScreenshotFormat, height: int) -> ScreenshotFormat:
     """WebP cannot be taller than 16,383 px: very tall captures fall back to JPEG, then PNG."""
     for fmt in (wanted, "jpeg", "png"):
-        if height <= _MAX_SIDE[fmt]:
+        if height <= MAX_SIDE[fmt]:
             return fmt
     return "png"
 
@@ -157,8 +159,9 @@ def _decode(data: str) -> Image.Image:
 
 
 def full_page(
-    driver: WebDriver, fmt: ScreenshotFormat, quality: int, max_height: int
+    driver: WebDriver, wanted: ScreenshotFormat, quality: int, max_height: int
 ) -> Screenshot:
+    fmt: ScreenshotFormat = "png" if wanted == "auto" else wanted
     width, page_height = page_size(driver)
     tiles, truncated = plan_tiles(page_height, max_height)
     if len(tiles) == 1 and not truncated and fmt in ("jpeg", "png"):

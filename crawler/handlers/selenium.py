@@ -17,6 +17,7 @@ proxy) per crawler.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from functools import partial
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
 from crawler.browser.config import SeleniumConfig
+from crawler.browser.encoder import ScreenshotEncoder
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
 from crawler.browser.pool import BrowserPool
 from crawler.exceptions import RenderError
@@ -41,6 +43,7 @@ from crawler.netguard.proxy import GuardProxy
 from crawler.politeness.site_pacing import SitePacer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Self
 
     from scrapy import Request
@@ -73,6 +76,13 @@ class _RenderService:
                 config.download_timeout,
             )
         self.pool = BrowserPool(self.config, on_event=self._count)
+        # SELENIUM_SCREENSHOT_FORMAT=auto: captures re-encoded off the browsers' threads, each
+        # browser at most one page ahead of the encoder (crawler/browser/encoder.py).
+        self.encoder = (
+            ScreenshotEncoder(config.screenshot_quality, backlog=2 * config.pool_size)
+            if config.screenshot_format == "auto"
+            else None
+        )
         self.pacer = SitePacer()
         self.users = 0
 
@@ -95,6 +105,8 @@ class _RenderService:
             await self.pool.close()
         finally:
             self.proxy.stop()
+            if self.encoder is not None:
+                self.encoder.stop()
 
 
 _SERVICES: WeakKeyDictionary[Crawler, _RenderService] = WeakKeyDictionary()
@@ -157,12 +169,14 @@ class SeleniumDownloadHandler:
             return render_page(session, request.url, config, options)
 
         timeout = float(request.meta.get("download_timeout") or config.download_timeout)
+        encoder = self._service.encoder if options.screenshot else None
+        if encoder is not None:
+            await encoder.acquire()
         try:
-            page = await self.pool.run(job, timeout=timeout, label=request.url)
-        except RenderError as exc:
-            self._inc(f"selenium/render_errors/{exc.error_type}")
-            raise
-        self._inc("selenium/pages_rendered")
+            page = await self._render(job, timeout, request.url, encoder)
+        finally:
+            if encoder is not None:
+                encoder.release()
         if page.screenshot is not None and page.screenshot.truncated:
             self._inc("selenium/screenshot_truncated")
         request.meta["selenium_page"] = page
@@ -184,6 +198,26 @@ class SeleniumDownloadHandler:
             request=request,
             flags=["rendered"],
         )
+
+    async def _render(
+        self,
+        job: Callable[[BrowserSession], RenderedPage],
+        timeout: float,
+        url: str,
+        encoder: ScreenshotEncoder | None,
+    ) -> RenderedPage:
+        """The rendered page, its screenshot re-encoded when ``encoder`` is given."""
+        try:
+            page = await self.pool.run(job, timeout=timeout, label=url)
+        except RenderError as exc:
+            self._inc(f"selenium/render_errors/{exc.error_type}")
+            raise
+        self._inc("selenium/pages_rendered")
+        if encoder is not None and page.screenshot is not None:
+            shot, outcome = await encoder.encode(page.screenshot, url)
+            self._inc(f"screenshot/{outcome}")
+            page = dataclasses.replace(page, screenshot=shot)
+        return page
 
     def _slot_floor(self, request: Request) -> tuple[str, float]:
         """The request's downloader slot and the least gap its site must see between our page

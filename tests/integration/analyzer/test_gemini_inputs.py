@@ -165,3 +165,25 @@ def test_warm_start_removes_leftovers_of_an_earlier_invocation(
     lambda_handler(_s3_event(bucket, key), LocalContext(60))
 
     assert not leftover.exists()
+
+
+def test_a_palette_png_screenshot_is_sent_as_jpeg_and_says_so(
+    s3: S3Client, bucket: str, gemini: GeminiServer
+) -> None:
+    """``SELENIUM_SCREENSHOT_FORMAT=auto`` stores text pages as palette PNGs (issue #16)."""
+    capture = Image.new("RGB", (1280, 3000), "white")
+    capture.paste((34, 51, 68), (0, 0, 1280, 140))
+    out = io.BytesIO()
+    capture.quantize(16).save(out, "PNG")
+    shot = {"format": "png", "width": 1280, "height": 3000}
+    shot["data"] = base64.b64encode(out.getvalue()).decode()
+    key = put_chunk(s3, bucket, [page(screenshot=shot)])
+
+    lambda_handler(_s3_event(bucket, key), LocalContext(60))
+
+    (image_part,) = gemini.requests[0].image_parts
+    assert image_part["mime_type"] == "image/jpeg"
+    data = image_part["data"]
+    raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    with Image.open(io.BytesIO(raw)) as image:
+        assert (image.format, image.mode) == ("JPEG", "RGB")
