@@ -43,14 +43,20 @@ reanalyze: $(STAMP)
 report: $(STAMP)
 	$(BIN)/python -m rivalscope_local.archive report $(RUN) $(if $(PROMPT),--prompt $(PROMPT)) $(ARGS)
 
+# The suite on every core (pytest-xdist; tests/parallel.py: one file, or one xdist_group, per
+# unit of work, the slowest first; the 40 slowest tests listed at the end). make test JOBS=1:
+# one process, in collection order.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST := $(BIN)/python -m pytest $(if $(filter-out 0 1,$(JOBS)),-n $(JOBS))
+
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest
+	$(PYTEST) --durations=40
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit
+	$(PYTEST) tests/unit
 
 integration: $(STAMP) system-deps
-	$(BIN)/python -m pytest -m integration
+	$(PYTEST) -m integration
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
+# make test runs the suite on several workers: how it splits it
+pytest_plugins = ["tests.parallel"]
+
 EVENTS_DIR = Path(__file__).parent / "data" / "events"
 
 # Never reach a real AWS account or Selenium Manager's downloads from a test.

@@ -23,7 +23,10 @@ import pytest
 if TYPE_CHECKING:
     from tests.servers.gemini import GeminiServer
 
-pytestmark = pytest.mark.integration
+# the demo's fixed addresses, kept across starts: one such file at a time (tests/parallel.py's
+# GROUPS). The first test's setup is four `make run`s: on a loaded machine (two workers, other
+# builds) they took 2 min each, past the suite's 300 s per test; each run keeps its own 600 s.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[3]
 PAGES = 8  # the demo's pages: acme 3, acme-app 1, northwind 2, hanami 2

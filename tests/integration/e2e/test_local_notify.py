@@ -16,6 +16,8 @@ import pytest
 if TYPE_CHECKING:
     from tests.servers.webhook import WebhookServer
 
+# the demo's fixed addresses, kept across starts: one such file at a time (tests/parallel.py's
+# GROUPS)
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -17,6 +17,8 @@ from rivalscope_local.demo_change import load_changes
 if TYPE_CHECKING:
     from pathlib import Path
 
+# the demo's fixed addresses, kept across starts: one such file at a time (tests/parallel.py's
+# GROUPS)
 pytestmark = pytest.mark.integration
 
 
