@@ -46,6 +46,9 @@ def test_a_taken_address_falls_back_to_a_free_port_that_is_kept(tmp_path: Path) 
     taken = before[0]
     host, port = taken.rsplit(":", 1)
     with socket.socket() as squatter:  # another program now listens there
+        # as any server does (the demo's too): an earlier run's connections may leave the
+        # address in TIME_WAIT, which must not stop a program from listening there
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind((host, int(port)))
         squatter.listen()
         with DemoSites(remember=remember) as second:

@@ -83,5 +83,8 @@ def test_crawl_delay_of_robots_txt_spaces_the_site_requests(
     # plain download first connects through the guard proxy, so the site sees it later.
     times = [r.at for r in requests[1:]]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) >= expected_gap - 0.05, gaps
+    # The pacing is kept between dispatches; the site sees arrivals, and a browser's navigation
+    # reaches it a few tens of ms later or sooner on a loaded machine. A tenth of the gap is that
+    # jitter, far short of the 0.2 s DOWNLOAD_DELAY the site would see without Crawl-delay.
+    assert min(gaps) >= expected_gap * 0.9, gaps
     assert max(gaps) < expected_gap + 5.0, gaps  # the cap holds: no 30 s wait
