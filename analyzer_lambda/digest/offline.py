@@ -49,12 +49,35 @@ def _value(value: Any, lang: str) -> str:
     return clip(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")), _VALUE_CHARS)
 
 
+def _around_change(before: str, after: str, limit: int) -> tuple[str, str]:
+    """Both texts on one line, each cut to the same window around where they first differ: a
+    reworded sentence clipped from its start alone would read "same…" → "same…"."""
+    old, new = " ".join(before.split()), " ".join(after.split())
+    if len(old) <= limit and len(new) <= limit:
+        return old, new
+    same = next(
+        (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+        min(len(old), len(new)),
+    )
+    # the window ends with the longer text when it can: one "…" (at the front) is enough
+    start = max(0, min(same - limit // 3, max(len(old), len(new)) - (limit - 1)))
+    if start == 0:
+        return clip(old, limit), clip(new, limit)
+    # the window starts at a word, so that no word is shown cut at its front
+    space = old.rfind(" ", 0, start + 1)
+    start = space + 1 if space > 0 else start
+    return "…" + clip(old[start:], limit - 1), "…" + clip(new[start:], limit - 1)
+
+
 def _field(change: FieldChange, lang: str) -> str:
     if change.added or change.removed:
         items = [phrase(lang, "item_added", value=_value(v, lang)) for v in change.added]
         items += [phrase(lang, "item_removed", value=_value(v, lang)) for v in change.removed]
         return phrase(lang, "items", path=change.path, changes=phrase(lang, "sep").join(items))
     before, after = _value(change.before, lang), _value(change.after, lang)
+    if isinstance(change.before, str) and isinstance(change.after, str):
+        old, new = _around_change(change.before, change.after, _VALUE_CHARS)
+        before, after = phrase(lang, "quote", text=old), phrase(lang, "quote", text=new)
     if change.before is None:
         return phrase(lang, "field_added", path=change.path, after=after)
     if change.after is None:

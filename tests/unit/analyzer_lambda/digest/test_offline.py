@@ -135,3 +135,35 @@ def test_without_a_key_the_build_writes_the_offline_digest_of_the_whole_run(
     digest = build_digest(RUN, records, FACTS, Config())
     assert to_markdown(digest).startswith(first_line)
     assert (digest.writer, digest.calls) == ("deterministic", 0)
+
+
+LEAD = "Acme Analytics shows which features your customers use, where they {} and what makes them"
+LEAD += " stay."
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "shown_before", "shown_after"),
+    [
+        (
+            LEAD.format("get stuck"),
+            LEAD.format("struggle"),
+            "…customers use, where they get stuck and what makes them st…",
+            "…customers use, where they struggle and what makes them sta…",
+        ),
+        (  # Japanese has no spaces: the window starts at the character
+            "当社のサービスは" * 9 + "高速です。",
+            "当社のサービスは" * 9 + "安全です。",
+            "…のサービスは" + "当社のサービスは" * 6 + "高速です。",
+            "…のサービスは" + "当社のサービスは" * 6 + "安全です。",
+        ),
+        ("Fast and simple", "Simple and fast", "Fast and simple", "Simple and fast"),
+    ],
+)
+def test_a_reworded_answer_shows_where_the_words_differ_not_two_same_beginnings(
+    before: str, after: str, shown_before: str, shown_after: str
+) -> None:
+    reworded = record(
+        "https://acme.example/", "changed", answer={"lead": {"before": before, "after": after}}
+    )
+    point = next(line for line in _digest([reworded]).splitlines() if line.startswith("- "))
+    assert f"lead: “{shown_before}” → “{shown_after}”" in point
