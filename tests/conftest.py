@@ -141,3 +141,16 @@ def webhook(webhook_server: WebhookServer) -> WebhookServer:
     """The session's notification endpoint, its log empty and answering 200."""
     webhook_server.reset()
     return webhook_server
+
+
+@pytest.fixture
+def offline_run_complete(monkeypatch: pytest.MonkeyPatch, webhook: WebhookServer) -> None:
+    """The run-complete step with no model (the ``extract`` analyser, the default prompt) and
+    every run's notification sent to ``webhook`` at once."""
+    monkeypatch.setenv("ANALYZER", "extract")
+    monkeypatch.delenv("ANALYSIS_PROMPT", raising=False)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.setenv("ANALYZER_STOP_MARGIN", "0")
+    monkeypatch.setenv("NOTIFY_URLS", webhook.url("json"))
+    monkeypatch.setenv("NOTIFY_ON", "always")
+    monkeypatch.setenv("NOTIFY_RETRY_DELAY", "0")

@@ -46,23 +46,12 @@ if TYPE_CHECKING:
     from tests.servers.moto import MotoServer
     from tests.servers.webhook import WebhookServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("offline_run_complete")]
 
 ROOT = Path(__file__).resolve().parents[3]
 BEFORE, RUN = "2026-11-16T22-19-03", "2026-11-23T22-19-03"
 CHUNKS, PER_CHUNK = 3, 2
 PREFIX = f"reports/competitors/{RUN}/{default_prompt().prompt_id}/"
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch, webhook: WebhookServer) -> None:
-    monkeypatch.setenv("ANALYZER", "extract")
-    monkeypatch.delenv("ANALYSIS_PROMPT", raising=False)
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.setenv("ANALYZER_STOP_MARGIN", "0")
-    monkeypatch.setenv("NOTIFY_URLS", webhook.url("json"))
-    monkeypatch.setenv("NOTIFY_ON", "always")
-    monkeypatch.setenv("NOTIFY_RETRY_DELAY", "0")
 
 
 def _shot(price: int) -> dict[str, Any]:

@@ -28,18 +28,7 @@ if TYPE_CHECKING:
 
     from tests.servers.webhook import WebhookServer
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch, webhook: WebhookServer) -> None:
-    monkeypatch.setenv("ANALYZER", "extract")
-    monkeypatch.delenv("ANALYSIS_PROMPT", raising=False)
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.setenv("ANALYZER_STOP_MARGIN", "0")
-    monkeypatch.setenv("NOTIFY_URLS", webhook.url("json"))
-    monkeypatch.setenv("NOTIFY_ON", "always")  # the run-complete step writes no changes yet
-    monkeypatch.setenv("NOTIFY_RETRY_DELAY", "0")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("offline_run_complete")]
 
 
 def _analysed_run(s3: S3Client, bucket: str) -> list[str]:
