@@ -11,8 +11,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import psutil
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 SAMPLE_INTERVAL = 0.2
 
@@ -113,11 +117,7 @@ class PssSampler:
 
     def cpu_breakdown(self) -> dict[str, float]:
         """CPU seconds by process kind, largest first."""
-        by_kind: dict[str, float] = {}
-        for key, seconds in self.cpu_by_pid.items():
-            kind = self._kinds.get(key, "?")
-            by_kind[kind] = by_kind.get(kind, 0.0) + seconds
-        return dict(sorted(by_kind.items(), key=lambda item: -item[1]))
+        return cpu_by_kind(self.cpu_by_pid, self._kinds)
 
     @property
     def peak(self) -> int:
@@ -133,3 +133,15 @@ class PssSampler:
 
     def peak_between(self, start: float, end: float) -> int:
         return max((s.pss for s in self.samples if start <= s.at <= end), default=0)
+
+
+def cpu_by_kind(
+    cpu_by_process: Mapping[tuple[int, float], float], kinds: Mapping[tuple[int, float], str]
+) -> dict[str, float]:
+    """CPU seconds summed by each process's kind (``process_kind``), largest first; a process
+    is keyed by (pid, create time), as pids are reused."""
+    found: dict[str, float] = {}
+    for key, seconds in cpu_by_process.items():
+        kind = kinds.get(key, "?")
+        found[kind] = found.get(kind, 0.0) + seconds
+    return dict(sorted(found.items(), key=lambda item: -item[1]))

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.pss import process_kind
+from bench.pss import cpu_by_kind, process_kind
 from bench.results import publish
 from bench.rivalscope_crawl import RivalscopeRun
 from bench.workload import WorkloadServers, build_workload, describe
@@ -132,11 +132,7 @@ class TreeCpu:
         return before[-1] if before else 0.0
 
     def by_kind(self) -> dict[str, float]:
-        found: dict[str, float] = {}
-        for key, seconds in self._last.items():
-            kind = self._kinds.get(key, "?")
-            found[kind] = found.get(kind, 0.0) + seconds
-        return dict(sorted(found.items(), key=lambda item: -item[1]))
+        return cpu_by_kind(self._last, self._kinds)
 
 
 def _crawl(
