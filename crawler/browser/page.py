@@ -13,6 +13,7 @@ pool.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 QUIET_MS = 150
 # Navigations a page may start by itself, one after the other, before it counts as a loop.
 MAX_SELF_NAVIGATIONS = 5
+# How long a failed command waits for the navigation that cut it short to reach the log.
+NAVIGATION_LOG_GRACE = 2.0
 
 
 @dataclass(frozen=True)
@@ -168,8 +171,9 @@ def _render(
             captured, later = None, _performance_log(driver)
         except WebDriverException:
             # A command the page's unloading cut short (chromedriver answers "script timeout"
-            # for a script, an error for a screenshot): the navigation is in the log.
-            captured, later = None, _performance_log(driver)
+            # or a javascript error for a script, an error for a screenshot): the navigation
+            # is in the log, or soon is.
+            captured, later = None, _navigation_log(driver, frame_id)
             if not netlog.navigation_started(later, frame_id):
                 raise
         else:
@@ -307,6 +311,19 @@ def _not_a_page(url: str, document: netlog.MainDocument) -> RenderedPage:
         content_type=document.mime_type,
         not_a_page=document.not_a_page(),
     )
+
+
+def _navigation_log(driver: WebDriver, frame_id: str) -> list[dict[str, Any]]:
+    """The log's entries after a command failed, waiting up to ``NAVIGATION_LOG_GRACE`` for a
+    navigation to show in them. The failure can reach us before the DevTools event of the
+    navigation that caused it reaches chromedriver's log (seen on a busy machine, on a meta
+    refresh of 0 s): read at once, that page counted as a crashed browser."""
+    entries = _performance_log(driver)
+    deadline = time.monotonic() + NAVIGATION_LOG_GRACE
+    while not netlog.navigation_started(entries, frame_id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        entries += _performance_log(driver)
+    return entries
 
 
 def _performance_log(driver: WebDriver) -> list[dict[str, Any]]:
