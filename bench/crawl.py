@@ -133,6 +133,7 @@ def run_approach(
     else:
         command = [sys.executable, "-m", _MODULES[name], str(urls_file), str(work / name)]
         command.append(str(timing_file))
+    servers.clear_logs()
     load_before = os.getloadavg()[0]
     print(f"{name}: {shlex.join(command[:6])} … ({len(urls)} pages)", file=sys.stderr)
     try:
@@ -148,6 +149,7 @@ def run_approach(
     timing = json.loads(timing_file.read_text())
     outcome = _summarise(name, timing, dict(urls), sampler, stored)
     outcome.process_wall = process_wall
+    outcome.lazy_fetched, outcome.lazy_expected = servers.lazy_images()
     outcome.load = (load_before, os.getloadavg()[0])
     if code:
         outcome.note = f"exit code {code}"

@@ -35,6 +35,7 @@ _HEADER = 140
 _FOOTER = 160
 _IMAGE_COUNT = 8
 _ROBOTS = b"User-agent: *\nAllow: /\n"
+LAZY_IMAGE = "/img/lazy.png"
 
 _WORDS = (
     "plan", "seats", "usage", "billing", "annual", "monthly", "team", "enterprise", "support",
@@ -151,7 +152,7 @@ def _lazy(rng: random.Random, site: int) -> tuple[list[str], int]:
     filler = max(0, 6500 - height)  # the lazy image sits beyond Chromium's 5,000 px look-ahead
     blocks.append(_block(filler, f"<p>{_text(rng, 200)}</p>"))
     blocks.append(
-        _block(520, '<img loading="lazy" src="/img/lazy.png" width=1200 height=500 alt="map">')
+        _block(520, f'<img loading="lazy" src="{LAZY_IMAGE}" width=1200 height=500 alt="map">')
     )
     return blocks, height + filler + 520
 
@@ -221,7 +222,7 @@ def _images(seed: int) -> dict[str, bytes]:
     lazy = Image.new("RGB", (1200, 500), (255, 0, 128))
     buffer = io.BytesIO()
     lazy.save(buffer, "PNG")
-    images["/img/lazy.png"] = buffer.getvalue()
+    images[LAZY_IMAGE] = buffer.getvalue()
     return images
 
 
@@ -257,6 +258,18 @@ class WorkloadServers:
     def stop(self) -> None:
         for _site, server in self._servers:
             server.stop()
+
+    def clear_logs(self) -> None:
+        for _site, server in self._servers:
+            server.clear_log()
+
+    def lazy_images(self) -> tuple[int, int]:
+        """(sites whose lazy image was fetched since ``clear_logs``, sites with a lazy page)."""
+        expected = [
+            server for site, server in self._servers if any(p.kind == "lazy" for p in site.pages)
+        ]
+        fetched = [server for server in expected if LAZY_IMAGE in server.paths()]
+        return len(fetched), len(expected)
 
     @property
     def netlocs(self) -> list[str]:
