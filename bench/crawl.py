@@ -193,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="a Scrapy setting for the 'before' crawl only",
     )
+    parser.add_argument(
+        "--scroll-listener",
+        action="store_true",
+        help="every page registers a no-op scroll listener, as many real sites do: no page lets "
+        "SELENIUM_SCROLL_LAZY=auto skip the scroll-through",
+    )
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--keep", type=Path, help="keep screenshots, logs and timings here")
     args = parser.parse_args(argv)
@@ -208,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-s/--set takes NAME=VALUE")
     if args.rounds < 1 or args.pages < 1:
         parser.error("--rounds and --pages must be at least 1")
-    workload = build_workload(args.pages)
+    workload = build_workload(args.pages, scroll_listener=args.scroll_listener)
     print(describe(workload), file=sys.stderr)
     servers = WorkloadServers(workload).start()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-crawl-"))

@@ -73,8 +73,13 @@ class Workload:
         return sum(len(site.pages) for site in self.sites)
 
 
-def build_workload(pages: int = SITE_COUNT * PAGES_PER_SITE, seed: int = 0) -> Workload:
-    """``pages`` pages spread evenly over six sites (the first sites get one more if uneven)."""
+def build_workload(
+    pages: int = SITE_COUNT * PAGES_PER_SITE, seed: int = 0, *, scroll_listener: bool = False
+) -> Workload:
+    """``pages`` pages spread evenly over six sites (the first sites get one more if uneven).
+    ``scroll_listener``: every page registers a passive scroll listener that does nothing, as a
+    scroll-depth tracker or a sticky header does on many real sites, so that no page gives
+    ``SELENIUM_SCROLL_LAZY=auto`` a reason to skip the scroll-through (its worst case)."""
     if pages < 1:
         raise ValueError("pages must be at least 1")
     per_site = [
@@ -84,7 +89,7 @@ def build_workload(pages: int = SITE_COUNT * PAGES_PER_SITE, seed: int = 0) -> W
         Site(
             index=i,
             host=f"127.0.0.{i + 2}",
-            pages=tuple(_page(i, n, seed) for n in range(count)),
+            pages=tuple(_page(i, n, seed, scroll_listener) for n in range(count)),
         )
         for i, count in enumerate(per_site)
         if count
@@ -92,11 +97,13 @@ def build_workload(pages: int = SITE_COUNT * PAGES_PER_SITE, seed: int = 0) -> W
     return Workload(sites=sites, images=_images(seed))
 
 
-def _page(site: int, number: int, seed: int) -> Page:
+def _page(site: int, number: int, seed: int, scroll_listener: bool) -> Page:
     rng = random.Random(f"{seed}/{site}/{number}")
     kind = _KINDS[number % len(_KINDS)]
     path = "/" if number == 0 else f"/{kind}/{number}.html"
     blocks, height = _BUILDERS[kind](rng, site)
+    if scroll_listener:
+        blocks.append(_SCROLL_LISTENER)
     html = _document(f"Site {site + 1} — {kind} {number}", site, blocks, late_js=kind != "gallery")
     late = JS_BLOCK_HEIGHT if kind != "gallery" else 0
     return Page(path, kind, html.encode(), _HEADER + height + late + _FOOTER)
@@ -185,6 +192,7 @@ _STYLE = (
     "padding:8px}.price{font-size:28px;font-weight:bold}figure{margin:0;width:400px}"
     "#offers{height:400px;background:#fde;box-sizing:border-box;overflow:hidden;padding:20px}"
 )
+_SCROLL_LISTENER = "<script>addEventListener('scroll', () => {}, {passive: true});</script>"
 _LATE_JS = (
     "<div id=late></div><script>fetch('/api/offers.json').then(r=>r.json()).then(d=>{"
     "const s=document.createElement('section');s.id='offers';"
