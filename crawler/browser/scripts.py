@@ -145,6 +145,13 @@ LAZY_TRACKER = """
     return box.height > 0 && box.bottom + window.scrollY > window.innerHeight;
   };
   state.lazyReasons = () => {
+    try {
+      return reasonsNow();
+    } catch (error) {
+      return ['error'];  // a page that broke the DOM API we use is scrolled, never failed
+    }
+  };
+  const reasonsNow = () => {
     const reasons = [];
     if (lazy.scroll || window.onscroll || document.onscroll
         || document.querySelector('[onscroll]')) reasons.push('scroll-listener');

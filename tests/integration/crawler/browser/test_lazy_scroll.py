@@ -103,6 +103,14 @@ def test_an_elements_scroll_listener_counts_too(
     assert (page["scrolled"], page["lazy_reasons"]) == (True, ["scroll-listener"])
 
 
+def test_a_page_that_breaks_the_check_is_scrolled_not_failed(
+    renderer: RenderHarness, site: SiteServer
+):
+    page = _page(renderer, site.url("/render/lazy-kinds.html?kind=broken"))
+    assert (page["scrolled"], page["lazy_reasons"]) == (True, ["error"])
+    assert "bottom" in page["html"]
+
+
 def test_lazy_content_inserted_after_load_is_found_once_settled(
     renderer: RenderHarness, site: SiteServer
 ):
