@@ -253,6 +253,7 @@ def test_sigterm_while_a_retry_waits_its_turn_loses_nothing(
         process.kill()
         raise
     reader.join(10)
+    process.stdout.close()
     log = "".join(lines)
 
     assert "Stopping (SIGTERM)" in log
