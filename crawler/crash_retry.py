@@ -121,7 +121,8 @@ class CrashRetryMiddleware:
             if self._config.retries and stats is not None:
                 stats.inc_value(f"{STATS_BASE}/max_reached")
                 logger.warning(
-                    "Page %s failed in a fresh browser %d time(s) more; recording it failed",
+                    "Page %s failed again after %d retry(ies) in a fresh browser; recording it"
+                    " failed",
                     request.url,
                     done,
                 )

@@ -22,7 +22,7 @@ class PageTimeoutError(RenderError):
 class BrowserCrashedError(RenderError):
     """The browser (or its driver) died while rendering, stopped answering, or could not
     start; the pool replaces it, and the page is tried again in a fresh browser
-    (``SELENIUM_CRASH_RETRIES``, crawler/browser/crash_retry.py): the fault was the browser's,
+    (``SELENIUM_CRASH_RETRIES``, crawler/crash_retry.py): the fault was the browser's,
     not the page's."""
 
     error_type = "browser_crash"
