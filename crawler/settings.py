@@ -67,13 +67,17 @@ SELENIUM_HIDE_CONSENT = True
 # Scroll through a page before the snapshot so lazy content loads: True (every page), False, or
 # "auto": only pages where something could load on scroll (scroll listeners, observed elements
 # below the first screen, pending loading=lazy images, content-visibility:auto, lazy-loader
-# markup; crawler/browser/lazy.py). bench/RESULTS.md "The scroll-through (issue #16)".
+# markup; crawler/browser/lazy.py). bench/RESULTS.md "Render cost (issue #16)", "The scroll-through".
 SELENIUM_SCROLL_LAZY: bool | str = "auto"
 # Seconds each scroll position is held beyond one frame. 0 serves native lazy loading,
 # IntersectionObservers and plain scroll listeners; loaders that throttle or debounce their
 # scroll handler (every 100-250 ms, say) need about that long, at that cost per screen of page.
 SELENIUM_SCROLL_PAUSE = 0.0
 SELENIUM_RENDER_BY_DEFAULT = True
+# Times a page whose browser crashed, stopped answering or could not start is tried again in a
+# fresh browser, through the scheduler and its site's slot (crawler/crash_retry.py); a page
+# timeout is not retried. 0: record it failed at once.
+SELENIUM_CRASH_RETRIES = 2
 
 # --- Private-address guard (SPEC.md ALLOW_PRIVATE_ADDRESSES) ---------------------------------
 # host, host:port or CIDR entries exempted from the guard; empty means none.
@@ -95,6 +99,8 @@ DOWNLOADER_MIDDLEWARES = {
     # (crawler/politeness/robots.py says how); ours gives every waiter the parser.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.politeness.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
+    # Beside Scrapy's RetryMiddleware (550): a browser_crash goes back through the scheduler.
+    "crawler.crash_retry.CrashRetryMiddleware": 560,
     # After robots.txt (which may hold a request back): refuses everything once stopping.
     "crawler.stop.GracefulStop": 960,
 }
