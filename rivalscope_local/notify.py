@@ -26,7 +26,7 @@ from analyzer_lambda.store import Store
 from rivalscope_core.exit_codes import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from collections.abc import MutableMapping
+    from collections.abc import Mapping, MutableMapping
     from pathlib import Path
 
     from mypy_boto3_s3 import S3Client
@@ -34,12 +34,19 @@ if TYPE_CHECKING:
     from rivalscope_core.keys import RunRef
 
 
-def hold_settings(environ: MutableMapping[str, str]) -> tuple[Config, tuple[str, ...]]:
-    """(the notification settings, the URLs); ConfigurationError when they are wrong."""
+def checked_settings(environ: Mapping[str, str]) -> tuple[Config, tuple[str, ...]]:
+    """(the notification settings, the URLs); ConfigurationError when they are wrong, so a
+    command stops at its start rather than after a run (``make run``, ``make serve``)."""
     config = Config.from_env(environ)
     urls = resolve_notify_urls(config) if config.notifies else ()
     if urls:
         check_urls(urls)
+    return config, urls
+
+
+def hold_settings(environ: MutableMapping[str, str]) -> tuple[Config, tuple[str, ...]]:
+    """``checked_settings``, then taken out of ``environ`` (module docstring)."""
+    config, urls = checked_settings(environ)
     for name in (NOTIFY_URLS, NOTIFY_URLS_SECRET_ARN, NOTIFY_URLS_PARAMETER):
         environ.pop(name, None)
     return config, urls

@@ -40,6 +40,7 @@ from rivalscope_core.exit_codes import EXIT_OK, EXIT_USAGE
 from rivalscope_local.asgi import asgi_app
 from rivalscope_local.demo import DemoSites
 from rivalscope_local.launcher import LocalLauncher
+from rivalscope_local.notify import checked_settings
 from rivalscope_local.run import _handler_logs_to
 from rivalscope_local.stack import DEFAULT_BUCKET, LocalStack, choose_analyzer
 from rivalscope_local.watchlist import DEMO_SUFFIX
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             args.data_dir / "logs" / f"serve-analyzer-{time.strftime('%Y%m%dT%H%M%S')}.log"
         )
         current_deps()  # a configuration error stops now, not at the first run
+        checked_settings(os.environ)  # and so does a NOTIFY_URLS Apprise cannot use
         worker = stack.start_analyzer(lambda_handler)
         demo.start()
         allow = ",".join(a for a in (args.allow_private, demo.allow_private) if a)

@@ -256,3 +256,21 @@ def test_the_page_starts_a_demo_run_shows_its_progress_and_opens_its_report(
         e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]
     ]
     assert violations == []  # the page keeps to its strict CSP: nothing inline, nothing foreign
+
+
+def test_a_notification_url_apprise_cannot_use_stops_the_server_at_its_start(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "AWS_ENDPOINT"))}
+    env |= {"RIVALSCOPE_API_KEY": KEY, "ANALYZER": "extract",
+            "NOTIFY_URLS": "nosuchservice://team/channel"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "rivalscope_local.serve", "--port", "0",
+         "--data-dir", str(tmp_path / "data")],
+        check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    shown = done.stdout + done.stderr
+    assert done.returncode == 2, shown
+    assert "NOTIFY_URLS" in shown
+    assert "nosuchservice://" in shown
+    assert "open http" not in shown  # no server was offered
