@@ -233,8 +233,10 @@ def _assemble(
     for index in range(len(report.chunks)):
         part = _read_part(report, index)
         pages += part.pages
-        if compared is not None:
-            compared = None if part.changes is None else compared + list(part.changes)
+        if compared is not None and part.changes is None:
+            compared = None  # a chunk not compared: no What changed for the run
+        elif compared is not None and part.changes is not None:
+            compared += part.changes  # in place: a copy per part is quadratic in the parts
     changes: RunChanges | None = None
     if compared is not None:
         if lookup is None:  # no chunk: nothing to compare
