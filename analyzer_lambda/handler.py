@@ -52,7 +52,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from analyzer_lambda import events
+from analyzer_lambda import events, heap
 from analyzer_lambda.cost.runtime import ChunkRuntime, runtime_key
 from analyzer_lambda.deps import current_deps, shared_s3_client, sqs_client
 from analyzer_lambda.exceptions import (
@@ -78,6 +78,8 @@ logging.getLogger("analyzer_lambda")
 copy_config_to_registered_loggers(source_logger=logger, include={"analyzer_lambda"})
 metrics = Metrics(namespace="rivalscope", service="analyzer")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+heap.limit_heap()  # before any thread pool: see analyzer_lambda/heap.py
 
 _WRITE_MARGIN = 2.0  # seconds kept after the deadline to write results and flush metrics
 

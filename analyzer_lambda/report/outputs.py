@@ -42,6 +42,15 @@ def write_outputs(
     out_dir: Path,
     sections: ReportSections = NO_SECTIONS,
 ) -> None:
+    write_data_files(rows, meta, out_dir)
+    (out_dir / "report.html").write_text(
+        render_report(rows, meta, sections=sections), encoding="utf-8"
+    )
+
+
+def write_data_files(rows: list[ReportRow], meta: ReportMeta, out_dir: Path) -> None:
+    """``results.jsonl`` and ``results.csv`` only: the run-complete step uploads no local
+    ``report.html`` (``upload`` renders the presigned one), so it renders the page once."""
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as jsonl:
         for row in rows:  # page order: the data file; the CSV and the HTML group them
             jsonl.write(json.dumps(result_dict(row, meta.prompt_id), ensure_ascii=False) + "\n")
@@ -51,9 +60,6 @@ def write_outputs(
         writer = csv.writer(out)
         writer.writerow(header)
         writer.writerows(table)
-    (out_dir / "report.html").write_text(
-        render_report(rows, meta, sections=sections), encoding="utf-8"
-    )
 
 
 def upload_files(s3: S3Client, out_dir: Path, bucket: str, prefix: str) -> None:

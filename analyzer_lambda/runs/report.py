@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analyzer_lambda import heap
 from analyzer_lambda.changes.rules import ChangeRulesError
 from analyzer_lambda.cost import write_cost
 from analyzer_lambda.cost.prices import PriceTableError, load_price_table
@@ -34,7 +35,7 @@ from analyzer_lambda.exceptions import CorruptChunkError, StoreError
 from analyzer_lambda.report.change_model import RunChanges
 from analyzer_lambda.report.changes import ChangeLookup, write_changes_jsonl
 from analyzer_lambda.report.compose import build_sections, compare_settings, write_digest
-from analyzer_lambda.report.outputs import upload, upload_files, write_outputs
+from analyzer_lambda.report.outputs import upload, upload_files, write_data_files
 from analyzer_lambda.report.rows import ReportMeta, build_rows, counts
 from analyzer_lambda.report.source import read_own_results, read_report_pages, s3_call
 from analyzer_lambda.runs.parts import Part, part_index, part_key, parts_prefix
@@ -105,6 +106,7 @@ def write_run_report(
             lookup = _open_lookup(report, settings)
         started = time.monotonic()
         _write_part(report, index, settings, lookup)
+        heap.release_freed()  # the part's images and bodies: the next part starts small
         longest = max(longest, time.monotonic() - started)
         steps += 1
         logger.info(
@@ -115,6 +117,7 @@ def write_run_report(
         raise ReportPaused(len(report.chunks), len(report.chunks))
     if lookup is None and settings is not None and report.chunks:
         lookup = _open_lookup(report, settings)
+    heap.release_freed()
     return _assemble(report, settings, lookup)
 
 
@@ -230,8 +233,10 @@ def _assemble(
     for index in range(len(report.chunks)):
         part = _read_part(report, index)
         pages += part.pages
-        if compared is not None:
-            compared = None if part.changes is None else compared + list(part.changes)
+        if compared is not None and part.changes is None:
+            compared = None  # a chunk not compared: no What changed for the run
+        elif compared is not None and part.changes is not None:
+            compared += part.changes  # in place: a copy per part is quadratic in the parts
     changes: RunChanges | None = None
     if compared is not None:
         if lookup is None:  # no chunk: nothing to compare
@@ -252,7 +257,7 @@ def _assemble(
         # after the digest: the ledger counts the digest's tokens from digest.json
         cost = cost_section(s3, run, results, list(report.chunks), rows, meta, deps, out)
         sections = replace(build_sections(rows, changes, report.schema, digest), cost=cost)
-        write_outputs(rows, meta, out, sections)
+        write_data_files(rows, meta, out)  # report.html: rendered once, by upload
         url = upload(s3, out, rows, meta, run.bucket, report.prefix, REPORT_URL_EXPIRES, sections)
     return url, dict(counts(rows)), digest is not None
 

@@ -364,3 +364,93 @@ def test_a_failed_run_alarms_the_alerts_topic(template: dict[str, Any]) -> None:
     assert dimension["Name"] == "StateMachineArn"
     assert refers_to(dimension["Value"], "CrawlStateMachine")
     assert [refers_to(action, "AlertsTopic") for action in alarm["AlarmActions"]] == [True]
+
+
+def _retrier(retry: list[dict[str, Any]], error: str) -> dict[str, Any] | None:
+    """The retrier Step Functions picks for ``error``: the first whose ErrorEquals names it, or
+    ``States.ALL``, or ``States.TaskFailed`` (any error but ``States.Timeout``)."""
+    for retrier in retry:
+        names = retrier["ErrorEquals"]
+        if error in names or "States.ALL" in names:
+            return retrier
+        if "States.TaskFailed" in names and error != "States.Timeout":
+            return retrier
+    return None
+
+
+def _waits(retrier: Mapping[str, Any]) -> list[float]:
+    """Each retry's wait before jitter: IntervalSeconds x BackoffRate^n, capped at
+    MaxDelaySeconds (the ASL defaults: 1 s, 3 attempts, rate 2)."""
+    delay = float(retrier.get("IntervalSeconds", 1))
+    cap = float(retrier.get("MaxDelaySeconds", float("inf")))
+    waits = []
+    for _ in range(retrier.get("MaxAttempts", 3)):
+        waits.append(min(delay, cap))
+        delay *= float(retrier.get("BackoffRate", 2.0))
+    return waits
+
+
+# How Step Functions reports an invocation that died: the function's timeout, out of memory or
+# a crash (Lambda.Unknown; Sandbox.Timedout from newer runtimes), the state's own TimeoutSeconds.
+DIED = ("Lambda.Unknown", "Sandbox.Timedout", "States.Timeout")
+NEVER_RAN = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+)
+
+
+def _analyzer_claim_ttl(template: dict[str, Any]) -> float:
+    from analyzer_lambda.config import CLAIM_TTL, Config
+
+    variables = template["Resources"]["AnalyzerFunction"]["Properties"]["Environment"]
+    given = variables["Variables"].get(CLAIM_TTL)
+    return float(given) if given is not None else Config.from_env({}).claim_ttl
+
+
+@pytest.mark.parametrize("error", DIED)
+def test_a_run_complete_invocation_that_died_is_tried_again_once_its_claim_has_expired(
+    definition: dict[str, Any], template: dict[str, Any], error: str
+) -> None:
+    step = definition["States"]["RunComplete"]
+    retrier = _retrier(step["Retry"], error)
+    assert retrier is not None, f"{error} is not retried"
+    assert retrier["MaxAttempts"] >= 2
+    # A killed invocation holds the run's claim until CLAIM_TTL: a try before that would find
+    # it "claimed" and end the execution while nobody writes the report.
+    assert min(_waits(retrier)) > _analyzer_claim_ttl(template)
+    assert retrier.get("JitterStrategy", "NONE") == "NONE"  # a full jitter could be at 0 s
+    # the state's own timeout is the later one: Lambda's answers first, with its error
+    function = template["Resources"]["AnalyzerFunction"]["Properties"]
+    assert step["TimeoutSeconds"] > function["Timeout"]
+
+
+@pytest.mark.parametrize("error", NEVER_RAN)
+def test_a_run_complete_invocation_lambda_refused_is_tried_again_within_seconds(
+    definition: dict[str, Any], error: str
+) -> None:
+    retrier = _retrier(definition["States"]["RunComplete"]["Retry"], error)
+    assert retrier is not None, f"{error} is not retried"
+    assert retrier["BackoffRate"] > 1
+    assert retrier["JitterStrategy"] == "FULL"
+    assert sum(_waits(retrier)) < 120
+
+
+def test_the_run_complete_step_ends_however_its_invocations_fail(
+    definition: dict[str, Any],
+) -> None:
+    """Every retrier is bounded, each try by TimeoutSeconds, and whatever is left is caught:
+    the execution ends (RunIncomplete at worst) within a bounded time."""
+    step = definition["States"]["RunComplete"]
+    assert _retrier(step["Retry"], "RunReportUnfinishedError") is step["Retry"][0]
+    assert _retrier(step["Retry"], "RunNotCompleteError") is step["Retry"][1]
+    assert _retrier(step["Retry"], "SomethingElse") is None  # a bug is not retried
+    for retrier in step["Retry"]:
+        assert not {"States.ALL", "States.TaskFailed"} & set(retrier["ErrorEquals"])
+    tries = 1 + sum(r["MaxAttempts"] for r in step["Retry"])
+    worst = tries * step["TimeoutSeconds"] + sum(sum(_waits(r)) for r in step["Retry"])
+    assert worst < 2 * 24 * 3600
+    [catch] = step["Catch"]
+    assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "RunIncomplete")
