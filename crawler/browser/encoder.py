@@ -64,7 +64,10 @@ class ScreenshotEncoder:
         return result
 
     def stored_screenshot(self, shot: Screenshot, url: str) -> tuple[Screenshot, str]:
-        """Blocking: the re-encoded screenshot, or the original on any failure."""
+        """Blocking: the re-encoded screenshot, or the original on any failure. A JPEG capture
+        (a photo page, ``crawler/browser/screenshot.py``) is stored as Chrome made it."""
+        if shot.format == "jpeg":
+            return shot, "stored_as/jpeg"
         try:
             fmt, data = reencode(base64.b64decode(shot.data), self._quality)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the capture, never the page

@@ -10,14 +10,25 @@ sample the page is flat (text, flat fills, a few icons) and becomes a palette PN
 becomes a JPEG. Measured on the benchmark's and ``tests/data/pages``' captures (bench/RESULTS.md,
 "Render cost (issue #16)"): text pages cover 0.96-0.99, pages with a few pictures 0.85, the
 photo gallery 0.25 with more distinct colours in the sample than the cut-off below.
+
+The crawler pays for every step in CPU that the browsers could use (issue #16's "pages/min kept";
+``python -m bench.encode_steps``, bench/RESULTS.md "Re-encoding at less CPU"): Chrome's fast PNG
+is decoded by libspng (``pyspng``), ~3x faster than Pillow's decoder, and the palette PNG is
+deflated by ISA-L (``isal``, already the archive's gzip) at its level 1, ~3x faster than Pillow's
+zlib at level 3 for ~8 % more bytes, so this module writes the palette PNG's four chunks itself.
 """
 
 from __future__ import annotations
 
 import heapq
 import io
+import struct
+import zlib
 from typing import Literal
 
+import numpy as np
+import pyspng
+from isal import isal_zlib
 from PIL import Image
 
 StoredFormat = Literal["png", "jpeg"]
@@ -29,16 +40,31 @@ FLAT_COVERAGE = 0.7
 # More distinct colours than this in the sample: photographs, whatever the rest of the page.
 MAX_SAMPLE_COLOURS = 4096
 PALETTE_COLOURS = 256
-# zlib level of the palette PNG: 3 keeps text pages at 0.40-0.58x of Chrome's default PNG for a
-# third of level 6's encoding time (6: 0.22-0.39x); bench/RESULTS.md.
-PNG_LEVEL = 3
+# ISA-L's deflate level of the palette PNG (0-3): 1 is as small as 2 and 3 on the benchmark's
+# captures at 0.4x of level 3's time; 0 is 17 % larger for no saving (bench/RESULTS.md).
+PNG_LEVEL = 1
 # JPEG's largest side; taller photo pages stay PNG (palette).
 _JPEG_MAX_SIDE = 65500
 
 
-def _sample(image: Image.Image) -> Image.Image:
-    size = (max(1, image.width // SAMPLE_STEP), max(1, image.height // SAMPLE_STEP))
-    return image.resize(size, Image.Resampling.NEAREST)
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def decode(data: bytes) -> np.ndarray:
+    """The capture's pixels, ``(height, width, 3)`` bytes: a PNG of 8-bit RGB (Chrome's) through
+    libspng, anything else Pillow reads through Pillow."""
+    if data.startswith(_PNG_SIGNATURE):
+        pixels: np.ndarray = pyspng.load(data)
+        if pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3:
+            return pixels
+    with Image.open(io.BytesIO(data)) as opened:
+        return np.asarray(opened.convert("RGB"))
+
+
+def _sample(pixels: np.ndarray) -> Image.Image:
+    """Every ``SAMPLE_STEP``-th pixel each way, from the middle of each step's square."""
+    middle = SAMPLE_STEP // 2
+    return Image.fromarray(np.ascontiguousarray(pixels[middle::SAMPLE_STEP, middle::SAMPLE_STEP]))
 
 
 def choose_format(sample: Image.Image) -> StoredFormat:
@@ -50,17 +76,40 @@ def choose_format(sample: Image.Image) -> StoredFormat:
     return "png" if top >= FLAT_COVERAGE * sample.width * sample.height else "jpeg"
 
 
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(body, zlib.crc32(kind))
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+
+def palette_png(indexed: Image.Image, level: int = PNG_LEVEL) -> bytes:
+    """``indexed`` (mode ``P``) as a PNG: every row unfiltered (filter byte 0, as Pillow writes
+    palette images), deflated by ISA-L at ``level``."""
+    width, height = indexed.size
+    rows = np.zeros((height, width + 1), dtype=np.uint8)
+    rows[:, 1:] = np.asarray(indexed)
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)  # 8-bit palette, no interlace
+    return b"".join(
+        (
+            _PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"PLTE", bytes(indexed.getpalette() or [0, 0, 0])),
+            _chunk(b"IDAT", isal_zlib.compress(rows, level)),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
 def reencode(data: bytes, quality: int) -> tuple[StoredFormat, bytes]:
     """The capture ``data`` (any image Pillow reads) as the stored format and its bytes. Raises
-    what Pillow raises for data it cannot read or write: the caller keeps the original."""
-    with Image.open(io.BytesIO(data)) as opened:
-        opened.load()
-        # Chrome's PNG is RGB already: converting it would copy ~4 bytes a pixel for nothing.
-        image = opened if opened.mode == "RGB" else opened.convert("RGB")
-    sample = _sample(image)
+    what libspng or Pillow raise for data they cannot read or write: the caller keeps the
+    original."""
+    pixels = decode(data)
+    sample = _sample(pixels)
     fmt = choose_format(sample)
-    out = io.BytesIO()
+    image = Image.fromarray(pixels)
+    del pixels  # Pillow holds its own copy: one decoded capture at a time, not two
     if fmt == "jpeg" and image.height <= _JPEG_MAX_SIDE:
+        out = io.BytesIO()
         image.save(out, "JPEG", quality=quality)
         return "jpeg", out.getvalue()
     # The palette comes from the sample, then every pixel is mapped to it: a third of the CPU
@@ -68,7 +117,4 @@ def reencode(data: bytes, quality: int) -> tuple[StoredFormat, bytes]:
     palette = sample.quantize(
         PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
     )
-    image.quantize(palette=palette, dither=Image.Dither.NONE).save(
-        out, "PNG", compress_level=PNG_LEVEL
-    )
-    return "png", out.getvalue()
+    return "png", palette_png(image.quantize(palette=palette, dither=Image.Dither.NONE))

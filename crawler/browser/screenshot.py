@@ -11,8 +11,11 @@ format, then Chrome's own PNG and WebP compression cost as much again. So a one-
 straight from Chrome (its JPEG encoder is fast, nothing to decode); a one-tile PNG is Chrome's
 ``optimizeForSpeed`` PNG as is; WebP and every tiled capture are made from fast PNG tiles decoded
 and re-encoded by Pillow (WebP at ``method=0``, its fastest). ``auto`` captures as ``png`` does
-(Chrome's fast PNG, or fast-PNG tiles joined and saved at zlib level 1); the item pipeline then
-re-encodes it per page, off the browser's thread (``crawler/screenshot_pipeline.py``).
+(Chrome's fast PNG, or fast-PNG tiles joined and saved at zlib level 1), and the encoder then
+re-encodes it per page, off the browser's thread (``crawler/browser/encoder.py``), except on a
+page whose pictures cover most of it: that one is a photo page, stored as JPEG anyway, so it is
+captured as Chrome's JPEG and kept as is. Its fast PNG would be 5-7x a text page's (8.6 MB on the
+benchmark's gallery), relayed by chromedriver, decoded and JPEG-encoded in the crawler.
 """
 
 from __future__ import annotations
@@ -40,6 +43,20 @@ if TYPE_CHECKING:
 SINGLE_CAPTURE_HEIGHT = 9000
 # The tiles of a taller (stitched) page.
 TILE_HEIGHT = 8000
+# Share of the document's area covered by pictures (img, video, canvas boxes) from which ``auto``
+# captures Chrome's JPEG: the benchmark's gallery is 0.74, its text pages with a hero image or
+# a map 0.03-0.07 (bench/RESULTS.md, "Re-encoding at less CPU").
+PHOTO_PAGE_SHARE = 0.4
+_PICTURE_SHARE = """
+const doc = document.documentElement;
+const area = Math.max(1, doc.scrollWidth * doc.scrollHeight);
+let covered = 0;
+for (const el of document.querySelectorAll('img, video, canvas')) {
+  const box = el.getBoundingClientRect();
+  covered += box.width * box.height;
+}
+return covered / area;
+"""
 # Largest side each encoder accepts.
 MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
 
@@ -166,10 +183,18 @@ def _decode(data: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
 
 
+def capture_format(driver: WebDriver, wanted: ScreenshotFormat) -> ScreenshotFormat:
+    """The format to capture in: ``auto`` is Chrome's JPEG on a photo page, its PNG otherwise."""
+    if wanted != "auto":
+        return wanted
+    share = float(driver.execute_script(_PICTURE_SHARE))
+    return "jpeg" if share >= PHOTO_PAGE_SHARE else "png"
+
+
 def full_page(
     driver: WebDriver, wanted: ScreenshotFormat, quality: int, max_height: int
 ) -> Screenshot:
-    fmt: ScreenshotFormat = "png" if wanted == "auto" else wanted
+    fmt = capture_format(driver, wanted)
     width, page_height = page_size(driver)
     tiles, truncated = plan_tiles(page_height, max_height)
     if len(tiles) == 1 and not truncated and fmt in ("jpeg", "png"):

@@ -216,6 +216,7 @@ class SeleniumDownloadHandler:
             raise
         self._inc("selenium/pages_rendered")
         if encoder is not None and page.screenshot is not None:
+            self._inc(f"screenshot/captured_as/{page.screenshot.format}")
             shot, outcome = await encoder.encode(page.screenshot, url)
             self._inc(f"screenshot/{outcome}")
             page = dataclasses.replace(page, screenshot=shot)

@@ -89,6 +89,9 @@ def test_a_text_page_is_stored_as_a_palette_png_and_a_photo_page_as_jpeg(
         assert (shot["width"], shot["height"]) == image.size
     assert "'screenshot/stored_as/png': 1" in result.log
     assert "'screenshot/stored_as/jpeg': 1" in result.log
+    # the photo page, nearly all picture, is Chrome's JPEG: its fast PNG is never made
+    assert "'screenshot/captured_as/jpeg': 1" in result.log
+    assert "'screenshot/captured_as/png': 1" in result.log
 
     # The analyser sends either as a JPEG of the top of the page, saying so.
     for shot in (text, photo):

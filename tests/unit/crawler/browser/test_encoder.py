@@ -19,3 +19,14 @@ def test_an_encode_failure_keeps_the_captured_bytes() -> None:
         encoder.stop()
     assert stored == shot
     assert outcome == "reencode_failed"
+
+
+def test_a_jpeg_capture_is_stored_as_chrome_made_it() -> None:
+    data = base64.b64encode(b"\xff\xd8\xff\xe0 not decoded").decode("ascii")
+    shot = Screenshot("jpeg", 1280, 900, data, truncated=False, page_height=900)
+    encoder = ScreenshotEncoder(quality=80, backlog=2)
+    try:
+        stored, outcome = encoder.stored_screenshot(shot, "https://a.example/")
+    finally:
+        encoder.stop()
+    assert (stored, outcome) == (shot, "stored_as/jpeg")

@@ -7,7 +7,7 @@ import random
 
 from PIL import Image, ImageDraw
 
-from crawler.browser.reencode import reencode
+from crawler.browser.reencode import decode, palette_png, reencode
 
 
 def _png(image: Image.Image) -> bytes:
@@ -50,3 +50,34 @@ def test_a_flat_text_page_becomes_a_palette_png_of_the_same_size() -> None:
 def test_a_photo_page_becomes_a_jpeg() -> None:
     fmt, data = reencode(_png(_photo_page()), 80)
     assert (fmt, Image.open(io.BytesIO(data)).format) == ("jpeg", "JPEG")
+
+
+def test_the_palette_png_holds_exactly_the_mapped_pixels_and_palette() -> None:
+    indexed = _text_page().quantize(16, dither=Image.Dither.NONE)
+    stored = Image.open(io.BytesIO(palette_png(indexed)))
+    stored.load()
+    assert (stored.format, stored.mode, stored.size) == ("PNG", "P", indexed.size)
+    assert stored.tobytes() == indexed.tobytes()
+    assert stored.convert("RGB").tobytes() == indexed.convert("RGB").tobytes()
+
+
+def test_chromes_png_and_any_other_image_decode_to_the_same_pixels() -> None:
+    page = _text_page()
+    out = io.BytesIO()
+    page.convert("RGBA").save(out, "PNG")  # not 8-bit RGB: Pillow's path
+    for data in (_png(page), out.getvalue()):
+        assert decode(data).tobytes() == page.tobytes()
+
+
+def test_text_stays_pixel_sharp_in_the_stored_palette_png() -> None:
+    page = _text_page()
+    _fmt, data = reencode(_png(page), 80)
+    stored = Image.open(io.BytesIO(data)).convert("L")
+    line = (40, 200, 600, 224)  # a text line, black on white
+    got, want = stored.crop(line).tobytes(), page.convert("L").crop(line).tobytes()
+    # ink stays ink and paper stays paper (no blur, no dithering); anti-aliased edges keep
+    # their grey within the palette's rounding
+    assert all(g < 128 for g, w in zip(got, want, strict=True) if w < 96)
+    assert all(g > 128 for g, w in zip(got, want, strict=True) if w > 160)
+    assert sum(w < 96 for w in want) > 500  # the crop holds text
+    assert max(abs(g - w) for g, w in zip(got, want, strict=True)) <= 32
