@@ -62,6 +62,9 @@ SELENIUM_WINDOW_HEIGHT = 900
 SELENIUM_SCREENSHOT_FORMAT = "jpeg"
 SELENIUM_SCREENSHOT_QUALITY = 80
 SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
+# A full-page capture at least this many px tall waits for another browser's (issue #16: each
+# adds its transient, ~15 MB per 1,000 px, to the peak); shorter ones never wait. 0: no turns.
+SELENIUM_TALL_CAPTURE_HEIGHT = 4000
 SELENIUM_RECYCLE_AFTER = 200
 SELENIUM_HIDE_CONSENT = True
 SELENIUM_SCROLL_LAZY = True
