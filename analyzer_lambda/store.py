@@ -41,8 +41,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
-_MISSING = {"NoSuchKey", "404", "NotFound"}
+# S3's answers to a conditional write that lost (412; 409 when another write to the key is in
+# flight) and to a read of a key that is not there, as botocore names them.
+PRECONDITION_FAILED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 _CLOCK_SLACK = 1.0  # Last-Modified and Date have one-second resolution: never judge finer
 _SPOOL_BYTES = 32 * 1024 * 1024  # chunks up to this size stay in memory; larger spill to disk
 
@@ -66,6 +68,21 @@ def s3_errors(what: str) -> Iterator[None]:
         raise StoreError(f"cannot {what}: {exc}", code=code) from exc
     except BotoCoreError as exc:
         raise StoreError(f"cannot {what}: {exc}") from exc
+
+
+def put_if_absent(s3: S3Client, bucket: str, key: str, body: bytes, *, content_type: str) -> bool:
+    """Write ``key`` unless it exists (``IfNoneMatch='*'``, the claim protocol: S3 answers
+    every writer but the first with 412, whichever instance it runs in); False when it did."""
+    try:
+        with s3_errors(f"write s3://{bucket}/{key}"):
+            s3.put_object(
+                Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*"
+            )
+    except StoreError as exc:
+        if exc.code in PRECONDITION_FAILED:
+            return False
+        raise
+    return True
 
 
 class Store:
@@ -145,33 +162,12 @@ class Store:
 
     def put_result(self, bucket: str, key: str, record: ResultRecord) -> bool:
         """Write the result unless one exists; False when another invocation wrote it first."""
-        try:
-            with s3_errors(f"write s3://{bucket}/{key}"):
-                self._s3.put_object(
-                    Bucket=bucket,
-                    Key=key,
-                    Body=record.to_json().encode("utf-8"),
-                    ContentType="application/json",
-                    IfNoneMatch="*",
-                )
-        except StoreError as exc:
-            if exc.code in _PRECONDITION:
-                return False
-            raise
-        return True
+        return self.put_new(bucket, key, record.to_json().encode("utf-8"),
+                            content_type="application/json")  # fmt: skip
 
     def put_new(self, bucket: str, key: str, body: bytes, *, content_type: str) -> bool:
         """Write ``key`` unless it exists (``IfNoneMatch``); False when it did already."""
-        try:
-            with s3_errors(f"write s3://{bucket}/{key}"):
-                self._s3.put_object(
-                    Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*"
-                )
-        except StoreError as exc:
-            if exc.code in _PRECONDITION:
-                return False
-            raise
-        return True
+        return put_if_absent(self._s3, bucket, key, body, content_type=content_type)
 
     def read_text(self, bucket: str, key: str) -> str:
         return self.read_bytes(bucket, key).decode("utf-8")
@@ -204,7 +200,7 @@ class Store:
                 response = self._s3.get_object(Bucket=bucket, Key=key)
                 raw = response["Body"].read()
         except StoreError as exc:
-            if exc.code in _MISSING:
+            if exc.code in NOT_FOUND:
                 return None
             raise
         try:
@@ -227,7 +223,7 @@ class Store:
                     ContentType="application/json", **condition,  # type: ignore[arg-type]
                 )  # fmt: skip
         except StoreError as exc:
-            if exc.code in _PRECONDITION | _MISSING:
+            if exc.code in PRECONDITION_FAILED | NOT_FOUND:
                 return None
             raise
         return str(response["ETag"])
@@ -247,7 +243,7 @@ class Store:
                     **condition,  # type: ignore[arg-type]
                 )  # fmt: skip
         except StoreError as exc:
-            if exc.code in _PRECONDITION | _MISSING:
+            if exc.code in PRECONDITION_FAILED | NOT_FOUND:
                 return None
             raise
         return Claim(bucket, key, response["ETag"])
@@ -258,7 +254,7 @@ class Store:
             with s3_errors(f"check s3://{bucket}/{key}"):
                 head: dict[str, Any] = dict(self._s3.head_object(Bucket=bucket, Key=key))
         except StoreError as exc:
-            if exc.code in _MISSING:
+            if exc.code in NOT_FOUND:
                 return None
             raise
         date_header = head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")

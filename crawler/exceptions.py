@@ -20,9 +20,18 @@ class PageTimeoutError(RenderError):
 
 
 class BrowserCrashedError(RenderError):
-    """The browser (or its driver) died while rendering; the pool replaces it."""
+    """The browser (or its driver) died while rendering, stopped answering, or could not
+    start; the pool replaces it, and the page is tried again in a fresh browser
+    (``SELENIUM_CRASH_RETRIES``, crawler/crash_retry.py): the fault was the browser's,
+    not the page's."""
 
     error_type = "browser_crash"
+
+
+class BrowserUnavailableError(BrowserCrashedError):
+    """Chromium failed to start several times in a row (a wrong ``SELENIUM_BROWSER_PATH``, a
+    missing library): the pool refuses to start one for a while, and the page fails at once
+    without a retry, since another try would fail the same way."""
 
 
 class NavigationError(RenderError):

@@ -67,9 +67,12 @@ _NETWORK_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
-def error_info(exc: BaseException) -> ErrorInfo:
-    """The ``{type, message}`` a failed page is recorded with."""
-    message = f"{type(exc).__name__}: {exc}".strip()[:_MAX_MESSAGE]
+def error_info(exc: BaseException, attempts: int = 1) -> ErrorInfo:
+    """The ``{type, message}`` a failed page is recorded with; a page tried more than once
+    (crawler/crash_retry.py) says so at the end of the message, which the cut never reaches
+    (SPEC.md's ``error`` has no field for it)."""
+    suffix = f" ({attempts} attempts, each in a fresh browser)" if attempts > 1 else ""
+    message = f"{type(exc).__name__}: {exc}".strip()[: _MAX_MESSAGE - len(suffix)] + suffix
     if isinstance(exc, RenderError):
         return ErrorInfo(exc.error_type, message)
     for cls, error_type in _NETWORK_ERRORS:
@@ -79,9 +82,13 @@ def error_info(exc: BaseException) -> ErrorInfo:
 
 
 def failed_page(
-    url: str, exc: BaseException, prompt: str | None, competitor: Competitor | None = None
+    url: str,
+    exc: BaseException,
+    prompt: str | None,
+    competitor: Competitor | None = None,
+    attempts: int = 1,
 ) -> PageRecord:
-    return _failed(url, error_info(exc), prompt, competitor)
+    return _failed(url, error_info(exc, attempts), prompt, competitor)
 
 
 def _listing(competitor: Competitor | None) -> dict[str, Any]:

@@ -73,6 +73,10 @@ SELENIUM_SCROLL_LAZY = True
 # scroll handler (every 100-250 ms, say) need about that long, at that cost per screen of page.
 SELENIUM_SCROLL_PAUSE = 0.0
 SELENIUM_RENDER_BY_DEFAULT = True
+# Times a page whose browser crashed, stopped answering or could not start is tried again in a
+# fresh browser, through the scheduler and its site's slot (crawler/crash_retry.py); a page
+# timeout is not retried. 0: record it failed at once.
+SELENIUM_CRASH_RETRIES = 2
 
 # --- Private-address guard (SPEC.md ALLOW_PRIVATE_ADDRESSES) ---------------------------------
 # host, host:port or CIDR entries exempted from the guard; empty means none.
@@ -94,6 +98,8 @@ DOWNLOADER_MIDDLEWARES = {
     # (crawler/politeness/robots.py says how); ours gives every waiter the parser.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.politeness.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
+    # Beside Scrapy's RetryMiddleware (550): a browser_crash goes back through the scheduler.
+    "crawler.crash_retry.CrashRetryMiddleware": 560,
     # After robots.txt (which may hold a request back): refuses everything once stopping.
     "crawler.stop.GracefulStop": 960,
 }

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from rivalscope_core.watchlist import ChangeRules
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -32,6 +31,29 @@ if TYPE_CHECKING:
 FIELDS = ("ignore_text", "ignore_selectors")
 ALL_SITES = "*"
 CONFIG_PREFIX = "config/"  # CHANGE_RULES=NAME means s3://BUCKET/config/NAME.yaml
+
+
+@dataclass(frozen=True)
+class ChangeRules:
+    """Noise rules of one competitor, read by change tracking (issue #12): lines matching an
+    ``ignore_text`` regex and the elements of ``ignore_selectors`` are left out of its diffs."""
+
+    ignore_text: tuple[str, ...] = ()
+    ignore_selectors: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"ignore_text": list(self.ignore_text),
+                "ignore_selectors": list(self.ignore_selectors)}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ChangeRules | None:
+        """Lenient, for readers of stored records (already validated when the crawl began)."""
+        if not isinstance(data, dict):
+            return None
+        return cls(
+            ignore_text=tuple(str(t) for t in data.get("ignore_text") or ()),
+            ignore_selectors=tuple(str(s) for s in data.get("ignore_selectors") or ()),
+        )
 
 
 class ChangeRulesError(ValueError):
@@ -96,7 +118,8 @@ def parse_rules(
                 check_selector(selector)
         except ValueError as exc:
             raise ChangeRulesError(
-                f"{where}, ignore_selectors: bad CSS selector {selector!r}: {exc}"
+                f"{where}, ignore_selectors: bad CSS selector {selector!r}: "
+                f"{' '.join(str(exc).split())}"
             ) from exc
     return merge(ChangeRules(patterns, selectors))
 

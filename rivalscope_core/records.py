@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rivalscope_core.watchlist import ChangeRules
+from rivalscope_core.change_rules import ChangeRules
 
 
 def utc_now_iso() -> str:

@@ -15,47 +15,23 @@ URLs belong to no competitor (``competitor`` null, as with ``-a urls``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from rivalscope_core.change_rules import ChangeRules, ChangeRulesError, parse_rules
 from rivalscope_core.urls import BadUrlError, normalize_url, parse_url_list
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 COMPETITOR_FIELDS = ("name", "urls", "max_pages", "prompt", "change_rules")
-CHANGE_RULE_FIELDS = ("ignore_text", "ignore_selectors")
 _TOP_FIELDS = ("competitors",)
 
 
 class WatchListError(ValueError):
     """A watch list the crawl cannot take; the message names the entry and the field."""
-
-
-@dataclass(frozen=True)
-class ChangeRules:
-    """Noise rules of one competitor, read by change tracking (issue #12): lines matching an
-    ``ignore_text`` regex and the elements of ``ignore_selectors`` are left out of its diffs."""
-
-    ignore_text: tuple[str, ...] = ()
-    ignore_selectors: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, list[str]]:
-        return {"ignore_text": list(self.ignore_text),
-                "ignore_selectors": list(self.ignore_selectors)}  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> ChangeRules | None:
-        """Lenient, for readers of stored records (already validated when the crawl began)."""
-        if not isinstance(data, dict):
-            return None
-        return cls(
-            ignore_text=tuple(str(t) for t in data.get("ignore_text") or ()),
-            ignore_selectors=tuple(str(s) for s in data.get("ignore_selectors") or ()),
-        )
 
 
 @dataclass(frozen=True)
@@ -238,41 +214,14 @@ def _text(entry: dict[str, Any], name: str, where: str) -> str | None:
 def _change_rules(
     value: Any, where: str, check_selector: Callable[[str], None] | None
 ) -> ChangeRules | None:
+    """The entry's ``change_rules``, checked by the same parser as ``CHANGE_RULES``' sites, so
+    a rule means the same and fails the same way in either place."""
     if value is None:
         return None
-    where = f"{where}: change_rules"
-    if not isinstance(value, dict):
-        raise WatchListError(f"{where}: expected a mapping (ignore_text, ignore_selectors)")
-    _no_unknown(value, CHANGE_RULE_FIELDS, where)
-    texts = _text_list(value.get("ignore_text"), f"{where}.ignore_text")
-    for pattern in texts:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise WatchListError(
-                f"{where}.ignore_text: {pattern!r} is not a valid regular expression: {exc}"
-            ) from exc
-    selectors = _text_list(value.get("ignore_selectors"), f"{where}.ignore_selectors")
-    for selector in selectors:
-        try:
-            if check_selector is not None:
-                check_selector(selector)
-        except ValueError as exc:
-            raise WatchListError(
-                f"{where}.ignore_selectors: {selector!r} is not a valid CSS selector: "
-                f"{_one_line(exc)}"
-            ) from exc
-    return ChangeRules(texts, selectors)
-
-
-def _text_list(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise WatchListError(f"{where}: expected a list of non-empty texts")
-    return tuple(value)
+    try:
+        return parse_rules(value, f"{where}: change_rules", check_selector=check_selector)
+    except ChangeRulesError as exc:
+        raise WatchListError(str(exc)) from exc
 
 
 def _plain_list(text: str, where: str, source: str) -> WatchList:

@@ -42,7 +42,7 @@ from rivalscope_core.change_rules import parse_rules as _parse_rules
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from rivalscope_core.watchlist import ChangeRules as StoredRules
+    from rivalscope_core.change_rules import ChangeRules as StoredRules
 
 __all__ = ["ALL_SITES", "FIELDS", "ChangeRules", "ChangeRulesError", "RuleSet", "mask_dates"]
 

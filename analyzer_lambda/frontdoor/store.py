@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.exceptions import StoreError
 from analyzer_lambda.prompts.parser import parse_prompt
-from analyzer_lambda.store import s3_errors
+from analyzer_lambda.store import NOT_FOUND, put_if_absent, s3_errors
 from rivalscope_core.keys import (
     ANALYSIS_PREFIX,
     CHUNK_SUFFIX,
@@ -45,8 +45,6 @@ SPIDER = "competitors"
 RUNS_PREFIX = "config/runs/"  # the crawl tasks and the planner read their lists here
 RECORD_SUFFIX = ".request.json"
 ADHOC_PREFIX = "adhoc-"
-_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
-_MISSING = {"NoSuchKey", "404", "NotFound"}
 _RESULT_CACHE = 20_000
 
 
@@ -220,27 +218,14 @@ class FrontStore:
             with s3_errors(f"read s3://{self.bucket}/{key}"):
                 body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except StoreError as exc:
-            if exc.code in _MISSING:
+            if exc.code in NOT_FOUND:
                 return None
             raise
         return body.decode("utf-8")
 
     def _put_once(self, key: str, body: bytes, content_type: str) -> bool:
         """True when this call wrote ``key``; False when it already existed."""
-        try:
-            with s3_errors(f"write s3://{self.bucket}/{key}"):
-                self.s3.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    ContentType=content_type,
-                    IfNoneMatch="*",
-                )
-        except StoreError as exc:
-            if exc.code in _PRECONDITION:
-                return False
-            raise
-        return True
+        return put_if_absent(self.s3, self.bucket, key, body, content_type=content_type)
 
     def _list(self, prefix: str, limit: int | None = None) -> list[str]:
         with s3_errors(f"list s3://{self.bucket}/{prefix}"):

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from analyzer_lambda.exceptions import StoreError
-from analyzer_lambda.store import s3_errors
+from analyzer_lambda.store import NOT_FOUND, put_if_absent, s3_errors
 from rivalscope_core.keys import slack_posted_key, slack_reply_key, slack_seen_key
 from rivalscope_core.records import utc_now_iso
 
@@ -20,9 +20,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from rivalscope_core.keys import RunRef
-
-_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
-_MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ class SlackStore:
             with s3_errors(f"read s3://{self.bucket}/{key}"):
                 return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
         except StoreError as exc:
-            if exc.code in _MISSING:
+            if exc.code in NOT_FOUND:
                 return None
             raise
 
@@ -90,17 +87,5 @@ class SlackStore:
         return found
 
     def _claim(self, key: str, body: dict[str, str]) -> bool:
-        try:
-            with s3_errors(f"claim s3://{self.bucket}/{key}"):
-                self._s3.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=json.dumps(body).encode("utf-8"),
-                    ContentType="application/json",
-                    IfNoneMatch="*",
-                )
-        except StoreError as exc:
-            if exc.code in _PRECONDITION:
-                return False
-            raise
-        return True
+        return put_if_absent(self._s3, self.bucket, key, json.dumps(body).encode("utf-8"),
+                             content_type="application/json")  # fmt: skip

@@ -24,10 +24,12 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from selenium.common.exceptions import WebDriverException
 from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
 from twisted.internet.threads import deferToThread
+from urllib3.exceptions import HTTPError
 
 from crawler.browser.session import BrowserSession
 from crawler.exceptions import (
     BrowserCrashedError,
+    BrowserUnavailableError,
     PageTimeoutError,
     RenderError,
     ShuttingDownError,
@@ -47,6 +49,10 @@ T = TypeVar("T")
 # of each waiting for its own doomed start; one start is tried again after the cool-down.
 MAX_START_FAILURES = 3
 START_COOL_DOWN = 60.0
+# A start that failed is tried again this soon, in the same page's turn, up to this many starts
+# per page (``BrowserPool._start``).
+START_ATTEMPTS = 2
+START_RETRY_DELAY = 1.0
 
 
 class BrowserPool:
@@ -55,8 +61,9 @@ class BrowserPool:
         config: SeleniumConfig,
         on_event: Callable[[str], None] = lambda _name: None,
     ) -> None:
-        """``on_event`` receives ``browser_restarts``, ``browsers_recycled`` and
-        ``browsers_started`` (the handler turns them into stats)."""
+        """``on_event`` receives ``browser_restarts``, ``browsers_recycled``,
+        ``browsers_started``, ``browser_start_failures`` and ``browser_start_retries`` (the
+        handler turns them into stats)."""
         self._config = config
         self._on_event = on_event
         self._slots = DeferredSemaphore(config.pool_size)
@@ -143,14 +150,7 @@ class BrowserPool:
             logger.warning("browser found dead between pages; replacing it")
             self._on_event("browser_restarts")
             self._quit_in_background(session)
-        self._refuse_if_not_starting()
-        try:
-            session = await maybe_deferred_to_future(
-                deferToThread(BrowserSession.start, self._config)
-            )
-        except WebDriverException as exc:
-            self._start_failed(str(exc.msg or exc))
-            raise BrowserCrashedError(f"could not start Chromium: {exc.msg or exc}") from exc
+        session = await self._start()
         self._start_failures = 0
         self._sessions.add(session)
         self._on_event("browsers_started")
@@ -158,6 +158,39 @@ class BrowserPool:
             self._quit_in_background(session)
             self._refuse_if_closing()
         return session
+
+    async def _start(self) -> BrowserSession:
+        """A new browser, its start tried up to ``START_ATTEMPTS`` times ``START_RETRY_DELAY``
+        apart: under load Chromium sometimes exits during start-up ("session not created:
+        Chrome instance exited", bench/RESULTS.md) and starts fine a moment later. The tries
+        count towards ``MAX_START_FAILURES``, so a broken install still fails fast, with the
+        message naming the settings."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            unavailable = self._unavailable()
+            if unavailable is not None:
+                raise unavailable
+            try:
+                return await maybe_deferred_to_future(
+                    deferToThread(BrowserSession.start, self._config)
+                )
+            except (WebDriverException, HTTPError, OSError) as exc:
+                # chromedriver refused the session, or itself died or stopped answering
+                message = str(exc.msg or exc) if isinstance(exc, WebDriverException) else str(exc)
+                self._start_failed(message)
+                unavailable = self._unavailable()  # that failure made it a broken install
+                if unavailable is not None:
+                    raise unavailable from exc
+                if attempt == START_ATTEMPTS:
+                    raise BrowserCrashedError(f"could not start Chromium: {message}") from exc
+            logger.warning(
+                "Chromium failed to start (%s); trying again in %g s",
+                self._last_start_error,
+                START_RETRY_DELAY,
+            )
+            self._on_event("browser_start_retries")
+            await _sleep(START_RETRY_DELAY)
+            self._refuse_if_closing()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _start_failed(self, message: str) -> None:
         self._on_event("browser_start_failures")
@@ -175,13 +208,15 @@ class BrowserPool:
                 self._config.driver_path,
             )
 
-    def _refuse_if_not_starting(self) -> None:
-        if self._start_failures >= MAX_START_FAILURES and time.monotonic() < self._retry_start_at:
-            raise BrowserCrashedError(
-                f"Chromium failed to start {self._start_failures} times in a row "
-                f"({self._last_start_error}); check SELENIUM_BROWSER_PATH="
-                f"{self._config.browser_path} and SELENIUM_DRIVER_PATH={self._config.driver_path}"
-            )
+    def _unavailable(self) -> BrowserUnavailableError | None:
+        """The error to fail a page with at once, during the cool-down of a broken install."""
+        if self._start_failures < MAX_START_FAILURES or time.monotonic() >= self._retry_start_at:
+            return None
+        return BrowserUnavailableError(
+            f"Chromium failed to start {self._start_failures} times in a row "
+            f"({self._last_start_error}); check SELENIUM_BROWSER_PATH="
+            f"{self._config.browser_path} and SELENIUM_DRIVER_PATH={self._config.driver_path}"
+        )
 
     def _check_in(self, session: BrowserSession) -> None:
         if self._closing or session not in self._sessions:
@@ -207,6 +242,13 @@ class BrowserPool:
         for session in list(self._sessions):
             session.kill()
         self._sessions.clear()
+
+
+async def _sleep(seconds: float) -> None:
+    """Wait on the reactor, holding no thread."""
+    waited: Deferred[None] = Deferred()
+    call_later(seconds, waited.callback, None)
+    await maybe_deferred_to_future(waited)
 
 
 def _is_alive(session: BrowserSession) -> bool:

@@ -31,6 +31,8 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError  # Scrapy's: its command line turns it into exit 2
 
 from crawler.browser.config import SeleniumConfig
+from crawler.crash_retry import STATS_BASE as CRASH_RETRY_STATS
+from crawler.crash_retry import CrashRetryConfig
 from crawler.marker import MarkerConfig, build_marker, build_usage_marker, write_marker
 from crawler.netguard.config import NetguardConfig
 from crawler.pipelines import STAT_PREFIX, UploadConfig
@@ -57,6 +59,7 @@ def check_settings(settings: BaseSettings) -> None:
         CrawlDelayConfig,
         StopConfig,
         MarkerConfig,
+        CrashRetryConfig,
     ):
         config.from_settings(settings)
 
@@ -72,6 +75,9 @@ def crawl_exit_code(stats: Mapping[str, Any]) -> tuple[int, str]:
         f"{stored} page record(s) stored ({failed} with an error), "
         f"{spilled} spilled locally, finish reason {reason!r}"
     )
+    retried = int(stats.get(f"{CRASH_RETRY_STATS}/count", 0))
+    if retried:
+        summary += f"; {retried} retry(ies) of a page in a fresh browser after a crash"
     if stored == 0 and stats.get(START_URLS_STAT) == 0 and reason == "finished":
         # a shard whose share of the list is empty has nothing to do: that is no failure
         return EXIT_OK, "no URL of the list falls in this shard; nothing to crawl"

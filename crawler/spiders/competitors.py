@@ -26,6 +26,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 from w3lib.url import canonicalize_url
 
+from crawler.crash_retry import attempts, interrupted_crash
 from crawler.exceptions import ShuttingDownError
 from crawler.items import PageItem
 from crawler.politeness.robots import RobotsDisallowedError
@@ -225,16 +226,24 @@ class CompetitorsSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined] # set by Scrapy on errbacks
         exc = failure.value
         assert exc is not None
+        tries = attempts(request)
         if isinstance(exc, ShuttingDownError):
-            self.crawler.stats.inc_value("rivalscope/pages/not_crawled")
-            return
+            interrupted = interrupted_crash(request)
+            if interrupted is None:  # never requested from the site: no page to record
+                self.crawler.stats.inc_value("rivalscope/pages/not_crawled")
+                return
+            exc, tries = interrupted  # the stop dropped a crash retry: record the crash
         if isinstance(exc, RobotsDisallowedError) and not request.meta.get(_META_START):
             # A followed link robots.txt forbids is not followed, and leaves the budget alone.
             self._per_site[request.meta.get(_META_SITE) or site_of(request.url)] -= 1
             return
         competitor = self._competitor(request.meta)
         record = failed_page(
-            request.meta.get(_META_URL, request.url), exc, self._prompt(competitor), competitor
+            request.meta.get(_META_URL, request.url),
+            exc,
+            self._prompt(competitor),
+            competitor,
+            attempts=tries,
         )
         assert record.error is not None
         logger.warning("Page %s failed: %s", record.url, record.error.message)

@@ -28,7 +28,8 @@ from rivalscope_core.change_rules import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from rivalscope_core.watchlist import ChangeRules, Competitor
+    from rivalscope_core.change_rules import ChangeRules
+    from rivalscope_core.watchlist import Competitor
 
 
 @dataclass(frozen=True)

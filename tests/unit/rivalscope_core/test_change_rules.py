@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from rivalscope_core.change_rules import (
+    ChangeRules,
     ChangeRulesError,
     covering_sites,
     parse_site_rules,
     rules_for,
     rules_location,
 )
-from rivalscope_core.watchlist import ChangeRules
 
 RULES = """
 "*": {ignore_selectors: [".cookie"]}

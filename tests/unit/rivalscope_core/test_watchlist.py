@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from crawler.spiders.targets import check_css_selector
-from rivalscope_core.watchlist import ChangeRules, WatchListError, parse_watchlist
+from rivalscope_core.change_rules import ChangeRules
+from rivalscope_core.watchlist import WatchListError, parse_watchlist
 
 SOURCE = "demo/watchlist.yaml"
 
@@ -113,15 +114,15 @@ def _entry(**fields: str) -> str:
         (_entry(urls="[https://n.example/]", prompt="''"), '"Northwind": prompt: expected a'),
         (
             _entry(urls="[https://n.example/]", change_rules="{ignore_text: ['([a-z']}"),
-            "\"Northwind\": change_rules.ignore_text: '([a-z' is not a valid regular expression",
+            "\"Northwind\": change_rules, ignore_text: bad regular expression '([a-z'",
         ),
         (
             _entry(urls="[https://n.example/]", change_rules="{ignore_selectors: ['div[']}"),
-            "\"Northwind\": change_rules.ignore_selectors: 'div[' is not a valid CSS selector",
+            "\"Northwind\": change_rules, ignore_selectors: bad CSS selector 'div['",
         ),
         (
             _entry(urls="[https://n.example/]", change_rules="{ignore_html: [x]}"),
-            '"Northwind": change_rules: ignore_html: unknown field',
+            '"Northwind": change_rules: unknown field ignore_html',
         ),
         ("competitors:\n  - urls: [https://a.example/]\n", "competitors[0]: name: required"),
         ("competitor:\n  - name: A\n", "competitor: unknown field (known: competitors)"),

@@ -7,7 +7,7 @@ from analyzer_lambda.analyzers.gemini.text import reduce_html
 from analyzer_lambda.changes.ignored import without_selectors
 from analyzer_lambda.changes.rules import parse_rule_set
 from analyzer_lambda.changes.text_diff import diff_text, model_input_fingerprint
-from rivalscope_core.watchlist import ChangeRules as StoredRules
+from rivalscope_core.change_rules import ChangeRules as StoredRules
 
 
 def _page(ad: str, price: str = "$49") -> str:
