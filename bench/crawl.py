@@ -134,6 +134,7 @@ def run_approach(
     else:
         command = [sys.executable, "-m", _MODULES[name], str(urls_file), str(work / name)]
         command.append(str(timing_file))
+    servers.clear_logs()
     load_before = os.getloadavg()[0]
     print(f"{name}: {shlex.join(command[:6])} … ({len(urls)} pages)", file=sys.stderr)
     try:
@@ -149,6 +150,7 @@ def run_approach(
     timing = json.loads(timing_file.read_text())
     outcome = _summarise(name, timing, dict(urls), sampler, stored)
     outcome.process_wall = process_wall
+    outcome.lazy_fetched, outcome.lazy_expected = servers.lazy_images()
     outcome.load = (load_before, os.getloadavg()[0])
     if code:
         outcome.note = f"exit code {code}"
@@ -192,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="a Scrapy setting for the 'before' crawl only",
     )
+    parser.add_argument(
+        "--scroll-listener",
+        action="store_true",
+        help="every page registers a no-op scroll listener, as many real sites do: no page lets "
+        "SELENIUM_SCROLL_LAZY=auto skip the scroll-through",
+    )
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--keep", type=Path, help="keep screenshots, logs and timings here")
     args = parser.parse_args(argv)
@@ -207,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-s/--set takes NAME=VALUE")
     if args.rounds < 1 or args.pages < 1:
         parser.error("--rounds and --pages must be at least 1")
-    workload = build_workload(args.pages)
+    workload = build_workload(args.pages, scroll_listener=args.scroll_listener)
     print(describe(workload), file=sys.stderr)
     servers = WorkloadServers(workload).start()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-crawl-"))

@@ -35,6 +35,10 @@ class Outcome:
     stored_bytes: int = 0
     load: tuple[float, float] = (0.0, 0.0)
     note: str = ""
+    # Sites whose lazy image (beyond Chromium's look-ahead) the crawl fetched, of the sites that
+    # have one: the site's own request log, since a missed lazy image leaves the page's height.
+    lazy_fetched: int = 0
+    lazy_expected: int = 0
 
     round: int = 0
 
@@ -69,6 +73,8 @@ def combine(runs: list[Outcome]) -> Outcome:
         for kind, seconds in run.cpu_by_kind.items():
             total.cpu_by_kind[kind] = total.cpu_by_kind.get(kind, 0.0) + seconds
         total.stored_bytes += run.stored_bytes
+        total.lazy_fetched += run.lazy_fetched
+        total.lazy_expected += run.lazy_expected
     total.load = (runs[0].load[0], runs[-1].load[1])
     total.note = "; ".join(run.note for run in runs if run.note)
     return total
@@ -82,14 +88,14 @@ def table(outcomes: list[Outcome]) -> str:
     lines = [
         (
             "| approach | pages/min | median ms/page | peak PSS MB | CPU s/page "
-            "| CPU-bound pages/min | KB/page stored | complete shots | load 1-min (start→end) "
-            "| process wall s |"
+            "| CPU-bound pages/min | KB/page stored | complete shots | lazy images fetched "
+            "| load 1-min (start→end) | process wall s |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         if o.note.startswith(("not run", "exit")) and not o.pages:
-            lines.append(f"| {o.label} | {o.note} ||||||||||")
+            lines.append(f"| {o.label} | {o.note} |||||||||||")
             continue
         per_page = o.stored_bytes / o.pages / 1024 if o.pages else 0
         cpu = o.cpu_seconds / o.pages if o.pages else 0
@@ -98,6 +104,7 @@ def table(outcomes: list[Outcome]) -> str:
             f"| {o.label} | {o.pages_per_min:.1f} | {o.median_ms:,.0f} | "
             f"{_mb(o.peak_pss)} | {cpu:.2f} | {ceiling:.0f} | {per_page:,.0f} | "
             f"{o.complete}/{o.pages + o.failed}{f' ({o.failed} failed)' if o.failed else ''} | "
+            f"{o.lazy_fetched}/{o.lazy_expected} | "
             f"{o.load[0]:.1f}→{o.load[1]:.1f} | {o.process_wall:.0f} |"
         )
     return "\n".join(lines)

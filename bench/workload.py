@@ -35,6 +35,7 @@ _HEADER = 140
 _FOOTER = 160
 _IMAGE_COUNT = 8
 _ROBOTS = b"User-agent: *\nAllow: /\n"
+LAZY_IMAGE = "/img/lazy.png"
 
 _WORDS = (
     "plan", "seats", "usage", "billing", "annual", "monthly", "team", "enterprise", "support",
@@ -72,8 +73,13 @@ class Workload:
         return sum(len(site.pages) for site in self.sites)
 
 
-def build_workload(pages: int = SITE_COUNT * PAGES_PER_SITE, seed: int = 0) -> Workload:
-    """``pages`` pages spread evenly over six sites (the first sites get one more if uneven)."""
+def build_workload(
+    pages: int = SITE_COUNT * PAGES_PER_SITE, seed: int = 0, *, scroll_listener: bool = False
+) -> Workload:
+    """``pages`` pages spread evenly over six sites (the first sites get one more if uneven).
+    ``scroll_listener``: every page registers a passive scroll listener that does nothing, as a
+    scroll-depth tracker or a sticky header does on many real sites, so that no page gives
+    ``SELENIUM_SCROLL_LAZY=auto`` a reason to skip the scroll-through (its worst case)."""
     if pages < 1:
         raise ValueError("pages must be at least 1")
     per_site = [
@@ -83,7 +89,7 @@ def build_workload(pages: int = SITE_COUNT * PAGES_PER_SITE, seed: int = 0) -> W
         Site(
             index=i,
             host=f"127.0.0.{i + 2}",
-            pages=tuple(_page(i, n, seed) for n in range(count)),
+            pages=tuple(_page(i, n, seed, scroll_listener) for n in range(count)),
         )
         for i, count in enumerate(per_site)
         if count
@@ -91,11 +97,13 @@ def build_workload(pages: int = SITE_COUNT * PAGES_PER_SITE, seed: int = 0) -> W
     return Workload(sites=sites, images=_images(seed))
 
 
-def _page(site: int, number: int, seed: int) -> Page:
+def _page(site: int, number: int, seed: int, scroll_listener: bool) -> Page:
     rng = random.Random(f"{seed}/{site}/{number}")
     kind = _KINDS[number % len(_KINDS)]
     path = "/" if number == 0 else f"/{kind}/{number}.html"
     blocks, height = _BUILDERS[kind](rng, site)
+    if scroll_listener:
+        blocks.append(_SCROLL_LISTENER)
     html = _document(f"Site {site + 1} — {kind} {number}", site, blocks, late_js=kind != "gallery")
     late = JS_BLOCK_HEIGHT if kind != "gallery" else 0
     return Page(path, kind, html.encode(), _HEADER + height + late + _FOOTER)
@@ -151,7 +159,7 @@ def _lazy(rng: random.Random, site: int) -> tuple[list[str], int]:
     filler = max(0, 6500 - height)  # the lazy image sits beyond Chromium's 5,000 px look-ahead
     blocks.append(_block(filler, f"<p>{_text(rng, 200)}</p>"))
     blocks.append(
-        _block(520, '<img loading="lazy" src="/img/lazy.png" width=1200 height=500 alt="map">')
+        _block(520, f'<img loading="lazy" src="{LAZY_IMAGE}" width=1200 height=500 alt="map">')
     )
     return blocks, height + filler + 520
 
@@ -184,6 +192,7 @@ _STYLE = (
     "padding:8px}.price{font-size:28px;font-weight:bold}figure{margin:0;width:400px}"
     "#offers{height:400px;background:#fde;box-sizing:border-box;overflow:hidden;padding:20px}"
 )
+_SCROLL_LISTENER = "<script>addEventListener('scroll', () => {}, {passive: true});</script>"
 _LATE_JS = (
     "<div id=late></div><script>fetch('/api/offers.json').then(r=>r.json()).then(d=>{"
     "const s=document.createElement('section');s.id='offers';"
@@ -221,7 +230,7 @@ def _images(seed: int) -> dict[str, bytes]:
     lazy = Image.new("RGB", (1200, 500), (255, 0, 128))
     buffer = io.BytesIO()
     lazy.save(buffer, "PNG")
-    images["/img/lazy.png"] = buffer.getvalue()
+    images[LAZY_IMAGE] = buffer.getvalue()
     return images
 
 
@@ -257,6 +266,18 @@ class WorkloadServers:
     def stop(self) -> None:
         for _site, server in self._servers:
             server.stop()
+
+    def clear_logs(self) -> None:
+        for _site, server in self._servers:
+            server.clear_log()
+
+    def lazy_images(self) -> tuple[int, int]:
+        """(sites whose lazy image was fetched since ``clear_logs``, sites with a lazy page)."""
+        expected = [
+            server for site, server in self._servers if any(p.kind == "lazy" for p in site.pages)
+        ]
+        fetched = [server for server in expected if LAZY_IMAGE in server.paths()]
+        return len(fetched), len(expected)
 
     @property
     def netlocs(self) -> list[str]:

@@ -69,7 +69,12 @@ SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
 SELENIUM_TALL_CAPTURE_HEIGHT = 0
 SELENIUM_RECYCLE_AFTER = 200
 SELENIUM_HIDE_CONSENT = True
-SELENIUM_SCROLL_LAZY = True
+# Scroll through a page before the snapshot so lazy content loads: True (every page), False, or
+# "auto": only pages where something could load on scroll (scroll listeners, observed elements
+# below the first screen, pending loading=lazy images, content-visibility:auto, lazy-loader
+# markup; crawler/browser/lazy.py). Measured in bench/RESULTS.md "Render cost (issue #16)",
+# "The scroll-through": 0.97-0.98x the CPU a page, 180/180 complete shots, every lazy image.
+SELENIUM_SCROLL_LAZY: bool | str = "auto"
 # Seconds each scroll position is held beyond one frame. 0 serves native lazy loading,
 # IntersectionObservers and plain scroll listeners; loaders that throttle or debounce their
 # scroll handler (every 100-250 ms, say) need about that long, at that cost per screen of page.

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 # for flat (text) pages or JPEG for photo pages (crawler/screenshot_pipeline.py).
 ScreenshotFormat = Literal["png", "jpeg", "webp", "auto"]
 SCREENSHOT_FORMATS: tuple[ScreenshotFormat, ...] = ("png", "jpeg", "webp", "auto")
+# SELENIUM_SCROLL_LAZY: scroll through every page ("always", the setting true), none ("never",
+# false), or only pages where something could load on scroll ("auto"; crawler/browser/lazy.py).
+ScrollLazy = Literal["always", "auto", "never"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class SeleniumConfig:
     tall_capture_height: int
     recycle_after: int
     hide_consent: bool
-    scroll_lazy: bool
+    scroll_lazy: ScrollLazy
     scroll_pause: float
     user_agent: str
     # Scrapy's DOWNLOAD_TIMEOUT, the bound on a whole render when a request's meta carries no
@@ -65,7 +68,7 @@ class SeleniumConfig:
             tall_capture_height=_at_least(settings, "SELENIUM_TALL_CAPTURE_HEIGHT", 0),
             recycle_after=_at_least(settings, "SELENIUM_RECYCLE_AFTER", 1),
             hide_consent=settings.getbool("SELENIUM_HIDE_CONSENT"),
-            scroll_lazy=settings.getbool("SELENIUM_SCROLL_LAZY"),
+            scroll_lazy=read_scroll_lazy(settings),
             scroll_pause=_non_negative_float(settings, "SELENIUM_SCROLL_PAUSE"),
             user_agent=str(settings.get("USER_AGENT") or ""),
             download_timeout=_positive_float(settings, "DOWNLOAD_TIMEOUT"),
@@ -86,6 +89,18 @@ def read_screenshot_format(settings: BaseSettings) -> ScreenshotFormat:
     raise ValueError(
         f"SELENIUM_SCREENSHOT_FORMAT must be one of {', '.join(SCREENSHOT_FORMATS)}, not {fmt!r}"
     )
+
+
+def read_scroll_lazy(settings: BaseSettings) -> ScrollLazy:
+    """``SELENIUM_SCROLL_LAZY``: true, false or ``auto``."""
+    raw = _declared(settings, "SELENIUM_SCROLL_LAZY")
+    if isinstance(raw, str) and raw.strip().lower() == "auto":
+        return "auto"
+    try:
+        return "always" if settings.getbool("SELENIUM_SCROLL_LAZY") else "never"
+    except ValueError:
+        message = f"SELENIUM_SCROLL_LAZY must be true, false or auto, not {raw!r}"
+        raise ValueError(message) from None
 
 
 def _declared(settings: BaseSettings, name: str) -> Any:

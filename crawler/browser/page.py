@@ -3,7 +3,8 @@
 Order matters: navigate (page-load timeout) → read the main document's status, network error
 and whether it became the page at all from the performance log (a download or a 204 leaves the
 previous page on screen: recorded as ``not_a_page``, never as that page) → scroll through the
-page so lazy content loads → settle until quiet (bounded) → snapshot DOM (shadow roots
+page so lazy content loads (``SELENIUM_SCROLL_LAZY=auto``: only a page where something loads on
+scroll, crawler/browser/lazy.py) → settle until quiet (bounded) → snapshot DOM (shadow roots
 included), title and final URL in one script → hide consent overlays → full-page screenshot →
 check the log that no navigation began meanwhile (else follow it and start again, up to
 ``MAX_SELF_NAVIGATIONS``). Blocking: runs in a worker thread with a browser checked out of the
@@ -29,6 +30,7 @@ from urllib3.exceptions import HTTPError
 from crawler.browser import netlog, scripts
 from crawler.browser.capture_turns import no_turn
 from crawler.browser.consent import hide_consent_overlays
+from crawler.browser.lazy import LazyOutcome, scroll_and_settle
 from crawler.browser.screenshot import full_page
 from crawler.exceptions import (
     BlockedAddressError,
@@ -78,6 +80,10 @@ class RenderedPage:
     # Screen boxes [x, y, w, h] (screenshot px, document coordinates) of the elements the
     # request's ``ignore_selectors`` matched when the screenshot was taken.
     ignored_boxes: tuple[tuple[int, int, int, int], ...] = ()
+    # Whether the page was scrolled through for lazy content (None: SELENIUM_SCROLL_LAZY off),
+    # and, with ``auto``, what on the page asked for it (crawler/browser/lazy.py).
+    scrolled: bool | None = None
+    lazy_reasons: tuple[str, ...] = ()
 
 
 def _never_blocked(_url: str) -> str | None:
@@ -190,7 +196,7 @@ def _render(
         if shown.committed and not shown.is_page:
             return _not_a_page(url, shown)  # e.g. a script sent the page on to a PDF viewer
         if captured is not None and not netlog.navigation_started(later, frame_id):
-            snapshot, screenshot, boxes = captured
+            snapshot, screenshot, boxes, lazy = captured
             return RenderedPage(
                 requested_url=url,
                 final_url=str(snapshot.get("url") or shown.url or url),
@@ -201,6 +207,8 @@ def _render(
                 content_type=shown.mime_type,
                 headers=shown.headers,
                 ignored_boxes=boxes,
+                scrolled=lazy.scrolled,
+                lazy_reasons=lazy.reasons,
             )
     raise RedirectLoopError(
         f"{url} kept navigating by itself (script or meta refresh) {MAX_SELF_NAVIGATIONS}"
@@ -228,7 +236,7 @@ def _navigate(
 
 
 _Box = tuple[int, int, int, int]
-_Captured = tuple[dict[str, Any], "Screenshot | None", tuple[_Box, ...]]
+_Captured = tuple[dict[str, Any], "Screenshot | None", tuple[_Box, ...], LazyOutcome]
 # Boxes recorded per page at most: a selector that matches every table cell must not make the
 # record large; the diff masks what it gets.
 MAX_IGNORED_BOXES = 200
@@ -237,16 +245,7 @@ MAX_IGNORED_BOXES = 200
 def _settle_and_capture(
     driver: WebDriver, config: SeleniumConfig, options: RenderOptions, refresh: float | None
 ) -> _Captured:
-    if config.scroll_lazy:
-        driver.execute_async_script(
-            scripts.SCROLL_THROUGH,
-            config.max_screenshot_height,
-            int(config.scroll_pause * 1000),
-            int(config.page_load_timeout * 1000),  # within the script timeout (session.py)
-        )
-    driver.execute_async_script(
-        scripts.SETTLE, QUIET_MS, int(config.settle_timeout * 1000), config.scroll_lazy, refresh
-    )
+    lazy = scroll_and_settle(driver, config, refresh, QUIET_MS)
     snapshot: dict[str, Any] = driver.execute_script(scripts.SNAPSHOT) or {}
     screenshot = None
     boxes: tuple[_Box, ...] = ()
@@ -266,7 +265,7 @@ def _settle_and_capture(
             options.capture_turn,
         )
         boxes = ignored_boxes(found, screenshot.width)
-    return snapshot, screenshot, boxes
+    return snapshot, screenshot, boxes, lazy
 
 
 def ignored_boxes(found: Any, image_width: int) -> tuple[_Box, ...]:

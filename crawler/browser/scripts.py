@@ -67,16 +67,151 @@ ACTIVITY_TRACKER = """
 })();
 """
 
+# Installed right after ACTIVITY_TRACKER (issue #16): what on this page could load more of it
+# when the page is scrolled, so that SELENIUM_SCROLL_LAZY=auto scrolls only such pages. Noted
+# from document start: scroll/scrollend listeners (window, document or any element, through
+# EventTarget.addEventListener, and onscroll handlers set as properties), and the targets of
+# every IntersectionObserver. Wheel, touch and resize listeners are counted but decide nothing:
+# the scroll-through (window.scrollTo) fires none of them, so a loader that waits for them loads
+# the same with or without it. ``state.lazyReasons()`` answers, at the moment it is asked, why a
+# scroll is needed (empty: it is not):
+# - "scroll-listener": a scroll or scrollend listener, or an onscroll handler (property or
+#   attribute); "intersection-observer": an observed element that is connected and reaches
+#   below the first screen (a sticky-header sentinel at the top does not count);
+# - "loading-lazy": an img with loading=lazy that has a layout box and is not loaded yet
+#   (Chromium loads those within ~5,000 px by itself), or any iframe with loading=lazy;
+# - "content-visibility": an element with content-visibility:auto was seen
+#   (contentvisibilityautostatechange, fired once for each such element as it is laid out);
+# - "lazy-marker": below the first screen, an element carrying the markup of a lazy loader
+#   (data-src, data-srcset, data-original, data-bg, data-background-image, data-lazy*, or a
+#   class containing "lazy"). This is the net for loaders that poll (requestAnimationFrame or
+#   setInterval reading getBoundingClientRect) and register nothing the tracker sees. None of
+#   lazysizes, lozad, vanilla-lazyload or jQuery Lazy Load polls in a current browser:
+#   lazysizes listens to scroll (capture) plus a MutationObserver, and falls back to
+#   setInterval only without MutationObserver; lozad and vanilla-lazyload use an
+#   IntersectionObserver (vanilla-lazyload also native loading=lazy); jQuery Lazy Load 1.x
+#   binds scroll on its container (bench/RESULTS.md, "The scroll-through").
+LAZY_TRACKER = """
+(() => {
+  const state = window.__rivalscope;
+  if (!state || state.lazy) return;
+  const lazy = state.lazy = {scroll: 0, other: 0, observed: [], contentVisibility: false};
+  const addListener = EventTarget.prototype.addEventListener;
+  const scrollTypes = new Set(['scroll', 'scrollend']);
+  const otherTypes = new Set(['wheel', 'mousewheel', 'touchmove', 'resize']);
+  EventTarget.prototype.addEventListener = function (type, ...rest) {
+    if (scrollTypes.has(type)) lazy.scroll++;
+    else if (otherTypes.has(type)) lazy.other++;
+    return addListener.call(this, type, ...rest);
+  };
+  const handler = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'onscroll');
+  if (handler && handler.set) {
+    Object.defineProperty(HTMLElement.prototype, 'onscroll', {...handler, set(value) {
+      if (value) lazy.scroll++;
+      return handler.set.call(this, value);
+    }});
+  }
+  const Observer = window.IntersectionObserver;
+  if (Observer) {
+    const targetsOf = new WeakMap();
+    const observe = Observer.prototype.observe;
+    const unobserve = Observer.prototype.unobserve;
+    const disconnect = Observer.prototype.disconnect;
+    const targets = (observer) => {
+      let set = targetsOf.get(observer);
+      if (!set) { set = new Set(); targetsOf.set(observer, set); lazy.observed.push(set); }
+      return set;
+    };
+    Observer.prototype.observe = function (target) {
+      if (target) targets(this).add(target);
+      return observe.call(this, target);
+    };
+    Observer.prototype.unobserve = function (target) {
+      targets(this).delete(target);
+      return unobserve.call(this, target);
+    };
+    Observer.prototype.disconnect = function () {
+      targets(this).clear();
+      return disconnect.call(this);
+    };
+  }
+  addListener.call(window, 'contentvisibilityautostatechange', () => {
+    lazy.contentVisibility = true;
+  }, true);
+  const MARKERS = '[data-src],[data-srcset],[data-original],[data-bg],[data-background-image],'
+    + '[class*="lazy" i]';
+  const belowFirstScreen = (element) => {
+    const box = element.getBoundingClientRect();
+    return box.height > 0 && box.bottom + window.scrollY > window.innerHeight;
+  };
+  state.lazyReasons = () => {
+    try {
+      return reasonsNow();
+    } catch (error) {
+      return ['error'];  // a page that broke the DOM API we use is scrolled, never failed
+    }
+  };
+  const reasonsNow = () => {
+    const reasons = [];
+    if (lazy.scroll || window.onscroll || document.onscroll
+        || document.querySelector('[onscroll]')) reasons.push('scroll-listener');
+    const observed = () => {
+      for (const set of lazy.observed) {
+        for (const target of set) {
+          if (target.isConnected && belowFirstScreen(target)) return true;
+        }
+      }
+      return false;
+    };
+    if (observed()) reasons.push('intersection-observer');
+    const pendingLazy = () => {
+      if (document.querySelector('iframe[loading="lazy" i]')) return true;
+      for (const img of document.querySelectorAll('img[loading="lazy" i]')) {
+        if (!img.complete && img.getClientRects().length) return true;
+      }
+      return false;
+    };
+    if (pendingLazy()) reasons.push('loading-lazy');
+    if (lazy.contentVisibility) reasons.push('content-visibility');
+    const marked = () => {
+      for (const element of document.querySelectorAll(MARKERS)) {
+        if (belowFirstScreen(element)) return true;
+      }
+      const prefixed = document.evaluate('//*[@*[starts-with(name(), "data-lazy")]]', document,
+                                         null, XPathResult.ORDERED_NODE_ITERATOR_TYPE, null);
+      for (let node = prefixed.iterateNext(); node; node = prefixed.iterateNext()) {
+        if (belowFirstScreen(node)) return true;
+      }
+      return false;
+    };
+    if (marked()) reasons.push('lazy-marker');
+    return reasons;
+  };
+})();
+"""
+
+# Every script the browser runs at the start of each document, in this order.
+DOCUMENT_START = ACTIVITY_TRACKER + LAZY_TRACKER
+
 # Scrolls down one viewport at a time, then returns to the top, so IntersectionObserver-based,
 # native and scroll-listener lazy loading see every part of the page. Jumps of two viewports were
 # cheaper but skipped the bands between them: an observer without a root margin never fired for
 # an element there (tests/data/site/render/observed.html). Each position is held for one frame
 # plus arguments[1] ms (SELENIUM_SCROLL_PAUSE): loaders that throttle or debounce their scroll
 # handler only look that often. Stops at arguments[0] px (the screenshot limit: infinite-scroll
-# pages end somewhere) or after arguments[2] ms, whichever comes first.
+# pages end somewhere) or after arguments[2] ms, whichever comes first. With arguments[3]
+# (SELENIUM_SCROLL_LAZY=auto) it first asks the tracker's lazyReasons() and scrolls only when
+# there is one (a page without the tracker is scrolled). Answers {scrolled, reasons}.
 SCROLL_THROUGH = """
-const [limit, pauseMs, budgetMs] = [arguments[0], arguments[1], arguments[2]];
+const [limit, pauseMs, budgetMs, auto] = [arguments[0], arguments[1], arguments[2],
+                                          arguments[3]];
 const done = arguments[arguments.length - 1];
+const reasons = (window.__rivalscope && window.__rivalscope.lazyReasons)
+  ? window.__rivalscope.lazyReasons() : ['no-tracker'];
+if (auto && !reasons.length) {
+  done({scrolled: false, reasons: reasons});
+  return;
+}
 const step = Math.max(window.innerHeight, 200);  // SELENIUM_WINDOW_HEIGHT is at least 240
 const wait = (window.__rivalscope && window.__rivalscope.setTimeout) || setTimeout;
 const start = performance.now();
@@ -86,7 +221,7 @@ const height = () => Math.max(document.documentElement.scrollHeight,
 function next() {
   if (y >= Math.min(height(), limit) || performance.now() - start > budgetMs) {
     window.scrollTo(0, 0);
-    requestAnimationFrame(() => done(height()));
+    requestAnimationFrame(() => done({scrolled: true, reasons: reasons}));
     return;
   }
   y += step;
@@ -103,10 +238,12 @@ next();
 # arguments[0] ms; false when
 # arguments[1] ms (SELENIUM_SETTLE_TIMEOUT) ran out first. Never an unbounded network-idle
 # wait. A navigation that a short timer or refresh starts ends this script early; the render
-# flow then follows it (crawler/browser/page.py).
+# flow then follows it (crawler/browser/page.py). Answers {quiet, reasons}: reasons are the
+# tracker's lazyReasons() once settled, when arguments[4] asks for them (a page that was not
+# scrolled may have grown lazy content while settling), else null.
 SETTLE = """
-const [quietMs, timeoutMs, waitImages, headerRefresh] = [arguments[0], arguments[1],
-                                                         arguments[2], arguments[3]];
+const [quietMs, timeoutMs, waitImages, headerRefresh, askReasons] = [
+  arguments[0], arguments[1], arguments[2], arguments[3], arguments[4]];
 const done = arguments[arguments.length - 1];
 const start = performance.now();
 const state = window.__rivalscope || {pending: 0, last: 0, timers: new Set()};
@@ -136,7 +273,12 @@ function loadingImages() {
   const quiet = document.readyState === 'complete' && state.pending <= 0
     && now - state.last >= quietMs && !timersPending() && loadingImages() === 0
     && now >= refreshDue;
-  if (quiet || now - start >= timeoutMs) { done(quiet); return; }
+  if (quiet || now - start >= timeoutMs) {
+    const reasons = !askReasons ? null
+      : (state.lazyReasons ? state.lazyReasons() : ['no-tracker']);
+    done({quiet: quiet, reasons: reasons});
+    return;
+  }
   wait(check, 25);
 })();
 """

@@ -27,7 +27,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
 from crawler.browser.flags import CHROMIUM_FLAGS, CHROMIUM_PREFS, guard_proxy_arguments
-from crawler.browser.scripts import ACTIVITY_TRACKER
+from crawler.browser.scripts import DOCUMENT_START
 
 if TYPE_CHECKING:
     from crawler.browser.config import SeleniumConfig
@@ -115,7 +115,7 @@ class BrowserSession:
             driver.set_page_load_timeout(config.page_load_timeout)
             driver.set_script_timeout(config.settle_timeout + config.page_load_timeout)
             driver.execute_cdp_cmd(
-                "Page.addScriptToEvaluateOnNewDocument", {"source": ACTIVITY_TRACKER}
+                "Page.addScriptToEvaluateOnNewDocument", {"source": DOCUMENT_START}
             )
             # A download (a PDF, a CSV attachment) is refused, never written to disk nor left
             # pending; the render flow records such an answer as no page (issue #11).

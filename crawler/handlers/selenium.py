@@ -183,6 +183,8 @@ class SeleniumDownloadHandler:
                 encoder.release()
         if page.screenshot is not None and page.screenshot.truncated:
             self._inc("selenium/screenshot_truncated")
+        if page.scrolled is not None:
+            self._inc("selenium/scroll/scrolled" if page.scrolled else "selenium/scroll/skipped")
         request.meta["selenium_page"] = page
         if page.not_a_page is not None:
             # No body: what the tab showed belongs to another page (crawler/browser/page.py).

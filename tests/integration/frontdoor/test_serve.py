@@ -173,6 +173,15 @@ def browser() -> Iterator[webdriver.Chrome]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def _listed_runs(driver: webdriver.Chrome) -> list[str]:
+    """The run ids of the page's table, read in one script: the table is redrawn every 2 s,
+    so rows found by one command can be gone by the next."""
+    runs: list[str] = driver.execute_script(
+        "return [...document.querySelectorAll('#runs tbody tr')].map(r => r.dataset.run || '')"
+    )
+    return runs
+
+
 def test_the_page_starts_a_demo_run_shows_its_progress_and_opens_its_report(
     served: Served, browser: webdriver.Chrome
 ) -> None:
@@ -195,19 +204,14 @@ def test_the_page_starts_a_demo_run_shows_its_progress_and_opens_its_report(
     assert "http://acme.demo/pricing.html" in urls.split()
     browser.find_element(By.ID, "prompt").send_keys("What does each plan cost?")
     wait.until(lambda d: d.find_element(By.ID, "runs").get_attribute("data-loaded") == "true")
-    before = {
-        row.get_attribute("data-run")
-        for row in browser.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
-    }
+    before = set(_listed_runs(browser))
     browser.find_element(By.ID, "start").click()
 
-    def new_row(driver: webdriver.Chrome) -> Any:
-        rows = driver.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
-        fresh = [r for r in rows if r.get_attribute("data-run") not in before]
+    def new_run(driver: webdriver.Chrome) -> Any:
+        fresh = [run for run in _listed_runs(driver) if run not in before]
         return fresh[0] if fresh else False
 
-    row = wait.until(new_row)
-    run = row.get_attribute("data-run")
+    run = wait.until(new_run)
     selector = f'#runs tbody tr[data-run="{run}"]'
     seen: list[tuple[str, str]] = []
     deadline = time.monotonic() + RUN_DEADLINE

@@ -52,3 +52,14 @@ def test_pages_option_spreads_pages_evenly_over_the_sites() -> None:
     workload = build_workload(500)
     assert workload.page_count == 500
     assert sorted(len(site.pages) for site in workload.sites) == [83, 83, 83, 83, 84, 84]
+
+
+def test_scroll_listener_option_gives_every_page_a_scroll_listener_and_keeps_its_height(
+    workload: Workload,
+) -> None:
+    listening = build_workload(scroll_listener=True)
+    pages = [page for site in listening.sites for page in site.pages]
+    assert all(b"addEventListener('scroll'" in page.html for page in pages)
+    plain = [page for site in workload.sites for page in site.pages]
+    assert not any(b"addEventListener('scroll'" in page.html for page in plain)
+    assert [p.expected_height for p in pages] == [p.expected_height for p in plain]

@@ -31,6 +31,7 @@ def test_project_defaults_make_a_valid_config():
         ("SELENIUM_SETTLE_TIMEOUT", -1),
         ("DOWNLOAD_TIMEOUT", 0),
         ("SELENIUM_SCROLL_PAUSE", -0.1),
+        ("SELENIUM_SCROLL_LAZY", "sometimes"),
         ("SELENIUM_MAX_SCREENSHOT_HEIGHT", 0),
         ("SELENIUM_RECYCLE_AFTER", 1.5),
         ("SELENIUM_TALL_CAPTURE_HEIGHT", -1),
@@ -48,6 +49,23 @@ def test_jpg_means_jpeg_and_numbers_may_be_strings():
         _settings(SELENIUM_SCREENSHOT_FORMAT="JPG", SELENIUM_POOL_SIZE="3")
     )
     assert (config.screenshot_format, config.pool_size) == ("jpeg", 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [
+        (True, "always"),
+        ("True", "always"),
+        ("1", "always"),
+        (False, "never"),
+        ("false", "never"),
+        ("auto", "auto"),
+        ("AUTO", "auto"),
+    ],
+)
+def test_scroll_lazy_is_always_never_or_auto(value: object, mode: str):
+    config = SeleniumConfig.from_settings(_settings(SELENIUM_SCROLL_LAZY=value))
+    assert config.scroll_lazy == mode
 
 
 def test_browser_flags_carry_user_agent_window_and_guard_proxy():
