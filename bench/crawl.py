@@ -99,6 +99,7 @@ def _summarise(
     for end_index in range(99, len(pages), 100):
         end = pages[end_index]["done_at"]
         outcome.pss_by_hundred.append(sampler.peak_between(start, end))
+        outcome.breakdown_by_hundred.append(sampler.breakdown_between(start, end))
         start = end
     outcome.cpu_seconds = sampler.cpu_seconds
     return outcome

@@ -28,6 +28,7 @@ class Outcome:
     render_ms: list[float] = field(default_factory=list)
     peak_pss: int = 0
     pss_by_hundred: list[int] = field(default_factory=list)
+    breakdown_by_hundred: list[str] = field(default_factory=list)
     pss_breakdown: str = ""
     cpu_by_kind: dict[str, float] = field(default_factory=dict)
     cpu_seconds: float = 0.0
@@ -143,4 +144,6 @@ def ratios(outcomes: list[Outcome]) -> list[str]:
         if o.pss_by_hundred:
             steps = ", ".join(_mb(v) for v in o.pss_by_hundred)
             lines.append(f"- {o.name} peak PSS MB per 100 pages: {steps}")
+        for number, breakdown in enumerate(o.breakdown_by_hundred, start=1):
+            lines.append(f"  - pages {number * 100 - 99}–{number * 100}, at the peak: {breakdown}")
     return lines

@@ -125,14 +125,23 @@ class PssSampler:
 
     def peak_breakdown(self) -> str:
         """The peak sample as ``kind MB, …``, largest first."""
-        if not self.samples:
-            return ""
-        top = max(self.samples, key=lambda sample: sample.pss)
-        parts = sorted(top.by_kind.items(), key=lambda item: -item[1])
-        return ", ".join(f"{kind} {pss / 2**20:,.0f}" for kind, pss in parts)
+        return _breakdown(self.samples)
 
     def peak_between(self, start: float, end: float) -> int:
         return max((s.pss for s in self.samples if start <= s.at <= end), default=0)
+
+    def breakdown_between(self, start: float, end: float) -> str:
+        """``peak_breakdown`` of the samples taken from ``start`` to ``end``: which process kind
+        a long crawl's peak moves to (issue #16's "flat over 500 pages")."""
+        return _breakdown([s for s in self.samples if start <= s.at <= end])
+
+
+def _breakdown(samples: list[Sample]) -> str:
+    if not samples:
+        return ""
+    top = max(samples, key=lambda sample: sample.pss)
+    parts = sorted(top.by_kind.items(), key=lambda item: -item[1])
+    return ", ".join(f"{kind} {pss / 2**20:,.0f}" for kind, pss in parts)
 
 
 def cpu_by_kind(

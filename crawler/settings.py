@@ -62,6 +62,11 @@ SELENIUM_WINDOW_HEIGHT = 900
 SELENIUM_SCREENSHOT_FORMAT = "jpeg"
 SELENIUM_SCREENSHOT_QUALITY = 80
 SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
+# A full-page capture at least this many px tall waits for another browser's (issue #16: each
+# adds its transient, ~15 MB per 1,000 px, to the peak); shorter ones never wait. 0: no turns.
+# Opt-in: 4000 cut the crawl benchmark's peak PSS 0.84x for 0.82x pages/min, 6000 kept the
+# pages/min (1.03x) but not the memory (0.99x) (bench/RESULTS.md "Turns for tall captures").
+SELENIUM_TALL_CAPTURE_HEIGHT = 0
 SELENIUM_RECYCLE_AFTER = 200
 SELENIUM_HIDE_CONSENT = True
 # Scroll through a page before the snapshot so lazy content loads: True (every page), False, or

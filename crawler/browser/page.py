@@ -28,6 +28,7 @@ from selenium.common.exceptions import (
 from urllib3.exceptions import HTTPError
 
 from crawler.browser import netlog, scripts
+from crawler.browser.capture_turns import no_turn
 from crawler.browser.consent import hide_consent_overlays
 from crawler.browser.lazy import LazyOutcome, scroll_and_settle
 from crawler.browser.screenshot import full_page
@@ -97,13 +98,16 @@ class RenderOptions:
     turn (``SitePacer.navigation``), entered around ``driver.get``, ``saw_request``: told
     when the site had a later page request of this render (the page navigating by itself), and
     ``ignore_selectors``: the elements whose boxes are measured before the screenshot (request
-    meta ``selenium_ignore_selectors``)."""
+    meta ``selenium_ignore_selectors``), ``capture_turn``: entered around the browser's
+    full-page capture with its height (``capture_turns.TallCaptureTurns.turn``: tall captures
+    one at a time in a pool)."""
 
     screenshot: bool = True
     ignore_selectors: tuple[str, ...] = ()
     blocked_reason: Callable[[str], str | None] = _never_blocked
     navigation: Callable[[], AbstractContextManager[Arrival]] = unpaced
     saw_request: Callable[[float | None], None] = lambda _at: None
+    capture_turn: Callable[[int], AbstractContextManager[bool]] = no_turn
 
 
 def render_page(
@@ -258,6 +262,7 @@ def _settle_and_capture(
             config.screenshot_format,
             config.screenshot_quality,
             config.max_screenshot_height,
+            options.capture_turn,
         )
         boxes = ignored_boxes(found, screenshot.width)
     return snapshot, screenshot, boxes, lazy

@@ -28,9 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from crawler.browser.capture_turns import no_turn
 from rivalscope_core.records import Screenshot
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
     from selenium.webdriver.chrome.webdriver import WebDriver
 
     from crawler.browser.config import ScreenshotFormat
@@ -192,19 +196,30 @@ def capture_format(driver: WebDriver, wanted: ScreenshotFormat) -> ScreenshotFor
 
 
 def full_page(
-    driver: WebDriver, wanted: ScreenshotFormat, quality: int, max_height: int
+    driver: WebDriver,
+    wanted: ScreenshotFormat,
+    quality: int,
+    max_height: int,
+    turn: Callable[[int], AbstractContextManager[bool]] = no_turn,
 ) -> Screenshot:
+    """``turn(height)`` is entered around the browser's captures, ``height`` being the
+    tallest of them (``capture_turns.TallCaptureTurns``); python's decoding and stitching of
+    tiles is outside it."""
     fmt = capture_format(driver, wanted)
     width, page_height = page_size(driver)
     tiles, truncated = plan_tiles(page_height, max_height)
-    if len(tiles) == 1 and not truncated and fmt in ("jpeg", "png"):
-        data = capture_tile(driver, width, tiles[0], fmt, quality)
-        size = image_size(data)
-        return Screenshot(fmt, size[0], size[1], data, truncated, page_height)
-    if truncated:
-        captured = capture_in_viewport(driver, width, tiles)
-    else:
-        captured = [capture_tile(driver, width, tile) for tile in tiles]
+    # One capture straight from Chrome: no decoding, nothing stitched.
+    as_is = len(tiles) == 1 and not truncated and fmt in ("jpeg", "png")
+    with turn(max(tile.height for tile in tiles)):
+        if as_is:
+            captured = [capture_tile(driver, width, tiles[0], fmt, quality)]
+        elif truncated:
+            captured = capture_in_viewport(driver, width, tiles)
+        else:
+            captured = [capture_tile(driver, width, tile) for tile in tiles]
+    if as_is:
+        size = image_size(captured[0])
+        return Screenshot(fmt, size[0], size[1], captured[0], truncated, page_height)
     image = stitch([_decode(data) for data in captured], width)
     chosen = output_format(fmt, image.height)
     return Screenshot(

@@ -32,6 +32,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
+from crawler.browser.capture_turns import TallCaptureTurns
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.encoder import ScreenshotEncoder
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
@@ -83,6 +84,8 @@ class _RenderService:
             if config.screenshot_format == "auto"
             else None
         )
+        # Tall captures one at a time; a turn is waited for at most a page-load timeout.
+        self.captures = TallCaptureTurns(config.tall_capture_height, config.page_load_timeout)
         self.pacer = SitePacer()
         self.users = 0
 
@@ -163,6 +166,7 @@ class SeleniumDownloadHandler:
             navigation=partial(pacer.navigation, slot, floor),
             saw_request=partial(pacer.saw, slot),
             ignore_selectors=tuple(request.meta.get("selenium_ignore_selectors") or ()),
+            capture_turn=self._service.captures.turn,
         )
 
         def job(session: BrowserSession) -> RenderedPage:

@@ -34,6 +34,7 @@ def test_project_defaults_make_a_valid_config():
         ("SELENIUM_SCROLL_LAZY", "sometimes"),
         ("SELENIUM_MAX_SCREENSHOT_HEIGHT", 0),
         ("SELENIUM_RECYCLE_AFTER", 1.5),
+        ("SELENIUM_TALL_CAPTURE_HEIGHT", -1),
         ("SELENIUM_DRIVER_PATH", "/nonexistent/chromedriver"),
         ("SELENIUM_BROWSER_PATH", "/nonexistent/chromium"),
     ],
