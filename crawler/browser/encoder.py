@@ -27,8 +27,6 @@ from twisted.internet.defer import DeferredSemaphore
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
-from crawler.browser.reencode import reencode
-
 if TYPE_CHECKING:
     from rivalscope_core.records import Screenshot
 
@@ -68,6 +66,10 @@ class ScreenshotEncoder:
         (a photo page, ``crawler/browser/screenshot.py``) is stored as Chrome made it."""
         if shot.format == "jpeg":
             return shot, "stored_as/jpeg"
+        # Here, not at the top: numpy, libspng and ISA-L (88 ms and several MB) are loaded only
+        # by the crawls that re-encode, not by every crawl that imports the handler.
+        from crawler.browser.reencode import reencode
+
         try:
             fmt, data = reencode(base64.b64decode(shot.data), self._quality)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the capture, never the page
