@@ -5,16 +5,15 @@ decodes megabytes per page (chunk bodies, base64 screenshots, Pillow images) in 
 the screenshots' writers, the results' readers, boto3's uploads. glibc gives each thread that
 allocates its own arena (up to 8 per core), and what a thread frees stays in its arena's pages:
 the step written part by part, with new pools for every part, peaked 1.5x higher than the same
-work with ``MALLOC_ARENA_MAX=2``, though Python's own allocations were the same. glibc also
-raises its mmap threshold each time a large block is freed (up to 32 MB), after which the
-megabyte-sized strings and images come from the arenas too and stay there; a fixed threshold
-keeps them mmapped, returned to the system when freed (1.9x lower peak than the default in that
-trial, with ``MALLOC_MMAP_THRESHOLD_=131072``). A Lambda's memory is billed, so the handler sets
-both once, before any pool starts, and the report trims the heap between its parts.
+work with ``MALLOC_ARENA_MAX=2``, though Python's own allocations were the same. A fixed mmap
+threshold (``MALLOC_MMAP_THRESHOLD_=131072``, glibc's dynamic raise off) lowered that trial's
+peak further, but cost **1.28x the CPU** of the step (100 pages, 21.0 vs 16.3 CPU s, peak RSS
+330 vs 307 MB, medians of 2, the lead's quiet-machine run): every megabyte string mmapped and
+unmapped again. CPU is billed as Lambda time too, so only the arena limit is set, once, before
+any pool starts, and the report trims the heap between its parts.
 
 All of it is best effort: on a C library other than glibc (macOS, musl) nothing happens. An
-operator's own ``MALLOC_ARENA_MAX`` or ``MALLOC_MMAP_THRESHOLD_`` (glibc's variables, read at
-process start) is left alone."""
+operator's own ``MALLOC_ARENA_MAX`` (glibc's variable, read at process start) is left alone."""
 
 from __future__ import annotations
 
@@ -28,9 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 ARENA_MAX = 2  # what the measurement above used; glibc's default is 8 per core
-MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, kept fixed (no dynamic raise)
 _M_ARENA_MAX = -8  # mallopt's parameter numbers, from glibc's malloc.h
-_M_MMAP_THRESHOLD = -3
 
 
 @functools.cache
@@ -48,22 +45,13 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 def limit_heap(environ: Mapping[str, str] = os.environ) -> list[str]:
-    """At most ``ARENA_MAX`` malloc arenas for the threads started from now on, and a fixed
-    ``MMAP_THRESHOLD``; returns the glibc variables it set. Call it before the first thread
-    pool (the handler's import)."""
+    """At most ``ARENA_MAX`` malloc arenas for the threads started from now on; returns the
+    glibc variables it set. Call it before the first thread pool (the handler's import)."""
     libc = _glibc()
-    if libc is None:
+    # an operator's MALLOC_ARENA_MAX: glibc has already applied it
+    if libc is None or "MALLOC_ARENA_MAX" in environ:
         return []
-    wanted = {
-        "MALLOC_ARENA_MAX": (_M_ARENA_MAX, ARENA_MAX),
-        "MALLOC_MMAP_THRESHOLD_": (_M_MMAP_THRESHOLD, MMAP_THRESHOLD),
-    }
-    done = []
-    for variable, (parameter, value) in wanted.items():
-        # the operator chose, and glibc has already applied it
-        if variable not in environ and libc.mallopt(parameter, value):
-            done.append(variable)
-    return done
+    return ["MALLOC_ARENA_MAX"] if libc.mallopt(_M_ARENA_MAX, ARENA_MAX) else []
 
 
 def release_freed() -> bool:

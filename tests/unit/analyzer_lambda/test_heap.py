@@ -56,7 +56,7 @@ def test_an_operators_malloc_arena_max_is_left_alone() -> None:
     assert arenas == 3
 
 
-def test_the_mmap_threshold_is_fixed_unless_the_operator_set_it() -> None:
+def test_the_arena_limit_is_set_unless_the_operator_set_it() -> None:
     def set_by(**env: str) -> str:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | env
         code = "from analyzer_lambda import heap; print(' '.join(heap.limit_heap()))"
@@ -66,5 +66,5 @@ def test_the_mmap_threshold_is_fixed_unless_the_operator_set_it() -> None:
         )  # fmt: skip
         return done.stdout.strip()
 
-    assert set_by() == "MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_"
-    assert set_by(MALLOC_MMAP_THRESHOLD_="65536") == "MALLOC_ARENA_MAX"
+    assert set_by() == "MALLOC_ARENA_MAX"
+    assert set_by(MALLOC_ARENA_MAX="4") == ""
