@@ -17,48 +17,28 @@ operator's own ``MALLOC_ARENA_MAX`` (glibc's variable, read at process start) is
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import os
 from typing import TYPE_CHECKING
+
+from rivalscope_core.libc import M_ARENA_MAX, malloc_trim, mallopt
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 ARENA_MAX = 2  # what the measurement above used; glibc's default is 8 per core
-_M_ARENA_MAX = -8  # mallopt's parameter numbers, from glibc's malloc.h
-
-
-@functools.cache
-def _glibc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        libc = ctypes.CDLL(name)
-        libc.mallopt  # noqa: B018 - present in glibc only (musl and macOS lack it)
-        libc.malloc_trim  # noqa: B018
-    except (OSError, AttributeError):
-        return None
-    return libc
 
 
 def limit_heap(environ: Mapping[str, str] = os.environ) -> list[str]:
     """At most ``ARENA_MAX`` malloc arenas for the threads started from now on; returns the
     glibc variables it set. Call it before the first thread pool (the handler's import)."""
-    libc = _glibc()
     # an operator's MALLOC_ARENA_MAX: glibc has already applied it
-    if libc is None or "MALLOC_ARENA_MAX" in environ:
+    if "MALLOC_ARENA_MAX" in environ:
         return []
-    return ["MALLOC_ARENA_MAX"] if libc.mallopt(_M_ARENA_MAX, ARENA_MAX) else []
+    return ["MALLOC_ARENA_MAX"] if mallopt(M_ARENA_MAX, ARENA_MAX) else []
 
 
 def release_freed() -> bool:
     """Give the pages that freed memory left in every arena back to the system
     (``malloc_trim(0)``): between the report's parts, so the next one starts from a small
     heap. True when glibc released any."""
-    libc = _glibc()
-    if libc is None:
-        return False
-    return bool(libc.malloc_trim(0))
+    return malloc_trim()

@@ -14,26 +14,13 @@ from process start, which ``scrapy crawl``, the tests and the benchmark do not s
 
 from __future__ import annotations
 
-import ctypes
-import logging
+from rivalscope_core.libc import M_MMAP_THRESHOLD, mallopt
 
-logger = logging.getLogger(__name__)
-
-# glibc's malloc.h: M_MMAP_THRESHOLD; 128 KiB is glibc's own starting threshold.
-M_MMAP_THRESHOLD = -3
+# 128 KiB is glibc's own starting threshold.
 MMAP_THRESHOLD_BYTES = 128 * 1024
 
 
 def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
     """True when glibc accepted the threshold; False (and nothing changed) on a C library
     without ``mallopt``, such as musl or macOS's."""
-    try:
-        # The symbols already loaded into this process, the C library's among them (looking the
-        # library up by name would run ldconfig).
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        logger.debug("no mallopt here: large buffers stay under the C library's own policy")
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, threshold))
+    return mallopt(M_MMAP_THRESHOLD, threshold)

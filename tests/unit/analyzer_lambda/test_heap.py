@@ -3,6 +3,7 @@ with threads that allocate as the report's pools do."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -11,7 +12,9 @@ import pytest
 
 from analyzer_lambda import heap
 
-pytestmark = pytest.mark.skipif(heap._glibc() is None, reason="glibc's malloc only")
+pytestmark = pytest.mark.skipif(
+    not hasattr(ctypes.CDLL(None), "malloc_stats"), reason="glibc's malloc only"
+)
 
 _THREADS = """
 import sys, threading
@@ -27,7 +30,8 @@ threads = [threading.Thread(target=work) for _ in range(8)]
 for t in threads: t.start()
 for t in threads: t.join()
 print("limited" if limited else "not limited", flush=True)
-heap._glibc().malloc_stats()  # per arena, on stderr
+import ctypes
+ctypes.CDLL(None).malloc_stats()  # per arena, on stderr
 """
 
 
