@@ -110,7 +110,10 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     assert changes[acme.url("/a.html")]["status"] == "unchanged"
     crops = sorted(p.name for p in (out / "changes").iterdir())
     assert any(name.endswith(".after.jpg") for name in crops), crops
-    assert any(name.endswith(".before.jpg") for name in crops), crops
+    # crops are <record>-<k>.after.jpg; the record id follows the order the pages were crawled in
+    (record,) = {name.rsplit("-", 1)[0] for name in crops if name.endswith(".after.jpg")}
+    previous_capture = f"{record}.before.jpg"  # the changed page's full previous capture
+    assert previous_capture in crops, crops
 
     browser.get((out / "report.html").as_uri())
     # the digest heads the page (#13), What changed comes right after it (#12)
@@ -140,7 +143,7 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     # the full previous capture is a click away, in the report's lightbox
     changed[0].find_element(By.CSS_SELECTOR, ".crop-pair a.zoomable").click()
     full = browser.find_element(By.ID, "lightbox-img")
-    assert "/changes/items.0000000-1.before." in str(full.get_attribute("src"))
+    assert str(full.get_attribute("src")).endswith(f"/changes/{previous_capture}")
     WebDriverWait(browser, 10).until(
         lambda b: b.execute_script("return arguments[0].naturalWidth", full) > 0
     )
