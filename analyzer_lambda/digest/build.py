@@ -95,7 +95,7 @@ def build_digest(
         fallback = deterministic_digest(run, changes, counts, language, fallback=exc.reason)
         return dataclasses.replace(
             _checked_language(fallback), model=config.gemini_model, usage=exc.usage,
-            calls=exc.calls,
+            calls=exc.calls, reused_from=exc.reused_from,
         )  # fmt: skip
 
 

@@ -1,7 +1,9 @@
 """Digests Gemini already wrote for a run, kept in S3 beside the run's reports
 (``keys.digest_key``) under the fingerprint of the request (``DigestRequest.fingerprint``):
 the run-complete step and ``report`` on the same run, or a report written twice, ask Gemini
-once — as a page's result is written once per (page, prompt, model).
+once — as a page's result is written once per (page, prompt, model). An answer Gemini could
+not make usable when asked twice is kept too, as the reason, so the next writer falls back
+at once; an outage is not kept, since Gemini may be back for the next writer.
 
 The cache is an optimisation: a read or write that fails is logged and the digest is written
 without it (at the price of one more call), never lost."""

@@ -44,13 +44,17 @@ _ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 class DigestWriterError(Exception):
-    """Gemini gave no usable digest; ``usage`` and ``calls`` are what it cost anyway."""
+    """Gemini gave no usable digest; ``usage`` and ``calls`` are what it cost anyway, and
+    ``reused_from`` where that verdict was stored by an earlier writer of the same request."""
 
-    def __init__(self, reason: str, usage: Usage, calls: int) -> None:
+    def __init__(
+        self, reason: str, usage: Usage, calls: int, reused_from: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.usage = usage
         self.calls = calls
+        self.reused_from = reused_from
 
 
 class _Transient(Exception):
@@ -79,6 +83,8 @@ def gemini_digest(
     fingerprint = f"{model_slug(config.gemini_model)}-{request.fingerprint}"
     stored = cache.get(fingerprint) if cache is not None else None
     if stored is not None and cache is not None:
+        if isinstance(stored.get("unusable"), str):  # asked twice already, by another writer
+            raise DigestWriterError(stored["unusable"], Usage(), 0, cache.location(fingerprint))
         try:
             points = validate_points(json.dumps(stored.get("answer")), by_url, changes[0].url)
         except ValueError as exc:
@@ -108,14 +114,25 @@ def gemini_digest(
         except ValueError as exc:
             invalid += 1
             if invalid > 1:
-                raise DigestWriterError(f"unusable answer: {exc}", usage, calls) from exc
+                reason = f"unusable answer: {exc}"
+                if cache is not None:  # the same request would be asked twice more in vain
+                    cache.put(fingerprint, _stored(config, usage, unusable=reason))
+                raise DigestWriterError(reason, usage, calls) from exc
             logger.info("digest: answer rejected (%s); asking once more", exc)
             continue
         if cache is not None:
-            cache.put(fingerprint, {"answer": json.loads(text), "model": config.gemini_model,
-                                    "usage": {"input_tokens": usage.input_tokens,
-                                              "output_tokens": usage.output_tokens}})  # fmt: skip
+            cache.put(fingerprint, _stored(config, usage, answer=json.loads(text)))
         return fit(replace(digest, points=points, usage=usage, calls=calls))
+
+
+def _stored(config: Config, usage: Usage, **verdict: Any) -> dict[str, Any]:
+    """What the cache keeps of an answered request: the ``answer``, or why it was
+    ``unusable`` (an outage is not stored: the next writer may find Gemini back)."""
+    return {
+        **verdict,
+        "model": config.gemini_model,
+        "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+    }
 
 
 def _call(config: Config, request: DigestRequest) -> tuple[str, Usage]:

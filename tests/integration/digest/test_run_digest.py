@@ -158,3 +158,28 @@ def test_the_same_digest_is_paid_for_once_however_often_the_report_is_written(
     assert (tmp_path / "again" / "digest.md").read_text() == (
         tmp_path / "first" / "digest.md"
     ).read_text()
+
+
+def test_an_answer_that_was_unusable_twice_is_not_asked_for_again_by_the_next_report(
+    s3: S3Client, bucket: str, gemini: GeminiServer, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    _, prompt_id = _two_runs(s3, bucket)
+    gemini.reset(default="plain_text")
+    run_uri = f"s3://{bucket}/raw/competitors/{RUNS[1]}/"
+    for out in (tmp_path / "first", tmp_path / "again"):
+        done = run_report(moto_server, run_uri, "--prompt", prompt_id, "--out", out)
+        assert done.returncode == 0, done.stderr
+    assert gemini.calls == 2  # the first report asked twice; the second asked nobody
+    first, again = (json.loads((tmp_path / d / "digest.json").read_text()) for d in
+                    ("first", "again"))  # fmt: skip
+    assert first["writer"] == again["writer"] == "deterministic"
+    assert first["fallback"] == again["fallback"]
+    assert first["fallback"].startswith("unusable answer: not JSON")
+    assert (first["calls"], first["reused_from"]) == (2, None)
+    assert again["calls"] == 0
+    assert again["reused_from"].startswith(
+        f"s3://{bucket}/reports/competitors/{RUNS[1]}/_digests/"
+    )
+    assert (tmp_path / "again" / "digest.md").read_text() == (
+        tmp_path / "first" / "digest.md"
+    ).read_text()

@@ -287,6 +287,9 @@ OK0, OK1, FAILED0 = (
         ([OK0], [{"outcome": "already_done"}], "Done"),
         ([FAILED0, OK1], [{"outcome": "done"}], "ShardsFailed"),
         ([OK0], [{"outcome": "gave_up"}], "RunIncomplete"),
+        # another invocation is still writing the report: not Done until it is
+        ([OK0], [{"outcome": "claimed"}], "ReportBeingWritten"),
+        ([FAILED0, OK1], [{"outcome": "claimed"}], "ReportBeingWritten"),
     ],
 )
 def test_the_run_ends_failed_when_a_shard_failed_or_the_run_stayed_incomplete(
@@ -299,6 +302,30 @@ def test_the_run_ends_failed_when_a_shard_failed_or_the_run_stayed_incomplete(
     if end == "ShardsFailed":
         cause = _evaluate(definition["States"]["ShardsFailed"]["Cause"], input=state)
         assert cause.startswith(f"run {PLAN['run']}: shard(s) 0/2 failed")
+
+
+def test_a_report_another_invocation_is_writing_is_looked_at_again_a_bounded_number_of_times(
+    definition: dict[str, Any], template: dict[str, Any]
+) -> None:
+    states = definition["States"]
+    check, wait = states["ReportBeingWritten"], states["WaitForReport"]
+
+    def after(state: Mapping[str, Any]) -> str:
+        matched = [c["Next"] for c in check["Choices"] if _evaluate(c["Condition"], input=state)]
+        return str((matched or [check["Default"]])[0])
+
+    state: dict[str, Any] = {**PLAN, "crawls": [OK0], "runs": [{"outcome": "claimed"}]}
+    looks = 0
+    while after(state) == "WaitForReport":
+        assert wait["Next"] == "RunComplete"
+        state = _evaluate(wait["Output"], input=state)
+        looks += 1
+        assert looks < 1000, "never ends"
+    assert after(state) == "RunIncomplete"
+    # long enough for a dead holder's claim to expire and be taken over by the next look
+    assert looks * wait["Seconds"] > _analyzer_claim_ttl(template)
+    cause = _evaluate(states["RunIncomplete"]["Cause"], input=state)
+    assert "claimed" in cause
 
 
 def test_the_state_machine_may_run_only_the_crawl_task_and_pass_only_its_roles(
