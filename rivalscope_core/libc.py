@@ -18,28 +18,23 @@ M_ARENA_MAX = -8
 
 
 @functools.cache
-def _function(name: str) -> Any:
+def _function(name: str, *argtypes: type) -> Any:
     try:
         function = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError):
         return None
+    function.argtypes = argtypes
     function.restype = ctypes.c_int
     return function
 
 
 def mallopt(parameter: int, value: int) -> bool:
     """True when glibc took the setting."""
-    function = _function("mallopt")
-    if function is None:
-        return False
-    function.argtypes = (ctypes.c_int, ctypes.c_int)
-    return bool(function(parameter, value))
+    function = _function("mallopt", ctypes.c_int, ctypes.c_int)
+    return function is not None and bool(function(parameter, value))
 
 
 def malloc_trim() -> bool:
     """Give the pages freed memory left in every arena back to the system; True when any were."""
-    function = _function("malloc_trim")
-    if function is None:
-        return False
-    function.argtypes = (ctypes.c_size_t,)
-    return bool(function(0))
+    function = _function("malloc_trim", ctypes.c_size_t)
+    return function is not None and bool(function(0))
