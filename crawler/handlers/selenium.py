@@ -170,7 +170,7 @@ class SeleniumDownloadHandler:
         )
 
         def job(session: BrowserSession) -> RenderedPage:
-            return render_page(session, request.url, config, options)
+            return render_page(session, request.url, config, options, leave=False)
 
         timeout = float(request.meta.get("download_timeout") or config.download_timeout)
         encoder = self._service.encoder if options.screenshot else None
