@@ -183,6 +183,8 @@ class BrowserPool:
     async def _leave_if_unclaimed(self, session: BrowserSession) -> None:
         """The safety net of a hand-over: a browser still showing a page that no waiting page
         took (it was cancelled) is left blank, holding a slot as a page would."""
+        if session not in self._idle or not session.shows_page:
+            return  # taken, as it nearly always is: no wait for a slot
         await maybe_deferred_to_future(self._slots.acquire())
         try:
             if session in self._idle and session.shows_page:
