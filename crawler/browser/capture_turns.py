@@ -51,3 +51,34 @@ class TallCaptureTurns:
         finally:
             if acquired:
                 self._lock.release()
+
+
+class CaptureHeightBudget:
+    """``turn(height)`` lets captures run at once while their heights add up to at most
+    ``budget`` px, so two medium pages still capture together where ``TallCaptureTurns`` would
+    hold one of them; a capture alone always runs, however tall. 0 turns it off. A turn not
+    given within ``wait`` seconds is taken anyway, as in ``TallCaptureTurns``."""
+
+    def __init__(self, budget: int, wait: float) -> None:
+        self._changed = threading.Condition()
+        self._budget = budget
+        self._wait = wait
+        self._running: list[int] = []
+
+    @contextmanager
+    def turn(self, height: int) -> Iterator[bool]:
+        if self._budget <= 0:
+            yield True
+            return
+        with self._changed:
+            given = self._changed.wait_for(
+                lambda: not self._running or sum(self._running) + height <= self._budget,
+                timeout=self._wait,
+            )
+            self._running.append(height)
+        try:
+            yield given
+        finally:
+            with self._changed:
+                self._running.remove(height)
+                self._changed.notify_all()
