@@ -67,6 +67,12 @@ SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
 # Opt-in: 4000 cut the crawl benchmark's peak PSS 0.84x for 0.82x pages/min, 6000 kept the
 # pages/min (1.03x) but not the memory (0.99x) (bench/RESULTS.md "Turns for tall captures").
 SELENIUM_TALL_CAPTURE_HEIGHT = 0
+# Full-page captures run at once only while their heights add up to at most this many px (a
+# capture alone always runs): two medium pages capture together, two tall ones take turns.
+# 10000 cut the crawl benchmark's peak PSS 0.87x (median of 6 rounds 584 vs 671 MB, lower in
+# every round) at 1.00x pages/min (bench/RESULTS.md "A height budget for captures"). A
+# SELENIUM_TALL_CAPTURE_HEIGHT above 0 replaces it. 0: off.
+SELENIUM_CAPTURE_HEIGHT_BUDGET = 10000
 SELENIUM_RECYCLE_AFTER = 200
 SELENIUM_HIDE_CONSENT = True
 # Scroll through a page before the snapshot so lazy content loads: True (every page), False, or

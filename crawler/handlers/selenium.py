@@ -32,7 +32,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
-from crawler.browser.capture_turns import TallCaptureTurns
+from crawler.browser.capture_turns import CaptureHeightBudget, TallCaptureTurns
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.encoder import ScreenshotEncoder
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
@@ -85,7 +85,12 @@ class _RenderService:
             else None
         )
         # Tall captures one at a time; a turn is waited for at most a page-load timeout.
-        self.captures = TallCaptureTurns(config.tall_capture_height, config.page_load_timeout)
+        # Or, by default, captures run together while their heights fit in a budget.
+        self.captures: TallCaptureTurns | CaptureHeightBudget = (
+            TallCaptureTurns(config.tall_capture_height, config.page_load_timeout)
+            if config.tall_capture_height
+            else CaptureHeightBudget(config.capture_height_budget, config.page_load_timeout)
+        )
         self.pacer = SitePacer()
         self.users = 0
 
