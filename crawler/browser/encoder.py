@@ -3,21 +3,20 @@
 (``crawler/browser/reencode.py`` decides from the capture).
 
 The browser never waits for it: the browser thread only captures Chrome's fast PNG and takes
-its next page while the capture is re-encoded here, in a thread pool of its own with
-``ENCODE_THREADS`` thread(s), at normal priority (at nice 10 it starved on a loaded machine and
-the backlog held the browsers back: 0.51x main's pages/min against 0.70x; bench/RESULTS.md).
+its next page while the capture is re-encoded by a process of its own at nice 19
+(``crawler/browser/encode_process.py``, ``encode_worker.py``), fed by one thread here that only
+passes the capture's base64 text through a pipe. In the crawler's own threads the re-encode held
+the GIL and cost ~12 % of the pages/min on 2 cores; at nice 10 in a thread it starved the
+browsers instead (bench/RESULTS.md "Screenshot bytes", "Re-encoding at less CPU").
 Memory stays flat: a page takes one of ``backlog`` tokens before it is rendered and gives it
-back once its screenshot is encoded, so when the encoder falls behind (a busy machine) the
-browsers wait for it instead of piling up captures, and at most ``ENCODE_THREADS`` decoded
-captures (~4 bytes a pixel) exist at a time.
+back once its screenshot is encoded, so at most ``backlog`` captures wait for the process.
 Nothing is lost: the download handler hands a page to Scrapy only once it is encoded, so every
 stored chunk, and the last one flushed at a SIGTERM's stop (which waits for pages in flight),
-holds encoded pages; an encode that fails keeps the captured PNG as it was.
+holds encoded pages; an encode that fails, or a process that died, keeps the captured PNG.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import logging
 from typing import TYPE_CHECKING
@@ -27,13 +26,14 @@ from twisted.internet.defer import DeferredSemaphore
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
+from crawler.browser.encode_process import EncodeProcess
+
 if TYPE_CHECKING:
     from rivalscope_core.records import Screenshot
 
 logger = logging.getLogger(__name__)
 
-# One: the encodes of two browsers' pages keep up (~0.1-0.2 CPU s a page against ~1 s of
-# rendering), and a second thread would only compete with Chromium for the cores.
+# One: it only waits on the one re-encoding process, which takes a capture at a time.
 ENCODE_THREADS = 1
 
 
@@ -43,6 +43,8 @@ class ScreenshotEncoder:
         self._tokens = DeferredSemaphore(backlog)
         self._pool = ThreadPool(minthreads=0, maxthreads=ENCODE_THREADS, name="screenshot-encode")
         self._pool.start()
+        self._process = EncodeProcess()
+        self._process.start()
 
     async def acquire(self) -> None:
         """Wait for room in the backlog; call before rendering a page, ``release`` after."""
@@ -66,18 +68,14 @@ class ScreenshotEncoder:
         (a photo page, ``crawler/browser/screenshot.py``) is stored as Chrome made it."""
         if shot.format == "jpeg":
             return shot, "stored_as/jpeg"
-        # Here, not at the top: numpy, libspng and ISA-L (88 ms and several MB) are loaded only
-        # by the crawls that re-encode, not by every crawl that imports the handler.
-        from crawler.browser.reencode import reencode
-
         try:
-            fmt, data = reencode(base64.b64decode(shot.data), self._quality)
+            fmt, data = self._process.reencode(shot.data, self._quality)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the capture, never the page
             logger.warning("Kept the captured PNG of %s: re-encoding failed: %r", url, exc)
             return shot, "reencode_failed"
-        stored = dataclasses.replace(shot, format=fmt, data=base64.b64encode(data).decode("ascii"))
-        return stored, f"stored_as/{fmt}"
+        return dataclasses.replace(shot, format=fmt, data=data), f"stored_as/{fmt}"
 
     def stop(self) -> None:
         """Called once no page is in flight: no encode is pending."""
         self._pool.stop()
+        self._process.stop()
