@@ -50,6 +50,13 @@ class ScreenshotEncoder:
         """Wait for room in the backlog; call before rendering a page, ``release`` after."""
         await maybe_deferred_to_future(self._tokens.acquire())
 
+    def try_acquire(self) -> bool:
+        """Take room in the backlog if there is some now; never waits."""
+        if self._tokens.tokens <= 0:
+            return False
+        self._tokens.acquire()  # fires at once: a token is free
+        return True
+
     def release(self) -> None:
         self._tokens.release()
 

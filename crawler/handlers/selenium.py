@@ -174,8 +174,12 @@ class SeleniumDownloadHandler:
 
         timeout = float(request.meta.get("download_timeout") or config.download_timeout)
         encoder = self._service.encoder if options.screenshot else None
-        if encoder is not None:
-            await encoder.acquire()
+        if encoder is not None and not encoder.try_acquire():
+            # The encoder is behind (no idle CPU for it): this page is Chrome's JPEG, as with
+            # SELENIUM_SCREENSHOT_FORMAT=jpeg, rather than a browser waiting for the encoder.
+            options = dataclasses.replace(options, screenshot_format="jpeg")
+            encoder = None
+            self._inc("screenshot/encoder_busy")
         try:
             page = await self._render(job, timeout, request.url, encoder)
         finally:
