@@ -8,8 +8,10 @@ its next page while the capture is re-encoded by a process of its own at nice 19
 passes the capture's base64 text through a pipe. In the crawler's own threads the re-encode held
 the GIL and cost ~12 % of the pages/min on 2 cores; at nice 10 in a thread it starved the
 browsers instead (bench/RESULTS.md "Screenshot bytes", "Re-encoding at less CPU").
-Memory stays flat: a page takes one of ``backlog`` tokens before it is rendered and gives it
-back once its screenshot is encoded, so at most ``backlog`` captures wait for the process.
+Memory stays flat and the browsers never wait for it: a page takes one of ``backlog`` places
+once a browser has it and gives it back once its screenshot is encoded; a page that finds none
+free (the process is behind: no idle CPU) is captured as Chrome's JPEG and stored as is, as with
+``SELENIUM_SCREENSHOT_FORMAT=jpeg``.
 Nothing is lost: the download handler hands a page to Scrapy only once it is encoded, so every
 stored chunk, and the last one flushed at a SIGTERM's stop (which waits for pages in flight),
 holds encoded pages; an encode that fails, or a process that died, keeps the captured PNG.
@@ -19,10 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import DeferredSemaphore
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
@@ -40,25 +42,27 @@ ENCODE_THREADS = 1
 class ScreenshotEncoder:
     def __init__(self, quality: int, backlog: int) -> None:
         self._quality = quality
-        self._tokens = DeferredSemaphore(backlog)
+        self._backlog = backlog
+        self._reserved = 0
+        self._lock = threading.Lock()
         self._pool = ThreadPool(minthreads=0, maxthreads=ENCODE_THREADS, name="screenshot-encode")
         self._pool.start()
         self._process = EncodeProcess()
         self._process.start()
 
-    async def acquire(self) -> None:
-        """Wait for room in the backlog; call before rendering a page, ``release`` after."""
-        await maybe_deferred_to_future(self._tokens.acquire())
-
-    def try_acquire(self) -> bool:
-        """Take room in the backlog if there is some now; never waits."""
-        if self._tokens.tokens <= 0:
-            return False
-        self._tokens.acquire()  # fires at once: a token is free
-        return True
+    def reserve(self) -> bool:
+        """Room for one more page's capture in the backlog, taken if there is some; never
+        waits. Called from a browser's thread once it has the page (a page still waiting for
+        a browser holds nothing); give it back with ``release`` once the page is encoded."""
+        with self._lock:
+            if self._reserved >= self._backlog:
+                return False
+            self._reserved += 1
+            return True
 
     def release(self) -> None:
-        self._tokens.release()
+        with self._lock:
+            self._reserved -= 1
 
     async def encode(self, shot: Screenshot, url: str) -> tuple[Screenshot, str]:
         """The screenshot as stored, and its outcome for the stats: ``stored_as/png``,
