@@ -8,7 +8,8 @@ reactor and the browser threads' Selenium calls, and the crawl lost ~12 % of its
 cores (bench/RESULTS.md "Re-encoding at less CPU"). Here it has its own interpreter and runs at
 nice 19: it takes the CPU the browsers leave idle while they wait on navigation and settling,
 and gives way to them whenever they want it. The parent (``crawler/browser/encode_process.py``)
-writes one request at a time and reads its answer; this module's top level imports only the
+writes one request at a time and reads its answer (and under ``SCHED_IDLE`` as well, where
+the platform has it); this module's top level imports only the
 standard library, so the parent can import the framing without numpy.
 
 Frames, both ways: a header ``>BI`` (a code and the payload's length) and the payload. Request:
@@ -21,6 +22,7 @@ when its input closes (the parent's stop, or the parent's death).
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import struct
@@ -81,6 +83,10 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.nice(NICE)  # clamps at 19 whatever the parent's niceness
+    # SCHED_IDLE: the kernel's policy for work that should run only on otherwise idle CPU
+    # (a weight of 3 against nice 19's 15 when anything else wants the core).
+    with contextlib.suppress(AttributeError, OSError):  # not on every platform
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # a stray print must not corrupt the answers
     serve(sys.stdin.buffer, out)
