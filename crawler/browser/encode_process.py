@@ -91,6 +91,10 @@ class EncodeProcess:
     def _discard(self, process: subprocess.Popen[bytes]) -> None:
         process.kill()
         process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
         self._process = None
 
     def stop(self) -> None:

@@ -40,9 +40,10 @@ ENCODE_THREADS = 1
 
 
 class ScreenshotEncoder:
-    def __init__(self, quality: int, backlog: int) -> None:
+    def __init__(self, quality: int, backlog: int, wait: float) -> None:
         self._quality = quality
         self._backlog = backlog
+        self._wait = wait
         self._reserved = 0
         self._lock = threading.Lock()
         self._pool = ThreadPool(minthreads=0, maxthreads=ENCODE_THREADS, name="screenshot-encode")
@@ -53,7 +54,7 @@ class ScreenshotEncoder:
     def reserve(self) -> bool:
         """Room for one more page's capture in the backlog, taken if there is some; never
         waits. Called from a browser's thread once it has the page (a page still waiting for
-        a browser holds nothing); give it back with ``release`` once the page is encoded."""
+        a browser holds nothing); ``encode`` gives it back (``release``: a page not encoded)."""
         with self._lock:
             if self._reserved >= self._backlog:
                 return False
@@ -66,13 +67,30 @@ class ScreenshotEncoder:
 
     async def encode(self, shot: Screenshot, url: str) -> tuple[Screenshot, str]:
         """The screenshot as stored, and its outcome for the stats: ``stored_as/png``,
-        ``stored_as/jpeg`` or ``reencode_failed``."""
+        ``stored_as/jpeg``, ``reencode_failed`` or ``encode_timed_out``; gives back the page's
+        place in the backlog once the process is done with it. A page waits for it at most
+        ``wait`` seconds (the process may get no CPU at all on a machine busy with other
+        work); then its capture is stored as taken (Chrome's fast PNG: on a text page about
+        the bytes of its JPEG) and the place stays taken until the process has finished."""
+        if shot.format == "jpeg":  # a photo page: stored as Chrome made it, no need to queue
+            self.release()
+            return shot, "stored_as/jpeg"
         from twisted.internet import reactor  # the installed one, never a default
 
-        result: tuple[Screenshot, str] = await maybe_deferred_to_future(
-            deferToThreadPool(reactor, self._pool, self.stored_screenshot, shot, url)
-        )
+        def timed_out(_result: object, _timeout: float) -> tuple[Screenshot, str]:
+            logger.warning("Kept the captured PNG of %s: not re-encoded in %g s", url, self._wait)
+            return shot, "encode_timed_out"
+
+        encoded = deferToThreadPool(reactor, self._pool, self._encode_and_release, shot, url)
+        encoded.addTimeout(self._wait, reactor, onTimeoutCancel=timed_out)
+        result: tuple[Screenshot, str] = await maybe_deferred_to_future(encoded)
         return result
+
+    def _encode_and_release(self, shot: Screenshot, url: str) -> tuple[Screenshot, str]:
+        try:
+            return self.stored_screenshot(shot, url)
+        finally:
+            self.release()
 
     def stored_screenshot(self, shot: Screenshot, url: str) -> tuple[Screenshot, str]:
         """Blocking: the re-encoded screenshot, or the original on any failure. A JPEG capture

@@ -80,7 +80,11 @@ class _RenderService:
         # SELENIUM_SCREENSHOT_FORMAT=auto: captures re-encoded off the browsers' threads, each
         # browser at most one page ahead of the encoder (crawler/browser/encoder.py).
         self.encoder = (
-            ScreenshotEncoder(config.screenshot_quality, backlog=2 * config.pool_size)
+            ScreenshotEncoder(
+                config.screenshot_quality,
+                backlog=2 * config.pool_size,
+                wait=config.page_load_timeout,
+            )
             if config.screenshot_format == "auto"
             else None
         )
@@ -186,13 +190,14 @@ class SeleniumDownloadHandler:
         timeout = float(request.meta.get("download_timeout") or config.download_timeout)
         try:
             page = await self._render(job, timeout, request.url)
-            if reserved and encoder is not None:
-                page = await self._encoded(page, encoder, request.url)
-            elif encoder is not None:
-                self._inc("screenshot/encoder_busy")
-        finally:
+        except BaseException:
             if reserved and encoder is not None:
                 encoder.release()
+            raise
+        if reserved and encoder is not None:
+            page = await self._encoded(page, encoder, request.url)
+        elif encoder is not None:
+            self._inc("screenshot/encoder_busy")
         if page.screenshot is not None and page.screenshot.truncated:
             self._inc("selenium/screenshot_truncated")
         if page.scrolled is not None:
@@ -231,8 +236,10 @@ class SeleniumDownloadHandler:
     async def _encoded(
         self, page: RenderedPage, encoder: ScreenshotEncoder, url: str
     ) -> RenderedPage:
-        """The page with its screenshot as ``SELENIUM_SCREENSHOT_FORMAT=auto`` stores it."""
+        """The page with its screenshot as ``SELENIUM_SCREENSHOT_FORMAT=auto`` stores it; gives
+        back the page's place in the encoder's backlog."""
         if page.screenshot is None:
+            encoder.release()
             return page
         self._inc(f"screenshot/captured_as/{page.screenshot.format}")
         shot, outcome = await encoder.encode(page.screenshot, url)
