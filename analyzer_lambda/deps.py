@@ -71,7 +71,7 @@ def build_deps(config: Config) -> Deps:
         store,
         load_analyzer(config, name),
         PromptResolver(store, config.analysis_prompt),
-        reuse=_reuser(config) if config.reuse and name == "gemini" else None,
+        reuse=_reuser(config, name) if config.reuse else None,
         run_complete_hooks=_run_complete_hooks(config),
     )
 
@@ -87,9 +87,13 @@ def _run_complete_hooks(config: Config) -> tuple[Callable[[dict[str, Any], str],
     return tuple(hooks)
 
 
-def _reuser(config: Config) -> Reuser:
-    """Reuse compares what Gemini is sent (the reduced text, the screenshot's top); the offline
-    analyser costs nothing to rerun. Noise rules: ``CHANGE_RULES`` and the date/time defaults."""
+def _reuser(config: Config, analyzer_name: str) -> Reuser:
+    """Reuse compares what Gemini is sent (the reduced text, the screenshot's top). The offline
+    analyser costs nothing to rerun, but rerun on a page whose noise rotates (an ignored promo)
+    it answers a new ``word_count`` for a page the diff calls unchanged, so it reuses too, judged
+    by its own facts without the ignored elements. Noise rules: ``CHANGE_RULES``, the watch
+    list's, and the date/time defaults."""
+    from analyzer_lambda.analyzers.extract import same_facts_under_rules
     from analyzer_lambda.analyzers.gemini.text import reduce_html
     from analyzer_lambda.changes.reuser import Reuser, load_rule_set
     from analyzer_lambda.changes.rules import ChangeRulesError
@@ -101,7 +105,8 @@ def _reuser(config: Config) -> Reuser:
     except ChangeRulesError as exc:
         raise ConfigurationError(str(exc)) from exc
     budget = config.text_tokens
-    return Reuser(s3, rule_set, lambda page: reduce_html(page.body, budget).text)
+    same_input = same_facts_under_rules if analyzer_name == "extract" else None
+    return Reuser(s3, rule_set, lambda page: reduce_html(page.body, budget).text, same_input)
 
 
 def current_deps() -> Deps:

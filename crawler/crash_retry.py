@@ -24,7 +24,10 @@ What is retried, and what is not:
   dropped unseen; the page is recorded failed at once. A retry already waiting in a slot when
   SIGTERM comes is dropped by ``crawler.stop.GracefulStop``; the spider records it as failed
   with its crash (``interrupted_crash``), since the site did see the page requested. One
-  still in the scheduler then (the downloader was full) is counted and named at the end.
+  still in the scheduler then (the downloader was full: the engine will not read it again) is
+  recorded the same way at the stop, through the scraper, so its failed record is in the last
+  chunk flushed; should the engine hand it to the downloader after all, the stop refuses it and
+  the spider sees it was recorded already.
 
 Scrapy's ``RetryMiddleware`` (``RETRY_TIMES``) is left to network errors and statuses; the
 crash retries have their own counter, so one budget does not eat the other.
@@ -36,10 +39,11 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from twisted.python.failure import Failure
 
-from crawler.exceptions import BrowserCrashedError, BrowserUnavailableError
+from crawler.exceptions import BrowserCrashedError, BrowserUnavailableError, ShuttingDownError
+from crawler.stop import scheduling_stopped
 
 if TYPE_CHECKING:
     from typing import Self
@@ -53,6 +57,7 @@ logger = logging.getLogger(__name__)
 # Request meta: how many crash retries the page has had, and why its last try failed.
 RETRIES_META = "selenium_crash_retries"
 CRASH_META = "selenium_crash"
+RECORDED_META = "selenium_crash_recorded"  # its failed record was made at the stop
 STATS_BASE = "selenium/crash_retry"
 
 
@@ -88,6 +93,7 @@ def interrupted_crash(request: Request) -> tuple[BrowserCrashedError, int] | Non
     crash = request.meta.get(CRASH_META)
     if crash is None:
         return None
+    request.meta[RECORDED_META] = True
     error = BrowserCrashedError(f"{crash}; not tried again: the crawl was stopping")
     return error, int(request.meta.get(RETRIES_META, 0))
 
@@ -98,9 +104,9 @@ class CrashRetryMiddleware:
     def __init__(self, crawler: Crawler, config: CrashRetryConfig) -> None:
         self._crawler = crawler
         self._config = config
-        # Retries handed to the scheduler that have not reached the downloader yet (id → URL).
-        self._scheduled: dict[int, str] = {}
-        crawler.signals.connect(self._report_unsent, signal=signals.spider_closed)
+        # Retries handed to the scheduler that have not reached the downloader yet (by id).
+        self._scheduled: dict[int, Request] = {}
+        crawler.signals.connect(self._record_unsent, signal=scheduling_stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -146,7 +152,7 @@ class CrashRetryMiddleware:
             retry.meta["retry_times"] = retry_times
         retry.meta[RETRIES_META] = done + 1
         retry.meta[CRASH_META] = str(exception)
-        self._scheduled[id(retry)] = retry.url
+        self._scheduled[id(retry)] = retry
         logger.warning(
             "Page %s: %s; trying it again in a fresh browser, in its site's turn (retry %d of %d)",
             request.url,
@@ -156,17 +162,26 @@ class CrashRetryMiddleware:
         )
         return retry
 
-    def _report_unsent(self) -> None:
-        """A retry still in the scheduler when the crawl stopped (the downloader was full, so it
-        had not reached its site's slot) is dropped with every other unscheduled request: the
-        engine reads the scheduler no more. Never silently: it is counted and named."""
+    def _record_unsent(self) -> None:
+        """At the stop, a retry still in the scheduler (the downloader was full, so it had not
+        reached its site's slot) will never be read: the engine stops reading the scheduler.
+        The site did see the page, so it is recorded failed with its crash, now, through the
+        spider's errback, while the pipeline still takes items."""
         if not self._scheduled:
             return
+        engine = self._crawler.engine
+        unsent = list(self._scheduled.values())
+        self._scheduled.clear()
         if self._crawler.stats is not None:
-            self._crawler.stats.set_value(f"{STATS_BASE}/unsent_at_stop", len(self._scheduled))
+            self._crawler.stats.set_value(f"{STATS_BASE}/recorded_at_stop", len(unsent))
         logger.warning(
-            "%d page(s) waiting for a retry after a browser crash were not tried again before"
-            " the crawl stopped, and have no record: %s",
-            len(self._scheduled),
-            ", ".join(sorted(self._scheduled.values())),
+            "%d page(s) waiting for a retry after a browser crash are not tried again: the crawl"
+            " is stopping; recorded failed: %s",
+            len(unsent),
+            ", ".join(sorted(request.url for request in unsent)),
         )
+        if engine is None:
+            return
+        for request in unsent:
+            stopped = ShuttingDownError(f"stopping: {request.url} not fetched")
+            engine.scraper.enqueue_scrape(Failure(stopped), request)  # type: ignore[no-untyped-call]

@@ -43,6 +43,10 @@ logger = logging.getLogger(__name__)
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
+#: Sent once, when the first SIGTERM/SIGINT stops the scheduling, before any page's grace: the
+#: last moment a component can still hand items to the pipeline for what will not be fetched.
+scheduling_stopped = object()
+
 
 @dataclass(frozen=True)
 class StopConfig:
@@ -122,6 +126,7 @@ class GracefulStop:
             in_flight,
         )
         self._grace_timer = call_later(self._config.grace, self._grace_expired)
+        self._crawler.signals.send_catch_log(signal=scheduling_stopped)
 
     def _grace_expired(self) -> None:
         """In-flight pages took longer than the grace period: stop waiting for them, so the

@@ -9,10 +9,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from analyzer_lambda.analyzers.base import Analysis
+from analyzer_lambda.changes.ignored import without_selectors
 from analyzer_lambda.extraction import extract_facts
 from rivalscope_core.records import ErrorInfo, Usage
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from analyzer_lambda.analyzers.base import Deadline
     from analyzer_lambda.prompts.parser import Prompt
     from rivalscope_core.records import PageRecord
@@ -49,6 +52,30 @@ class ExtractAnalyzer:
             logger.exception("extraction failed for %s", page.url)
             return _failed("extract_failed", f"{page.url}: {type(exc).__name__}: {exc}")
         return Analysis(answer=answer, usage=Usage(0, 0))
+
+
+def same_facts_under_rules(
+    previous: PageRecord, current: PageRecord, ignore_selectors: Sequence[str]
+) -> bool:
+    """The reuse test of the offline analyser (SPEC.md, Changes: a page whose model input did
+    not change reuses its previous answer). Its input is the whole HTML, not the reduced text
+    and screenshot top Gemini reads, so it is judged by what it would answer: the facts of both
+    captures without the elements of ``ignore_selectors``. A rotating promo then changes no
+    ``word_count`` (the demo's acme-app), while a new script tag, social link or meta
+    description still does. False when either page cannot be read."""
+    if not previous.body.strip() or not current.body.strip():
+        return False
+    try:
+        return _facts_without(previous, ignore_selectors) == _facts_without(
+            current, ignore_selectors
+        )
+    except ValueError:
+        return False
+
+
+def _facts_without(page: PageRecord, ignore_selectors: Sequence[str]) -> dict[str, object]:
+    body = without_selectors(page.body, ignore_selectors)
+    return extract_facts(body, page.final_url or page.url, title=page.title)
 
 
 def _failed(kind: str, message: str) -> Analysis:

@@ -49,13 +49,16 @@ from rivalscope_core.change_rules import rules_location
 from rivalscope_core.keys import ChunkRef, analysis_key, parse_s3_uri
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from mypy_boto3_s3 import S3Client
 
     from analyzer_lambda.changes.rules import ChangeRules
     from analyzer_lambda.prompts.parser import Prompt
     from rivalscope_core.records import PageRecord
+
+    #: An analyser's own reuse test: (previous page, current page, ignore_selectors) -> same
+    SameInput = Callable[[PageRecord, PageRecord, Sequence[str]], bool]
 
 logger = logging.getLogger(__name__)
 
@@ -80,15 +83,23 @@ def load_rule_set(ref: str | None, s3: S3Client, bucket: str | None) -> RuleSet:
 
 
 class Reuser:
-    """Built once per process: the S3 client, the noise rules and the text reducer."""
+    """Built once per process: the S3 client, the noise rules and the text reducer.
+    ``same_input``: the analyser's own test of "its input did not change" (previous page,
+    current page, the page's ``ignore_selectors``) where that input is not the reduced text and
+    screenshot top Gemini reads (the offline analyser reads the whole HTML); None: Gemini's."""
 
     def __init__(
-        self, s3: S3Client, rule_set: RuleSet, text_of: Callable[[PageRecord], str]
+        self,
+        s3: S3Client,
+        rule_set: RuleSet,
+        text_of: Callable[[PageRecord], str],
+        same_input: SameInput | None = None,
     ) -> None:
         self.s3 = s3
         self.rule_set = rule_set
         self.rules_hash = rules_hash(rule_set.signature)
         self.text_of = text_of
+        self.same_input = same_input
 
     def rules_for(self, page: PageRecord) -> ChangeRules:
         """CHANGE_RULES for the page's site merged with its competitor's ``change_rules`` (from
@@ -173,6 +184,14 @@ class ChunkReuse:
         if old_page is None:
             return None
         rules = self.reuser.rules_for(page)
+        if self.reuser.same_input is not None:
+            if not self.reuser.same_input(old_page, page, rules.ignore_selectors):
+                return None
+            logger.info(
+                "%s line %d: the analyser's input is unchanged since %s line %d: answer reused",
+                self.chunk.uri, line, previous_chunk.uri, previous.line,
+            )  # fmt: skip
+            return reused_result_fields(stored)
         current, before = self.reuser.capture(page), self.reuser.capture(old_page)
         # one diff at a time: a 1280 x 15,000 px pair takes ~110 MB (bench/RESULTS.md), and
         # the pages in flight must not multiply that inside a 1 GB Lambda

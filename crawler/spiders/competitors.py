@@ -26,7 +26,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 from w3lib.url import canonicalize_url
 
-from crawler.crash_retry import attempts, interrupted_crash
+from crawler.crash_retry import RECORDED_META, attempts, interrupted_crash
 from crawler.exceptions import ShuttingDownError
 from crawler.items import PageItem
 from crawler.politeness.robots import RobotsDisallowedError
@@ -228,6 +228,8 @@ class CompetitorsSpider(scrapy.Spider):
         assert exc is not None
         tries = attempts(request)
         if isinstance(exc, ShuttingDownError):
+            if request.meta.get(RECORDED_META):
+                return  # a crash retry the stop recorded already (crawler/crash_retry.py)
             interrupted = interrupted_crash(request)
             if interrupted is None:  # never requested from the site: no page to record
                 self.crawler.stats.inc_value("rivalscope/pages/not_crawled")

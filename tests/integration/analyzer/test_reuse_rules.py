@@ -108,3 +108,33 @@ def test_a_bot_wall_is_never_the_previous_capture(
     acme = changes["https://acme.example/"]
     assert acme["previous"]["run"] == RUNS[0]  # not the run whose capture was a wall
     assert acme["status"] == "unchanged"
+
+
+@pytest.mark.parametrize(
+    ("second_body", "reused"),
+    [
+        (lambda body: body, True),  # only the ignored promo rotated
+        # a fact the offline analyser reads from the HTML, not the text: a new social link
+        (lambda body: body.replace("</main>", '<a href="https://x.com/acme">x</a></main>'), False),
+    ],
+    ids=["promo-only", "new-social-link"],
+)
+def test_the_offline_analyser_reuses_its_answer_when_only_an_ignored_element_changed(
+    s3: S3Client, bucket: str, gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch,
+    second_body: Any, reused: bool,
+) -> None:  # fmt: skip
+    """``make run`` with no key: the promo's word count must not make an unchanged page
+    "changed" (the demo's acme-app), but a fact only the HTML shows still counts."""
+    monkeypatch.setenv("ANALYZER", "extract")
+    rules = {"ignore_text": [], "ignore_selectors": [".promo"]}
+    _analyse_run(s3, bucket, RUNS[0], _with_ad(RUNS[0], 20, rules))
+    second = _with_ad(RUNS[1], 5, rules)
+    body = second[ACME - 1]["body"].replace("off everything", "off everything, today only")
+    second[ACME - 1]["body"] = second_body(body)  # the promo: a word count of its own
+    _analyse_run(s3, bucket, RUNS[1], second)
+    assert gemini.calls == 0
+    before, after = _results_of(s3, bucket, RUNS[0]), _results_of(s3, bucket, RUNS[1])
+    assert after[ACME]["model"] == before[ACME]["model"] == "extract-v2"
+    assert (after[ACME]["reused_from"] is not None) is reused
+    assert (after[ACME]["analysis"] == before[ACME]["analysis"]) is reused
+    assert all(after[line]["reused_from"] is not None for line in (1, 2))  # unchanged pages

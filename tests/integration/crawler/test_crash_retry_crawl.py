@@ -263,3 +263,60 @@ def test_sigterm_while_a_retry_waits_its_turn_loses_nothing(
     assert record["error"]["type"] == "browser_crash"
     assert "not tried again: the crawl was stopping" in record["error"]["message"]
     assert crawl_site.paths().count("/crash-once") == 1  # the retry never reached the site
+
+
+def test_sigterm_while_a_retry_waits_in_the_scheduler_records_it_failed_once(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    """One request at a time: the crash's retry (a lower priority) waits in the scheduler while
+    the next page loads slowly; the stop comes then. The engine never reads the scheduler again,
+    yet the page the site saw is stored failed with its crash, and the slow one complete."""
+    killer = BrowserKiller(times=1)
+    crawl_site.route("/crash-once", killer)
+
+    def slow(_handler: _Handler) -> tuple[int, dict[str, str], bytes]:
+        time.sleep(6)
+        return 200, {"Content-Type": "text/html"}, PAGE
+
+    crawl_site.route("/slow", slow)
+    urls = [crawl_site.url("/crash-once"), crawl_site.url("/slow")]
+    process = crawl.start(
+        "urls=" + " ".join(urls),
+        **RENDER,
+        CONCURRENT_REQUESTS=1,
+        DOWNLOAD_DELAY=0,
+        RIVALSCOPE_STOP_GRACE=30,
+    )
+    killer.crawl_pid = process.pid
+    lines: list[str] = []
+
+    def read(stream: Any) -> None:
+        lines.extend(stream)
+
+    assert process.stdout is not None
+    reader = threading.Thread(target=read, args=(process.stdout,), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while "/slow" not in crawl_site.paths():  # the retry is scheduled, the slow page loading
+        assert process.poll() is None, "".join(lines)
+        assert time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    reader.join(10)
+    process.stdout.close()
+    log = "".join(lines)
+
+    assert "Stopping (SIGTERM)" in log
+    records = {r["url"]: r for r in stored_records(s3, bucket)}
+    assert sorted(records) == sorted(urls), log  # each once
+    crashed = records[crawl_site.url("/crash-once")]
+    assert crashed["error"]["type"] == "browser_crash"
+    assert "not tried again: the crawl was stopping" in crashed["error"]["message"]
+    assert records[crawl_site.url("/slow")]["error"] is None
+    assert crawl_site.paths().count("/crash-once") == 1  # the retry never reached the site
+    assert _stat_value(log, "selenium/crash_retry/recorded_at_stop") == 1

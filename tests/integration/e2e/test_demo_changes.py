@@ -45,14 +45,17 @@ class Run:
 
 
 class MakeRun:
-    def __init__(self, tmp: Path, gemini: GeminiServer) -> None:
+    def __init__(self, tmp: Path, gemini: GeminiServer, *, with_key: bool = True) -> None:
         self.data, self.out, self.gemini = tmp / "data", tmp / "out", gemini
+        self.with_key = with_key  # False: a new user's `make run`, the offline analyser
 
     def __call__(self, demo_change: str = "") -> Run:
         env = {**os.environ, "GEMINI_API_KEY": "test-key", "SE_OFFLINE": "true",
                "GOOGLE_GEMINI_BASE_URL": self.gemini.base_url}  # fmt: skip
         for name in ("ANALYZER", "AWS_ENDPOINT_URL", "PAGES_BUCKET", "CHANGE_RULES"):
             env.pop(name, None)  # the local stack sets its own
+        if not self.with_key:
+            env.pop("GEMINI_API_KEY")
         before = len(self.gemini.requests)
         command = [sys.executable, "-m", "rivalscope_local.run", "--data-dir", str(self.data),
                    "--out", str(self.out)]  # fmt: skip
@@ -142,3 +145,27 @@ def test_demo_change_shows_exactly_the_intended_changes(runs: list[Run]) -> None
     assert 0 < visual["changed_fraction"] < 0.01  # a 13,000 px page shifted by a banner
     assert sum(h for _x, _y, _w, h in visual["regions"]) < 100
     assert all(y < 100 for _x, y, _w, _h in visual["regions"])
+
+
+@pytest.fixture(scope="module")
+def offline_runs(
+    tmp_path_factory: pytest.TempPathFactory, gemini_server: GeminiServer
+) -> list[Run]:
+    make_run = MakeRun(tmp_path_factory.mktemp("demo-offline"), gemini_server, with_key=False)
+    return [make_run(), make_run("1")]
+
+
+def test_without_a_key_demo_change_shows_the_four_edits_and_no_rotating_promo(
+    offline_runs: list[Run],
+) -> None:
+    """acme-app's ``.promo`` rotates on every visit and is ignored by the watch list: the
+    offline analyser's word count of it must not make that page "changed"."""
+    first, second = offline_runs
+    assert first.returncode == 0, first.stdout
+    assert second.returncode == 0, second.stdout
+    assert first.calls == second.calls == 0
+    changed = {path for path, status in second.status().items() if status == "changed"}
+    assert changed == {"acme/pricing.html", "northwind/pricing.html", "acme/", "northwind/"}
+    assert second.status()["acme-app/"] == "unchanged"
+    assert second.changes["acme-app/"]["answer"] is None
+    assert "changes: 4 changed, 4 unchanged" in second.stdout
