@@ -57,8 +57,10 @@ SELENIUM_WINDOW_HEIGHT = 900
 # 32.1 on an image page: `python -m tests.integration.crawler.browser.screenshot_bench
 # --repeat 3`, bench/RESULTS.md "Screenshot format"). "auto" stores text pages as palette PNGs in
 # 0.3-0.6x the bytes of Chrome's default PNG (JPEG: 1.3x) and photo pages as JPEG, re-encoded off
-# the browsers' threads, but costs the crawler ~0.15 CPU s a page and so pages/min on 2 cores:
-# opt-in (bench/RESULTS.md "Render cost (issue #16)", "Screenshot bytes").
+# the browsers' threads by a nice-19 SCHED_IDLE process; pages/min holds (1.01x), but on a busy
+# machine half the text pages fall back to JPEG, and it costs ~0.1 CPU s a page and ~100 MB of
+# peak: opt-in (bench/RESULTS.md "Render cost (issue #16)", "Re-encoding off the crawler's
+# process").
 SELENIUM_SCREENSHOT_FORMAT = "jpeg"
 SELENIUM_SCREENSHOT_QUALITY = 80
 SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000

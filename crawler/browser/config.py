@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 # "auto": Chrome's fast PNG in the browser thread, re-encoded per page off it, as a palette PNG
-# for flat (text) pages or JPEG for photo pages (crawler/screenshot_pipeline.py).
+# for flat (text) pages or JPEG for photo pages (crawler/browser/encoder.py).
 ScreenshotFormat = Literal["png", "jpeg", "webp", "auto"]
 SCREENSHOT_FORMATS: tuple[ScreenshotFormat, ...] = ("png", "jpeg", "webp", "auto")
 # SELENIUM_SCROLL_LAZY: scroll through every page ("always", the setting true), none ("never",
