@@ -57,8 +57,10 @@ SELENIUM_WINDOW_HEIGHT = 900
 # 32.1 on an image page: `python -m tests.integration.crawler.browser.screenshot_bench
 # --repeat 3`, bench/RESULTS.md "Screenshot format"). "auto" stores text pages as palette PNGs in
 # 0.3-0.6x the bytes of Chrome's default PNG (JPEG: 1.3x) and photo pages as JPEG, re-encoded off
-# the browsers' threads, but costs the crawler ~0.15 CPU s a page and so pages/min on 2 cores:
-# opt-in (bench/RESULTS.md "Render cost (issue #16)", "Screenshot bytes").
+# the browsers' threads by a nice-19 SCHED_IDLE process; pages/min holds (1.01x), but on a busy
+# machine half the text pages fall back to JPEG, and it costs ~0.1 CPU s a page and ~100 MB of
+# peak: opt-in (bench/RESULTS.md "Render cost (issue #16)", "Re-encoding off the crawler's
+# process").
 SELENIUM_SCREENSHOT_FORMAT = "jpeg"
 SELENIUM_SCREENSHOT_QUALITY = 80
 SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
@@ -67,6 +69,12 @@ SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
 # Opt-in: 4000 cut the crawl benchmark's peak PSS 0.84x for 0.82x pages/min, 6000 kept the
 # pages/min (1.03x) but not the memory (0.99x) (bench/RESULTS.md "Turns for tall captures").
 SELENIUM_TALL_CAPTURE_HEIGHT = 0
+# Full-page captures run at once only while their heights add up to at most this many px (a
+# capture alone always runs): two medium pages capture together, two tall ones take turns.
+# 10000 cut the crawl benchmark's peak PSS 0.87x (median of 6 rounds 584 vs 671 MB, lower in
+# every round) at 1.00x pages/min (bench/RESULTS.md "A height budget for captures"). A
+# SELENIUM_TALL_CAPTURE_HEIGHT above 0 replaces it. 0: off.
+SELENIUM_CAPTURE_HEIGHT_BUDGET = 10000
 SELENIUM_RECYCLE_AFTER = 200
 SELENIUM_HIDE_CONSENT = True
 # Scroll through a page before the snapshot so lazy content loads: True (every page), False, or

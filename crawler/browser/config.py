@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 # "auto": Chrome's fast PNG in the browser thread, re-encoded per page off it, as a palette PNG
-# for flat (text) pages or JPEG for photo pages (crawler/screenshot_pipeline.py).
+# for flat (text) pages or JPEG for photo pages (crawler/browser/encoder.py).
 ScreenshotFormat = Literal["png", "jpeg", "webp", "auto"]
 SCREENSHOT_FORMATS: tuple[ScreenshotFormat, ...] = ("png", "jpeg", "webp", "auto")
 # SELENIUM_SCROLL_LAZY: scroll through every page ("always", the setting true), none ("never",
@@ -39,6 +39,7 @@ class SeleniumConfig:
     screenshot_quality: int
     max_screenshot_height: int
     tall_capture_height: int
+    capture_height_budget: int
     recycle_after: int
     hide_consent: bool
     scroll_lazy: ScrollLazy
@@ -66,6 +67,7 @@ class SeleniumConfig:
             screenshot_quality=read_screenshot_quality(settings),
             max_screenshot_height=_at_least(settings, "SELENIUM_MAX_SCREENSHOT_HEIGHT", 1),
             tall_capture_height=_at_least(settings, "SELENIUM_TALL_CAPTURE_HEIGHT", 0),
+            capture_height_budget=_at_least(settings, "SELENIUM_CAPTURE_HEIGHT_BUDGET", 0),
             recycle_after=_at_least(settings, "SELENIUM_RECYCLE_AFTER", 1),
             hide_consent=settings.getbool("SELENIUM_HIDE_CONSENT"),
             scroll_lazy=read_scroll_lazy(settings),

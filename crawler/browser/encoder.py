@@ -3,81 +3,108 @@
 (``crawler/browser/reencode.py`` decides from the capture).
 
 The browser never waits for it: the browser thread only captures Chrome's fast PNG and takes
-its next page while the capture is re-encoded here, in a thread pool of its own with
-``ENCODE_THREADS`` thread(s), at normal priority (at nice 10 it starved on a loaded machine and
-the backlog held the browsers back: 0.51x main's pages/min against 0.70x; bench/RESULTS.md).
-Memory stays flat: a page takes one of ``backlog`` tokens before it is rendered and gives it
-back once its screenshot is encoded, so when the encoder falls behind (a busy machine) the
-browsers wait for it instead of piling up captures, and at most ``ENCODE_THREADS`` decoded
-captures (~4 bytes a pixel) exist at a time.
+its next page while the capture is re-encoded by a process of its own at nice 19
+(``crawler/browser/encode_process.py``, ``encode_worker.py``), fed by one thread here that only
+passes the capture's base64 text through a pipe. In the crawler's own threads the re-encode held
+the GIL and cost ~12 % of the pages/min on 2 cores; at nice 10 in a thread it starved the
+browsers instead (bench/RESULTS.md "Screenshot bytes", "Re-encoding at less CPU").
+Memory stays flat and the browsers never wait for it: a page takes one of ``backlog`` places
+once a browser has it and gives it back once its screenshot is encoded; a page that finds none
+free (the process is behind: no idle CPU) is captured as Chrome's JPEG and stored as is, as with
+``SELENIUM_SCREENSHOT_FORMAT=jpeg``.
 Nothing is lost: the download handler hands a page to Scrapy only once it is encoded, so every
 stored chunk, and the last one flushed at a SIGTERM's stop (which waits for pages in flight),
-holds encoded pages; an encode that fails keeps the captured PNG as it was.
+holds encoded pages; an encode that fails, or a process that died, keeps the captured PNG.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import DeferredSemaphore
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
+
+from crawler.browser.encode_process import EncodeProcess
 
 if TYPE_CHECKING:
     from rivalscope_core.records import Screenshot
 
 logger = logging.getLogger(__name__)
 
-# One: the encodes of two browsers' pages keep up (~0.1-0.2 CPU s a page against ~1 s of
-# rendering), and a second thread would only compete with Chromium for the cores.
+# One: it only waits on the one re-encoding process, which takes a capture at a time.
 ENCODE_THREADS = 1
 
 
 class ScreenshotEncoder:
-    def __init__(self, quality: int, backlog: int) -> None:
+    def __init__(self, quality: int, backlog: int, wait: float) -> None:
         self._quality = quality
-        self._tokens = DeferredSemaphore(backlog)
+        self._backlog = backlog
+        self._wait = wait
+        self._reserved = 0
+        self._lock = threading.Lock()
         self._pool = ThreadPool(minthreads=0, maxthreads=ENCODE_THREADS, name="screenshot-encode")
         self._pool.start()
+        self._process = EncodeProcess()
+        self._process.start()
 
-    async def acquire(self) -> None:
-        """Wait for room in the backlog; call before rendering a page, ``release`` after."""
-        await maybe_deferred_to_future(self._tokens.acquire())
+    def reserve(self) -> bool:
+        """Room for one more page's capture in the backlog, taken if there is some; never
+        waits. Called from a browser's thread once it has the page (a page still waiting for
+        a browser holds nothing); ``encode`` gives it back (``release``: a page not encoded)."""
+        with self._lock:
+            if self._reserved >= self._backlog:
+                return False
+            self._reserved += 1
+            return True
 
     def release(self) -> None:
-        self._tokens.release()
+        with self._lock:
+            self._reserved -= 1
 
     async def encode(self, shot: Screenshot, url: str) -> tuple[Screenshot, str]:
         """The screenshot as stored, and its outcome for the stats: ``stored_as/png``,
-        ``stored_as/jpeg`` or ``reencode_failed``."""
+        ``stored_as/jpeg``, ``reencode_failed`` or ``encode_timed_out``; gives back the page's
+        place in the backlog once the process is done with it. A page waits for it at most
+        ``wait`` seconds (the process may get no CPU at all on a machine busy with other
+        work); then its capture is stored as taken (Chrome's fast PNG: on a text page about
+        the bytes of its JPEG) and the place stays taken until the process has finished."""
+        if shot.format == "jpeg":  # a photo page: stored as Chrome made it, no need to queue
+            self.release()
+            return shot, "stored_as/jpeg"
         from twisted.internet import reactor  # the installed one, never a default
 
-        result: tuple[Screenshot, str] = await maybe_deferred_to_future(
-            deferToThreadPool(reactor, self._pool, self.stored_screenshot, shot, url)
-        )
+        def timed_out(_result: object, _timeout: float) -> tuple[Screenshot, str]:
+            logger.warning("Kept the captured PNG of %s: not re-encoded in %g s", url, self._wait)
+            return shot, "encode_timed_out"
+
+        encoded = deferToThreadPool(reactor, self._pool, self._encode_and_release, shot, url)
+        encoded.addTimeout(self._wait, reactor, onTimeoutCancel=timed_out)
+        result: tuple[Screenshot, str] = await maybe_deferred_to_future(encoded)
         return result
+
+    def _encode_and_release(self, shot: Screenshot, url: str) -> tuple[Screenshot, str]:
+        try:
+            return self.stored_screenshot(shot, url)
+        finally:
+            self.release()
 
     def stored_screenshot(self, shot: Screenshot, url: str) -> tuple[Screenshot, str]:
         """Blocking: the re-encoded screenshot, or the original on any failure. A JPEG capture
         (a photo page, ``crawler/browser/screenshot.py``) is stored as Chrome made it."""
         if shot.format == "jpeg":
             return shot, "stored_as/jpeg"
-        # Here, not at the top: numpy, libspng and ISA-L (88 ms and several MB) are loaded only
-        # by the crawls that re-encode, not by every crawl that imports the handler.
-        from crawler.browser.reencode import reencode
-
         try:
-            fmt, data = reencode(base64.b64decode(shot.data), self._quality)
+            fmt, data = self._process.reencode(shot.data, self._quality)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the capture, never the page
             logger.warning("Kept the captured PNG of %s: re-encoding failed: %r", url, exc)
             return shot, "reencode_failed"
-        stored = dataclasses.replace(shot, format=fmt, data=base64.b64encode(data).decode("ascii"))
-        return stored, f"stored_as/{fmt}"
+        return dataclasses.replace(shot, format=fmt, data=data), f"stored_as/{fmt}"
 
     def stop(self) -> None:
         """Called once no page is in flight: no encode is pending."""
         self._pool.stop()
+        self._process.stop()

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
     from selenium.webdriver.chrome.webdriver import WebDriver
 
-    from crawler.browser.config import SeleniumConfig
+    from crawler.browser.config import ScreenshotFormat, SeleniumConfig
     from crawler.browser.session import BrowserSession
     from crawler.politeness.site_pacing import Arrival
     from rivalscope_core.records import Screenshot
@@ -100,9 +100,11 @@ class RenderOptions:
     ``ignore_selectors``: the elements whose boxes are measured before the screenshot (request
     meta ``selenium_ignore_selectors``), ``capture_turn``: entered around the browser's
     full-page capture with its height (``capture_turns.TallCaptureTurns.turn``: tall captures
-    one at a time in a pool)."""
+    one at a time in a pool), ``screenshot_format``: this page's format in place of
+    ``SELENIUM_SCREENSHOT_FORMAT`` (``jpeg`` when ``auto``'s encoder is behind)."""
 
     screenshot: bool = True
+    screenshot_format: ScreenshotFormat | None = None
     ignore_selectors: tuple[str, ...] = ()
     blocked_reason: Callable[[str], str | None] = _never_blocked
     navigation: Callable[[], AbstractContextManager[Arrival]] = unpaced
@@ -260,7 +262,7 @@ def _settle_and_capture(
             )
         screenshot = full_page(
             driver,
-            config.screenshot_format,
+            options.screenshot_format or config.screenshot_format,
             config.screenshot_quality,
             config.max_screenshot_height,
             options.capture_turn,

@@ -43,6 +43,12 @@ PALETTE_COLOURS = 256
 # ISA-L's deflate level of the palette PNG (0-3): 1 is as small as 2 and 3 on the benchmark's
 # captures at 0.4x of level 3's time; 0 is 17 % larger for no saving (bench/RESULTS.md).
 PNG_LEVEL = 1
+# Rows mapped to the palette and deflated at a time: the decoded capture (3 bytes a pixel) is
+# then the only page-sized buffer, where the whole page mapped at once also held Pillow's RGB
+# copy (4 bytes a pixel), the indexed image and the filtered rows: 64 vs ~40 MB on a 7,980 px
+# capture, a transient that adds to the crawl's peak (bench/RESULTS.md "Re-encoding off the
+# crawler's process"). Same pixels, same bytes within a few hundred.
+STRIP_ROWS = 512
 # JPEG's largest side; taller photo pages stay PNG (palette).
 _JPEG_MAX_SIDE = 65500
 
@@ -81,22 +87,43 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
 
+def _png(width: int, height: int, palette: bytes, idat: bytes) -> bytes:
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)  # 8-bit palette, no interlace
+    return b"".join(
+        (
+            _PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"PLTE", palette),
+            _chunk(b"IDAT", idat),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
 def palette_png(indexed: Image.Image, level: int = PNG_LEVEL) -> bytes:
     """``indexed`` (mode ``P``) as a PNG: every row unfiltered (filter byte 0, as Pillow writes
     palette images), deflated by ISA-L at ``level``."""
     width, height = indexed.size
     rows = np.zeros((height, width + 1), dtype=np.uint8)
     rows[:, 1:] = np.asarray(indexed)
-    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)  # 8-bit palette, no interlace
-    return b"".join(
-        (
-            _PNG_SIGNATURE,
-            _chunk(b"IHDR", header),
-            _chunk(b"PLTE", bytes(indexed.getpalette() or [0, 0, 0])),
-            _chunk(b"IDAT", isal_zlib.compress(rows, level)),
-            _chunk(b"IEND", b""),
-        )
-    )
+    palette = bytes(indexed.getpalette() or [0, 0, 0])
+    return _png(width, height, palette, isal_zlib.compress(rows, level))
+
+
+def mapped_palette_png(pixels: np.ndarray, palette: Image.Image, level: int = PNG_LEVEL) -> bytes:
+    """``pixels`` mapped to ``palette`` (mode ``P``, no dithering) as ``palette_png`` writes it,
+    ``STRIP_ROWS`` rows at a time into one deflate stream."""
+    height, width = pixels.shape[:2]
+    compressor = isal_zlib.compressobj(level)
+    rows = np.zeros((min(STRIP_ROWS, height), width + 1), dtype=np.uint8)
+    idat = []
+    for top in range(0, height, STRIP_ROWS):
+        strip = Image.fromarray(pixels[top : top + STRIP_ROWS])
+        count = strip.height
+        rows[:count, 1:] = np.asarray(strip.quantize(palette=palette, dither=Image.Dither.NONE))
+        idat.append(compressor.compress(rows[:count]))
+    idat.append(compressor.flush())
+    return _png(width, height, bytes(palette.getpalette() or [0, 0, 0]), b"".join(idat))
 
 
 def reencode(data: bytes, quality: int) -> tuple[StoredFormat, bytes]:
@@ -105,10 +132,9 @@ def reencode(data: bytes, quality: int) -> tuple[StoredFormat, bytes]:
     original."""
     pixels = decode(data)
     sample = _sample(pixels)
-    fmt = choose_format(sample)
-    image = Image.fromarray(pixels)
-    del pixels  # Pillow holds its own copy: one decoded capture at a time, not two
-    if fmt == "jpeg" and image.height <= _JPEG_MAX_SIDE:
+    if choose_format(sample) == "jpeg" and pixels.shape[0] <= _JPEG_MAX_SIDE:
+        image = Image.fromarray(pixels)
+        del pixels  # Pillow holds its own copy: one decoded capture at a time, not two
         out = io.BytesIO()
         image.save(out, "JPEG", quality=quality)
         return "jpeg", out.getvalue()
@@ -117,4 +143,4 @@ def reencode(data: bytes, quality: int) -> tuple[StoredFormat, bytes]:
     palette = sample.quantize(
         PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
     )
-    return "png", palette_png(image.quantize(palette=palette, dither=Image.Dither.NONE))
+    return "png", mapped_palette_png(pixels, palette)

@@ -32,7 +32,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
-from crawler.browser.capture_turns import TallCaptureTurns
+from crawler.browser.capture_turns import CaptureHeightBudget, TallCaptureTurns
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.encoder import ScreenshotEncoder
 from crawler.browser.page import RenderedPage, RenderOptions, render_page
@@ -80,12 +80,21 @@ class _RenderService:
         # SELENIUM_SCREENSHOT_FORMAT=auto: captures re-encoded off the browsers' threads, each
         # browser at most one page ahead of the encoder (crawler/browser/encoder.py).
         self.encoder = (
-            ScreenshotEncoder(config.screenshot_quality, backlog=2 * config.pool_size)
+            ScreenshotEncoder(
+                config.screenshot_quality,
+                backlog=2 * config.pool_size,
+                wait=config.page_load_timeout,
+            )
             if config.screenshot_format == "auto"
             else None
         )
         # Tall captures one at a time; a turn is waited for at most a page-load timeout.
-        self.captures = TallCaptureTurns(config.tall_capture_height, config.page_load_timeout)
+        # Or, by default, captures run together while their heights fit in a budget.
+        self.captures: TallCaptureTurns | CaptureHeightBudget = (
+            TallCaptureTurns(config.tall_capture_height, config.page_load_timeout)
+            if config.tall_capture_height
+            else CaptureHeightBudget(config.capture_height_budget, config.page_load_timeout)
+        )
         self.pacer = SitePacer()
         self.users = 0
 
@@ -169,18 +178,31 @@ class SeleniumDownloadHandler:
             capture_turn=self._service.captures.turn,
         )
 
+        encoder = self._service.encoder if options.screenshot else None
+        reserved = False
+
         def job(session: BrowserSession) -> RenderedPage:
-            return render_page(session, request.url, config, options, leave=False)
+            nonlocal reserved
+            page_options = options
+            if encoder is not None:
+                reserved = encoder.reserve()
+                if not reserved:
+                    # The encoder is behind (no idle CPU for it): this page is Chrome's JPEG, as
+                    # with SELENIUM_SCREENSHOT_FORMAT=jpeg, rather than a browser waiting for it.
+                    page_options = dataclasses.replace(options, screenshot_format="jpeg")
+            return render_page(session, request.url, config, page_options, leave=False)
 
         timeout = float(request.meta.get("download_timeout") or config.download_timeout)
-        encoder = self._service.encoder if options.screenshot else None
-        if encoder is not None:
-            await encoder.acquire()
         try:
-            page = await self._render(job, timeout, request.url, encoder)
-        finally:
-            if encoder is not None:
+            page = await self._render(job, timeout, request.url)
+        except BaseException:
+            if reserved and encoder is not None:
                 encoder.release()
+            raise
+        if reserved and encoder is not None:
+            page = await self._encoded(page, encoder, request.url)
+        elif encoder is not None:
+            self._inc("screenshot/encoder_busy")
         if page.screenshot is not None and page.screenshot.truncated:
             self._inc("selenium/screenshot_truncated")
         if page.scrolled is not None:
@@ -206,25 +228,28 @@ class SeleniumDownloadHandler:
         )
 
     async def _render(
-        self,
-        job: Callable[[BrowserSession], RenderedPage],
-        timeout: float,
-        url: str,
-        encoder: ScreenshotEncoder | None,
+        self, job: Callable[[BrowserSession], RenderedPage], timeout: float, url: str
     ) -> RenderedPage:
-        """The rendered page, its screenshot re-encoded when ``encoder`` is given."""
         try:
             page = await self.pool.run(job, timeout=timeout, label=url)
         except RenderError as exc:
             self._inc(f"selenium/render_errors/{exc.error_type}")
             raise
         self._inc("selenium/pages_rendered")
-        if encoder is not None and page.screenshot is not None:
-            self._inc(f"screenshot/captured_as/{page.screenshot.format}")
-            shot, outcome = await encoder.encode(page.screenshot, url)
-            self._inc(f"screenshot/{outcome}")
-            page = dataclasses.replace(page, screenshot=shot)
         return page
+
+    async def _encoded(
+        self, page: RenderedPage, encoder: ScreenshotEncoder, url: str
+    ) -> RenderedPage:
+        """The page with its screenshot as ``SELENIUM_SCREENSHOT_FORMAT=auto`` stores it; gives
+        back the page's place in the encoder's backlog."""
+        if page.screenshot is None:
+            encoder.release()
+            return page
+        self._inc(f"screenshot/captured_as/{page.screenshot.format}")
+        shot, outcome = await encoder.encode(page.screenshot, url)
+        self._inc(f"screenshot/{outcome}")
+        return dataclasses.replace(page, screenshot=shot)
 
     def _slot_floor(self, request: Request) -> tuple[str, float]:
         """The request's downloader slot and the least gap its site must see between our page

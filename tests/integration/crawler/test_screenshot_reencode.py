@@ -13,6 +13,7 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any
 
+import psutil
 import pytest
 from PIL import Image
 
@@ -143,6 +144,10 @@ def test_sigterm_mid_crawl_stores_every_scraped_page_re_encoded(
     ):
         time.sleep(0.05)
     assert process.poll() is None, "the crawl ended before it could be stopped"
+    # What a stop of the whole process group (Ctrl-C, a container's stop) does too: the
+    # re-encoding process is told as well, and must still finish the pages in flight.
+    for worker in _encode_workers(process.pid):
+        worker.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=150)
     log = log_file.read_text("utf-8")
@@ -153,6 +158,72 @@ def test_sigterm_mid_crawl_stores_every_scraped_page_re_encoded(
     assert len(scraped) >= 2, log[-3000:]
     assert len(scraped) < PAGES, "the stop came too late to test anything"
     assert sorted(r["url"] for r in records) == sorted(scraped)  # every page, once
-    for record in records:  # each one re-encoded before it was stored
-        image = _shot_image(record["screenshot"])
-        assert (record["screenshot"]["format"], image.mode) == ("png", "P"), record["url"]
+    stored = [(r["screenshot"]["format"], _shot_image(r["screenshot"]).mode) for r in records]
+    # each one re-encoded before it was stored (or, had the encoder been behind, captured as
+    # Chrome's JPEG): never Chrome's fast PNG as captured
+    assert set(stored) <= {("png", "P"), ("jpeg", "RGB")}, stored
+    assert ("png", "P") in stored
+    assert "reencode_failed" not in log
+
+
+def _encode_workers(crawl_pid: int) -> list[psutil.Process]:
+    """The crawl's re-encoding process (``crawler/browser/encode_worker.py``), once started."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        workers = [
+            child
+            for child in psutil.Process(crawl_pid).children(recursive=True)
+            if "crawler.browser.encode_worker" in " ".join(child.cmdline())
+        ]
+        if workers:
+            return workers
+        time.sleep(0.05)
+    raise AssertionError("no re-encoding process started")
+
+
+STALLED_PAGES = 6
+
+
+def test_a_stalled_encoder_holds_no_browser_back_and_loses_no_page(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str, tmp_path: Path
+) -> None:
+    """The encoder getting no CPU at all (here: stopped) is the busiest machine's extreme: the
+    pages that took its backlog's two places wait for it, every later one is captured as
+    Chrome's JPEG and stored at once, and the waiting ones are stored re-encoded when it runs
+    again."""
+    crawl_site.route("/text", answer(_TEXT.format(title="text").encode()))
+    log_file = tmp_path / "crawl.log"
+    process = crawl.start(
+        "urls=" + " ".join(crawl_site.url(f"/text?n={n}") for n in range(STALLED_PAGES)),
+        SELENIUM_SCREENSHOT_FORMAT="auto",
+        SELENIUM_POOL_SIZE=1,
+        CONCURRENT_REQUESTS_PER_DOMAIN=STALLED_PAGES,
+        LOG_LEVEL="DEBUG",
+        LOG_FILE=str(log_file),
+        **RENDERED,
+    )
+    (worker,) = _encode_workers(process.pid)
+    worker.suspend()
+    try:
+        deadline = time.monotonic() + 120
+        while (
+            len(SCRAPED.findall(log_file.read_text("utf-8") if log_file.exists() else ""))
+            < STALLED_PAGES - 2
+            and process.poll() is None
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        assert process.poll() is None, "the crawl ended with its encoder stopped"
+    finally:
+        worker.resume()
+    process.communicate(timeout=120)
+    log = log_file.read_text("utf-8")
+
+    assert process.returncode == 0, log[-3000:]
+    records = stored_records(s3, bucket)
+    assert len(records) == STALLED_PAGES
+    stored = sorted(
+        (r["screenshot"]["format"], _shot_image(r["screenshot"]).mode) for r in records
+    )
+    assert stored == [("jpeg", "RGB")] * (STALLED_PAGES - 2) + [("png", "P")] * 2
+    assert f"'screenshot/encoder_busy': {STALLED_PAGES - 2}" in log

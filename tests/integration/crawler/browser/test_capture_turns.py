@@ -99,3 +99,31 @@ def test_two_browsers_never_capture_tall_pages_at_once(
         if a[2] >= TALL and b[2] >= TALL and a[0] < b[1] and b[0] < a[1]
     ]
     assert overlaps == []
+
+
+BUDGET = 10000
+
+
+def test_two_browsers_capture_together_only_within_the_height_budget(
+    harness_factory: Any, site: SiteServer, tmp_path: Path
+):
+    """The default: no two captures at once whose heights add up past the budget; every page
+    is still captured whole."""
+    settings = harness_settings(
+        site,
+        SELENIUM_POOL_SIZE=2,
+        SELENIUM_DRIVER_PATH=str(_logging_driver(tmp_path)),
+        SELENIUM_CAPTURE_HEIGHT_BUDGET=BUDGET,
+    )
+    harness = harness_factory(settings)
+    heights = [8000, 6000, 2000, 8000, 3000, 1000, 7000, 8000, 3000, 6000, 2000, 2000]
+    urls = [site.url(f"/render/bands.html?height={h}&n={n}") for n, h in enumerate(heights)]
+    replies = harness.render_many(urls)
+    assert all(reply["ok"] for reply in replies), replies
+    assert sorted(r["page"]["screenshot"]["height"] for r in replies) == sorted(heights)
+    assert harness.close() == 0
+
+    first, second = (_captures(log) for log in sorted(tmp_path.glob("driver-*.log")))
+    assert sorted(h for *_, h in first + second) == sorted(heights)
+    together = [(a, b) for a in first for b in second if a[0] < b[1] and b[0] < a[1]]
+    assert [(a, b) for a, b in together if a[2] + b[2] > BUDGET] == []

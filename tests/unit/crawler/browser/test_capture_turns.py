@@ -8,14 +8,16 @@ import threading
 
 import pytest
 
-from crawler.browser.capture_turns import TallCaptureTurns
+from crawler.browser.capture_turns import CaptureHeightBudget, TallCaptureTurns
 
 # How long the first capture stays inside waiting for the second to come in: only reached
 # when the second is (rightly) kept out, never a measured duration.
 _HOLD = 2.0
 
 
-def _second_while_first_inside(turns: TallCaptureTurns, first: int, second: int) -> bool:
+def _second_while_first_inside(
+    turns: TallCaptureTurns | CaptureHeightBudget, first: int, second: int
+) -> bool:
     """Whether a capture of ``second`` px got in while one of ``first`` px was inside."""
     first_inside = threading.Event()
     second_in = threading.Event()
@@ -75,3 +77,24 @@ def test_a_turn_is_given_back_when_the_capture_fails():
         raise OSError("chromedriver gone")
     with turns.turn(8500) as had_turn:
         assert had_turn
+
+
+def test_captures_within_the_height_budget_run_together():
+    budget = CaptureHeightBudget(budget=10000, wait=30)
+    assert _second_while_first_inside(budget, 5000, 5000)
+
+
+def test_a_capture_past_the_height_budget_waits():
+    budget = CaptureHeightBudget(budget=10000, wait=30)
+    assert not _second_while_first_inside(budget, 6000, 5000)
+
+
+def test_a_capture_taller_than_the_budget_runs_alone():
+    budget = CaptureHeightBudget(budget=10000, wait=30)
+    with budget.turn(20000) as given:
+        assert given
+
+
+def test_zero_budget_turns_it_off():
+    budget = CaptureHeightBudget(budget=0, wait=30)
+    assert _second_while_first_inside(budget, 9000, 9000)
