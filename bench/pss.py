@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
@@ -29,18 +30,34 @@ class Sample:
     by_kind: dict[str, int]
 
 
+#: Kinds final at first sight; any other name is looked at again (a launcher exec-ing Chromium)
+KNOWN_KINDS = frozenset({"python", "chromedriver", "node"})
+
+
 def process_kind(process: psutil.Process) -> str:
     """``python``, ``chromedriver``, ``node`` or ``chromium:<type>`` (browser, renderer, gpu,
     utility, zygote): where a tree's memory goes."""
     name = process.name()
-    # Chromium starts some children as ``/proc/self/exe --type=…`` (named ``exe``).
-    if ("chrom" in name and name != "chromedriver") or name == "exe":
+    if name == "chromedriver":
+        return name
+    # Chromium starts some children as ``/proc/self/exe --type=…`` (named ``exe``), and some
+    # runs showed a browser process under a hex name of 15 characters: the binary the process
+    # runs, and its ``--type=``, tell what it is whatever its name.
+    if "chrom" in name or name == "exe" or _runs_chromium(process):
         kind = next(
             (arg.split("=", 1)[1] for arg in process.cmdline() if arg.startswith("--type=")),
             "browser",
         )
         return f"chromium:{kind}"
     return "python" if name.startswith("python") else name
+
+
+def _runs_chromium(process: psutil.Process) -> bool:
+    try:
+        binary = Path(process.exe()).name
+    except (psutil.Error, OSError):
+        return False
+    return ("chrom" in binary and binary != "chromedriver") or binary == "headless_shell"
 
 
 def tree_pss(
@@ -63,7 +80,9 @@ def tree_pss(
         try:
             key = (process.pid, process.create_time())
             pss = process.memory_full_info().pss
-            kind = cache.get(key) or cache.setdefault(key, process_kind(process))
+            kind = cache.get(key) or process_kind(process)
+            if kind in KNOWN_KINDS or kind.startswith("chromium:"):
+                cache[key] = kind  # else the process may still be exec-ing its binary
             if cpu is not None:
                 times = process.cpu_times()
                 cpu[key] = times.user + times.system

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 _MAX_BLOCKED_KEPT = 1000
 _MAX_VETTED_KEPT = 4096
+_PROXY_HOST = ipaddress.IPv4Address("127.0.0.1")  # the only address the proxy listens on
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class GuardProxy:
         return f"{host!s}:{port}"
 
     def start(self) -> str:
-        server = _Server(("127.0.0.1", 0), ProxyHandler)
+        server = _Server((str(_PROXY_HOST), 0), ProxyHandler)
         server.guard = self
         self._server = server
         self._port = int(server.server_address[1])
@@ -171,7 +172,7 @@ class GuardProxy:
                 if len(self._vetted) >= _MAX_VETTED_KEPT:
                     self._vetted.clear()
                 self._vetted[key] = (time.monotonic() + self.vetted_ttl, addresses)
-        if port == self._port and any(_is_local(a) for a in addresses):
+        if port == self._port and any(_reaches_the_proxy(a) for a in addresses):
             raise BlockedAddressError(f"{url} is rivalscope's own guard proxy")
         return addresses
 
@@ -216,12 +217,19 @@ class GuardProxy:
         raise error
 
 
-def _is_local(address: str) -> bool:
+def _reaches_the_proxy(address: str) -> bool:
+    """Whether a connection to ``address`` at the proxy's port would reach the proxy, which
+    listens on 127.0.0.1 only: that address (also as IPv4-mapped IPv6) or an unspecified one
+    (0.0.0.0 connects to the local host). Another loopback address at the same port number is
+    another socket: a site served on 127.0.0.5 whose port the system also gave the proxy on
+    127.0.0.1 was refused as the proxy (bench/RESULTS.md, a bench round of 10 refused pages)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return True
-    return non_public_kind(ip) in ("loopback", "unspecified")
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip == _PROXY_HOST or non_public_kind(ip) == "unspecified"
 
 
 def _shutdown(sock: socket.socket) -> None:

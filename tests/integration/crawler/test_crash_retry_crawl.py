@@ -22,6 +22,8 @@ from crawler.settings import SELENIUM_BROWSER_PATH
 from tests.integration.crawler.conftest import stored_records
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_s3 import S3Client
 
     from tests.integration.crawler.conftest import Crawl
@@ -100,6 +102,32 @@ def _run(crawl: Crawl, killer: BrowserKiller, *args: str, **settings: Any) -> tu
     killer.crawl_pid = process.pid
     log, _ = process.communicate(timeout=180)
     return process.returncode, log
+
+
+def _sigterm_once(
+    process: subprocess.Popen[str], ready: Callable[[list[str]], bool], stop_timeout: float
+) -> str:
+    """The crawl's log, read as it runs; SIGTERM once ``ready(lines so far)`` (within 120 s),
+    then the crawl must end within ``stop_timeout`` seconds."""
+    lines: list[str] = []
+    stream = process.stdout
+    assert stream is not None
+    reader = threading.Thread(target=lambda: lines.extend(stream), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while not ready(lines):
+        assert process.poll() is None, "".join(lines)
+        assert time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=stop_timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    reader.join(10)
+    stream.close()
+    return "".join(lines)
 
 
 def _stat_value(log: str, name: str) -> int:
@@ -233,28 +261,9 @@ def test_sigterm_while_a_retry_waits_its_turn_loses_nothing(
         RIVALSCOPE_STOP_GRACE=10,
     )
     killer.crawl_pid = process.pid
-    lines: list[str] = []
-    retrying = threading.Event()
-
-    def read(stream: Any) -> None:
-        for line in stream:
-            lines.append(line)
-            if "trying it again in a fresh browser" in line:
-                retrying.set()
-
-    assert process.stdout is not None
-    reader = threading.Thread(target=read, args=(process.stdout,), daemon=True)
-    reader.start()
-    assert retrying.wait(120), "".join(lines)
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    reader.join(10)
-    process.stdout.close()
-    log = "".join(lines)
+    log = _sigterm_once(
+        process, lambda lines: any("trying it again in a fresh browser" in s for s in lines), 120
+    )
 
     assert "Stopping (SIGTERM)" in log
     assert process.returncode == 1, log
@@ -288,28 +297,8 @@ def test_sigterm_while_a_retry_waits_in_the_scheduler_records_it_failed_once(
         RIVALSCOPE_STOP_GRACE=30,
     )
     killer.crawl_pid = process.pid
-    lines: list[str] = []
-
-    def read(stream: Any) -> None:
-        lines.extend(stream)
-
-    assert process.stdout is not None
-    reader = threading.Thread(target=read, args=(process.stdout,), daemon=True)
-    reader.start()
-    deadline = time.monotonic() + 120
-    while "/slow" not in crawl_site.paths():  # the retry is scheduled, the slow page loading
-        assert process.poll() is None, "".join(lines)
-        assert time.monotonic() < deadline, "".join(lines)
-        time.sleep(0.1)
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=90)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    reader.join(10)
-    process.stdout.close()
-    log = "".join(lines)
+    # the retry is scheduled once the slow page is loading
+    log = _sigterm_once(process, lambda _lines: "/slow" in crawl_site.paths(), 120)
 
     assert "Stopping (SIGTERM)" in log
     records = {r["url"]: r for r in stored_records(s3, bucket)}

@@ -161,6 +161,34 @@ def test_the_proxy_never_forwards_to_itself_even_when_loopback_is_exempted() -> 
         assert guard.blocked[0].reason.endswith("is rivalscope's own guard proxy")
 
 
+@pytest.mark.parametrize("target", ["0.0.0.0", "[::ffff:127.0.0.1]"])
+def test_the_proxy_is_refused_under_any_address_that_reaches_it(target: str) -> None:
+    with GuardProxy(AddressPolicy.from_entries(["127.0.0.0/8", "0.0.0.0/32", "::/0"])) as guard:
+        port = guard.address.rsplit(":", 1)[1]
+        sock, head = connect_tunnel(guard, f"{target}:{port}")
+        sock.close()
+        assert head.startswith(b"HTTP/1.1 403")
+        assert guard.blocked[0].reason.endswith("is rivalscope's own guard proxy")
+
+
+def test_a_site_on_another_loopback_address_at_the_proxys_port_number_is_reached() -> None:
+    """The system may give the proxy on 127.0.0.1 the port number a site has on 127.0.0.5:
+    that site is not the proxy (a bench round once lost all its pages of one site so)."""
+    with GuardProxy(AddressPolicy.from_entries(["127.0.0.0/8"])) as guard:
+        port = int(guard.address.rsplit(":", 1)[1])
+        site = EchoServer("127.0.0.5", port).start()
+        try:
+            sock, head = connect_tunnel(guard, f"127.0.0.5:{port}")
+            with sock:
+                assert head.startswith(b"HTTP/1.1 200"), head
+                sock.sendall(b"not the proxy")
+                assert sock.recv(4096) == b"not the proxy"
+        finally:
+            site.stop()
+        assert site.connections == 1
+        assert guard.blocked_count == 0
+
+
 def guard_threads() -> set[threading.Thread]:
     """The proxy's own threads. The echo server's handler thread for the tunnel ends on its
     own once the proxy has cut the upstream side, so it is no measure of stop()."""
@@ -177,7 +205,11 @@ def test_stop_closes_idle_connections_and_tunnels_and_leaves_no_thread(echo: Ech
         assert head.startswith(b"HTTP/1.1 200")
         idle.request("GET", f"http://127.0.0.1:{free_port()}/")  # refused: not exempted
         assert idle.getresponse().read()
-        assert len(guard_threads() - before) == 4  # loop, idle handler, tunnel handler and pump
+        # loop, idle handler, tunnel handler and pump (the pump starts just after the 200)
+        deadline = time.monotonic() + 10
+        while len(guard_threads() - before) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(guard_threads() - before) == 4
         started = time.monotonic()
         guard.stop()
         assert time.monotonic() - started < 3
