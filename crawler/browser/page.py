@@ -113,15 +113,25 @@ class RenderOptions:
 
 
 def render_page(
-    session: BrowserSession, url: str, config: SeleniumConfig, options: RenderOptions
+    session: BrowserSession,
+    url: str,
+    config: SeleniumConfig,
+    options: RenderOptions,
+    *,
+    leave: bool = True,
 ) -> RenderedPage:
     """Render ``url``; raises a ``RenderError``. Marks the session broken when the browser
-    crashed or hung, so the pool replaces it."""
+    crashed or hung, so the pool replaces it. ``leave``: end on a blank tab
+    (``BrowserSession.leave_page``); without it the tab still shows the page
+    (``session.shows_page``), and whoever holds the session decides (the pool: leave it only
+    when no next page is waiting for a browser, crawler/browser/pool.py)."""
     session.pages += 1
+    session.shows_page = True
     try:
         page = _render(session, url, config, options)
     except RenderError:
-        _leave_page(session)  # only the page failed; the browser is fine
+        if leave:
+            session.leave_page()  # only the page failed; the browser is fine
         raise
     except TimeoutException as exc:
         session.broken = True  # a hung page can keep the renderer busy: start afresh
@@ -137,18 +147,9 @@ def render_page(
         # or stopped answering (a page's script that never yields).
         session.broken = True
         raise BrowserCrashedError(f"browser stopped answering rendering {url}: {exc}") from exc
-    _leave_page(session)
+    if leave:
+        session.leave_page()
     return page
-
-
-def _leave_page(session: BrowserSession) -> None:
-    """Leave the tab on a blank page between renders, so that nothing of the last page runs in
-    an idle browser: no refresh or timer that would fetch from the site outside its turn (or
-    move the tab under the next page), no polling, no memory held. One short round trip."""
-    try:
-        session.driver.get("about:blank")
-    except (WebDriverException, HTTPError, OSError):
-        session.broken = True  # the pool replaces it; the page's own outcome stands
 
 
 def _render(

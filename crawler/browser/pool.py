@@ -6,6 +6,8 @@ design's first measurements; today's figures: ``python -m bench.crawl``, bench/R
 A browser is replaced when it crashed or hung (``session.broken``), when it
 is found dead at check-out (someone killed it between pages), and after
 ``SELENIUM_RECYCLE_AFTER`` pages, so slow leaks cannot build up over a long crawl.
+A browser whose page is done goes to the next page waiting for one straight from it, and is left
+on a blank tab only when no page waits (``_leave_unless_awaited``).
 
 Check-out happens on the reactor (a ``DeferredSemaphore``); every WebDriver call runs in the
 reactor's thread pool through ``deferToThread``, awaited via ``maybe_deferred_to_future`` (a bare
@@ -20,7 +22,7 @@ import time
 from typing import TYPE_CHECKING, TypeVar
 
 from scrapy.utils.asyncio import call_later
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from selenium.common.exceptions import WebDriverException
 from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
 from twisted.internet.threads import deferToThread
@@ -53,6 +55,9 @@ START_COOL_DOWN = 60.0
 # per page (``BrowserPool._start``).
 START_ATTEMPTS = 2
 START_RETRY_DELAY = 1.0
+# A browser handed on still showing its page is taken by the waiting page at once (within one
+# turn of the reactor); one not taken by then is left blank (``_leave_if_unclaimed``).
+HAND_OVER_GRACE = 0.5
 
 
 class BrowserPool:
@@ -121,9 +126,12 @@ class BrowserPool:
                     ) from exc
                 raise
             finally:
-                if watchdog is not None:
-                    watchdog.cancel()
-                self._check_in(session)
+                try:
+                    await self._leave_unless_awaited(session)
+                finally:
+                    if watchdog is not None:
+                        watchdog.cancel()
+                    self._check_in(session)
         finally:
             self._slots.release()
 
@@ -142,9 +150,53 @@ class BrowserPool:
         if self._closing:
             raise ShuttingDownError("the crawl is stopping: page not rendered")
 
+    async def _leave_unless_awaited(self, session: BrowserSession) -> None:
+        """Leave the last page for a blank tab, unless a next page already waits for a browser:
+        that page's navigation then leaves it, and the blank navigation (~0.05 CPU s a page,
+        bench/RESULTS.md "Render cost (issue #16)") is saved. Either way no page runs on in an
+        idle browser; the last one runs on only until the next navigation, which comes as soon
+        as a blank one would have (issue #16)."""
+        if not session.shows_page or not self._goes_idle(session):
+            return
+        if self._slots.waiting:
+            self._on_event("pages_followed_directly")
+            return
+        await maybe_deferred_to_future(deferToThread(session.leave_page))
+
+    def _goes_idle(self, session: BrowserSession) -> bool:
+        """Whether ``_check_in`` keeps ``session`` for the next page (rather than quitting it)."""
+        return (
+            not self._closing
+            and session in self._sessions
+            and not session.broken
+            and session.pages < self._config.recycle_after
+        )
+
+    def _take_idle(self) -> BrowserSession:
+        """An idle browser, one still showing its last page first: it was kept for the page
+        that was waiting when it was checked in (``_leave_unless_awaited``), which is this one."""
+        for index in range(len(self._idle) - 1, -1, -1):
+            if self._idle[index].shows_page:
+                return self._idle.pop(index)
+        return self._idle.pop()
+
+    async def _leave_if_unclaimed(self, session: BrowserSession) -> None:
+        """The safety net of a hand-over: a browser still showing a page that no waiting page
+        took (it was cancelled) is left blank, holding a slot as a page would."""
+        if session not in self._idle or not session.shows_page:
+            return  # taken, as it nearly always is: no wait for a slot
+        await maybe_deferred_to_future(self._slots.acquire())
+        try:
+            if session in self._idle and session.shows_page:
+                self._idle.remove(session)
+                await maybe_deferred_to_future(deferToThread(session.leave_page))
+                self._check_in(session)
+        finally:
+            self._slots.release()
+
     async def _check_out(self) -> BrowserSession:
         while self._idle:
-            session = self._idle.pop()
+            session = self._take_idle()
             if await maybe_deferred_to_future(deferToThread(_is_alive, session)):
                 return session
             logger.warning("browser found dead between pages; replacing it")
@@ -229,6 +281,11 @@ class BrowserPool:
             self._quit_in_background(session)
         else:
             self._idle.append(session)
+            if session.shows_page:
+                call_later(
+                    HAND_OVER_GRACE,
+                    lambda: deferred_from_coro(self._leave_if_unclaimed(session)),
+                )
 
     def _quit_in_background(self, session: BrowserSession) -> None:
         if session not in self._sessions:

@@ -25,6 +25,7 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from urllib3.exceptions import HTTPError
 
 from crawler.browser.flags import CHROMIUM_FLAGS, CHROMIUM_PREFS, guard_proxy_arguments
 from crawler.browser.scripts import DOCUMENT_START
@@ -87,6 +88,9 @@ class BrowserSession:
         # navigations), read once at start rather than once a page.
         self.window = ""
         self.frame_id = ""
+        # The tab still shows the last page rendered in it (crawler/browser/pool.py): set by
+        # every render, cleared by ``leave_page``.
+        self.shows_page = False
 
     @classmethod
     def start(cls, config: SeleniumConfig) -> BrowserSession:
@@ -140,6 +144,17 @@ class BrowserSession:
         if extra:
             self.driver.switch_to.window(self.window)
         return len(handles)
+
+    def leave_page(self) -> None:
+        """Leave the tab on a blank page, so that nothing of the last page runs in an idle
+        browser: no refresh or timer that would fetch from the site outside its turn (or move
+        the tab under the next page), no polling, no memory held. One short round trip; a
+        browser that fails it is marked broken (the pool replaces it)."""
+        try:
+            self.driver.get("about:blank")
+        except (WebDriverException, HTTPError, OSError):
+            self.broken = True
+        self.shows_page = False
 
     def pids(self) -> list[int]:
         """Live processes of this browser (driver and Chromium), from /proc; for tests and logs."""

@@ -190,7 +190,7 @@ class SeleniumDownloadHandler:
                     # The encoder is behind (no idle CPU for it): this page is Chrome's JPEG, as
                     # with SELENIUM_SCREENSHOT_FORMAT=jpeg, rather than a browser waiting for it.
                     page_options = dataclasses.replace(options, screenshot_format="jpeg")
-            return render_page(session, request.url, config, page_options)
+            return render_page(session, request.url, config, page_options, leave=False)
 
         timeout = float(request.meta.get("download_timeout") or config.download_timeout)
         try:
