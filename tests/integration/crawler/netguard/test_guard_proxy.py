@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
-import statistics
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -270,17 +269,18 @@ def test_vetted_addresses_are_pinned_for_a_while(exempt_site: SiteServer) -> Non
     assert lookups == ["pinned.test"]
 
 
-def test_requests_through_the_proxy_are_not_held_back(
+def test_the_browsers_connection_sends_a_response_head_and_body_at_once(
     proxy: GuardProxy, conn: http.client.HTTPConnection, exempt_site: SiteServer
 ) -> None:
-    """Nagle's algorithm against the client's delayed ACK once cost 40 ms per request."""
-    timings = []
-    for _ in range(30):
-        started = time.perf_counter()
-        conn.request("GET", exempt_site.url("/control.txt"))
-        conn.getresponse().read()
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.02
+    """Nagle's algorithm against the client's delayed ACK once cost 40 ms per request (52 vs
+    1 ms direct): the proxy writes a response's head and body apart, so its socket to the
+    browser must have TCP_NODELAY. Checked on that socket, while the keep-alive connection is
+    open, rather than by timing requests on a shared machine."""
+    conn.request("GET", exempt_site.url("/control.txt"))
+    assert conn.getresponse().read().strip() == CONTROL_TEXT.encode()
+    # The proxy tracks each open leg; the site's closes after its response, the browser's stays.
+    (browser_leg,) = list(proxy._sockets)
+    assert browser_leg.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def test_an_http_1_0_request_gets_a_host_header_and_an_unchunked_body(
