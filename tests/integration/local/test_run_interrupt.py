@@ -103,7 +103,9 @@ def _interrupt_a_run(tmp_path: Path, sig: signal.Signals, exit_code: int, urls: 
     stopped_in = time.monotonic() - started
     reader.join(10)
     stdout.close()
-    assert code == exit_code
+    while not lines.empty():
+        seen.append(lines.get_nowait())
+    assert code == exit_code, "".join(seen)  # the run's own account of why, if it failed
     # after SIGKILL the crawl stops by itself: its grace (10 s locally) and closing the browsers
     _, alive = psutil.wait_procs(descendants, timeout=10 if sig == signal.SIGINT else 60)
     assert [p for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
