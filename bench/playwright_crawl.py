@@ -1,8 +1,11 @@
-"""The scrapy-playwright comparison: 4 pages at a time in one Debian Chromium, full-page PNGs.
+"""The scrapy-playwright comparison: 4 pages at a time in one browser, full-page PNGs.
 
 Run by ``bench.crawl`` in its own process (``python -m bench.playwright_crawl URLS_FILE OUT_DIR
 TIMING_FILE``) so the PSS of its tree (python, Playwright's node driver, chromium) is measured
-alone. Playwright's own browser download is impossible offline, hence ``executable_path``.
+alone. Playwright's own browser download is impossible offline, hence ``executable_path``: the
+binary rivalscope renders with (``SELENIUM_BROWSER_PATH``, Debian's chromium-headless-shell), as
+issue #16's goal compares the two on the same browser. Until 2026-12-03 this was
+``/usr/bin/chromium``, the full browser, whose new headless mode costs more per page.
 Settings mirror the rivalscope run: no download delay, one request at a time per site,
 AutoThrottle off, robots.txt obeyed.
 """
@@ -18,6 +21,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy_playwright.page import PageMethod
 
 from bench.baseline import CHROMIUM_ARGS, file_stem, png_height
+from crawler.settings import SELENIUM_BROWSER_PATH
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -81,7 +85,7 @@ def settings(timing_file: str) -> dict[str, Any]:
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {
-            "executable_path": "/usr/bin/chromium",
+            "executable_path": SELENIUM_BROWSER_PATH,
             "headless": True,
             "args": CHROMIUM_ARGS,
         },
