@@ -166,6 +166,24 @@ def test_page_taller_than_one_capture_is_tiled_completely(
     assert _near(image.getpixel((640, 16500)), (0, 0, 0))  # bottom marker, past 16,384 px
 
 
+def test_tiles_join_without_a_gap_or_an_overlap_at_their_seams(
+    harness_factory: Any, site: SiteServer
+):
+    """Lossless PNG of a 17,000 px page, stitched from tiles of 8,000, 8,000 and 1,000 px one
+    at a time: every row is its band's colour, so the bands change exactly every 1,000 px,
+    at the tiles' seams (8,000 and 16,000) as anywhere else."""
+    harness = harness_factory(harness_settings(site, SELENIUM_SCREENSHOT_FORMAT="png"))
+    shot = _ok(harness.render(site.url("/render/bands.html?height=17000")))["page"]["screenshot"]
+    assert (shot["format"], shot["height"], shot["truncated"]) == ("png", 17000, False)
+    image = decode_screenshot({"screenshot": shot})
+    palette = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255)]
+    palette.append((128, 128, 128))
+    expected = [palette[y // 1000 % 7] if y < 16000 else (0, 0, 0) for y in range(17000)]
+    for x in (0, 640, shot["width"] - 1):
+        wrong = [y for y in range(17000) if not _near(image.getpixel((x, y)), expected[y], 2)]
+        assert not wrong, (x, wrong[:5])
+
+
 @pytest.mark.parametrize("bands", [8000, 17000])
 def test_tall_page_is_captured_whole_as_a_visitor_at_its_top_sees_it(
     renderer: RenderHarness, site: SiteServer, bands: int

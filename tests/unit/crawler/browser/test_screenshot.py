@@ -44,12 +44,35 @@ def test_webp_falls_back_when_too_tall_for_it():
     assert output_format("png", 100000) == "png"
 
 
+def _png(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def test_stitched_tiles_keep_their_order_and_offsets():
     colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
-    tiles = [Image.new("RGB", (50, 40), c) for c in colours]
-    image = stitch(tiles, 50)
+    captured = [_png(Image.new("RGB", (50, 40), c)) for c in colours]
+    image = stitch(captured, 50)
     assert image.size == (50, 120)
     assert [image.getpixel((25, y)) for y in (20, 60, 100)] == colours
+    assert captured == ["", "", ""]  # each tile's text let go once pasted
+
+
+def test_stitched_page_is_every_tile_pixel_for_pixel():
+    """The same pixels as pasting every decoded tile into a white canvas (the join before it
+    went one tile at a time), for RGB and RGBA tiles, a short last tile and a narrow one."""
+    tiles = [
+        Image.effect_noise((64, 40), 90).convert("RGB"),
+        Image.effect_noise((64, 40), 60).convert("RGBA"),
+        Image.effect_noise((50, 7), 90).convert("RGB"),
+    ]
+    expected = Image.new("RGB", (64, 87), "white")
+    for tile, y in zip(tiles, (0, 40, 80), strict=True):
+        expected.paste(tile.convert("RGB"), (0, y))
+    image = stitch([_png(tile) for tile in tiles], 64)
+    assert (image.mode, image.size) == ("RGB", (64, 87))
+    assert image.tobytes() == expected.tobytes()
 
 
 @pytest.mark.parametrize(
