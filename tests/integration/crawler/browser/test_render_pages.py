@@ -169,9 +169,9 @@ def test_page_taller_than_one_capture_is_tiled_completely(
 def test_tiles_join_without_a_gap_or_an_overlap_at_their_seams(
     harness_factory: Any, site: SiteServer
 ):
-    """Lossless PNG of a 17,000 px page, stitched from tiles of 8,000, 8,000 and 1,000 px one
-    at a time: every row is its band's colour, so the bands change exactly every 1,000 px,
-    at the tiles' seams (8,000 and 16,000) as anywhere else."""
+    """Lossless PNG of a 17,000 px page, stitched from tiles of 5,667, 5,667 and 5,666 px one
+    at a time: every row is its band's colour, so the bands change exactly every 1,000 px and
+    nowhere else, the tiles' seams (5,667 and 11,334, inside bands) included."""
     harness = harness_factory(harness_settings(site, SELENIUM_SCREENSHOT_FORMAT="png"))
     shot = _ok(harness.render(site.url("/render/bands.html?height=17000")))["page"]["screenshot"]
     assert (shot["format"], shot["height"], shot["truncated"]) == ("png", 17000, False)
@@ -190,8 +190,8 @@ def test_tall_page_is_captured_whole_as_a_visitor_at_its_top_sees_it(
 ):
     """/render/tall.html: a sticky header, a hero of 100vh, a fixed badge and a lazy image in
     every third band. 8,960 px is one capture (up to 9,000 px); 17,960 px is stitched from
-    8,000 px tiles. Either way the whole page is there, the header and badge show once at the
-    top, the hero keeps the window's height, and every lazy image is loaded and painted."""
+    three tiles of 5,987 px. Either way the whole page is there, the header and badge show once
+    at the top, the hero keeps the window's height, and every lazy image is loaded and painted."""
     reply = _ok(renderer.render(site.url(f"/render/tall.html?height={bands}")))
     shot = reply["page"]["screenshot"]
     image = decode_screenshot(reply["page"])

@@ -22,14 +22,24 @@ def test_short_page_is_one_tile():
 
 def test_page_up_to_9000_px_is_one_capture():
     assert plan_tiles(9000, 30000) == ([Tile(0, 9000)], False)
-    assert plan_tiles(9001, 30000) == ([Tile(0, 8000), Tile(8000, 1001)], False)
+    assert plan_tiles(9001, 30000) == ([Tile(0, 4501), Tile(4501, 4500)], False)
 
 
 def test_taller_page_is_cut_into_tiles_well_below_16384_px():
     tiles, truncated = plan_tiles(20000, 30000)
-    assert tiles == [Tile(0, 8000), Tile(8000, 8000), Tile(16000, 4000)]
+    assert tiles == [Tile(0, 6667), Tile(6667, 6667), Tile(13334, 6666)]
     assert not truncated
     assert max(t.height for t in tiles) < 16384
+
+
+@pytest.mark.parametrize("height", [9001, 9060, 12000, 16000, 16001, 24000, 29999])
+def test_tiles_are_as_few_as_fit_and_of_equal_heights(height: int):
+    tiles, _ = plan_tiles(height, 30000)
+    assert len(tiles) == -(-height // 8000)
+    assert max(t.height for t in tiles) <= 8000
+    assert max(t.height for t in tiles) - min(t.height for t in tiles) <= len(tiles)
+    assert [t.y for t in tiles] == [sum(t.height for t in tiles[:i]) for i in range(len(tiles))]
+    assert sum(t.height for t in tiles) == height
 
 
 def test_page_over_the_limit_is_captured_up_to_the_limit_and_marked():
