@@ -42,6 +42,7 @@ CHROMIUM_FLAGS = (
     # Screen (bench.browser_cost, 2 x 30 pages, one browser): CPU 0.624 vs 0.657-0.684 s/page,
     # but peak PSS 356 vs 266 MB.
     "--single-process",
+    "--no-zygote",
 )
 
 # Chromium preferences the guard needs besides the proxy: WebRTC sends STUN over UDP straight
