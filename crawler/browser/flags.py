@@ -38,9 +38,13 @@ CHROMIUM_FLAGS = (
     # Chromium's pop-up blocker is on (session.chromium_options) and the pool closes any window
     # that still opens (issue #11).
     "--block-new-web-contents",
-    # Issue #16, under test: the renderer in the browser process (no renderer or zygote process).
-    # Screen (bench.browser_cost, 2 x 30 pages, one browser): CPU 0.624 vs 0.657-0.684 s/page,
-    # but peak PSS 356 vs 266 MB.
+    # The renderer inside the browser process, and no zygote to fork one from (issue #16;
+    # bench/RESULTS.md, "Chromium switches for CPU and memory"): CPU 0.59 vs 0.64 s/page (0.92x,
+    # lower in 6 of 6 rounds), at +23 MB peak PSS (617 vs 594 MB): the browser keeps what a
+    # left site's renderer process would have returned, flat over 200 pages. Without
+    # --no-zygote an unused zygote stays (+77 MB in all). A renderer crash now takes the
+    # browser down: the page is tried again in a fresh one, as for any crash (crash_retry.py).
+    # Text is laid out a little narrower than with a renderer process of its own.
     "--single-process",
     "--no-zygote",
 )
