@@ -44,9 +44,14 @@ CHROMIUM_FLAGS = (
     # left site's renderer process would have returned, flat over 200 pages. Without
     # --no-zygote an unused zygote stays (+77 MB in all). A renderer crash now takes the
     # browser down: the page is tried again in a fresh one, as for any crash (crash_retry.py).
-    # Text is laid out a little narrower than with a renderer process of its own.
     "--single-process",
     "--no-zygote",
+    # With the renderer inside the browser, text is drawn with subpixel glyph positions and
+    # laid out a little narrower (lines wrap elsewhere: the changes step saw 20 % of every page
+    # changed against a split-process capture). Slight hinting is what the renderer process
+    # gets from the browser: the same JPEG bytes again on the workload's pages, and no change
+    # at all without --single-process (a full Chromium at SELENIUM_BROWSER_PATH).
+    "--font-render-hinting=slight",
 )
 
 # Chromium preferences the guard needs besides the proxy: WebRTC sends STUN over UDP straight
