@@ -46,8 +46,7 @@ CHROMIUM_FLAGS = (
     # browser down: the page is tried again in a fresh one, as for any crash (crash_retry.py).
     "--single-process",
     "--no-zygote",
-    # Text: a renderer process gets its glyph hinting per font from the browser (fontconfig),
-    # an in-process one the headless default for every font. Web fonts and named families
+    # Text, measured per font family (bench/RESULTS.md): web fonts and named families
     # (Arial, Times New Roman, the default) draw the same bytes as before; text in a generic
     # family (sans-serif, serif, monospace, system-ui) is drawn with other advances, and its
     # lines may wrap elsewhere: the changes step then sees such a page changed once, on the
