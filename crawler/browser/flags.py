@@ -39,9 +39,9 @@ CHROMIUM_FLAGS = (
     # that still opens (issue #11).
     "--block-new-web-contents",
     # The renderer inside the browser process, and no zygote to fork one from (issue #16;
-    # bench/RESULTS.md, "Chromium switches for CPU and memory"): CPU 0.59 vs 0.64 s/page (0.92x,
-    # lower in 6 of 6 rounds), at +23 MB peak PSS (617 vs 594 MB): the browser keeps what a
-    # left site's renderer process would have returned, flat over 200 pages. Without
+    # bench/RESULTS.md, "Chromium switches for CPU and memory"): CPU 0.58 vs 0.635 s/page
+    # (0.91x, lower in 11 of 12 rounds), at +34 MB peak PSS (618 vs 584 MB): the browser keeps
+    # what a left site's renderer process would have returned, flat over 200 pages. Without
     # --no-zygote an unused zygote stays (+77 MB in all). A renderer crash now takes the
     # browser down: the page is tried again in a fresh one, as for any crash (crash_retry.py).
     "--single-process",
