@@ -278,9 +278,19 @@ def test_the_browsers_connection_sends_a_response_head_and_body_at_once(
     open, rather than by timing requests on a shared machine."""
     conn.request("GET", exempt_site.url("/control.txt"))
     assert conn.getresponse().read().strip() == CONTROL_TEXT.encode()
-    # The proxy tracks each open leg; the site's closes after its response, the browser's stays.
-    (browser_leg,) = list(proxy._sockets)
+    # The proxy tracks each open leg; the browser's is the one whose peer is this client (the
+    # site's may not have closed yet after its response).
+    assert conn.sock is not None
+    client = conn.sock.getsockname()
+    (browser_leg,) = [leg for leg in list(proxy._sockets) if _peer(leg) == client]
     assert browser_leg.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def _peer(sock: socket.socket) -> object:
+    try:
+        return sock.getpeername()
+    except OSError:  # closed meanwhile
+        return None
 
 
 def test_an_http_1_0_request_gets_a_host_header_and_an_unchunked_body(
