@@ -153,7 +153,9 @@ RIVALSCOPE_STOP_GRACE = 60.0
 RIVALSCOPE_STOP_UPLOAD_BUDGET = 30.0
 
 # --- Run marker (SPEC.md "Runs") -------------------------------------------------------------
-# Seconds between two samples of the process tree's CPU and memory (crawler/resources.py).
+# Seconds between two samples of the process tree's CPU (crawler/resources.py); its memory is read
+# at every fifth sample (``resources.MEMORY_EVERY``: each read costs the kernel 3-4 ms per Chromium
+# process, bench/RESULTS.md "The crawler's own python").
 RIVALSCOPE_RESOURCE_SAMPLE_INTERVAL = 1.0
 # Write raw/{spider}/{run}/_done/{I}of{N}.json when the crawl ends.
 RIVALSCOPE_RUN_MARKER = True
