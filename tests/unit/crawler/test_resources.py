@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -31,8 +32,10 @@ def test_memory_is_read_at_the_first_sample_and_then_every_nth_cpu_at_each(
     finally:
         child.kill()
         child.wait()
-    # this process and its child, at samples 0, MEMORY_EVERY and 2 * MEMORY_EVERY
-    assert len(reads) == 2 * 3
-    assert sampler._peak_memory == 2000
+    # this process and its child (a test worker may have other children), at samples 0,
+    # MEMORY_EVERY and 2 * MEMORY_EVERY
+    assert reads.count(os.getpid()) == 3
+    assert reads.count(child.pid) == 3
+    assert sampler._peak_memory >= 2000
     # the child's CPU was read at every sample
     assert child.pid in {pid for pid, _ in sampler._descendant_cpu}
