@@ -2,10 +2,9 @@
 
 Each page record carries its screenshot as a megabyte of base64 text. The standard library's
 encoder escapes such a string character by character into a new ``str``, which Scrapy then
-encodes to UTF-8 bytes: ~6.8 ms of the crawler's CPU a page, the largest single share of the
-python process's CPU after start-up in a profile of the crawl benchmark (bench/RESULTS.md,
-"Render cost (issue #16)", "The crawler's own python"). orjson writes the UTF-8 line
-directly in ~0.1 ms.
+encodes to UTF-8 bytes: ~6.8 ms of the crawler's CPU a page, the largest share of the crawler's
+own python code in a profile of the crawl benchmark (bench/RESULTS.md, "Render cost (issue
+#16)", "The crawler's own python"). orjson writes the UTF-8 line directly in ~0.1 ms.
 
 The line means exactly what Scrapy's line means (the same keys in the same order, the same
 values; SPEC.md "Page record"), but is compact JSON: no space after ``:`` and ``,``. Types
