@@ -38,6 +38,20 @@ CHROMIUM_FLAGS = (
     # Chromium's pop-up blocker is on (session.chromium_options) and the pool closes any window
     # that still opens (issue #11).
     "--block-new-web-contents",
+    # The renderer inside the browser process, and no zygote to fork one from (issue #16;
+    # bench/RESULTS.md, "Chromium switches for CPU and memory"): CPU 0.58 vs 0.635 s/page
+    # (0.91x, lower in 11 of 12 rounds), at +34 MB peak PSS (618 vs 584 MB): the browser keeps
+    # what a left site's renderer process would have returned, flat over 200 pages. Without
+    # --no-zygote an unused zygote stays (+77 MB in all). A renderer crash now takes the
+    # browser down: the page is tried again in a fresh one, as for any crash (crash_retry.py).
+    "--single-process",
+    "--no-zygote",
+    # Text, measured per font family (bench/RESULTS.md): web fonts and named families
+    # (Arial, Times New Roman, the default) draw the same bytes as before; text in a generic
+    # family (sans-serif, serif, monospace, system-ui) is drawn with other advances, and its
+    # lines may wrap elsewhere: the changes step then sees such a page changed once, on the
+    # first crawl after this flag. --font-render-hinting=slight fixes those and breaks the
+    # others; no single switch keeps all.
 )
 
 # Chromium preferences the guard needs besides the proxy: WebRTC sends STUN over UDP straight

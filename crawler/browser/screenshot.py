@@ -75,13 +75,16 @@ def plan_tiles(
     page_height: int, max_height: int, tile_height: int = TILE_HEIGHT
 ) -> tuple[list[Tile], bool]:
     """Tiles covering ``min(page_height, max_height)`` from the top, and whether that cuts the
-    page: one tile for a whole page up to ``SINGLE_CAPTURE_HEIGHT``."""
+    page: one tile for a whole page up to ``SINGLE_CAPTURE_HEIGHT``, else as few tiles of at
+    most ``tile_height`` as cover it, of equal heights (the last one shorter by the rest): a
+    capture's transient grows with its height, and so does the tile python decodes beside the
+    canvas, so 9,060 px are two tiles of 4,530, not 8,000 and 1,060 (the same captures,
+    bench/RESULTS.md, "Tall pages in python")."""
     captured = max(1, min(page_height, max_height))
     if page_height <= max_height and captured <= SINGLE_CAPTURE_HEIGHT:
         return [Tile(y=0, height=captured)], False
-    tiles = [
-        Tile(y=y, height=min(tile_height, captured - y)) for y in range(0, captured, tile_height)
-    ]
+    height = math.ceil(captured / math.ceil(captured / tile_height))
+    tiles = [Tile(y=y, height=min(height, captured - y)) for y in range(0, captured, height)]
     return tiles, page_height > max_height
 
 
@@ -95,6 +98,11 @@ def output_format(wanted: ScreenshotFormat, height: int) -> ScreenshotFormat:
 
 def encode(image: Image.Image, fmt: ScreenshotFormat, quality: int) -> bytes:
     buffer = io.BytesIO()
+    _save(image, buffer, fmt, quality)
+    return buffer.getvalue()
+
+
+def _save(image: Image.Image, buffer: io.BytesIO, fmt: ScreenshotFormat, quality: int) -> None:
     if fmt == "webp":
         # method 0 is the fastest WebP effort; quality still decides legibility.
         image.save(buffer, "WEBP", quality=quality, method=0)
@@ -102,17 +110,31 @@ def encode(image: Image.Image, fmt: ScreenshotFormat, quality: int) -> bytes:
         image.save(buffer, "JPEG", quality=quality)
     else:
         image.save(buffer, "PNG", compress_level=1)
-    return buffer.getvalue()
 
 
-def stitch(tiles: list[Image.Image], width: int) -> Image.Image:
-    if len(tiles) == 1:
-        return tiles[0]
-    canvas = Image.new("RGB", (width, sum(tile.height for tile in tiles)), "white")
+def stitch(captured: list[str], width: int) -> Image.Image:
+    """The base64 PNG tiles joined top to bottom into one image ``width`` px wide; the tiles
+    are read from ``captured`` and taken out of it one at a time. Python holds the canvas
+    and one decoded tile at most: every tile's base64 text is dropped once decoded and the
+    tile once pasted (holding all the decoded tiles, then the canvas, made a 24,000 px page's
+    transient ~2.4x its canvas; bench/RESULTS.md, "Tall pages in python")."""
+    if len(captured) == 1:
+        return _decode(captured.pop())
+    sizes = [image_size(data) for data in captured]  # from the headers: nothing decoded yet
+    height = sum(size[1] for size in sizes)
+    # Tiles as wide as the canvas cover it: no need to paint it white first (and an unpainted
+    # canvas's memory is only taken as the tiles fill it).
+    covered = all(size[0] == width for size in sizes)
+    canvas = Image.new("RGB", (width, height), None if covered else "white")
     y = 0
-    for tile in tiles:
-        canvas.paste(tile, (0, y))
-        y += tile.height
+    for index, tile_height in enumerate(size[1] for size in sizes):
+        data = captured[index]
+        captured[index] = ""
+        with Image.open(io.BytesIO(base64.b64decode(data))) as tile:
+            del data
+            tile.load()
+            canvas.paste(tile if tile.mode == "RGB" else tile.convert("RGB"), (0, y))
+        y += tile_height
     return canvas
 
 
@@ -203,30 +225,51 @@ def full_page(
     turn: Callable[[int], AbstractContextManager[bool]] = no_turn,
 ) -> Screenshot:
     """``turn(height)`` is entered around the browser's captures, ``height`` being the
-    tallest of them (``capture_turns.TallCaptureTurns``); python's decoding and stitching of
-    tiles is outside it."""
+    tallest of them (``capture_turns.TallCaptureTurns``). A page captured in tiles keeps its
+    turn while python joins and encodes them: its canvas (4 bytes a pixel in Pillow, 123 MB
+    at 24,000 px) is a transient as large as a tile's capture, and two of them, or one and
+    another browser's tall capture, must not stack. One tile re-encoded (WebP) is encoded
+    after the turn, as before."""
     fmt = capture_format(driver, wanted)
     width, page_height = page_size(driver)
     tiles, truncated = plan_tiles(page_height, max_height)
     # One capture straight from Chrome: no decoding, nothing stitched.
-    as_is = len(tiles) == 1 and not truncated and fmt in ("jpeg", "png")
+    if len(tiles) == 1 and not truncated and fmt in ("jpeg", "png"):
+        with turn(tiles[0].height):
+            data = capture_tile(driver, width, tiles[0], fmt, quality)
+        size = image_size(data)
+        return Screenshot(fmt, size[0], size[1], data, truncated, page_height)
     with turn(max(tile.height for tile in tiles)):
-        if as_is:
-            captured = [capture_tile(driver, width, tiles[0], fmt, quality)]
-        elif truncated:
+        if truncated:
             captured = capture_in_viewport(driver, width, tiles)
         else:
             captured = [capture_tile(driver, width, tile) for tile in tiles]
-    if as_is:
-        size = image_size(captured[0])
-        return Screenshot(fmt, size[0], size[1], captured[0], truncated, page_height)
-    image = stitch([_decode(data) for data in captured], width)
+        if len(captured) > 1:
+            return _joined(captured, width, fmt, quality, truncated, page_height)
+    return _joined(captured, width, fmt, quality, truncated, page_height)
+
+
+def _joined(
+    captured: list[str],
+    width: int,
+    fmt: ScreenshotFormat,
+    quality: int,
+    truncated: bool,
+    page_height: int,
+) -> Screenshot:
+    """The tiles (taken out of ``captured``) joined and encoded straight into one buffer,
+    whose base64 is made once the canvas is let go."""
+    image = stitch(captured, width)
     chosen = output_format(fmt, image.height)
+    size = image.size
+    buffer = io.BytesIO()
+    _save(image, buffer, chosen, quality)
+    del image
     return Screenshot(
         format=chosen,
-        width=image.width,
-        height=image.height,
-        data=base64.b64encode(encode(image, chosen, quality)).decode("ascii"),
+        width=size[0],
+        height=size[1],
+        data=base64.b64encode(buffer.getbuffer()).decode("ascii"),
         truncated=truncated,
         page_height=page_height,
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from crawler.browser.flags import CHROMIUM_FLAGS
 from crawler.browser.pool import MAX_START_FAILURES
 from crawler.settings import SELENIUM_BROWSER_PATH
 from tests.integration.crawler.conftest import stored_records
@@ -39,6 +40,7 @@ RENDER: dict[str, Any] = {
     "SELENIUM_RENDER_BY_DEFAULT": True,
     "SELENIUM_POOL_SIZE": 1,
 }
+SINGLE_PROCESS = "--single-process" in CHROMIUM_FLAGS
 PAGE = b"<html><head><title>Survivor</title></head><body><p>rendered in full</p></body></html>"
 
 
@@ -94,6 +96,54 @@ class BrowserKiller:
                 os.kill(pid, signal.SIGKILL)
             self.killed += 1
             time.sleep(1)  # the browser is gone before an answer could reach it
+        return 200, {"Content-Type": "text/html"}, PAGE
+
+
+def _renderers_of(crawl_pid: int) -> list[int]:
+    """The crawl's renderer processes (none with ``--single-process``)."""
+    return [
+        pid
+        for browser in _browsers_of(crawl_pid)
+        for pid in _descendants(browser)
+        if b"--type=renderer" in _command_line(pid)
+    ]
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            children.setdefault(stat[1], []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        found.extend(kids := children.get(todo.pop(), []))
+        todo.extend(kids)
+    return found
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+class RendererKiller(BrowserKiller):
+    """A route that SIGKILLs the crawl's renderers (a renderer crash: out of memory, a Blink
+    bug) while the page loads, the first ``times`` times. With ``--single-process``
+    (crawler/browser/flags.py) the renderer runs inside the browser process, so a renderer
+    crash takes the browser down: that is what is killed then."""
+
+    def __call__(self, _handler: _Handler) -> tuple[int, dict[str, str], bytes]:
+        if self.killed < self.times:
+            renderers = _renderers_of(self.crawl_pid)
+            assert bool(renderers) != SINGLE_PROCESS, renderers
+            renderers = renderers or _browsers_of(self.crawl_pid)
+            assert renderers, "no renderer of the crawl found to kill"
+            for pid in renderers:
+                os.kill(pid, signal.SIGKILL)
+            self.killed += 1
+            time.sleep(1)
         return 200, {"Content-Type": "text/html"}, PAGE
 
 
@@ -160,6 +210,29 @@ def test_a_page_whose_browser_is_killed_mid_render_is_stored_once_complete(
     tries = [r.at for r in crawl_site.requests() if r.path == "/crash-once"]
     assert len(tries) == 2
     assert tries[1] - tries[0] >= 2.0 - 0.05
+
+
+def test_a_page_whose_renderer_crashes_mid_render_is_stored_once_complete(
+    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
+) -> None:
+    """What the user gets from a renderer crash is the same whether the renderer is a process
+    of its own (chromedriver: "tab crashed") or inside the browser (``--single-process``: the
+    whole browser dies): the page is tried again in a fresh browser and stored once, complete."""
+    killer = RendererKiller(times=1)
+    crawl_site.route("/renderer-crash", killer)
+    urls = [crawl_site.url("/"), crawl_site.url("/renderer-crash"), crawl_site.url("/a.html")]
+    code, log = _run(crawl, killer, "urls=" + " ".join(urls))
+
+    assert code == 0, log
+    records = stored_records(s3, bucket)
+    assert sorted(r["url"] for r in records) == sorted(urls)  # each once
+    assert [r["error"] for r in records] == [None] * len(urls)
+    page = next(r for r in records if r["url"] == crawl_site.url("/renderer-crash"))
+    assert (page["status"], page["title"]) == (200, "Survivor")
+    assert page["screenshot"] is not None
+    assert killer.killed == 1
+    assert _stat_value(log, "selenium/crash_retry/count") == 1
+    assert _stat_value(log, "selenium/browser_restarts") == 1
 
 
 def test_a_page_that_kills_its_browser_every_time_is_stored_failed_once_after_n_plus_1_tries(

@@ -47,7 +47,9 @@ def test_close_quits_every_browser_and_removes_profiles(harness_factory: Any, si
     assert len(browsers) == 2  # three pages at once, never more browsers than the pool holds
     assert harness.stats()["selenium/browsers_started"] == 2
     pids = [pid for browser in browsers for pid in browser["pids"]]
-    assert len(pids) > 4  # chromedriver, chromium and its helpers
+    # chromedriver and chromium each; chromium runs its renderer inside (--single-process,
+    # crawler/browser/flags.py), so a browser may have no helper process at all
+    assert len(pids) >= 2 * len(browsers)
     profiles = [Path(browser["profile"]) for browser in browsers]
     assert all(profile.is_dir() for profile in profiles)
 

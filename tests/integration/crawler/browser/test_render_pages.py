@@ -166,14 +166,32 @@ def test_page_taller_than_one_capture_is_tiled_completely(
     assert _near(image.getpixel((640, 16500)), (0, 0, 0))  # bottom marker, past 16,384 px
 
 
+def test_tiles_join_without_a_gap_or_an_overlap_at_their_seams(
+    harness_factory: Any, site: SiteServer
+):
+    """Lossless PNG of a 17,000 px page, stitched from tiles of 5,667, 5,667 and 5,666 px one
+    at a time: every row is its band's colour, so the bands change exactly every 1,000 px and
+    nowhere else, the tiles' seams (5,667 and 11,334, inside bands) included."""
+    harness = harness_factory(harness_settings(site, SELENIUM_SCREENSHOT_FORMAT="png"))
+    shot = _ok(harness.render(site.url("/render/bands.html?height=17000")))["page"]["screenshot"]
+    assert (shot["format"], shot["height"], shot["truncated"]) == ("png", 17000, False)
+    image = decode_screenshot({"screenshot": shot})
+    palette = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255)]
+    palette.append((128, 128, 128))
+    expected = [palette[y // 1000 % 7] if y < 16000 else (0, 0, 0) for y in range(17000)]
+    for x in (0, 640, shot["width"] - 1):
+        wrong = [y for y in range(17000) if not _near(image.getpixel((x, y)), expected[y], 2)]
+        assert not wrong, (x, wrong[:5])
+
+
 @pytest.mark.parametrize("bands", [8000, 17000])
 def test_tall_page_is_captured_whole_as_a_visitor_at_its_top_sees_it(
     renderer: RenderHarness, site: SiteServer, bands: int
 ):
     """/render/tall.html: a sticky header, a hero of 100vh, a fixed badge and a lazy image in
     every third band. 8,960 px is one capture (up to 9,000 px); 17,960 px is stitched from
-    8,000 px tiles. Either way the whole page is there, the header and badge show once at the
-    top, the hero keeps the window's height, and every lazy image is loaded and painted."""
+    three tiles of 5,987 px. Either way the whole page is there, the header and badge show once
+    at the top, the hero keeps the window's height, and every lazy image is loaded and painted."""
     reply = _ok(renderer.render(site.url(f"/render/tall.html?height={bands}")))
     shot = reply["page"]["screenshot"]
     image = decode_screenshot(reply["page"])
