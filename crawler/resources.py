@@ -6,7 +6,11 @@ one). A daemon thread samples the tree every ``interval`` seconds with psutil:
 
 - peak memory is the largest sum of the tree's PSS (proportional set size: Chromium's processes
   share much of their memory, and a sum of RSS would count it once per process; RSS is the
-  fallback where PSS cannot be read);
+  fallback where PSS cannot be read), read at every ``MEMORY_EVERY``-th sample only: the
+  kernel walks a process's page tables to answer ``/proc/PID/smaps_rollup``, 3-4 ms for each of
+  Chromium's processes, and at every sample that was the largest single share of the crawler
+  process's own CPU (~16 % in a ``perf`` profile of the crawl benchmark, bench/RESULTS.md
+  "Render cost (issue #16)", "The crawler's own python");
 - CPU is this process's own time (exact, from ``getrusage``) plus its descendants': the larger
   of the last sampled CPU time of every descendant ever seen and ``RUSAGE_CHILDREN`` (the exact
   time of the descendants that were waited for). Both are lower bounds: a descendant that exits
@@ -20,6 +24,10 @@ import threading
 from dataclasses import dataclass
 
 import psutil
+
+# Memory is read at one sample in this many (CPU at every one: ``/proc/PID/stat`` is cheap, and
+# the CPU a descendant spends after its last sample is lost).
+MEMORY_EVERY = 5
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class ProcessTreeSampler:
         # (pid, create time) → the descendant's last sampled user + system CPU seconds
         self._descendant_cpu: dict[tuple[int, float], float] = {}
         self._peak_memory = 0
+        self._samples = 0
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._loop, name="process-tree-sampler", daemon=True
@@ -67,14 +76,18 @@ class ProcessTreeSampler:
             self.sample()
 
     def sample(self) -> None:
-        """One walk of the tree; a process that exits meanwhile is skipped."""
-        memory = _memory(self._self)
+        """One walk of the tree; a process that exits meanwhile is skipped. Memory is read at
+        the first sample and at every ``MEMORY_EVERY``-th after it."""
+        with_memory = self._samples % MEMORY_EVERY == 0
+        self._samples += 1
+        memory = _memory(self._self) if with_memory else 0
         for child in self._self.children(recursive=True):
             try:
                 with child.oneshot():
                     times = child.cpu_times()
                     key = (child.pid, child.create_time())
-                    memory += _memory(child)
+                    if with_memory:
+                        memory += _memory(child)
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             self._descendant_cpu[key] = times.user + times.system

@@ -123,6 +123,12 @@ EXTENSIONS = {"crawler.politeness.crawl_delay.CrawlDelay": 100}
 
 # --- Storage ----------------------------------------------------------------------------------
 ITEM_PIPELINES = {"crawler.pipelines.ReliableS3Pipeline": 100}
+# The chunks' JSON lines (".jl"), and Scrapy's own feeds of them: Scrapy's exporter with orjson's
+# encoding, the same records in ~2% of the CPU (crawler/exporters.py).
+FEED_EXPORTERS = {
+    "jl": "crawler.exporters.OrjsonLinesItemExporter",
+    "jsonlines": "crawler.exporters.OrjsonLinesItemExporter",
+}
 S3PIPELINE_URL = (
     f"s3://{os.environ.get('PAGES_BUCKET', 'rivalscope-pages')}"
     "/raw/{name}/{time}/items.{chunk:07d}.jl.gz"
@@ -147,7 +153,9 @@ RIVALSCOPE_STOP_GRACE = 60.0
 RIVALSCOPE_STOP_UPLOAD_BUDGET = 30.0
 
 # --- Run marker (SPEC.md "Runs") -------------------------------------------------------------
-# Seconds between two samples of the process tree's CPU and memory (crawler/resources.py).
+# Seconds between two samples of the process tree's CPU (crawler/resources.py); its memory is read
+# at every fifth sample (``resources.MEMORY_EVERY``: each read costs the kernel 3-4 ms per Chromium
+# process, bench/RESULTS.md "The crawler's own python").
 RIVALSCOPE_RESOURCE_SAMPLE_INTERVAL = 1.0
 # Write raw/{spider}/{run}/_done/{I}of{N}.json when the crawl ends.
 RIVALSCOPE_RUN_MARKER = True
