@@ -22,22 +22,12 @@ from typing import Any
 import psutil
 from scrapy.settings import Settings
 
+from bench.pss import tree_cpu
 from bench.workload import WorkloadServers, build_workload
 from crawler.browser import screenshot
 from crawler.browser.config import SeleniumConfig
 from crawler.browser.session import BrowserSession
 from tests.project_settings import project_settings_dict
-
-
-def _tree_cpu(root: psutil.Process) -> float:
-    total = 0.0
-    for process in (root, *root.children(recursive=True)):
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
 
 
 def _params(fmt: str, width: int, height: int) -> dict[str, Any]:
@@ -84,11 +74,11 @@ def main() -> None:
                 order = formats if (round_ + number) % 2 == 0 else formats[::-1]
                 sizes: dict[str, int] = {}
                 for fmt in order:
-                    before = _tree_cpu(root)
+                    before = tree_cpu(root)
                     result = browser.driver.execute_cdp_cmd(
                         "Page.captureScreenshot", _params(fmt, width, height)
                     )
-                    cpu[fmt].append(_tree_cpu(root) - before)
+                    cpu[fmt].append(tree_cpu(root) - before)
                     data = base64.b64decode(result["data"])
                     sizes[fmt] = len(data)
                     if args.save and fmt == "fastpng" and round_ == 0:

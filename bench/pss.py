@@ -94,6 +94,22 @@ def tree_pss(
     return total, counted, by_kind
 
 
+def tree_cpu(root: psutil.Process, *, include_root: bool = True) -> float:
+    """CPU seconds so far (user + system) of ``root``'s descendants, and of ``root`` itself
+    unless ``include_root`` is false; processes that exit while being read are skipped."""
+    processes = root.children(recursive=True)
+    if include_root:
+        processes.insert(0, root)
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 @dataclass
 class PssSampler:
     """Samples the tree under ``pid`` every ``interval`` seconds until ``stop()``."""

@@ -104,17 +104,10 @@ def _child(url_base: str, heights: list[int], repeat: int, fmt: str) -> None:
 def _measure(
     driver: Any, me: Any, fmt: str, config: Any, screenshot: Any, tree_pss: Any
 ) -> dict[str, Any]:
-    import psutil
+    from bench.pss import tree_cpu
 
     def others_cpu() -> float:
-        total = 0.0
-        for process in me.children(recursive=True):
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        return total
+        return tree_cpu(me, include_root=False)
 
     time.sleep(0.5)  # the last capture's memory back
     level = tree_pss(me)[0]
