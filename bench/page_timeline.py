@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import itertools
 import json
 import os
 import statistics
@@ -39,6 +40,12 @@ if TYPE_CHECKING:
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _LAG_INTERVAL = 0.005
+_SCRIPT_COMMANDS = (
+    "executeScript",
+    "executeAsyncScript",
+    "w3cExecuteScript",
+    "w3cExecuteScriptAsync",
+)
 
 
 def _cpu_of(pids: list[int]) -> float:
@@ -67,7 +74,7 @@ class Recorder:
 
 
 def _script_names() -> dict[str, str]:
-    from crawler.browser import consent, scripts, screenshot
+    from crawler.browser import consent, screenshot, scripts
 
     names = {
         scripts.SCROLL_THROUGH: "scroll",
@@ -85,7 +92,7 @@ def _script_names() -> dict[str, str]:
 
 
 def _step(recorder: Recorder, command: str, params: dict[str, Any]) -> str:
-    if command in ("executeScript", "executeAsyncScript", "w3cExecuteScript", "w3cExecuteScriptAsync"):
+    if command in _SCRIPT_COMMANDS:
         script = str(params.get("script", ""))
         return recorder.scripts.get(script) or f"{command}:{script[:30].strip()}"
     if command == "executeCdpCommand":
@@ -124,9 +131,9 @@ def install(recorder: Recorder) -> None:
                 cpu=_cpu_of(pids) - cpu0,
             )
 
-    WebDriver.execute = timed_execute  # type: ignore[method-assign]
+    setattr(WebDriver, "execute", timed_execute)  # noqa: B010 - patched in place
 
-    render_page = handler.render_page
+    render_page = getattr(handler, "render_page")  # noqa: B009 - the name the handler calls
 
     def timed_render(browser: session.BrowserSession, url: str, *args: Any, **kw: Any) -> Any:
         driver = id(browser.driver)
@@ -152,9 +159,9 @@ def install(recorder: Recorder) -> None:
                 py=time.thread_time() - py0,
             )
 
-    handler.render_page = timed_render  # type: ignore[assignment]
+    setattr(handler, "render_page", timed_render)  # noqa: B010
 
-    real_defer = pool.deferToThread
+    real_defer = getattr(pool, "deferToThread")  # noqa: B009 - the name the pool calls
 
     def timed_defer(f: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         called = time.monotonic()
@@ -177,7 +184,7 @@ def install(recorder: Recorder) -> None:
         deferred.addBoth(delivered)
         return deferred
 
-    pool.deferToThread = timed_defer  # type: ignore[assignment]
+    setattr(pool, "deferToThread", timed_defer)  # noqa: B010
 
     def timed_async(cls: type, name: str) -> None:
         method = getattr(cls, name)
@@ -291,7 +298,7 @@ class PageTimeline:
 
 
 def _median(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0
+    return float(statistics.median(values)) if values else 0.0
 
 
 def analyse(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -327,10 +334,10 @@ def analyse(events: list[dict[str, Any]]) -> dict[str, Any]:
     lags = [e for e in events if e["kind"] == "lag"]
 
     def reactor_late(t0: float, t1: float) -> float:
-        return sum(max(0.0, min(t1, e["t1"]) - max(t0, e["t0"])) for e in lags)
+        return float(sum(max(0.0, min(t1, e["t1"]) - max(t0, e["t0"])) for e in lags))
 
     for runs in by_driver.values():
-        for before, after in zip(runs, runs[1:], strict=False):
+        for before, after in itertools.pairwise(runs):
             gap = after["t0"] - before["t0"] - (before["t1"] - before["t0"])
             gaps["total gap (job end → next job start)"].append(gap * 1000)
             done = _thread_of(threads, before["t1"], "timed_render")
@@ -368,7 +375,9 @@ def analyse(events: list[dict[str, Any]]) -> dict[str, Any]:
             for step in per_step_wall
         },
         "gaps": {name: (_median(v), sum(v) / max(1, len(v)), len(v)) for name, v in gaps.items()},
-        "is_alive_ms": _median([(e["t_end"] - e["t_start"]) * 1000 for e in alive if "t_end" in e]),
+        "is_alive_ms": _median(
+            [(e["t_end"] - e["t_start"]) * 1000 for e in alive if "t_end" in e]
+        ),
         "leave_pages": len(leaves),
         "encode_ms": _median([(e["t1"] - e["t0"]) * 1000 for e in encodes]),
         "encode_py_ms": _median([e["py"] * 1000 for e in encodes]),
@@ -385,36 +394,46 @@ def _thread_of(
 ) -> dict[str, Any] | None:
     key = "t_start" if start else "t_end"
     for event in threads:
-        if event["name"] == "run" or event["name"] == name or event["name"] == "job":
-            if key in event and abs(event[key] - at) < 0.005:
-                return event
+        named = event["name"] in (name, "job")
+        if named and key in event and abs(event[key] - at) < 0.005:
+            return event
     return None
 
 
 def render(result: dict[str, Any], source: str) -> str:
     lines = [
-        f"Timeline of {result['pages']} pages ({source}); a browser is inside a page "
-        f"{result['busy_share'] * 100:.0f} % of the crawl's span ({result['span_s']:.1f} s).",
+        (
+            f"Timeline of {result['pages']} pages ({source}); a browser is inside a page "
+            f"{result['busy_share'] * 100:.0f} % of the crawl's span ({result['span_s']:.1f} s)."
+        ),
         "",
-        f"Page (job) median: wall {result['job_wall_ms']:.0f} ms, browser CPU "
-        f"{result['job_cpu_ms']:.0f} ms, crawler thread CPU {result['job_py_ms']:.0f} ms.",
+        (
+            f"Page (job) median: wall {result['job_wall_ms']:.0f} ms, browser CPU "
+            f"{result['job_cpu_ms']:.0f} ms, crawler thread CPU {result['job_py_ms']:.0f} ms."
+        ),
         "",
-        "| step in a page | median wall ms | median browser CPU ms | commands/page | mean wall ms |",
+        (
+            "| step in a page | median wall ms | median browser CPU ms | commands/page"
+            " | mean wall ms |"
+        ),
         "|---|---|---|---|---|",
     ]
     ordered = sorted(result["steps"].items(), key=lambda kv: -kv[1][3])
     for step, (wall, cpu, count, mean) in ordered:
         lines.append(f"| {step} | {wall:.1f} | {cpu:.1f} | {count:g} | {mean:.1f} |")
-    lines += ["", "| between two pages of one browser | median ms | mean ms | n |", "|---|---|---|---|"]
+    lines += ["", "| between two pages of one browser | median ms | mean ms | n |"]
+    lines += ["|---|---|---|---|"]
     for name, (median, mean, count) in result["gaps"].items():
         lines.append(f"| {name} | {median:.1f} | {mean:.1f} | {count} |")
     lines += [
         "",
-        f"check-out's liveness check (thread) median {result['is_alive_ms']:.1f} ms; "
-        f"blank-tab leaves {result['leave_pages']}; pipeline encode per page median "
-        f"{result['encode_ms']:.1f} ms wall, {result['encode_py_ms']:.1f} ms CPU (thread); "
-        f"reactor late in total {result['reactor_late_ms_total']:.0f} ms, "
-        f"{result['reactor_lags_over_20ms']} lags > 20 ms.",
+        (
+            f"check-out's liveness check (thread) median {result['is_alive_ms']:.1f} ms; "
+            f"blank-tab leaves {result['leave_pages']}; pipeline encode per page median "
+            f"{result['encode_ms']:.1f} ms wall, {result['encode_py_ms']:.1f} ms CPU (thread); "
+            f"reactor late in total {result['reactor_late_ms_total']:.0f} ms, "
+            f"{result['reactor_lags_over_20ms']} lags > 20 ms."
+        ),
     ]
     return "\n".join(lines)
 
