@@ -268,25 +268,18 @@ function loadingImages() {
   }
   return count;
 }
-// Polled every 25 ms while something is still going on; once only the quiet window (or a due
-// refresh) is left, the next check is set for the moment it ends, not the next 25 ms tick (on
-// the crawl benchmark a settle is mostly that window: the poll's granularity cost ~12 ms a
-// page, bench/RESULTS.md "Waits per page"). A DOM change or fetch meanwhile moves state.last,
-// so that check finds the page not quiet and waits again.
 (function check() {
   const now = performance.now();
-  const busy = document.readyState !== 'complete' || state.pending > 0 || timersPending()
-    || loadingImages() > 0;
-  const left = busy ? 0 : Math.max(quietMs - (now - state.last), refreshDue - now, 0);
-  const quiet = !busy && left <= 0;
+  const quiet = document.readyState === 'complete' && state.pending <= 0
+    && now - state.last >= quietMs && !timersPending() && loadingImages() === 0
+    && now >= refreshDue;
   if (quiet || now - start >= timeoutMs) {
     const reasons = !askReasons ? null
       : (state.lazyReasons ? state.lazyReasons() : ['no-tracker']);
     done({quiet: quiet, reasons: reasons});
     return;
   }
-  const next = busy ? 25 : Math.ceil(left) + 1;
-  wait(check, Math.max(1, Math.min(next, timeoutMs - (now - start))));
+  wait(check, 25);
 })();
 """
 
