@@ -75,6 +75,9 @@ class RivalscopeRun:
         inner = handlers.get("http", "crawler.handlers.selenium.SeleniumDownloadHandler")
         handlers["http"] = "bench.timing.TimedHandler"
         extensions = {**getattr(project, "EXTENSIONS", {}), "bench.timing.BenchTimer": 900}
+        if any(setting.startswith("BENCH_TIMELINE_FILE=") for setting in self._extra):
+            # bench/page_timeline.py: where each browser's time per page goes (issue #16)
+            extensions["bench.page_timeline.PageTimeline"] = 901
         overrides = {
             "DOWNLOAD_DELAY": "0",
             "CONCURRENT_REQUESTS_PER_DOMAIN": "1",

@@ -96,6 +96,14 @@ def test_content_inserted_after_load_is_in_the_html(renderer: RenderHarness, sit
     assert "inserted by a timer after load" in reply["text"]
 
 
+def test_content_that_keeps_changing_within_the_quiet_window_is_all_there(
+    renderer: RenderHarness, site: SiteServer
+):
+    # The settle check set for the end of the quiet window looks again (issue #16).
+    reply = _ok(renderer.render(site.url("/render/trickle.html")))
+    assert "<li>row 7</li><li>the last row</li></ol>" in reply["text"]
+
+
 def test_lazy_image_far_below_the_fold_is_loaded(renderer: RenderHarness, site: SiteServer):
     reply = _ok(renderer.render(site.url("/render/lazy.html")))
     assert "/render/lazy-target.png" in site.paths()
