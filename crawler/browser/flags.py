@@ -46,9 +46,6 @@ CHROMIUM_FLAGS = (
     # browser down: the page is tried again in a fresh one, as for any crash (crash_retry.py).
     "--single-process",
     "--no-zygote",
-    # V8 sizes its heaps for memory rather than speed (issue #16, task capmem; bench/RESULTS.md,
-    # "The browser's base"): FIGURES.
-    "--js-flags=--optimize-for-size",
     # Text, measured per font family (bench/RESULTS.md): web fonts and named families
     # (Arial, Times New Roman, the default) draw the same bytes as before; text in a generic
     # family (sans-serif, serif, monospace, system-ui) is drawn with other advances, and its
