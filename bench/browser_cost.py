@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import io
 import statistics
 import time
@@ -45,6 +46,9 @@ class Variant:
     idle: list[dict[str, float]] = field(default_factory=list)
     complete: int = 0
     pages: int = 0
+    # sha256 of each page's screenshot bytes, by url (the last round's): same pixels as
+    # the first variant's, or not
+    digests: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str) -> Variant:
@@ -101,6 +105,7 @@ def _run(variant: Variant, urls: list[tuple[str, int]], config: SeleniumConfig) 
             if shot is not None:
                 Image.open(io.BytesIO(base64.b64decode(shot.data[:65536])))
                 variant.complete += shot.height >= expected
+                variant.digests[url] = hashlib.sha256(shot.data.encode()).hexdigest()
             variant.pages += 1
     finally:
         python = time.thread_time() - python_cpu
@@ -145,7 +150,12 @@ def main() -> None:
     pkinds = sorted({kind for v in args.variants for row in v.peak for kind in row})
     for variant in args.variants:
         cells = " ".join(f"{k}={_median(variant.peak, k):.0f}" for k in pkinds)
-        print(f"  {variant.name:14s} {cells} complete={variant.complete}/{variant.pages}")
+        first = args.variants[0].digests
+        same = sum(first.get(url) == digest for url, digest in variant.digests.items())
+        print(
+            f"  {variant.name:14s} {cells} complete={variant.complete}/{variant.pages}"
+            f" same-bytes-as-{args.variants[0].name}={same}/{len(variant.digests)}"
+        )
     print("PSS MB of a browser just started (median), by kind")
     for variant in args.variants:
         ikinds = sorted({kind for row in variant.idle for kind in row})

@@ -141,6 +141,7 @@ def run_approach(
         sampler, process_wall, code = _run_process(
             name, command, env, work / f"{name}.log", timeout, tree
         )
+        sampler.dump(work / f"{name}-samples.jsonl")
         stored = rivalscope.read_back() if rivalscope is not None else None
     finally:
         if rivalscope is not None:

@@ -8,6 +8,7 @@ Only the crawler's tree is sampled: the workload's web servers run elsewhere.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ class Sample:
     pss: int  # bytes, summed over the tree
     processes: int
     by_kind: dict[str, int]
+    # PSS by "kind pid": which of the pool's browsers a peak is in (issue #16, task capmem)
+    by_process: dict[str, int] = field(default_factory=dict)
 
 
 #: Kinds final at first sight; any other name is looked at again (a launcher exec-ing Chromium)
@@ -64,11 +67,13 @@ def tree_pss(
     root: psutil.Process,
     cpu: dict[tuple[int, float], float] | None = None,
     kinds: dict[tuple[int, float], str] | None = None,
+    by_process: dict[str, int] | None = None,
 ) -> tuple[int, int, dict[str, int]]:
     """(PSS bytes, process count, PSS by process kind) of ``root`` and all its descendants;
     processes that exit while being read are skipped. ``cpu``, when given, is updated with
     each process's CPU seconds so far (user + system), by (pid, start time): pids are reused.
-    ``kinds`` caches ``process_kind`` by the same key."""
+    ``kinds`` caches ``process_kind`` by the same key; ``by_process``, when given, is filled
+    with each process's PSS under ``"<kind> <pid>"``."""
     try:
         processes = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
@@ -91,6 +96,8 @@ def tree_pss(
         total += pss
         counted += 1
         by_kind[kind] = by_kind.get(kind, 0) + pss
+        if by_process is not None:
+            by_process[f"{kind} {process.pid}"] = pss
     return total, counted, by_kind
 
 
@@ -141,9 +148,10 @@ class PssSampler:
             return
         while not self._stop.is_set():
             started = time.time()
-            pss, count, by_kind = tree_pss(root, self.cpu_by_pid, self._kinds)
+            by_process: dict[str, int] = {}
+            pss, count, by_kind = tree_pss(root, self.cpu_by_pid, self._kinds, by_process)
             if count:
-                self.samples.append(Sample(started, pss, count, by_kind))
+                self.samples.append(Sample(started, pss, count, by_kind, by_process))
             self._stop.wait(max(0.0, self.interval - (time.time() - started)))
 
     @property
@@ -169,6 +177,20 @@ class PssSampler:
         """``peak_breakdown`` of the samples taken from ``start`` to ``end``: which process kind
         a long crawl's peak moves to (issue #16's "flat over 500 pages")."""
         return _breakdown([s for s in self.samples if start <= s.at <= end])
+
+    def dump(self, path: Path) -> None:
+        """Every sample as a JSON line (time, PSS and PSS by kind and by process, in MB): where
+        and when a run's peak is, read after the run (``bench.crawl --keep``)."""
+        mb = 2**20
+        with path.open("w") as out:
+            for sample in self.samples:
+                line = {
+                    "at": round(sample.at, 2),
+                    "pss": round(sample.pss / mb, 1),
+                    "by_kind": {k: round(v / mb, 1) for k, v in sample.by_kind.items()},
+                    "by_process": {k: round(v / mb, 1) for k, v in sample.by_process.items()},
+                }
+                out.write(json.dumps(line) + "\n")
 
 
 def _breakdown(samples: list[Sample]) -> str:
