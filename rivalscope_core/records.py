@@ -45,7 +45,10 @@ class ErrorInfo:
 class Screenshot:
     """A full-page screenshot; ``data`` is base64 of the encoded image. ``truncated`` is true
     when the page was taller than ``SELENIUM_MAX_SCREENSHOT_HEIGHT`` and the capture was cut;
-    ``page_height`` is the document height in CSS pixels, whatever was captured."""
+    ``page_height`` is the document height in CSS pixels, whatever was captured. ``renderer``
+    names the browser build and its rendering flags (``crawler.browser.session.renderer_of``):
+    a new Chromium or flag draws the same page a little differently, and the change report
+    says so rather than pass such pixels off as the competitor's change."""
 
     format: str
     width: int
@@ -53,6 +56,7 @@ class Screenshot:
     data: str
     truncated: bool = False
     page_height: int | None = None
+    renderer: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Screenshot | None:
@@ -65,6 +69,7 @@ class Screenshot:
             data=str(data["data"]),
             truncated=bool(data.get("truncated", False)),
             page_height=data.get("page_height"),
+            renderer=_optional_text(data.get("renderer")),
         )
 
 

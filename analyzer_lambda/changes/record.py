@@ -4,6 +4,9 @@ previous capture.
 ``status`` is ``failed`` when this capture has an error, ``new`` without a previous capture,
 ``changed`` when its text changed, its screenshot changed beyond the tolerance or an answer
 field changed, else ``unchanged``; ``removed`` lines come from ``history.removed_pages``.
+A page compared with a capture another browser build or flag set drew (``Screenshot.renderer``)
+carries ``renderer: {before, after}``, beyond SPEC's fields (readers ignore what they do not
+know): its screenshot may differ by rendering alone, which the digest says.
 Pure: plain values in, a JSON-ready dict out.
 """
 
@@ -49,13 +52,15 @@ def change_record(
     comparison: Comparison | None,
     answer: dict[str, Any] | None,
     tolerance: float = DEFAULT_TOLERANCE,
+    renderers: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
-    """A ``changes.jsonl`` line for a page of this run."""
+    """A ``changes.jsonl`` line for a page of this run; ``renderers``: what drew the previous
+    and this screenshot (None when a record does not say: captures before it was recorded)."""
     status = page_status(
         failed=failed, previous=previous, comparison=comparison, answer=answer, tolerance=tolerance
     )
     compared = comparison is not None and previous is not None and not failed
-    return {
+    record: dict[str, Any] = {
         "url": url,
         "status": status,
         "previous": previous.previous(bucket) if previous is not None else None,
@@ -67,6 +72,10 @@ def change_record(
         ),
         "answer": (answer or None) if compared else None,
     }
+    before, after = renderers
+    if compared and before and after and before != after:
+        record["renderer"] = {"before": before, "after": after}
+    return record
 
 
 def removed_record(previous: Capture, bucket: str) -> dict[str, Any]:

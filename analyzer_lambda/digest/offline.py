@@ -118,6 +118,10 @@ def describe(change: RankedChange, lang: str) -> str:
                       lines=_lines([*change.added, *change.removed], lang))  # fmt: skip
     if kind == "visual":
         percent = round(100 * (change.visual_fraction or 0.0), 1)
+        if change.renderer is not None:
+            before, after = change.renderer
+            return phrase(lang, "visual_renderer", percent=f"{percent:g}", before=before,
+                          after=after)  # fmt: skip
         return phrase(lang, "visual", percent=f"{percent:g}")
     if kind == "removed":
         return phrase(lang, "removed_page", when=(change.last_seen or "?")[:10])

@@ -48,6 +48,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "price_text": "price text changed: {lines}",
         "wording": "wording changed ({added} line(s) added, {removed} removed): {lines}",
         "visual": "the screenshot changed ({percent}% of the page), the text did not.",
+        "visual_renderer": "the screenshot changed ({percent}% of the page), the text did not;"
+        " the browser that draws it changed too ({before} → {after}): it may be rendering"
+        " alone.",
         "new": "new page.",
         "new_titled": "new page: {title}.",
         "removed_page": "page gone (last seen {when}).",
@@ -84,6 +87,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "price_text": "価格の表記が変わりました: {lines}",
         "wording": "文言が変わりました（追加 {added} 行、削除 {removed} 行）: {lines}",
         "visual": "スクリーンショットが変わりました（ページの {percent}%）。本文は同じです。",
+        "visual_renderer": "スクリーンショットが変わりました（ページの {percent}%）。"
+        "本文は同じです。描画するブラウザも変わったため（{before} → {after}）、"
+        "表示の違いだけかもしれません。",
         "new": "新しいページです。",
         "new_titled": "新しいページです: {title}。",
         "removed_page": "ページがなくなりました（前回の取得 {when}）。",

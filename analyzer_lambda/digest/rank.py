@@ -90,6 +90,9 @@ class RankedChange:
     visual_fraction: float | None = None
     error_type: str | None = None
     last_seen: str | None = None
+    # (before, after) when another browser build or flag set drew the previous screenshot
+    # (the change record's ``renderer``): a visual change may then be rendering alone.
+    renderer: tuple[str, str] | None = None
 
     @property
     def importance(self) -> Importance:
@@ -186,9 +189,16 @@ def rank_changes(
                 visual_fraction=visual.get("changed_fraction"),
                 error_type=fact.error_type if fact else None,
                 last_seen=previous.get("crawled_at"),
+                renderer=_renderer(record.get("renderer")),
             )
         )  # fmt: skip
     return sorted(ranked, key=lambda c: (_ORDER[c.kind], -c.magnitude, c.competitor, c.url))
+
+
+def _renderer(value: Any) -> tuple[str, str] | None:
+    if not isinstance(value, dict) or not value.get("before") or not value.get("after"):
+        return None
+    return str(value["before"]), str(value["after"])
 
 
 def tally(records: Iterable[Mapping[str, Any]], facts: Mapping[str, PageFacts]) -> dict[str, int]:

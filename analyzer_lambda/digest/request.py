@@ -71,8 +71,9 @@ could not be crawled or were blocked last and briefly. Each point is about one p
 "url" and "competitor" exactly as given. importance is "high" for prices and plans, "medium" for
 other facts and new or removed pages, "low" for the rest. Each summary is one short sentence in
 {language} (BCP 47 tag "{tag}") that says what changed, with the before and after values where
-there are any. At most {max_words} words in all. Answer with one JSON object that matches the
-response schema, and nothing else."""
+there are any. A screenshot-only change of a page with "browser_changed" may be the new browser
+drawing the same page: say so. At most {max_words} words in all. Answer with one JSON object
+that matches the response schema, and nothing else."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,9 @@ def change_entry(change: RankedChange) -> dict[str, Any]:
             entry["text_lines_left_out"] = left
     if change.visual_fraction is not None and change.kind == "visual":
         entry["screenshot_changed_fraction"] = round(change.visual_fraction, 3)
+        if change.renderer is not None:
+            # a browser upgrade redraws text: the model must not report it as the competitor's
+            entry["browser_changed"] = {"before": change.renderer[0], "after": change.renderer[1]}
     if change.error_type:
         entry["error"] = change.error_type
     if change.kind == "removed" and change.last_seen:

@@ -125,7 +125,7 @@ class ChangeLookup:
                         answer = diff_answers(stored["analysis"], result.analysis, schema)
             record = change_record(
                 page.url, bucket=chunk.bucket, failed=failed, previous=previous,
-                comparison=comparison, answer=answer,
+                comparison=comparison, answer=answer, renderers=_renderers(old, page),
             )  # fmt: skip
             shots = None
             if record["status"] == "changed" and old is not None and comparison is not None:
@@ -146,6 +146,12 @@ class ChangeLookup:
             PageChange(removed_record(c, bucket)) for c in removed_pages(seen_urls, previous_run)
         ]
         return removed, compared_with
+
+
+def _renderers(old: PageRecord | None, page: PageRecord) -> tuple[str | None, str | None]:
+    """What drew the previous and this screenshot (``Screenshot.renderer``)."""
+    before = old.screenshot.renderer if old is not None and old.screenshot is not None else None
+    return before, page.screenshot.renderer if page.screenshot is not None else None
 
 
 def _shots(

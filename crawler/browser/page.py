@@ -149,6 +149,9 @@ def render_page(
         raise BrowserCrashedError(f"browser stopped answering rendering {url}: {exc}") from exc
     if leave:
         session.leave_page()
+    if page.screenshot is not None and session.renderer:
+        shot = dataclasses.replace(page.screenshot, renderer=session.renderer)
+        page = dataclasses.replace(page, screenshot=shot)
     return page
 
 

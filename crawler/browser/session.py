@@ -12,6 +12,7 @@ leaves behind; no psutil needed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -19,7 +20,7 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
@@ -45,6 +46,16 @@ def _avoid_selenium_manager() -> None:
     it did, it must neither download nor send statistics."""
     os.environ.setdefault("SE_OFFLINE", "true")
     os.environ.setdefault("SE_AVOID_STATS", "true")
+
+
+def renderer_of(capabilities: dict[str, Any], flags: tuple[str, ...] = CHROMIUM_FLAGS) -> str:
+    """The browser build and a digest of the flags it draws with, e.g. ``chrome-headless-shell
+    156.0.8078.73, flags 1f0c9a2e``: stored with each screenshot (``Screenshot.renderer``), so
+    that the change report can tell a browser upgrade's new pixels from a changed page."""
+    name = str(capabilities.get("browserName") or "chromium")
+    version = str(capabilities.get("browserVersion") or "?")
+    digest = hashlib.sha256("\n".join(flags).encode()).hexdigest()[:8]
+    return f"{name} {version}, flags {digest}"
 
 
 def chromium_options(config: SeleniumConfig, profile_dir: str) -> Options:
@@ -91,6 +102,8 @@ class BrowserSession:
         # The tab still shows the last page rendered in it (crawler/browser/pool.py): set by
         # every render, cleared by ``leave_page``.
         self.shows_page = False
+        # What draws this browser's screenshots (``renderer_of``), read once at start.
+        self.renderer = ""
 
     @classmethod
     def start(cls, config: SeleniumConfig) -> BrowserSession:
@@ -124,6 +137,7 @@ class BrowserSession:
             # A download (a PDF, a CSV attachment) is refused, never written to disk nor left
             # pending; the render flow records such an answer as no page (issue #11).
             driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "deny"})
+            session.renderer = renderer_of(dict(driver.capabilities))
             session.window = str(driver.current_window_handle)
             tree = driver.execute_cdp_cmd("Page.getFrameTree", {})
             session.frame_id = str(tree["frameTree"]["frame"]["id"])

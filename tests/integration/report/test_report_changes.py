@@ -5,12 +5,15 @@ analyzer_lambda.report`` on the second run, read in headless Chromium."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import io
 import json
 import shutil
 from typing import TYPE_CHECKING
 
 import pytest
+from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -209,3 +212,43 @@ def test_a_run_of_more_chunks_than_are_kept_in_memory_is_compared_page_by_page(
     assert statuses.pop("https://acme.example/7") == "changed"
     assert set(statuses.values()) == {"unchanged"}
     assert len(statuses) == chunks - 1
+
+
+def _shot(shade: int, renderer: str | None) -> dict[str, object]:
+    """A 320x200 grey PNG screenshot with a dark band whose shade the runs vary."""
+    image = Image.new("RGB", (320, 200), (250, 250, 250))
+    image.paste((shade, shade, shade), (0, 40, 320, 120))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return {"format": "png", "width": 320, "height": 200, "data": data, "renderer": renderer}
+
+
+@pytest.mark.parametrize(
+    ("renderers", "said"),
+    [(("chromium 156, flags 1", "chromium 157, flags 1"),
+      {"before": "chromium 156, flags 1", "after": "chromium 157, flags 1"}),
+     (("chromium 157, flags 1", "chromium 157, flags 1"), None),
+     ((None, "chromium 157, flags 1"), None)],
+    ids=["upgraded", "same-browser", "before-it-was-recorded"],
+)  # fmt: skip
+def test_a_screenshot_drawn_by_another_browser_is_named_in_the_change_record(
+    s3: S3Client, bucket: str, tmp_path: Path,
+    renderers: tuple[str | None, str], said: dict[str, str] | None,
+) -> None:  # fmt: skip
+    """Same text, other pixels: the page changed on screen, and the record says whether the
+    browser that drew it changed too (a Chromium upgrade redraws text a little differently)."""
+    url = "https://acme.example/"
+    html = "<html><body><main><h1>Acme</h1><p>Starter $49/mo</p></main></body>"
+    for run, shade, renderer in ((RUNS[0], 40, renderers[0]), (RUNS[1], 90, renderers[1])):
+        record = {"url": url, "final_url": url, "status": 200, "body": html, "title": "Acme",
+                  "crawled_at": f"{run[:10]}T06:00:00Z", "screenshot": _shot(shade, renderer),
+                  "prompt": None, "error": None}  # fmt: skip
+        key = f"raw/competitors/{run}/items.0000000.jl.gz"
+        s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(json.dumps(record).encode()))
+    current = [ChunkRef(bucket, f"raw/competitors/{RUNS[1]}/items.0000000.jl.gz")]
+    (change,) = compute_changes(s3, current, [], tmp_path).records
+    assert change["status"] == "changed"
+    assert change["text"] == {"added": [], "removed": []}
+    assert change["visual"]["changed_fraction"] > 0.3
+    assert change.get("renderer") == said

@@ -118,6 +118,7 @@ def test_rendered_page_comes_from_the_selenium_page() -> None:
         "data": "AAAA",
         "truncated": False,
         "page_height": None,
+        "renderer": None,
     }
 
 

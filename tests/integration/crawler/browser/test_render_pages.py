@@ -6,8 +6,10 @@ last and check it was replaced."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from PIL import ImageChops, ImageStat
 
+from crawler.settings import SELENIUM_BROWSER_PATH
 from tests.integration.crawler.browser.conftest import (
     RenderHarness,
     decode_screenshot,
@@ -88,6 +91,13 @@ def test_rendered_response_is_html_with_the_page_record(renderer: RenderHarness,
     shot = page["screenshot"]
     assert shot["format"] == "jpeg"  # the project default
     assert decode_screenshot(page).size == (shot["width"], shot["height"])
+    # what drew it, so that a browser upgrade's pixels are not taken for the site's change
+    version = subprocess.run(
+        [SELENIUM_BROWSER_PATH, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    drawn_by = re.fullmatch(r"\S+ (\S+), flags [0-9a-f]{8}", shot["renderer"])
+    assert drawn_by is not None, shot["renderer"]
+    assert drawn_by.group(1) in version, (shot["renderer"], version)
 
 
 def test_content_inserted_after_load_is_in_the_html(renderer: RenderHarness, site: SiteServer):

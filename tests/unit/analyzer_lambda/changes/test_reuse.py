@@ -155,3 +155,25 @@ def test_change_records_say_new_changed_unchanged_failed_and_removed() -> None:
     assert failed["status"] == "failed"
     assert failed["text"] is None
     assert removed_record(previous, "b")["status"] == "removed"
+
+
+def test_a_change_record_names_the_browsers_when_another_one_drew_the_previous_screenshot() -> (
+    None
+):
+    url = "https://acme.example/"
+    run = "2026-11-01T00-00-00"
+    previous = capture_of(
+        run, f"raw/competitors/{run}/items.0000000.jl.gz", 0, url, "t", "x", RULES
+    )
+    same = compare(PageCapture(_text()), PageCapture(_text()), RULES)
+    kw: dict[str, Any] = {"bucket": "b", "failed": False, "answer": None}
+    old, new = "chrome-headless-shell 156.0.1, flags 1f0c9a2e", "chrome 157.0.2, flags 1f0c9a2e"
+    upgraded = change_record(url, previous=previous, comparison=same, renderers=(old, new), **kw)
+    assert upgraded["renderer"] == {"before": old, "after": new}
+    # the same browser, or a previous capture stored before renderers were recorded: no claim
+    assert "renderer" not in change_record(
+        url, previous=previous, comparison=same, renderers=(new, new), **kw
+    )
+    assert "renderer" not in change_record(
+        url, previous=previous, comparison=same, renderers=(None, new), **kw
+    )

@@ -167,3 +167,25 @@ def test_a_reworded_answer_shows_where_the_words_differ_not_two_same_beginnings(
     )
     point = next(line for line in _digest([reworded]).splitlines() if line.startswith("- "))
     assert f"lead: “{shown_before}” → “{shown_after}”" in point
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("en", "the browser that draws it changed too (chromium 156 → chromium 157): it may be"),
+        ("ja", "描画するブラウザも変わったため（chromium 156 → chromium 157）、表示の違いだけ"),
+    ],
+)
+def test_a_screenshot_change_after_a_browser_upgrade_says_it_may_be_rendering_alone(
+    language: str, says: str
+) -> None:
+    upgraded = record(
+        "https://hanami.example/", "changed",
+        visual={"changed_fraction": 0.31, "regions": [[0, 0, 1280, 900]]},
+        renderer={"before": "chromium 156", "after": "chromium 157"},
+    )  # fmt: skip
+    points = [line for line in _digest([upgraded], language).splitlines() if line.startswith("- ")]
+    assert len(points) == 1
+    assert says in points[0]
+    plain = record("https://hanami.example/", "changed", visual=upgraded["visual"])
+    assert "rendering alone" not in _digest([plain])

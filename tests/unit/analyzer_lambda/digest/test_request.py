@@ -86,3 +86,15 @@ def test_the_models_points_must_name_pages_we_sent_and_keep_our_competitor() -> 
 def test_an_answer_that_does_not_hold_is_rejected_saying_why(answer: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         validate_points(answer, _changes(), TOP)  # type: ignore[arg-type]
+
+
+def test_the_model_is_told_when_another_browser_drew_a_screenshot_only_change() -> None:
+    upgraded = record(
+        "https://hanami.example/", "changed",
+        visual={"changed_fraction": 0.31, "regions": [[0, 0, 1280, 900]]},
+        renderer={"before": "chromium 156", "after": "chromium 157"},
+    )  # fmt: skip
+    request = build_request(RUN, rank_changes([upgraded], {}), {"changed": 1}, "en", nonce="ab")
+    (sent,) = _body(request.text, "ab")
+    assert sent["browser_changed"] == {"before": "chromium 156", "after": "chromium 157"}
+    assert '"browser_changed" may be the new browser' in request.system_instruction
