@@ -74,12 +74,10 @@ class RivalscopeRun:
         handlers = dict(getattr(project, "DOWNLOAD_HANDLERS", {}))
         inner = handlers.get("http", "crawler.handlers.selenium.SeleniumDownloadHandler")
         handlers["http"] = "bench.timing.TimedHandler"
-        # bench/page_timeline.py (issue #16) turns itself off unless BENCH_TIMELINE_FILE is set
-        extensions = {
-            **getattr(project, "EXTENSIONS", {}),
-            "bench.timing.BenchTimer": 900,
-            "bench.page_timeline.PageTimeline": 901,
-        }
+        extensions = {**getattr(project, "EXTENSIONS", {}), "bench.timing.BenchTimer": 900}
+        if any(setting.startswith("BENCH_TIMELINE_FILE=") for setting in self._extra):
+            # bench/page_timeline.py: where each browser's time per page goes (issue #16)
+            extensions["bench.page_timeline.PageTimeline"] = 901
         overrides = {
             "DOWNLOAD_DELAY": "0",
             "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
