@@ -76,7 +76,8 @@ class RivalscopeRun:
         handlers["http"] = "bench.timing.TimedHandler"
         extensions = {**getattr(project, "EXTENSIONS", {}), "bench.timing.BenchTimer": 900}
         if any(setting.startswith("BENCH_TIMELINE_FILE=") for setting in self._extra):
-            # bench/page_timeline.py: where each browser's time per page goes (issue #16)
+            # bench/page_timeline.py: where each browser's time per page goes (issue #16);
+            # listed only when asked for: the command also runs an --against tree without it
             extensions["bench.page_timeline.PageTimeline"] = 901
         overrides = {
             "DOWNLOAD_DELAY": "0",
