@@ -52,16 +52,15 @@ SELENIUM_PAGE_LOAD_TIMEOUT = 30.0
 SELENIUM_SETTLE_TIMEOUT = 3.0
 SELENIUM_WINDOW_WIDTH = 1280
 SELENIUM_WINDOW_HEIGHT = 900
-# jpeg straight from Chrome: the most pages/min, legible text; webp is 21-29% smaller but
-# renders 1.5-2.5x fewer pages/min (72.5 vs 48.8 pages/min on a 7,980 px text page, 80.5 vs
-# 32.1 on an image page: `python -m tests.integration.crawler.browser.screenshot_bench
-# --repeat 3`, bench/RESULTS.md "Screenshot format"). "auto" stores text pages as palette PNGs in
-# 0.3-0.6x the bytes of Chrome's default PNG (JPEG: 1.3x) and photo pages as JPEG, re-encoded off
-# the browsers' threads by a nice-19 SCHED_IDLE process; pages/min holds (1.01x), but on a busy
-# machine half the text pages fall back to JPEG, and it costs ~0.1 CPU s a page and ~100 MB of
-# peak: opt-in (bench/RESULTS.md "Render cost (issue #16)", "Re-encoding off the crawler's
-# process").
-SELENIUM_SCREENSHOT_FORMAT = "jpeg"
+# "auto": text pages stored as palette PNGs in 0.3-0.6x the bytes of Chrome's default PNG (its
+# JPEG: 1.3x), photo pages as Chrome's JPEG, re-encoded off the browsers' threads by a nice-19
+# SCHED_IDLE process on the CPU the browsers leave idle while pages settle. On a quiet machine
+# 1.06x the pages/min of "jpeg" at 0.42x the bytes, 1.04x the CPU and +53 MB of peak (the
+# process); on a busy one text pages fall back to JPEG (bench/RESULTS.md
+# "SELENIUM_SCREENSHOT_FORMAT=auto on a quiet machine"). "jpeg" straight from Chrome saves that
+# process; webp is 21-29% smaller than jpeg but renders 1.5-2.5x fewer pages/min
+# (bench/RESULTS.md "Screenshot format").
+SELENIUM_SCREENSHOT_FORMAT = "auto"
 SELENIUM_SCREENSHOT_QUALITY = 80
 SELENIUM_MAX_SCREENSHOT_HEIGHT = 30000
 # A full-page capture at least this many px tall waits for another browser's (issue #16: each

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThreadPool
@@ -39,6 +39,23 @@ logger = logging.getLogger(__name__)
 ENCODE_THREADS = 1
 
 
+class _DaemonThread(threading.Thread):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.daemon = True
+
+
+class _DaemonThreadPool(ThreadPool):
+    """Its thread never keeps the crawl's process alive. ``stop`` runs from the download
+    handler's close; when the crawl dies without one (its parent was SIGKILLed: the
+    parent-death SIGTERM's grace expires and the reactor stops while the pool is still closing
+    its browsers), a non-daemon thread waiting on an empty queue held the interpreter at exit
+    forever, and with it the browsers and chromedrivers that exit with the process. Only
+    pages already abandoned can be in it then."""
+
+    threadFactory = _DaemonThread
+
+
 class ScreenshotEncoder:
     def __init__(self, quality: int, backlog: int, wait: float) -> None:
         self._quality = quality
@@ -46,7 +63,9 @@ class ScreenshotEncoder:
         self._wait = wait
         self._reserved = 0
         self._lock = threading.Lock()
-        self._pool = ThreadPool(minthreads=0, maxthreads=ENCODE_THREADS, name="screenshot-encode")
+        self._pool = _DaemonThreadPool(
+            minthreads=0, maxthreads=ENCODE_THREADS, name="screenshot-encode"
+        )
         self._pool.start()
         self._process = EncodeProcess()
         self._process.start()

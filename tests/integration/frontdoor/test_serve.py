@@ -144,8 +144,9 @@ def test_a_run_started_through_the_api_ends_with_its_results(served: Served) -> 
     for page in analysed:
         assert (page["status"], page["error"]) == ("done", None)
         kind, data = _fetch(page["screenshot_url"])
-        assert kind == "image/jpeg"
-        assert data[:2] == b"\xff\xd8"
+        # the default format, auto, stores a pricing (text) page as a palette PNG
+        assert kind == "image/png"
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
     kind, html = _fetch(answer["report_url"])
     assert kind.startswith("text/html")
     assert "Pricing — Northwind Metrics" in html.decode()

@@ -115,7 +115,9 @@ def test_the_report_opens_with_the_changed_page_its_old_and_new_price_and_crops(
     assert any(name.endswith(".after.jpg") for name in crops), crops
     # crops are <record>-<k>.after.jpg; the record id follows the order the pages were crawled in
     (record,) = {name.rsplit("-", 1)[0] for name in crops if name.endswith(".after.jpg")}
-    previous_capture = f"{record}.before.jpg"  # the changed page's full previous capture
+    # the changed page's full previous capture, in the format it was stored in: the default,
+    # auto, stores a pricing (text) page as a palette PNG
+    previous_capture = f"{record}.before.png"
     assert previous_capture in crops, crops
 
     browser.get((out / "report.html").as_uri())

@@ -5,6 +5,8 @@ last and check it was replaced."""
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
 import signal
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from PIL import ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageStat
 
 from crawler.settings import SELENIUM_BROWSER_PATH
 from tests.integration.crawler.browser.conftest import (
@@ -89,8 +91,10 @@ def test_rendered_response_is_html_with_the_page_record(renderer: RenderHarness,
     assert page["title"] == "Plain page"
     assert "<h1>Plain page</h1>" in page["html"]
     shot = page["screenshot"]
-    assert shot["format"] == "jpeg"  # the project default
+    # the project default, auto: a text page rendered alone is re-encoded to a palette PNG
+    assert shot["format"] == "png"
     assert decode_screenshot(page).size == (shot["width"], shot["height"])
+    assert Image.open(io.BytesIO(base64.b64decode(shot["data"]))).mode == "P"
     # what drew it, so that a browser upgrade's pixels are not taken for the site's change
     version = subprocess.run(
         [SELENIUM_BROWSER_PATH, "--version"], capture_output=True, text=True, check=True
