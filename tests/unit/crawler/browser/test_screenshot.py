@@ -7,13 +7,18 @@ import pytest
 from PIL import Image
 
 from crawler.browser.screenshot import (
+    BAND_SEPARATOR,
+    BANDS,
     Tile,
     encode,
     image_size,
+    join_bands,
     output_format,
+    plan_bands,
     plan_tiles,
     stitch,
 )
+from rivalscope_core.records import Screenshot
 
 
 def test_short_page_is_one_tile():
@@ -109,3 +114,32 @@ def test_image_size_falls_back_to_the_whole_image_when_the_header_is_long():
     buffer.write(b"\0" * 100_000)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     assert image_size(data) == (640, 480)
+
+
+@pytest.mark.parametrize(
+    ("height", "band", "expected"),
+    [
+        (8000, 4000, [4000, 4000]),
+        (9000, 4000, [3000, 3000, 3000]),
+        (8001, 4000, [2667, 2667, 2667]),
+        (4001, 4000, [2001, 2000]),
+    ],
+)
+def test_bands_are_as_few_as_fit_and_of_equal_heights(height: int, band: int, expected: list[int]):
+    bands = plan_bands(height, band)
+    assert [b.height for b in bands] == expected
+    assert [b.y for b in bands] == [sum(expected[:i]) for i in range(len(expected))]
+
+
+def test_bands_the_encoder_could_not_take_are_joined_into_one_png_of_their_pixels():
+    page = Image.new("RGB", (64, 90), "white")
+    for y, colour in ((0, (200, 30, 30)), (30, (30, 200, 30)), (60, (30, 30, 200))):
+        page.paste(colour, (0, y, 64, y + 30))
+        page.putpixel((y % 64, y + 29), (0, 0, 0))  # a seam row that must land where it was
+    bands = [_png(page.crop((0, y, 64, y + 30))) for y in (0, 30, 60)]
+    shot = Screenshot(BANDS, 64, 90, BAND_SEPARATOR.join(bands), False, 90)
+    joined = join_bands(shot, 80)
+    assert (joined.format, joined.width, joined.height, joined.page_height) == ("png", 64, 90, 90)
+    image = Image.open(io.BytesIO(base64.b64decode(joined.data)))
+    assert image.format == "PNG"
+    assert image.convert("RGB").tobytes() == page.tobytes()
