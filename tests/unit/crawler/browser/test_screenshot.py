@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -11,6 +12,7 @@ from crawler.browser.screenshot import (
     BANDS,
     Tile,
     encode,
+    full_page,
     image_size,
     join_bands,
     output_format,
@@ -143,3 +145,53 @@ def test_bands_the_encoder_could_not_take_are_joined_into_one_png_of_their_pixel
     image = Image.open(io.BytesIO(base64.b64decode(joined.data)))
     assert image.format == "PNG"
     assert image.convert("RGB").tobytes() == page.tobytes()
+
+
+class _FakeDriver:
+    """Chrome's side of ``full_page``: a page ``height`` px tall whose pictures cover
+    ``picture_share`` of it; every capture is recorded and answered with an image of its clip."""
+
+    def __init__(self, height: int, picture_share: float = 0.0) -> None:
+        self.height = height
+        self.picture_share = picture_share
+        self.captures: list[tuple[str, int]] = []
+
+    def execute_script(self, _script: str, *_args: object) -> float:
+        return self.picture_share
+
+    def execute_cdp_cmd(self, command: str, params: dict[str, Any]) -> dict[str, Any]:
+        if command == "Page.getLayoutMetrics":
+            return {
+                "cssLayoutViewport": {"clientWidth": 64, "clientHeight": 900},
+                "cssContentSize": {"height": self.height},
+            }
+        assert command == "Page.captureScreenshot"
+        clip = params["clip"]
+        self.captures.append((params["format"], clip["height"]))
+        out = io.BytesIO()
+        fmt = "PNG" if params["format"] == "png" else "JPEG"
+        Image.new("RGB", (clip["width"], clip["height"]), "white").save(out, fmt)
+        return {"data": base64.b64encode(out.getvalue()).decode("ascii")}
+
+
+def _full_page(driver: _FakeDriver, wanted: str, band_height: int) -> Screenshot:
+    return full_page(driver, wanted, 80, 30000, band_height=band_height)  # type: ignore[arg-type]
+
+
+def test_only_autos_text_pages_taller_than_a_band_are_captured_in_bands():
+    text = _FakeDriver(9000)
+    shot = _full_page(text, "auto", 4000)
+    assert text.captures == [("png", 3000)] * 3
+    assert (shot.format, shot.width, shot.height, shot.page_height) == (BANDS, 64, 9000, 9000)
+    assert len(shot.data.split(BAND_SEPARATOR)) == 3
+
+    for driver, wanted, band, expected in (
+        (_FakeDriver(9000), "jpeg", 4000, [("jpeg", 9000)]),
+        (_FakeDriver(9000), "png", 4000, [("png", 9000)]),
+        (_FakeDriver(9000, picture_share=0.7), "auto", 4000, [("jpeg", 9000)]),  # a photo page
+        (_FakeDriver(4000), "auto", 4000, [("png", 4000)]),  # not taller than a band
+        (_FakeDriver(9000), "auto", 0, [("png", 9000)]),  # off
+    ):
+        shot = _full_page(driver, wanted, band)
+        assert driver.captures == expected, (wanted, band)
+        assert shot.format != BANDS
