@@ -76,12 +76,11 @@ SELENIUM_TALL_CAPTURE_HEIGHT = 0
 # SELENIUM_TALL_CAPTURE_HEIGHT above 0 replaces it. 0: off.
 SELENIUM_CAPTURE_HEIGHT_BUDGET = 10000
 # With SELENIUM_SCREENSHOT_FORMAT=auto, a text page (captured as Chrome's fast PNG for the
-# encoder, which decodes it anyway) taller than this is captured in bands of at most this
-# height, joined by the encoder as it decodes them: the browser rasterises one band at a time.
-# Screened on the benchmark's 7,700-8,500 px pages: the capture's transient 55 vs 116 MB (median)
-# for the same browser CPU (0.365 vs 0.37 s) and the same pixels; 2,000 px bands cut it to 27 MB
-# but cost +0.13 browser CPU-s a page (bench/RESULTS.md "Captures in bands joined by jpeglib").
-# 0: off. Other formats never capture in bands.
+# encoder, which decodes it anyway) taller than this is captured in bands of at most 4,000 px
+# (crawler/browser/screenshot.py BAND_HEIGHT), joined by the encoder as it decodes them: the
+# browser rasterises one band at a time. Screened on the benchmark's 7,700-8,500 px pages: the
+# capture's transient 55 vs 116 MB (median) for the same browser CPU and the same pixels
+# (bench/RESULTS.md "Captures in bands joined by jpeglib"). 0: off. Other formats never.
 SELENIUM_BAND_CAPTURE_HEIGHT = 4000
 SELENIUM_RECYCLE_AFTER = 200
 SELENIUM_HIDE_CONSENT = True

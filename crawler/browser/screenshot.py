@@ -64,11 +64,16 @@ return covered / area;
 # Largest side each encoder accepts.
 MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
 # The format of a capture taken in bands for ``auto``'s encoder (``full_page``'s
-# ``band_height``): ``data`` is the bands' base64 fast PNGs, top to bottom, joined by
+# ``bands_above``): ``data`` is the bands' base64 fast PNGs, top to bottom, joined by
 # ``BAND_SEPARATOR`` (not a base64 character). Never stored: the encoder decodes the bands into
 # one image as it would decode one capture, or, if it cannot, ``join_bands`` makes one PNG.
 BANDS = "png-bands"
 BAND_SEPARATOR = ","
+# The tallest band: on the benchmark's 7,700-8,500 px pages 4,000 px bands cost the browser no
+# more CPU than one capture (2,000 px: +0.13 s a page, Chrome lays the page out per capture)
+# and cut its transient from 116 to 55 MB (bench/RESULTS.md, "Captures in bands joined by
+# jpeglib").
+BAND_HEIGHT = 4000
 
 
 @dataclass(frozen=True)
@@ -248,7 +253,7 @@ def full_page(
     quality: int,
     max_height: int,
     turn: Callable[[int], AbstractContextManager[bool]] = no_turn,
-    band_height: int = 0,
+    bands_above: int = 0,
 ) -> Screenshot:
     """``turn(height)`` is entered around the browser's captures, ``height`` being the
     tallest of them (``capture_turns.TallCaptureTurns``). A page captured in tiles keeps its
@@ -257,8 +262,8 @@ def full_page(
     another browser's tall capture, must not stack. One tile re-encoded (WebP) is encoded
     after the turn, as before.
 
-    ``band_height`` (``auto`` only, for a page its encoder will take): a page captured as fast
-    PNG and taller than it, not cut, is captured in bands of at most that height and returned
+    ``bands_above`` (``auto`` only, for a page its encoder will take): a page captured as fast
+    PNG and taller than it, not cut, is captured in bands of at most ``BAND_HEIGHT`` and returned
     as a ``BANDS`` capture, unjoined: the encoder decodes every capture anyway, so joining the
     bands costs it nothing more, while the browser rasterises one band at a time (its
     transient on 7,700-8,500 px pages: 55 vs 116 MB, for the same browser CPU at 4,000 px
@@ -266,8 +271,8 @@ def full_page(
     fmt = capture_format(driver, wanted)
     width, page_height = page_size(driver)
     tiles, truncated = plan_tiles(page_height, max_height)
-    if wanted == "auto" and fmt == "png" and not truncated and 0 < band_height < page_height:
-        bands = plan_bands(page_height, band_height)
+    if wanted == "auto" and fmt == "png" and not truncated and 0 < bands_above < page_height:
+        bands = plan_bands(page_height, BAND_HEIGHT)
         with turn(max(band.height for band in bands)):
             captured = [capture_tile(driver, width, band) for band in bands]
         sizes = [image_size(data) for data in captured]

@@ -194,7 +194,7 @@ class SeleniumDownloadHandler:
                     # The encoder decodes the capture anyway: a tall one comes in bands, so
                     # the browser never rasterises more than a band at once.
                     page_options = dataclasses.replace(
-                        options, band_height=config.band_capture_height
+                        options, bands_above=config.band_capture_height
                     )
             return render_page(session, request.url, config, page_options, leave=False)
 

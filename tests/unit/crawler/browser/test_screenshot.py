@@ -174,14 +174,17 @@ class _FakeDriver:
         return {"data": base64.b64encode(out.getvalue()).decode("ascii")}
 
 
-def _full_page(driver: _FakeDriver, wanted: str, band_height: int) -> Screenshot:
-    return full_page(driver, wanted, 80, 30000, band_height=band_height)  # type: ignore[arg-type]
+def _full_page(driver: _FakeDriver, wanted: str, bands_above: int) -> Screenshot:
+    return full_page(driver, wanted, 80, 30000, bands_above=bands_above)  # type: ignore[arg-type]
 
 
 def test_only_autos_text_pages_taller_than_a_band_are_captured_in_bands():
     text = _FakeDriver(9000)
     shot = _full_page(text, "auto", 4000)
     assert text.captures == [("png", 3000)] * 3
+    taller_than_6000 = _FakeDriver(6100)
+    _full_page(taller_than_6000, "auto", 6000)
+    assert taller_than_6000.captures == [("png", 3050)] * 2  # bands of at most 4,000 px
     assert (shot.format, shot.width, shot.height, shot.page_height) == (BANDS, 64, 9000, 9000)
     assert len(shot.data.split(BAND_SEPARATOR)) == 3
 
@@ -189,7 +192,8 @@ def test_only_autos_text_pages_taller_than_a_band_are_captured_in_bands():
         (_FakeDriver(9000), "jpeg", 4000, [("jpeg", 9000)]),
         (_FakeDriver(9000), "png", 4000, [("png", 9000)]),
         (_FakeDriver(9000, picture_share=0.7), "auto", 4000, [("jpeg", 9000)]),  # a photo page
-        (_FakeDriver(4000), "auto", 4000, [("png", 4000)]),  # not taller than a band
+        (_FakeDriver(4000), "auto", 4000, [("png", 4000)]),  # not taller than the setting
+        (_FakeDriver(5900), "auto", 6000, [("png", 5900)]),
         (_FakeDriver(9000), "auto", 0, [("png", 9000)]),  # off
     ):
         shot = _full_page(driver, wanted, band)
