@@ -75,13 +75,6 @@ SELENIUM_TALL_CAPTURE_HEIGHT = 0
 # every round) at 1.00x pages/min (bench/RESULTS.md "A height budget for captures"). A
 # SELENIUM_TALL_CAPTURE_HEIGHT above 0 replaces it. 0: off.
 SELENIUM_CAPTURE_HEIGHT_BUDGET = 10000
-# With SELENIUM_SCREENSHOT_FORMAT=auto, a text page (captured as Chrome's fast PNG for the
-# encoder, which decodes it anyway) taller than this is captured in bands of at most 4,000 px
-# (crawler/browser/screenshot.py BAND_HEIGHT), joined by the encoder as it decodes them: the
-# browser rasterises one band at a time. Screened on the benchmark's 7,700-8,500 px pages: the
-# capture's transient 55 vs 116 MB (median) for the same browser CPU and the same pixels
-# (bench/RESULTS.md "Captures in bands joined by jpeglib"). 0: off. Other formats never.
-SELENIUM_BAND_CAPTURE_HEIGHT = 4000
 SELENIUM_RECYCLE_AFTER = 200
 SELENIUM_HIDE_CONSENT = True
 # Scroll through a page before the snapshot so lazy content loads: True (every page), False, or

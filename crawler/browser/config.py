@@ -40,7 +40,6 @@ class SeleniumConfig:
     max_screenshot_height: int
     tall_capture_height: int
     capture_height_budget: int
-    band_capture_height: int
     recycle_after: int
     hide_consent: bool
     scroll_lazy: ScrollLazy
@@ -69,7 +68,6 @@ class SeleniumConfig:
             max_screenshot_height=_at_least(settings, "SELENIUM_MAX_SCREENSHOT_HEIGHT", 1),
             tall_capture_height=_at_least(settings, "SELENIUM_TALL_CAPTURE_HEIGHT", 0),
             capture_height_budget=_at_least(settings, "SELENIUM_CAPTURE_HEIGHT_BUDGET", 0),
-            band_capture_height=_at_least(settings, "SELENIUM_BAND_CAPTURE_HEIGHT", 0),
             recycle_after=_at_least(settings, "SELENIUM_RECYCLE_AFTER", 1),
             hide_consent=settings.getbool("SELENIUM_HIDE_CONSENT"),
             scroll_lazy=read_scroll_lazy(settings),

@@ -13,11 +13,10 @@ the platform has it); this module's top level imports only the
 standard library, so the parent can import the framing without numpy.
 
 Frames, both ways: a header ``>BI`` (a code and the payload's length) and the payload. Request:
-the JPEG quality and the capture's base64 text (or its bands', joined by ``,``). Answer:
-``STORED_PNG`` or ``STORED_JPEG`` and the stored image's base64 text, or ``FAILED`` and the
-error's text. SIGINT and SIGTERM are ignored: a stop of the crawl waits for the pages in
-flight, which need this process, and it ends when its input closes (the parent's stop, or the
-parent's death).
+the JPEG quality and the capture's base64 text. Answer: ``STORED_PNG`` or ``STORED_JPEG`` and
+the stored image's base64 text, or ``FAILED`` and the error's text. SIGINT and SIGTERM are
+ignored: a stop of the crawl waits for the pages in flight, which need this process, and it ends
+when its input closes (the parent's stop, or the parent's death).
 """
 
 from __future__ import annotations
@@ -35,9 +34,6 @@ STORED_PNG = 0
 STORED_JPEG = 1
 FAILED = 2
 STORED_CODES: dict[int, Literal["png", "jpeg"]] = {STORED_PNG: "png", STORED_JPEG: "jpeg"}
-# Between the bands of a capture taken in bands (``crawler.browser.screenshot.BAND_SEPARATOR``,
-# not imported: this module's top level imports only the standard library).
-BAND_SEPARATOR = b","
 # The highest nice value: the browsers of the crawl always come first.
 NICE = 19
 
@@ -70,10 +66,7 @@ def _answer(quality: int, capture_base64: bytes) -> tuple[int, bytes]:
     from crawler.browser.reencode import reencode
 
     try:
-        # A capture in bands (crawler/browser/screenshot.py's BANDS) is its bands' base64
-        # joined by ","; b64decode would drop the commas and run the bands together.
-        bands = [base64.b64decode(band) for band in capture_base64.split(BAND_SEPARATOR)]
-        fmt, data = reencode(bands if len(bands) > 1 else bands[0], quality)
+        fmt, data = reencode(base64.b64decode(capture_base64), quality)
     except Exception as exc:  # noqa: BLE001 - any failure is told to the parent, which keeps the capture
         return FAILED, repr(exc).encode("utf-8", "replace")
     return (STORED_PNG if fmt == "png" else STORED_JPEG), base64.b64encode(data)

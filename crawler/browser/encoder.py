@@ -29,7 +29,6 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
 from crawler.browser.encode_process import EncodeProcess
-from crawler.browser.screenshot import BANDS, join_bands
 
 if TYPE_CHECKING:
     from rivalscope_core.records import Screenshot
@@ -80,7 +79,7 @@ class ScreenshotEncoder:
 
         def timed_out(_result: object, _timeout: float) -> tuple[Screenshot, str]:
             logger.warning("Kept the captured PNG of %s: not re-encoded in %g s", url, self._wait)
-            return self._as_captured(shot), "encode_timed_out"
+            return shot, "encode_timed_out"
 
         encoded = deferToThreadPool(reactor, self._pool, self._encode_and_release, shot, url)
         encoded.addTimeout(self._wait, reactor, onTimeoutCancel=timed_out)
@@ -102,16 +101,8 @@ class ScreenshotEncoder:
             fmt, data = self._process.reencode(shot.data, self._quality)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the capture, never the page
             logger.warning("Kept the captured PNG of %s: re-encoding failed: %r", url, exc)
-            return self._as_captured(shot), "reencode_failed"
+            return shot, "reencode_failed"
         return dataclasses.replace(shot, format=fmt, data=data), f"stored_as/{fmt}"
-
-    def _as_captured(self, shot: Screenshot) -> Screenshot:
-        """The capture as it is stored when it is not re-encoded: as taken, or, taken in bands
-        (``screenshot.BANDS``), the bands joined into one fast PNG here (rare: the process
-        failed or was late; it costs this process a decode and a PNG encode of the page)."""
-        if shot.format != BANDS:
-            return shot
-        return join_bands(shot, self._quality)
 
     def stop(self) -> None:
         """Called once no page is in flight: no encode is pending."""

@@ -101,14 +101,10 @@ class RenderOptions:
     meta ``selenium_ignore_selectors``), ``capture_turn``: entered around the browser's
     full-page capture with its height (``capture_turns.TallCaptureTurns.turn``: tall captures
     one at a time in a pool), ``screenshot_format``: this page's format in place of
-    ``SELENIUM_SCREENSHOT_FORMAT`` (``jpeg`` when ``auto``'s encoder is behind),
-    ``bands_above``: a page captured as ``auto``'s fast PNG and taller than this is captured in
-    bands for the encoder to join (``screenshot.BANDS``; 0, the default: never; only the handler
-    sets it, for a page the encoder has a place for)."""
+    ``SELENIUM_SCREENSHOT_FORMAT`` (``jpeg`` when ``auto``'s encoder is behind)."""
 
     screenshot: bool = True
     screenshot_format: ScreenshotFormat | None = None
-    bands_above: int = 0
     ignore_selectors: tuple[str, ...] = ()
     blocked_reason: Callable[[str], str | None] = _never_blocked
     navigation: Callable[[], AbstractContextManager[Arrival]] = unpaced
@@ -273,7 +269,6 @@ def _settle_and_capture(
             config.screenshot_quality,
             config.max_screenshot_height,
             options.capture_turn,
-            options.bands_above,
         )
         boxes = ignored_boxes(found, screenshot.width)
     return snapshot, screenshot, boxes, lazy

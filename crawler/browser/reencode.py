@@ -56,33 +56,6 @@ _JPEG_MAX_SIDE = 65500
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def decode_bands(bands: list[bytes]) -> np.ndarray:
-    """The pixels of a capture taken in bands (top to bottom, one width): each band decoded
-    into its rows of one array, so the joined capture costs what one capture's decode does
-    (the same pixels through libspng) and holds one band's pixels beside the page's."""
-    first = decode(bands[0])
-    sizes = [_png_size(band) for band in bands[1:]]
-    if any(width != first.shape[1] for width, _ in sizes):
-        raise ValueError("bands of different widths")
-    pixels = np.empty((first.shape[0] + sum(h for _, h in sizes), first.shape[1], 3), np.uint8)
-    pixels[: first.shape[0]] = first
-    top = first.shape[0]
-    del first
-    for band in bands[1:]:
-        rows = decode(band)
-        pixels[top : top + rows.shape[0]] = rows
-        top += rows.shape[0]
-    return pixels
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    if data.startswith(_PNG_SIGNATURE) and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        return int(width), int(height)
-    with Image.open(io.BytesIO(data)) as opened:
-        return opened.size
-
-
 def decode(data: bytes) -> np.ndarray:
     """The capture's pixels, ``(height, width, 3)`` bytes: a PNG of 8-bit RGB (Chrome's) through
     libspng, anything else Pillow reads through Pillow."""
@@ -153,11 +126,11 @@ def mapped_palette_png(pixels: np.ndarray, palette: Image.Image, level: int = PN
     return _png(width, height, bytes(palette.getpalette() or [0, 0, 0]), b"".join(idat))
 
 
-def reencode(data: bytes | list[bytes], quality: int) -> tuple[StoredFormat, bytes]:
-    """The capture ``data`` (any image Pillow reads, or a list of bands top to bottom) as the
-    stored format and its bytes. Raises what libspng or Pillow raise for data they cannot read
-    or write: the caller keeps the original."""
-    pixels = decode_bands(data) if isinstance(data, list) else decode(data)
+def reencode(data: bytes, quality: int) -> tuple[StoredFormat, bytes]:
+    """The capture ``data`` (any image Pillow reads) as the stored format and its bytes. Raises
+    what libspng or Pillow raise for data they cannot read or write: the caller keeps the
+    original."""
+    pixels = decode(data)
     sample = _sample(pixels)
     if choose_format(sample) == "jpeg" and pixels.shape[0] <= _JPEG_MAX_SIDE:
         image = Image.fromarray(pixels)

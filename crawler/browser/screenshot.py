@@ -63,17 +63,6 @@ return covered / area;
 """
 # Largest side each encoder accepts.
 MAX_SIDE = {"webp": 16383, "jpeg": 65500, "png": 1 << 31}
-# The format of a capture taken in bands for ``auto``'s encoder (``full_page``'s
-# ``bands_above``): ``data`` is the bands' base64 fast PNGs, top to bottom, joined by
-# ``BAND_SEPARATOR`` (not a base64 character). Never stored: the encoder decodes the bands into
-# one image as it would decode one capture, or, if it cannot, ``join_bands`` makes one PNG.
-BANDS = "png-bands"
-BAND_SEPARATOR = ","
-# The tallest band: on the benchmark's 7,700-8,500 px pages 4,000 px bands cost the browser no
-# more CPU than one capture (2,000 px: +0.13 s a page, Chrome lays the page out per capture)
-# and cut its transient from 116 to 55 MB (bench/RESULTS.md, "Captures in bands joined by
-# jpeglib").
-BAND_HEIGHT = 4000
 
 
 @dataclass(frozen=True)
@@ -97,25 +86,6 @@ def plan_tiles(
     height = math.ceil(captured / math.ceil(captured / tile_height))
     tiles = [Tile(y=y, height=min(height, captured - y)) for y in range(0, captured, height)]
     return tiles, page_height > max_height
-
-
-def plan_bands(page_height: int, band_height: int) -> list[Tile]:
-    """As few bands of at most ``band_height`` as cover ``page_height``, of equal heights (the
-    last one shorter by the rest), as ``plan_tiles`` cuts its tiles."""
-    height = math.ceil(page_height / math.ceil(page_height / band_height))
-    return [Tile(y=y, height=min(height, page_height - y)) for y in range(0, page_height, height)]
-
-
-def band_data(shot: Screenshot) -> list[str]:
-    """The base64 bands of a ``BANDS`` capture."""
-    return shot.data.split(BAND_SEPARATOR)
-
-
-def join_bands(shot: Screenshot, quality: int) -> Screenshot:
-    """A ``BANDS`` capture as one fast PNG, as a tiled page is joined: the encoder's fallback
-    (its process failed, or gave no answer in time), so the record still holds one image."""
-    captured = band_data(shot)
-    return _joined(captured, shot.width, "png", quality, shot.truncated, shot.page_height or 0)
 
 
 def output_format(wanted: ScreenshotFormat, height: int) -> ScreenshotFormat:
@@ -253,32 +223,16 @@ def full_page(
     quality: int,
     max_height: int,
     turn: Callable[[int], AbstractContextManager[bool]] = no_turn,
-    bands_above: int = 0,
 ) -> Screenshot:
     """``turn(height)`` is entered around the browser's captures, ``height`` being the
     tallest of them (``capture_turns.TallCaptureTurns``). A page captured in tiles keeps its
     turn while python joins and encodes them: its canvas (4 bytes a pixel in Pillow, 123 MB
     at 24,000 px) is a transient as large as a tile's capture, and two of them, or one and
     another browser's tall capture, must not stack. One tile re-encoded (WebP) is encoded
-    after the turn, as before.
-
-    ``bands_above`` (``auto`` only, for a page its encoder will take): a page captured as fast
-    PNG and taller than it, not cut, is captured in bands of at most ``BAND_HEIGHT`` and returned
-    as a ``BANDS`` capture, unjoined: the encoder decodes every capture anyway, so joining the
-    bands costs it nothing more, while the browser rasterises one band at a time (its
-    transient on 7,700-8,500 px pages: 55 vs 116 MB, for the same browser CPU at 4,000 px
-    bands; bench/RESULTS.md, "Captures in bands joined by jpeglib")."""
+    after the turn, as before."""
     fmt = capture_format(driver, wanted)
     width, page_height = page_size(driver)
     tiles, truncated = plan_tiles(page_height, max_height)
-    if wanted == "auto" and fmt == "png" and not truncated and 0 < bands_above < page_height:
-        bands = plan_bands(page_height, BAND_HEIGHT)
-        with turn(max(band.height for band in bands)):
-            captured = [capture_tile(driver, width, band) for band in bands]
-        sizes = [image_size(data) for data in captured]
-        height = sum(size[1] for size in sizes)
-        data = BAND_SEPARATOR.join(captured)
-        return Screenshot(BANDS, sizes[0][0], height, data, truncated, page_height)
     # One capture straight from Chrome: no decoding, nothing stitched.
     if len(tiles) == 1 and not truncated and fmt in ("jpeg", "png"):
         with turn(tiles[0].height):

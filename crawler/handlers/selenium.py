@@ -190,12 +190,6 @@ class SeleniumDownloadHandler:
                     # The encoder is behind (no idle CPU for it): this page is Chrome's JPEG, as
                     # with SELENIUM_SCREENSHOT_FORMAT=jpeg, rather than a browser waiting for it.
                     page_options = dataclasses.replace(options, screenshot_format="jpeg")
-                elif config.band_capture_height:
-                    # The encoder decodes the capture anyway: a tall one comes in bands, so
-                    # the browser never rasterises more than a band at once.
-                    page_options = dataclasses.replace(
-                        options, bands_above=config.band_capture_height
-                    )
             return render_page(session, request.url, config, page_options, leave=False)
 
         timeout = float(request.meta.get("download_timeout") or config.download_timeout)

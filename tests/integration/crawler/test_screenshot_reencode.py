@@ -13,7 +13,6 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import psutil
 import pytest
 from PIL import Image
@@ -228,57 +227,3 @@ def test_a_stalled_encoder_holds_no_browser_back_and_loses_no_page(
     )
     assert stored == [("jpeg", "RGB")] * (STALLED_PAGES - 2) + [("png", "P")] * 2
     assert f"'screenshot/encoder_busy': {STALLED_PAGES - 2}" in log
-
-
-BAND_BLOCK = 900
-BAND_BLOCKS = 10  # 9,000 px: captured as three bands of 3,000 px under the default 4,000
-_COLOURS = [
-    ((i * 67) % 256, (i * 131 + 40) % 256, (i * 29 + 90) % 256) for i in range(BAND_BLOCKS)
-]
-
-
-def _band_page(title: str) -> bytes:
-    """Blocks of flat colour, each with a line of text on its left: the colour changes every
-    900 px, so the captured bands' seams (3,000 and 6,000 px) fall inside blocks."""
-    blocks = "".join(
-        f"<div style='height:{BAND_BLOCK}px;background:rgb{c}'><p style='margin:0;width:400px'>"
-        f"Block {i}: the Growth plan is $49 per seat and month</p></div>"
-        for i, c in enumerate(_COLOURS)
-    )
-    return f"<title>{title}</title><body style='margin:0'>{blocks}".encode()
-
-
-def test_a_tall_text_page_captured_in_bands_is_stored_as_one_image_as_captured_whole(
-    crawl: Crawl, crawl_site: SiteServer, s3: S3Client, bucket: str
-) -> None:
-    crawl_site.route("/banded", answer(_band_page("banded")))
-    crawl_site.route("/whole", answer(_band_page("whole")))
-    banded_run = crawl.run(
-        "urls=" + crawl_site.url("/banded"), SELENIUM_SCREENSHOT_FORMAT="auto", **RENDERED
-    )
-    whole_run = crawl.run(
-        "urls=" + crawl_site.url("/whole"),
-        SELENIUM_SCREENSHOT_FORMAT="auto",
-        SELENIUM_BAND_CAPTURE_HEIGHT=0,
-        **RENDERED,
-    )
-    assert banded_run.returncode == 0, banded_run.log
-    assert whole_run.returncode == 0, whole_run.log
-    assert "'screenshot/captured_as/png-bands': 1" in banded_run.log
-    assert "'screenshot/captured_as/png': 1" in whole_run.log
-    records = {r["title"]: r for r in stored_records(s3, bucket)}
-    banded, whole = records["banded"]["screenshot"], records["whole"]["screenshot"]
-
-    assert banded.keys() == whole.keys()  # the record's shape is the same
-    assert (banded["format"], banded["width"], banded["height"]) == ("png", 1280, 9000)
-    assert (banded["page_height"], banded["truncated"]) == (9000, False)
-    banded_image, whole_image = _shot_image(banded), _shot_image(whole)
-    assert (banded_image.format, banded_image.mode) == ("PNG", "P")
-    assert banded_image.size == (1280, 9000)
-    assert banded_image.convert("RGB").tobytes() == whole_image.convert("RGB").tobytes()
-    # every row of the right half is its block's colour (within the palette's rounding): no
-    # band is missing, shifted or doubled
-    pixels = np.asarray(banded_image.convert("RGB"), dtype=np.int16)[:, [700, 1279]]
-    expected = np.array([_COLOURS[y // BAND_BLOCK] for y in range(9000)], dtype=np.int16)
-    wrong = np.nonzero(np.abs(pixels - expected[:, None]).max(axis=(1, 2)) > 8)[0]
-    assert wrong.tolist() == []

@@ -18,7 +18,6 @@ def test_project_defaults_make_a_valid_config():
     assert config.user_agent == declared.USER_AGENT
     assert config.proxy_server is None
     assert config.download_timeout == declared.DOWNLOAD_TIMEOUT
-    assert config.band_capture_height == declared.SELENIUM_BAND_CAPTURE_HEIGHT
 
 
 @pytest.mark.parametrize(
@@ -36,7 +35,6 @@ def test_project_defaults_make_a_valid_config():
         ("SELENIUM_MAX_SCREENSHOT_HEIGHT", 0),
         ("SELENIUM_RECYCLE_AFTER", 1.5),
         ("SELENIUM_TALL_CAPTURE_HEIGHT", -1),
-        ("SELENIUM_BAND_CAPTURE_HEIGHT", -1),
         ("SELENIUM_DRIVER_PATH", "/nonexistent/chromedriver"),
         ("SELENIUM_BROWSER_PATH", "/nonexistent/chromium"),
     ],

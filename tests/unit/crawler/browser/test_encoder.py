@@ -11,9 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 from PIL import Image, ImageDraw
 
-from crawler.browser.encode_process import ReencodeFailedError
 from crawler.browser.encoder import ScreenshotEncoder
-from crawler.browser.screenshot import BAND_SEPARATOR, BANDS
 from rivalscope_core.records import Screenshot
 
 
@@ -84,60 +82,3 @@ def test_a_capture_in_flight_when_the_encoding_process_dies_is_kept_and_the_next
     assert outcome == "stored_as/png"
     image = Image.open(io.BytesIO(base64.b64decode(stored.data)))
     assert (image.format, image.mode, image.size) == ("PNG", "P", (320, 200))
-
-
-def _band_capture(page: Image.Image, band: int) -> Screenshot:
-    bands = []
-    for y in range(0, page.height, band):
-        out = io.BytesIO()
-        page.crop((0, y, page.width, min(y + band, page.height))).save(out, "PNG")
-        bands.append(base64.b64encode(out.getvalue()).decode("ascii"))
-    data = BAND_SEPARATOR.join(bands)
-    return Screenshot(BANDS, page.width, page.height, data, False, page.height)
-
-
-def _text_page(height: int) -> Image.Image:
-    page = Image.new("RGB", (800, height), "white")
-    draw = ImageDraw.Draw(page)
-    for y in range(0, height, 24):
-        draw.text((20, y), f"row {y}: the Growth plan is $49 per seat and month", "black")
-    return page
-
-
-def test_a_capture_in_bands_is_stored_as_one_image_by_the_encoding_process() -> None:
-    page = _text_page(2500)
-    out = io.BytesIO()
-    page.save(out, "PNG")
-    whole = Screenshot("png", 800, 2500, base64.b64encode(out.getvalue()).decode(), False, 2500)
-    encoder = ScreenshotEncoder(quality=80, backlog=2, wait=30)
-    try:
-        stored, outcome = encoder.stored_screenshot(
-            _band_capture(page, 1000), "https://a.example/"
-        )
-        expected, _ = encoder.stored_screenshot(whole, "https://a.example/")
-    finally:
-        encoder.stop()
-    assert outcome == "stored_as/png"
-    assert (stored.format, stored.width, stored.height) == ("png", 800, 2500)
-    assert stored.data == expected.data
-
-
-def test_a_capture_in_bands_the_process_fails_on_is_kept_as_one_png_of_its_pixels() -> None:
-    page = _text_page(2500)
-    encoder = ScreenshotEncoder(quality=80, backlog=2, wait=30)
-
-    def fails(_capture: str, _quality: int) -> tuple[str, str]:
-        raise ReencodeFailedError("no")
-
-    encoder._process.reencode = fails  # type: ignore[method-assign,assignment]
-    try:
-        stored, outcome = encoder.stored_screenshot(
-            _band_capture(page, 1000), "https://a.example/"
-        )
-    finally:
-        encoder.stop()
-    assert outcome == "reencode_failed"
-    assert (stored.format, stored.width, stored.height) == ("png", 800, 2500)
-    image = Image.open(io.BytesIO(base64.b64decode(stored.data)))
-    assert image.format == "PNG"
-    assert image.convert("RGB").tobytes() == page.tobytes()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 
-import pytest
 from PIL import Image, ImageDraw
 
 from crawler.browser.reencode import decode, palette_png, reencode
@@ -82,27 +81,3 @@ def test_text_stays_pixel_sharp_in_the_stored_palette_png() -> None:
     assert all(g > 128 for g, w in zip(got, want, strict=True) if w > 160)
     assert sum(w < 96 for w in want) > 500  # the crop holds text
     assert max(abs(g - w) for g, w in zip(got, want, strict=True)) <= 32
-
-
-def _bands(page: Image.Image, height: int) -> list[bytes]:
-    return [
-        _png(page.crop((0, y, page.width, min(y + height, page.height))))
-        for y in range(0, page.height, height)
-    ]
-
-
-def test_a_page_captured_in_bands_is_stored_as_the_same_bytes_as_captured_whole() -> None:
-    """Text page and photo page: the bands' pixels decoded into one image, so the stored
-    palette PNG or JPEG is exactly what one capture of the page would have given."""
-    for page in (_text_page(), _photo_page()):
-        whole = reencode(_png(page), 80)
-        assert reencode(_bands(page, 1000), 80) == whole
-        assert reencode(_bands(page, 1001), 80) == whole  # a shorter last band
-
-
-def test_bands_of_different_widths_are_refused() -> None:
-    page = _text_page()
-    bands = _bands(page, 1500)
-    bands[1] = _png(page.crop((0, 1500, 1000, 3000)))
-    with pytest.raises(ValueError, match="width"):
-        reencode(bands, 80)
