@@ -52,8 +52,14 @@ if TYPE_CHECKING:
     from crawler.politeness.site_pacing import Arrival
     from rivalscope_core.records import Screenshot
 
-# A page counts as settled after this long without DOM change or fetch/XHR activity.
-QUIET_MS = 150
+# A page counts as settled after this long without DOM change, once nothing the tracker counts
+# is in flight (scripts.ACTIVITY_TRACKER). The window only covers the gaps the tracker cannot
+# see: a fetch's body, the timers, animation frames and off-page images a late callback starts
+# are awaited, so 50 ms (two of the settle's 25 ms polls) is enough; it was 150 ms when the
+# tracker let go of a fetch at its headers (bench/RESULTS.md, "A settle that knows the page is
+# done": tests/data/site/render/late-kinds.html and trickle.html lose content at 50 ms with the
+# tracker before).
+QUIET_MS = 50
 # Navigations a page may start by itself, one after the other, before it counts as a loop.
 MAX_SELF_NAVIGATIONS = 5
 # How long a failed command waits for the navigation that cut it short to reach the log.

@@ -2,45 +2,123 @@
 
 from __future__ import annotations
 
-# Installed before any page script (Page.addScriptToEvaluateOnNewDocument): counts fetch/XHR
-# in flight, keeps the ids of pending short timers (<= 1 s, the usual "show it a moment after
-# load"), and remembers when the DOM last changed, so the settle step can stop as soon as the
-# page is quiet instead of sleeping a fixed time (a fixed 500 ms cost a third of the
+# Installed before any page script (Page.addScriptToEvaluateOnNewDocument): counts the work in
+# flight that will change the page, keeps the ids of pending short timers (<= 1 s, the usual "show
+# it a moment after load"), and remembers when the DOM last changed, so the settle step can stop
+# as soon as the page is quiet instead of sleeping a fixed time (a fixed 500 ms cost a third of the
 # throughput on the crawl benchmark, and with no wait at all 6 of 60 pages were captured before
 # their late content grew). Attribute changes are ignored: carousels and animations change
 # attributes forever and would always use up the whole SELENIUM_SETTLE_TIMEOUT.
+# What counts as in flight (``state.pending``), so that the quiet window after it only has to
+# cover gaps the tracker cannot see (issue #16, bench/RESULTS.md "A settle that knows the page is
+# done"): a fetch until a macrotask after its answer (the headers), a body read (json, text, ...)
+# until a macrotask after the body arrived, an XHR until a macrotask after loadend, a
+# requestAnimationFrame asked for outside a frame callback until it ran (an animation loop asks
+# from inside one: only its first frame is awaited), and an image loaded off the page until it
+# loaded. "A macrotask after" lets the callbacks the answer starts run first (the page's
+# .then(render), microtasks). A timer shorter than FOLLOW_MS started meanwhile (while anything
+# is in flight, or inside a short timer's or an awaited frame's callback) is followed
+# (``state.followed``): the settle waits for it even when it was started after the settle
+# began. FOLLOW_MS is the quiet window this replaced (150 ms): a loop of timers shorter than
+# that kept the page busy past any window before, so following it costs nothing new, and a
+# slower loop (a countdown ticking every second) is never followed.
 ACTIVITY_TRACKER = """
 (() => {
   if (window.__rivalscope) return;
   const state = window.__rivalscope = {pending: 0, last: performance.now()};
   const touch = () => { state.last = performance.now(); };
-  const originalFetch = window.fetch;
-  if (originalFetch) {
-    window.fetch = function (...args) {
-      state.pending++; touch();
-      return originalFetch.apply(this, args).finally(() => { state.pending--; touch(); });
-    };
-  }
-  const timers = state.timers = new Set();
+  const FOLLOW_MS = 150;
   const setTimer = state.setTimeout = window.setTimeout.bind(window);
   const clearTimer = window.clearTimeout.bind(window);
+  const hold = () => { state.pending++; touch(); };
+  const release = () => { setTimer(() => { state.pending--; touch(); }, 0); };
+  let inCallback = 0;  // > 0 while a short timer's or an awaited frame's callback runs
+  const held = (promise) => {
+    hold();
+    promise.then(release, release);
+    return promise;
+  };
+  const originalFetch = window.fetch;
+  if (originalFetch) {
+    window.fetch = function (...args) { return held(originalFetch.apply(this, args)); };
+  }
+  if (window.Response) {
+    for (const name of ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text']) {
+      const read = Response.prototype[name];
+      if (typeof read !== 'function') continue;
+      Response.prototype[name] = function (...args) { return held(read.apply(this, args)); };
+    }
+  }
+  const timers = state.timers = new Set();
+  const followed = state.followed = new Set();
   window.setTimeout = function (callback, delay, ...rest) {
     if (typeof callback !== 'function' || !((delay || 0) <= 1000)) {
       return setTimer(callback, delay, ...rest);
     }
+    const follow = (delay || 0) < FOLLOW_MS && (inCallback > 0 || state.pending > 0);
     const id = setTimer(function (...args) {
-      timers.delete(id); touch(); return callback.apply(this, args);
+      timers.delete(id); followed.delete(id); touch();
+      inCallback++;
+      try { return callback.apply(this, args); } finally { inCallback--; }
     }, delay, ...rest);
     timers.add(id);
+    if (follow) followed.add(id);
     return id;
   };
-  window.clearTimeout = function (id) { timers.delete(id); return clearTimer(id); };
+  window.clearTimeout = function (id) {
+    timers.delete(id); followed.delete(id); return clearTimer(id);
+  };
+  const frame = window.requestAnimationFrame;
+  const cancelFrame = window.cancelAnimationFrame;
+  if (frame && cancelFrame) {
+    const frames = new Set();
+    let inFrame = 0;
+    window.requestAnimationFrame = function (callback) {
+      if (typeof callback !== 'function' || inFrame > 0) return frame.call(window, callback);
+      hold();
+      const id = frame.call(window, (time) => {
+        frames.delete(id); inFrame++; inCallback++;
+        try { return callback(time); } finally { inFrame--; inCallback--; release(); }
+      });
+      frames.add(id);
+      return id;
+    };
+    window.cancelAnimationFrame = function (id) {
+      if (frames.delete(id)) { state.pending--; touch(); }
+      return cancelFrame.call(window, id);
+    };
+  }
   const send = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.send = function (...args) {
-    state.pending++; touch();
-    this.addEventListener('loadend', () => { state.pending--; touch(); }, {once: true});
-    return send.apply(this, args);
+    hold();
+    this.addEventListener('loadend', release, {once: true});
+    try {
+      return send.apply(this, args);
+    } catch (error) {
+      release();  // not sent (not opened): no loadend will come
+      throw error;
+    }
   };
+  // An image loaded off the page (new Image(), then its onload inserts it or draws it): held
+  // until it loaded or failed. An image on the page is the settle's own check (it has a layout
+  // box); a lazy one is left alone, it may never load.
+  const source = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src');
+  if (source && source.set) {
+    const loading = new WeakSet();
+    Object.defineProperty(HTMLImageElement.prototype, 'src', {...source, set(value) {
+      if (!this.isConnected && this.loading !== 'lazy' && !loading.has(this)) {
+        loading.add(this);
+        hold();
+        const done = () => {
+          if (!loading.delete(this)) return;
+          for (const type of ['load', 'error', 'abort']) this.removeEventListener(type, done);
+          release();
+        };
+        for (const type of ['load', 'error', 'abort']) this.addEventListener(type, done);
+      }
+      return source.set.call(this, value);
+    }});
+  }
   new MutationObserver(touch).observe(document, {subtree: true, childList: true,
                                                  characterData: true});
   // Dialogs are answered as a person who clicks them away would: alert() returns, confirm()
@@ -231,9 +309,11 @@ function next() {
 next();
 """
 
-# Resolves true when the page is quiet: loaded, no fetch/XHR in flight, none of the short timers
-# pending at the start has still to fire (timers they start in turn are not awaited: polling
-# loops never end), no image with a layout box still loading (when arguments[2]), no meta
+# Resolves true when the page is quiet: loaded, nothing the tracker counts in flight (fetch/XHR
+# and their answers' callbacks, body reads, a first animation frame), none of the short timers
+# pending at the start has still to fire (timers they start in turn are awaited only when the
+# tracker follows them, see ACTIVITY_TRACKER: polling loops never end), no image with a layout
+# box still loading (when arguments[2]), no meta
 # refresh (or Refresh header, arguments[3]) of at most 1 s still due, and no DOM change for
 # arguments[0] ms; false when
 # arguments[1] ms (SELENIUM_SETTLE_TIMEOUT) ran out first. Never an unbounded network-idle
@@ -258,8 +338,11 @@ const refreshDue = (() => {
   const navigation = performance.getEntriesByType('navigation')[0];
   return (navigation && navigation.loadEventEnd || start) + delay * 1000 + 250;
 })();
-const timersPending = () => { for (const id of awaited) if (state.timers.has(id)) return true;
-                              return false; };
+const timersPending = () => {
+  if (state.followed && state.followed.size) return true;
+  for (const id of awaited) if (state.timers.has(id)) return true;
+  return false;
+};
 function loadingImages() {
   if (!waitImages) return 0;
   let count = 0;

@@ -25,6 +25,7 @@ from tests.integration.crawler.browser.conftest import (
     decode_screenshot,
     harness_settings,
 )
+from tests.servers.site import SITE_ROOT
 
 if TYPE_CHECKING:
     from tests.servers.site import SiteServer
@@ -42,9 +43,37 @@ def _sleeping(seconds: float, body: bytes, status: int = 200) -> Any:
     return route
 
 
+def _typed(seconds: float, body: bytes, content_type: str) -> Any:
+    def route(_handler: Any) -> tuple[int, dict[str, str], bytes]:
+        time.sleep(seconds)
+        return 200, {"Content-Type": content_type}, body
+
+    return route
+
+
+def _slow_body(handler: Any) -> tuple[int, dict[str, str], bytes]:
+    """The headers at once, the body 0.4 s later: ``fetch`` resolves at the headers, the page
+    gets the body only then. The route writes its answer itself and then drops the connection
+    (the server's quiet way to say it answered, rivalscope_local.static_site)."""
+    body = b"the body came later"
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/plain")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.flush()
+    time.sleep(0.4)
+    handler.wfile.write(body)
+    handler.wfile.flush()
+    raise ConnectionAbortedError("answered by the route")
+
+
 @pytest.fixture(scope="module")
 def pages_site(site_server: SiteServer) -> SiteServer:
     site_server.route("/render/slow-data", _sleeping(0.6, b"loaded by fetch", 200))
+    site_server.route("/render/slow-body", _slow_body)
+    site_server.route("/render/late-json", _sleeping(0.2, b'{"offers": 3}', 200))
+    png = (SITE_ROOT / "render" / "lazy-target.png").read_bytes()
+    site_server.route("/render/slow-image.png", _typed(0.3, png, "image/png"))
     site_server.route(
         "/render/redirect",
         lambda _h: (302, {"Location": "/render/moved"}, b""),
@@ -116,6 +145,19 @@ def test_content_that_keeps_changing_within_the_quiet_window_is_all_there(
     # The settle check set for the end of the quiet window looks again (issue #16).
     reply = _ok(renderer.render(site.url("/render/trickle.html")))
     assert "<li>row 7</li><li>the last row</li></ol>" in reply["text"]
+
+
+@pytest.mark.parametrize(
+    "kind", ["slow-body", "json-timer", "json-frame", "xhr-timer", "image-onload"]
+)
+def test_content_a_late_callback_inserts_is_in_the_html_and_the_screenshot(
+    renderer: RenderHarness, site: SiteServer, kind: str
+):
+    """The settle waits for the work an answer starts (its body, the timer or frame its
+    callback asks for), not only for the answer's headers (issue #16)."""
+    reply = _ok(renderer.render(site.url(f"/render/late-kinds.html?kind={kind}")))
+    assert f"<div>arrived {kind}</div>" in reply["text"]
+    assert _near(decode_screenshot(reply["page"]).getpixel((100, 150)), (220, 120, 30))
 
 
 def test_lazy_image_far_below_the_fold_is_loaded(renderer: RenderHarness, site: SiteServer):
