@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 STOP_WAIT = 10.0
 _PROJECT_ROOT = Path(crawler.__file__).resolve().parents[1]
 # glibc's mmap threshold in the process (``MALLOC_MMAP_THRESHOLD_``, fixed from its start, which
-# also turns glibc's rising threshold off): blocks up to a 512-row strip of a capture (Pillow's
-# 1280 x 512 x 4 bytes = 2.6 MB, a capture's base64) come from the heap and are reused from one
+# also turns glibc's rising threshold off): blocks up to a strip of a capture (Pillow's
+# 1280 x 256 x 4 bytes = 1.3 MB, a capture's base64) come from the heap and are reused from one
 # capture to the next; a whole decoded page (15-31 MB: a photo page's JPEG path) is mapped and
 # unmapped. At the crawler's 128 KiB (crawler/malloc.py) every strip's buffers were fresh pages:
 # 78 vs 57-70 ms of CPU a text page, same peak (bench/RESULTS.md "The encode worker's memory").

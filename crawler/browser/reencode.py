@@ -46,12 +46,13 @@ PALETTE_COLOURS = 256
 # ISA-L's deflate level of the palette PNG (0-3): 1 is as small as 2 and 3 on the benchmark's
 # captures at 0.4x of level 3's time; 0 is 17 % larger for no saving (bench/RESULTS.md).
 PNG_LEVEL = 1
-# Rows mapped to the palette and deflated at a time: the decoded capture (3 bytes a pixel) is
-# then the only page-sized buffer, where the whole page mapped at once also held Pillow's RGB
-# copy (4 bytes a pixel), the indexed image and the filtered rows: 64 vs ~40 MB on a 7,980 px
-# capture, a transient that adds to the crawl's peak (bench/RESULTS.md "Re-encoding off the
-# crawler's process"). Same pixels, same bytes within a few hundred.
-STRIP_ROWS = 512
+# Rows decoded, mapped to the palette and deflated at a time (``_StreamedPng``): no page-sized
+# buffer at all, where the whole page mapped at once held the decoded capture, Pillow's RGB copy
+# (4 bytes a pixel), the indexed image and the filtered rows (64 MB on a 7,980 px capture, 40 MB
+# in 512-row strips of a whole decoded capture), a transient that adds to the crawl's peak. 256
+# rows: the worker's peak 17 vs 23 MB over its start at 512 for the same CPU, the same pixels and
+# palette, +0.03 % bytes (bench/RESULTS.md "The encode worker's memory").
+STRIP_ROWS = 256
 assert STRIP_ROWS % SAMPLE_STEP == 0  # a strip's sampled rows start at the same offset
 # Bytes inflated at a time: below glibc's mmap threshold (crawler/malloc.py), so each comes
 # from the heap and goes back to it.
@@ -88,7 +89,7 @@ class _NotStreamableError(ValueError):
 class _StreamedPng:
     """Chrome's capture (an 8-bit RGB PNG, every row Up-filtered: ``optimizeForSpeed``) read
     ``STRIP_ROWS`` rows at a time, inflated by ISA-L, so that no page-sized buffer is ever held:
-    a 7,980 px capture is 31 MB of pixels decoded whole, 2 MB a strip. It is read twice, once
+    a 7,980 px capture is 31 MB of pixels decoded whole, 1 MB a strip. It is read twice, once
     for the sample (``sample``) and once for the mapping (``strips``): the palette comes from the
     whole page's sample before any pixel is mapped (bench/RESULTS.md "The encode worker's
     memory")."""
