@@ -105,6 +105,11 @@ class _StreamedPng:
             (size,) = struct.unpack_from(">I", data, pos)
             kind = bytes(view[pos + 4 : pos + 8])
             body = view[pos + 8 : pos + 8 + size]
+            if pos + 12 + size > len(data):
+                raise ValueError("PNG data ends before its last row")
+            (crc,) = struct.unpack_from(">I", data, pos + 8 + size)
+            if zlib.crc32(body, zlib.crc32(kind)) != crc:  # as libspng checks them
+                raise ValueError(f"PNG chunk {kind!r} fails its CRC")
             if kind == b"IHDR":
                 header = struct.unpack(">IIBBBBB", body)
             elif kind == b"IDAT":

@@ -168,6 +168,13 @@ def test_a_cut_short_capture_is_refused_not_stored() -> None:
         reencode(cut, 80)
 
 
+def test_a_damaged_capture_is_refused_not_stored() -> None:
+    data = bytearray(_chrome_png(_text_page()))
+    data[len(data) // 2] ^= 0x01  # a bit flipped inside an IDAT
+    with pytest.raises(ValueError, match="fails its CRC"):
+        reencode(bytes(data), 80)
+
+
 def test_a_tall_text_capture_never_holds_its_decoded_pixels_whole() -> None:
     # 1280 x 8000 RGB is 31 MB decoded; read a strip at a time, what numpy holds at the peak
     # (tracemalloc sees numpy's buffers) stays a small part of that.
