@@ -16,7 +16,6 @@ from typing import IO, TYPE_CHECKING
 
 import crawler
 from crawler.browser.encode_worker import FAILED, STORED_CODES, read_frame, write_frame
-from crawler.malloc import MMAP_THRESHOLD_BYTES
 
 if TYPE_CHECKING:
     from crawler.browser.reencode import StoredFormat
@@ -25,6 +24,13 @@ if TYPE_CHECKING:
 # capture in hand first: well under a second).
 STOP_WAIT = 10.0
 _PROJECT_ROOT = Path(crawler.__file__).resolve().parents[1]
+# glibc's mmap threshold in the process (``MALLOC_MMAP_THRESHOLD_``, fixed from its start, which
+# also turns glibc's rising threshold off): blocks up to a strip of a capture (Pillow's
+# 1280 x 256 x 4 bytes = 1.3 MB, a capture's base64) come from the heap and are reused from one
+# capture to the next; a whole decoded page (15-31 MB: a photo page's JPEG path) is mapped and
+# unmapped. At the crawler's 128 KiB (crawler/malloc.py) every strip's buffers were fresh pages:
+# 78 vs 57-70 ms of CPU a text page, same peak (bench/RESULTS.md "The encode worker's memory").
+WORKER_MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
 
 
 class EncoderGoneError(RuntimeError):
@@ -41,9 +47,7 @@ def _environment() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
     )
-    # A decoded capture is ~30 MB: freed buffers go back to the system at once, as in the
-    # crawler (crawler/malloc.py), here from the process's start.
-    env["MALLOC_MMAP_THRESHOLD_"] = str(MMAP_THRESHOLD_BYTES)
+    env["MALLOC_MMAP_THRESHOLD_"] = str(WORKER_MMAP_THRESHOLD_BYTES)
     return env
 
 

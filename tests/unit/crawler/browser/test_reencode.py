@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import io
 import random
+import struct
+import tracemalloc
+import zlib
 
+import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
-from crawler.browser.reencode import decode, palette_png, reencode
+from crawler.browser.reencode import (
+    _reencode_whole,
+    _sample,
+    _StreamedPng,
+    decode,
+    palette_png,
+    reencode,
+)
 
 
 def _png(image: Image.Image) -> bytes:
@@ -81,3 +93,100 @@ def test_text_stays_pixel_sharp_in_the_stored_palette_png() -> None:
     assert all(g > 128 for g, w in zip(got, want, strict=True) if w > 160)
     assert sum(w < 96 for w in want) > 500  # the crop holds text
     assert max(abs(g - w) for g, w in zip(got, want, strict=True)) <= 32
+
+
+def _chrome_png(image: Image.Image, filters: list[int] | None = None) -> bytes:
+    """``image`` as Chrome's fast capture writes it: 8-bit RGB, every row Up-filtered (or the
+    given filter byte per row, 0 None or 2 Up), the deflate stream split into 4 KiB IDATs."""
+    pixels = np.asarray(image.convert("RGB")).reshape(image.height, -1)
+    kinds = filters or [2] * image.height
+    above = np.zeros_like(pixels[0])
+    rows = []
+    for row, kind in zip(pixels, kinds, strict=True):
+        rows.append(bytes([kind]) + (row - above if kind == 2 else row).tobytes())
+        above = row
+    stream = zlib.compress(b"".join(rows), 1)
+    header = struct.pack(">IIBBBBB", image.width, image.height, 8, 2, 0, 0, 0)
+    idat = [_png_chunk(b"IDAT", stream[i : i + 4096]) for i in range(0, len(stream), 4096)]
+    return b"".join(
+        (b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", header), *idat, _png_chunk(b"IEND", b""))
+    )
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(body, zlib.crc32(kind))
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+
+def _odd_text_page() -> Image.Image:
+    """A text page whose height is not a whole number of strips or samples, nor its width."""
+    return _text_page().crop((0, 0, 1277, 1301))
+
+
+def _assert_read_a_strip_at_a_time(data: bytes) -> None:
+    """The strips are the capture's pixels, and the sample that of the whole capture."""
+    png = _StreamedPng(data)
+    whole = decode(data)
+    strips = np.concatenate([strip.copy() for strip in png.strips()])
+    assert strips.tobytes() == whole.tobytes()
+    assert png.sample().tobytes() == _sample(whole).tobytes()
+
+
+def test_chromes_capture_is_stored_as_if_decoded_whole() -> None:
+    # Read a strip at a time, the stored palette PNG has the bytes of the whole-page path:
+    # same sample, so the same palette, and the same pixels mapped to it.
+    for page in (_text_page(), _odd_text_page()):
+        data = _chrome_png(page)
+        assert decode(data).tobytes() == page.tobytes()
+        _assert_read_a_strip_at_a_time(data)
+        stored = reencode(data, 80)
+        assert stored[0] == "png"
+        assert stored == _reencode_whole(decode(data), 80)
+
+
+def test_rows_filtered_none_among_up_ones_are_read_too() -> None:
+    page = _odd_text_page()
+    filters = [0 if row % 7 == 3 or row == 600 else 2 for row in range(page.height)]
+    data = _chrome_png(page, filters)
+    _assert_read_a_strip_at_a_time(data)
+    stored = reencode(data, 80)
+    assert stored[0] == "png"
+    assert stored == _reencode_whole(decode(data), 80)
+
+
+def test_a_photo_page_in_chromes_png_becomes_the_same_jpeg() -> None:
+    data = _chrome_png(_photo_page())
+    fmt, stored = reencode(data, 80)
+    assert fmt == "jpeg"
+    assert (fmt, stored) == _reencode_whole(decode(data), 80)
+
+
+def test_a_cut_short_capture_is_refused_not_stored() -> None:
+    data = _chrome_png(_text_page())
+    cut = data[: len(data) // 2] + _png_chunk(b"IEND", b"")
+    with pytest.raises(ValueError, match="ends before its last row"):
+        reencode(cut, 80)
+
+
+def test_a_damaged_capture_is_refused_not_stored() -> None:
+    data = bytearray(_chrome_png(_text_page()))
+    data[len(data) // 2] ^= 0x01  # a bit flipped inside an IDAT
+    with pytest.raises(ValueError, match="fails its CRC"):
+        reencode(bytes(data), 80)
+
+
+def test_a_tall_text_capture_never_holds_its_decoded_pixels_whole() -> None:
+    # 1280 x 8000 RGB is 31 MB decoded; read a strip at a time, what numpy holds at the peak
+    # (tracemalloc sees numpy's buffers) stays a small part of that.
+    page = Image.new("RGB", (1280, 8000), "white")
+    page.paste(_text_page(), (0, 2500))
+    data = _chrome_png(page)
+    decoded = 1280 * 8000 * 3
+    tracemalloc.start()
+    try:
+        fmt, _stored = reencode(data, 80)
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert fmt == "png"
+    assert peak < decoded / 4
