@@ -240,14 +240,10 @@ def palette_png(indexed: Image.Image, level: int = PNG_LEVEL) -> bytes:
 
 
 def mapped_palette_png(
-    pixels: np.ndarray | Iterable[np.ndarray],
-    palette: Image.Image,
-    level: int = PNG_LEVEL,
+    strips: Iterable[np.ndarray], palette: Image.Image, level: int = PNG_LEVEL
 ) -> bytes:
-    """``pixels`` (a decoded capture, or its ``STRIP_ROWS``-row strips in order) mapped to
-    ``palette`` (mode ``P``, no dithering) as ``palette_png`` writes it, ``STRIP_ROWS`` rows at a
-    time into one deflate stream."""
-    strips = _strips(pixels) if isinstance(pixels, np.ndarray) else pixels
+    """A capture's ``STRIP_ROWS``-row strips, in order, mapped to ``palette`` (mode ``P``, no
+    dithering) as ``palette_png`` writes it, a strip at a time into one deflate stream."""
     compressor = isal_zlib.compressobj(level)
     idat = []
     rows = None
@@ -291,7 +287,8 @@ def reencode(data: bytes, quality: int) -> tuple[StoredFormat, bytes]:
     except _NotStreamableError:
         return _reencode_whole(decode(data), quality)
     if choose_format(sample) == "jpeg" and png.height <= _JPEG_MAX_SIDE:
-        return _reencode_whole(decode(data), quality)
+        # decided from the sample: the page is not sampled again
+        return "jpeg", _jpeg(Image.fromarray(decode(data)), quality)
     return "png", mapped_palette_png(png.strips(), _palette(sample))
 
 
@@ -301,7 +298,11 @@ def _reencode_whole(pixels: np.ndarray, quality: int) -> tuple[StoredFormat, byt
     if choose_format(sample) == "jpeg" and pixels.shape[0] <= _JPEG_MAX_SIDE:
         image = Image.fromarray(pixels)
         del pixels  # Pillow holds its own copy: one decoded capture at a time, not two
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=quality)
-        return "jpeg", out.getvalue()
-    return "png", mapped_palette_png(pixels, _palette(sample))
+        return "jpeg", _jpeg(image, quality)
+    return "png", mapped_palette_png(_strips(pixels), _palette(sample))
+
+
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
