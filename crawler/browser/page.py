@@ -222,6 +222,11 @@ def _render(
                 scrolled=lazy.scrolled,
                 lazy_reasons=lazy.reasons,
             )
+    # Leaving such a page for a blank tab does not always stop it: a refresh already under way
+    # can commit after the blank page, and the loop went on in the idle browser, dozens of
+    # requests a second to the site (1 run in ~20 of the refresh-forever test). A browser that
+    # is replaced cannot go on: the pool quits it (a restart, only after such a page).
+    session.broken = True
     raise RedirectLoopError(
         f"{url} kept navigating by itself (script or meta refresh) {MAX_SELF_NAVIGATIONS}"
         " times without settling on a page"
